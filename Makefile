@@ -1,0 +1,77 @@
+# spamhints: the PostgreSQL extension (PGXS) and the loader.
+#
+#   make              build the extension, the loader and the capture generator
+#   make install      install the extension into PostgreSQL, the loader into $(PREFIX)/bin
+#   make demo         the main job on a demo capture (installs packages, starts a throwaway cluster)
+#   make test         every test suite (installs packages, starts a throwaway cluster)
+#   make unit         the C unit tests under AddressSanitizer and UBSan
+#   make installcheck pg_regress against a running server (PGHOST/PGPORT)
+
+EXTENSION   = spamhints
+EXTVERSION  = 0.1
+PREFIX     ?= /usr/local
+
+MODULE_big  = spamhints
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+REGRESS     = $(patsubst tests/regress/sql/%.sql,%,$(sort $(wildcard tests/regress/sql/*.sql)))
+REGRESS_OPTS = --inputdir=tests/regress --outputdir=tests/regress --load-extension=pgtap
+PG_CPPFLAGS = -I$(srcdir)/extension
+SHLIB_LINK  = -lmaxminddb
+EXTRA_CLEAN = $(LOADER) $(GENERATOR) $(LOADER_OBJS) tests/unit/build tests/regress/results \
+              tests/regress/regression.diffs tests/regress/regression.out
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# ---------------------------------------------------------------------------
+# The loader and the generator: plain C99, warnings are errors.
+# ---------------------------------------------------------------------------
+LOADER        = loader/spamhints-load
+LOADER_SRCS   = $(sort $(wildcard loader/*.c))
+LOADER_OBJS   = $(LOADER_SRCS:.c=.lo)
+GENERATOR     = tests/gen/spamhints-gen
+LOADER_CC    ?= cc
+LOADER_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+LOADER_PQINC := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
+LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lcrypto -lpthread
+
+.PHONY: all loader generator install-loader unit test demo bench
+
+all: loader generator
+
+loader: $(LOADER)
+generator: $(GENERATOR)
+
+loader/%.lo: loader/%.c $(wildcard loader/*.h)
+	$(LOADER_CC) $(LOADER_CFLAGS) -I$(LOADER_PQINC) -c -o $@ $<
+
+$(LOADER): $(LOADER_OBJS)
+	$(LOADER_CC) $(LOADER_CFLAGS) -o $@ $^ $(LOADER_LIBS)
+
+$(GENERATOR): tests/gen/spamhints-gen.c
+	$(LOADER_CC) $(LOADER_CFLAGS) -o $@ $< -lpcap -lm
+
+install: install-loader
+install-loader: $(LOADER)
+	install -d '$(DESTDIR)$(PREFIX)/bin'
+	install -m 755 $(LOADER) '$(DESTDIR)$(PREFIX)/bin/spamhints-load'
+
+unit:
+	$(MAKE) -C tests/unit run
+
+test:
+	bash tests/run.sh
+
+demo:
+	bash tests/demo.sh
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	sed -e '1s|^-- sql/$(EXTENSION).sql.*|-- $@: generated from sql/$(EXTENSION).sql, do not edit|' $< > $@
+
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+$(warning pg_config not found: the extension is not built; run 'make test' or 'make demo', which install it)
+endif
