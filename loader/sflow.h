@@ -140,6 +140,25 @@ typedef enum sh_status
 	SH_ERR_COUNT_				/* number of values */
 } sh_status;
 
+/* The datagram header: who sent it and its sequence number. */
+typedef struct sh_dgram
+{
+	uint32_t	version;
+	sh_addr		agent;
+	uint32_t	sub_agent;		/* 0 for v2/v4 */
+	uint32_t	seq;
+	uint32_t	uptime_ms;
+	uint32_t	num_samples;
+} sh_dgram;
+
+/*
+ * Read only the datagram header (version 2, 4 or 5, agent address, sub-agent,
+ * sequence number, uptime, sample count). Returns SH_OK, or why it cannot be
+ * read. Lets the caller count a malformed datagram against its agent: it
+ * arrived, so it was not lost in transit.
+ */
+sh_status	sh_datagram_header(const uint8_t *buf, size_t len, sh_dgram *out);
+
 /* Short machine-readable name of a status ("truncated", "not_sflow", ...). */
 const char *sh_status_name(sh_status status);
 

@@ -1,0 +1,74 @@
+/*
+ * loader/capture.h: reading captures with libpcap, first stage of the loader.
+ *
+ * A capture (pcap or pcapng, a file or standard input) is read once, front
+ * to back; its SHA-256 is computed from the bytes as libpcap reads them, so
+ * the content hash costs no second pass. Each packet that matches the BPF
+ * filter is unwrapped down to its UDP payload: the sFlow datagram.
+ */
+#ifndef SPAMHINTS_CAPTURE_H
+#define SPAMHINTS_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sflow.h"
+
+typedef struct sh_capture sh_capture;
+
+/* Why a captured packet that matched the filter held no datagram. */
+typedef enum sh_frame_status
+{
+	SH_FRAME_OK = 0,
+	SH_FRAME_NOT_UDP,			/* not IPv4/IPv6 UDP (the filter let it through) */
+	SH_FRAME_TRUNCATED,			/* cut by the snapshot length, or a UDP length past the frame */
+	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
+	SH_FRAME_COUNT_
+} sh_frame_status;
+
+typedef struct sh_frame
+{
+	uint64_t	number;			/* position in the capture, from 1, as Wireshark counts */
+	int64_t		ts_sec;
+	int32_t		ts_usec;
+	sh_addr		sender;			/* outer source address (the agent's, usually) */
+	const uint8_t *payload;		/* the UDP payload, valid until the next call */
+	size_t		len;
+	sh_frame_status status;
+} sh_frame;
+
+/* The default filters: sFlow's port, and on Ethernet also when VLAN-tagged. */
+#define SH_DEFAULT_FILTER "udp port 6343"
+#define SH_DEFAULT_FILTER_ETHERNET "udp port 6343 or (vlan and udp port 6343)"
+
+/*
+ * Open path ("-" is standard input) with filter as a BPF expression (NULL:
+ * the default for the capture's link type). On failure returns NULL and
+ * writes the reason into err.
+ */
+sh_capture *sh_capture_open(const char *path, const char *filter, char *err, size_t errlen);
+
+/*
+ * The next packet that matches the filter: 1 with *frame filled, 0 at the end
+ * of the capture, -1 on a read error (reason in err: a truncated capture, ...).
+ */
+int			sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen);
+
+/* The BPF expression in use. */
+const char *sh_capture_filter(const sh_capture *cap);
+
+/* Every packet read so far, matching the filter or not. */
+uint64_t	sh_capture_frames_read(const sh_capture *cap);
+
+/* Bytes of the file read so far, and its size (0 when unknown, e.g. a pipe). */
+uint64_t	sh_capture_bytes_read(const sh_capture *cap);
+uint64_t	sh_capture_size(const sh_capture *cap);
+
+/* Read whatever libpcap left unread (so the hash covers the whole file), then the hex SHA-256. */
+int			sh_capture_finish(sh_capture *cap, char hex[65], char *err, size_t errlen);
+
+const char *sh_frame_status_name(sh_frame_status status);
+
+void		sh_capture_close(sh_capture *cap);
+
+#endif							/* SPAMHINTS_CAPTURE_H */

@@ -1,0 +1,105 @@
+/*
+ * loader/smtp.c: the SMTP filter stage (see smtp.h).
+ */
+#include "smtp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+sh_ports_parse(sh_ports *ports, const char *spec, char *err, size_t errlen)
+{
+	const char *p = spec;
+
+	memset(ports, 0, sizeof(*ports));
+	while (*p)
+	{
+		char	   *end;
+		long		v;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v < 1 || v > 65535 || (*end != ',' && *end != '\0'))
+		{
+			snprintf(err, errlen, "bad port list \"%s\": ports are numbers from 1 to 65535, separated by commas", spec);
+			return -1;
+		}
+		if (!sh_ports_has(ports, (uint16_t) v))
+		{
+			if (ports->n == SH_SMTP_MAX_PORTS)
+			{
+				snprintf(err, errlen, "bad port list \"%s\": at most %d ports", spec, SH_SMTP_MAX_PORTS);
+				return -1;
+			}
+			ports->bits[v >> 3] |= (uint8_t) (1u << (v & 7));
+			ports->list[ports->n++] = (uint16_t) v;
+		}
+		p = *end == ',' ? end + 1 : end;
+		if (*end == ',' && *p == '\0')
+		{
+			snprintf(err, errlen, "bad port list \"%s\": ends with a comma", spec);
+			return -1;
+		}
+	}
+	if (ports->n == 0)
+	{
+		snprintf(err, errlen, "bad port list \"%s\": no port", spec);
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 5321 commands and the common extensions (RFC 3207 STARTTLS, 4954 AUTH, 3030 BDAT). */
+static const char *const verbs[] = {
+	"EHLO", "HELO", "MAIL", "RCPT", "DATA", "QUIT", "RSET", "NOOP", "VRFY", "EXPN",
+	"HELP", "STARTTLS", "AUTH", "BDAT", "ETRN", "TURN", "ATRN", "LHLO", NULL
+};
+
+static int
+ends_token(uint8_t c)
+{
+	return c == ' ' || c == '\r' || c == '\n' || c == '\t';
+}
+
+size_t
+sh_smtp_token(const uint8_t *payload, size_t len, int to_server, int from_server, char out[16])
+{
+	if (payload == NULL)
+		return 0;
+
+	/* a reply: three digits, first 2-5, then space, '-' (continued) or end of line */
+	if (from_server && len >= 4 &&
+		payload[0] >= '2' && payload[0] <= '5' &&
+		payload[1] >= '0' && payload[1] <= '9' &&
+		payload[2] >= '0' && payload[2] <= '9' &&
+		(payload[3] == ' ' || payload[3] == '-' || payload[3] == '\r' || payload[3] == '\n'))
+	{
+		memcpy(out, payload, 3);
+		out[3] = '\0';
+		return 3;
+	}
+
+	/* a command: a known verb in any case, then a separator */
+	if (to_server)
+	{
+		for (int i = 0; verbs[i] != NULL; i++)
+		{
+			size_t		n = strlen(verbs[i]);
+			size_t		k;
+
+			if (len <= n || !ends_token(payload[n]))
+				continue;
+			for (k = 0; k < n; k++)
+				if ((payload[k] & ~0x20) != verbs[i][k])
+					break;
+			if (k == n)
+			{
+				memcpy(out, verbs[i], n + 1);
+				return n;
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * loader/smtp.h: which sampled packets are SMTP, and what little of their
+ * payload we keep.
+ *
+ * A packet is SMTP when it is TCP and either port is in the configured set.
+ * Of the payload only the SMTP command verb (EHLO, MAIL, ...) or the reply
+ * code (220, 550, ...) at its very start is kept: never an address, a host
+ * name or anything else a person wrote.
+ */
+#ifndef SPAMHINTS_SMTP_H
+#define SPAMHINTS_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SH_SMTP_MAX_PORTS 64
+
+typedef struct sh_ports
+{
+	uint8_t		bits[65536 / 8];
+	int			n;
+	uint16_t	list[SH_SMTP_MAX_PORTS];
+} sh_ports;
+
+/* Parse "25,465,587" into *ports. Returns 0, or -1 with the reason in err. */
+int			sh_ports_parse(sh_ports *ports, const char *spec, char *err, size_t errlen);
+
+static inline int
+sh_ports_has(const sh_ports *ports, uint16_t port)
+{
+	return (ports->bits[port >> 3] >> (port & 7)) & 1;
+}
+
+/*
+ * The SMTP token at the start of a TCP payload: a command verb when the
+ * packet goes to an SMTP port, a reply code when it comes from one. Writes
+ * the token (upper case, NUL-terminated) into out and returns its length,
+ * or 0 when the payload starts with neither.
+ */
+size_t		sh_smtp_token(const uint8_t *payload, size_t len, int to_server, int from_server,
+						  char out[16]);
+
+#endif							/* SPAMHINTS_SMTP_H */

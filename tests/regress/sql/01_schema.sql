@@ -1,0 +1,64 @@
+-- 01_schema: the tables the loader fills, their constraints, pg_dump marks.
+CREATE EXTENSION IF NOT EXISTS spamhints;
+\set ECHO none
+\pset format unaligned
+\pset tuples_only true
+BEGIN;
+SELECT plan(24);
+
+SELECT has_table('spamhints', 'load', 'table load');
+SELECT has_table('spamhints', 'load_agent', 'table load_agent');
+SELECT has_table('spamhints', 'smtp_sample', 'table smtp_sample');
+SELECT has_view('spamhints', 'packet_stats', 'view packet_stats');
+
+SELECT col_type_is('spamhints', 'smtp_sample', 'ts', 'timestamp with time zone', 'ts is timestamptz');
+SELECT col_type_is('spamhints', 'smtp_sample', 'agent', 'inet', 'agent is inet');
+SELECT col_type_is('spamhints', 'smtp_sample', 'src_ip', 'inet', 'src_ip is inet');
+SELECT col_type_is('spamhints', 'smtp_sample', 'sampling_rate', 'integer', 'sampling_rate is int');
+SELECT col_type_is('spamhints', 'smtp_sample', 'tcp_flags', 'integer', 'tcp_flags is int');
+SELECT col_type_is('spamhints', 'smtp_sample', 'src_mac', 'macaddr', 'src_mac is macaddr');
+SELECT col_type_is('spamhints', 'smtp_sample', 'src_asn', 'bigint', 'src_asn is bigint');
+SELECT col_type_is('spamhints', 'smtp_sample', 'src_cc', 'text', 'src_cc is text');
+SELECT fk_ok('spamhints', 'smtp_sample', 'load_id', 'spamhints', 'load', 'load_id');
+
+-- pg_dump keeps the data of every table (and the load id sequence)
+SELECT set_eq(
+  $$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) AS t(oid)
+    JOIN pg_class c ON c.oid = t.oid WHERE e.extname = 'spamhints'$$,
+  ARRAY['load', 'load_agent', 'smtp_sample', 'load_load_id_seq'],
+  'every table is marked for pg_dump');
+
+-- the content hash: lower-case hex SHA-256, unique; a finished load has one
+SELECT throws_ok($$INSERT INTO spamhints.load (file_name, sha256) VALUES ('a', 'ABC')$$,
+                 '23514', NULL, 'a hash that is not hex SHA-256 is refused');
+SELECT throws_ok($$INSERT INTO spamhints.load (file_name, finished_at) VALUES ('a', now())$$,
+                 '23514', NULL, 'a finished load without a hash is refused');
+INSERT INTO spamhints.load (file_name, sha256, finished_at)
+  VALUES ('a.pcap', repeat('ab', 32), now());
+SELECT throws_ok($$INSERT INTO spamhints.load (file_name, sha256) VALUES ('b.pcap', repeat('ab', 32))$$,
+                 '23505', NULL, 'the same capture cannot be loaded twice');
+
+-- every sample belongs to a load
+SELECT throws_ok($$INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                     src_ip, dst_ip, src_port, dst_port) VALUES (-1, 1, now(), '10.0.0.1', 1, 1,
+                     '10.0.0.2', '10.0.0.3', 1025, 25)$$,
+                 '23503', NULL, 'a sample of no load is refused');
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                                   src_ip, dst_ip, src_port, dst_port)
+  SELECT load_id, 1, now(), '10.0.0.1', 1, 1, '10.0.0.2', '2001:db8::3', 1025, 25
+  FROM spamhints.load WHERE file_name = 'a.pcap';
+INSERT INTO spamhints.load_agent
+  SELECT load_id, '10.0.0.1', 0, 5, 10, 1, 12, 2, 0 FROM spamhints.load WHERE file_name = 'a.pcap';
+DELETE FROM spamhints.load WHERE file_name = 'a.pcap';
+SELECT is((SELECT count(*) FROM spamhints.smtp_sample), 0::bigint, 'deleting a load deletes its samples');
+SELECT is((SELECT count(*) FROM spamhints.load_agent), 0::bigint, 'and its agents');
+
+-- tcp_flags_text
+SELECT is(spamhints.tcp_flags_text(18), 'SYN,ACK', 'flags 18 are SYN,ACK');
+SELECT is(spamhints.tcp_flags_text(0), '', 'no flags');
+SELECT is(spamhints.tcp_flags_text(255), 'FIN,SYN,RST,PSH,ACK,URG,ECE,CWR', 'all eight flags');
+SELECT throws_ok('SELECT spamhints.tcp_flags_text(256)', '22003', 'TCP flags value 256 is out of range',
+                 'a flags value over 255 is an error');
+
+SELECT * FROM finish();
+ROLLBACK;
