@@ -19,7 +19,7 @@ same_agent(const sh_agent *a, const sh_addr *addr, uint32_t sub_agent)
 
 int
 sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
-			  uint32_t version, uint32_t seq)
+			  uint32_t version, uint32_t seq, int malformed)
 {
 	sh_agent   *a = NULL;
 
@@ -56,12 +56,16 @@ sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 		a->sub_agent = sub_agent;
 		a->version = version;
 		a->first_seq = a->last_seq = seq;
-		a->datagrams = 1;
+		a->datagrams = malformed ? 0 : 1;
+		a->malformed = malformed ? 1 : 0;
 		agents->last = agents->n++;
 		return 0;
 	}
 
-	a->datagrams++;
+	if (malformed)
+		a->malformed++;
+	else
+		a->datagrams++;
 	a->version = version;
 	if (seq > a->last_seq)
 		a->lost += (uint64_t) (seq - a->last_seq - 1);

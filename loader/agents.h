@@ -19,7 +19,8 @@ typedef struct sh_agent
 	sh_addr		addr;
 	uint32_t	sub_agent;
 	uint32_t	version;
-	uint64_t	datagrams;
+	uint64_t	datagrams;		/* decoded whole */
+	uint64_t	malformed;		/* arrived, but rejected */
 	uint32_t	first_seq;
 	uint32_t	last_seq;
 	uint64_t	lost;
@@ -34,9 +35,12 @@ typedef struct sh_agents
 	size_t		last;			/* index of the last agent seen: datagrams come in runs */
 } sh_agents;
 
-/* Note one datagram; returns -1 when out of memory. */
+/*
+ * Note one datagram, decoded whole or malformed (a malformed one arrived: it
+ * was not lost in transit). Returns -1 when out of memory.
+ */
 int			sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
-						  uint32_t version, uint32_t seq);
+						  uint32_t version, uint32_t seq, int malformed);
 
 /* Datagrams lost, over all agents. */
 uint64_t	sh_agents_lost(const sh_agents *agents);

@@ -432,7 +432,7 @@ static int
 db_agents(PGconn *conn, const load *ld)
 {
 	PGresult   *res = PQexec(conn, "COPY spamhints.load_agent (load_id, agent, sub_agent, version, datagrams, "
-							 "first_seq, last_seq, lost, resets) FROM STDIN");
+							 "malformed, first_seq, last_seq, lost, resets) FROM STDIN");
 	char		line[256];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -459,8 +459,8 @@ db_agents(PGconn *conn, const load *ld)
 		else
 			snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a->addr.bytes[0], a->addr.bytes[1],
 					 a->addr.bytes[2], a->addr.bytes[3]);
-		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\n",
-					 ld->load_id, addr, a->sub_agent, a->version, a->datagrams,
+		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\n",
+					 ld->load_id, addr, a->sub_agent, a->version, a->datagrams, a->malformed,
 					 a->first_seq, a->last_seq, a->lost, a->resets);
 		if (PQputCopyData(conn, line, n) != 1)
 		{
@@ -705,7 +705,8 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		}
 		/* a datagram that arrived was not lost, even if it is malformed */
 		if (sh_datagram_header(frame.payload, frame.len, &dg) == SH_OK &&
-			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq) != 0)
+			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
+						  status != SH_OK) != 0)
 		{
 			error("out of memory");
 			rc = EXIT_INPUT;
@@ -782,6 +783,9 @@ done:
 			copy_end(conn, "spamhints-load stopped");
 		if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
 			exec_ok(conn, "ROLLBACK");
+		if (rc == EXIT_DATABASE)
+			fprintf(stderr, "%s: hint: nothing of %s was kept; run the same command again to load it\n",
+					progname, path);
 	}
 	sh_agents_free(&ld.agents);
 	sh_copy_free(&ld.copy);

@@ -33,12 +33,13 @@ count_tap() {
 run_suite() {
   local name=$1; shift
   echo "== $name"
-  "$@" 2>&1 | tee "$LOG/$name.out"
+  local file="$LOG/${name//\//-}.out"
+  "$@" 2>&1 | tee "$file"
   local rc=${PIPESTATUS[0]}
-  count_tap "$LOG/$name.out" "$name"
+  count_tap "$file" "$name"
   # a suite that dies without a failing test still fails
-  if [ "$rc" -ne 0 ] && ! grep -qE '^not ok [0-9]+' "$LOG/$name.out"; then
-    echo "not ok 1 - $name exited with status $rc" | tee -a "$LOG/$name.out"
+  if [ "$rc" -ne 0 ] && ! grep -qE "^not ok [0-9]+" "$file"; then
+    echo "not ok 1 - $name exited with status $rc" | tee -a "$file"
     FAILED=$((FAILED + 1))
   fi
 }

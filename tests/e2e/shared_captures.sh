@@ -15,7 +15,7 @@ if [ ! -d "$SHARED/sflow" ]; then
 fi
 
 db=spamhints_e2e_shared
-dropdb --if-exists $db && createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' || exit 1
+dropdb --if-exists $db 2>/dev/null; createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' || exit 1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # datagrams a correct decoder must reject, per file (the rest of each file loads):

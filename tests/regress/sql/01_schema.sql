@@ -25,7 +25,7 @@ SELECT fk_ok('spamhints', 'smtp_sample', 'load_id', 'spamhints', 'load', 'load_i
 SELECT set_eq(
   $$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) AS t(oid)
     JOIN pg_class c ON c.oid = t.oid WHERE e.extname = 'spamhints'$$,
-  ARRAY['load', 'load_agent', 'smtp_sample', 'load_load_id_seq'],
+  ARRAY['load', 'load_agent', 'smtp_sample', 'load_load_id_seq', 'asn'],
   'every table is marked for pg_dump');
 
 -- the content hash: lower-case hex SHA-256, unique; a finished load has one
@@ -48,7 +48,7 @@ INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampli
   SELECT load_id, 1, now(), '10.0.0.1', 1, 1, '10.0.0.2', '2001:db8::3', 1025, 25
   FROM spamhints.load WHERE file_name = 'a.pcap';
 INSERT INTO spamhints.load_agent
-  SELECT load_id, '10.0.0.1', 0, 5, 10, 1, 12, 2, 0 FROM spamhints.load WHERE file_name = 'a.pcap';
+  SELECT load_id, '10.0.0.1', 0, 5, 10, 0, 1, 12, 2, 0 FROM spamhints.load WHERE file_name = 'a.pcap';
 DELETE FROM spamhints.load WHERE file_name = 'a.pcap';
 SELECT is((SELECT count(*) FROM spamhints.smtp_sample), 0::bigint, 'deleting a load deletes its samples');
 SELECT is((SELECT count(*) FROM spamhints.load_agent), 0::bigint, 'and its agents');
