@@ -1,0 +1,83 @@
+/*
+ * extension/spamhints.h: what several C files of the extension share.
+ *
+ * The SMTP role of an address (smtp_role.c) and the SMTP port set that the
+ * role functions and the census aggregates take (smtp_role.c), used by
+ * census.c.
+ */
+#ifndef SPAMHINTS_H
+#define SPAMHINTS_H
+
+#include "fmgr.h"
+
+/*
+ * spamhints.smtp_role: one byte, a set of two bits. 0 is "no SMTP role",
+ * which no smtp_role value holds (functions return NULL for it).
+ */
+#define SMTP_ROLE_NONE		0
+#define SMTP_ROLE_CLIENT	1
+#define SMTP_ROLE_SERVER	2
+#define SMTP_ROLE_BOTH		(SMTP_ROLE_CLIENT | SMTP_ROLE_SERVER)
+
+#define DatumGetSmtpRole(d)		((uint8) DatumGetChar(d))
+#define SmtpRoleGetDatum(r)		CharGetDatum((char) (r))
+#define PG_GETARG_SMTP_ROLE(n)	DatumGetSmtpRole(PG_GETARG_DATUM(n))
+#define PG_RETURN_SMTP_ROLE(r)	return SmtpRoleGetDatum(r)
+
+/* the client role becomes server and the reverse; both stays both */
+static inline uint8
+smtp_role_swap(uint8 role)
+{
+	return (uint8) (((role & SMTP_ROLE_CLIENT) << 1) | ((role & SMTP_ROLE_SERVER) >> 1));
+}
+
+/*
+ * A set of TCP ports (the SMTP ports), as a bitmap over 0..65535.
+ */
+typedef struct SmtpPortSet
+{
+	uint64		bits[65536 / 64];
+} SmtpPortSet;
+
+static inline bool
+smtp_port_in_set(const SmtpPortSet *set, int32 port)
+{
+	if (port < 0 || port > 65535)
+		return false;
+	return (set->bits[port >> 6] >> (port & 63)) & 1;
+}
+
+/*
+ * The port set given as an int4[] argument, cached in fn_extra: the same
+ * array (usually a constant) costs one memcmp per call.
+ */
+extern const SmtpPortSet *smtp_port_set_from_array(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * The role of a sample's source address from its two ports: destination
+ * port in the set => client; source port in the set => server.  The
+ * destination's role is smtp_role_swap() of it.  ports == NULL is {25}.
+ */
+static inline uint8
+smtp_src_role(const SmtpPortSet *ports, int32 src_port, int32 dst_port)
+{
+	uint8		role = SMTP_ROLE_NONE;
+
+	if (ports == NULL)
+	{
+		if (dst_port == 25)
+			role |= SMTP_ROLE_CLIENT;
+		if (src_port == 25)
+			role |= SMTP_ROLE_SERVER;
+	}
+	else
+	{
+		if (smtp_port_in_set(ports, dst_port))
+			role |= SMTP_ROLE_CLIENT;
+		if (smtp_port_in_set(ports, src_port))
+			role |= SMTP_ROLE_SERVER;
+	}
+	return role;
+}
+
+#endif							/* SPAMHINTS_H */
