@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset format unaligned
 \pset tuples_only true
 BEGIN;
-SELECT plan(24);
+SELECT plan(30);
 
 SELECT has_table('spamhints', 'load', 'table load');
 SELECT has_table('spamhints', 'load_agent', 'table load_agent');
@@ -19,7 +19,8 @@ SELECT col_type_is('spamhints', 'smtp_sample', 'tcp_flags', 'integer', 'tcp_flag
 SELECT col_type_is('spamhints', 'smtp_sample', 'src_mac', 'macaddr', 'src_mac is macaddr');
 SELECT col_type_is('spamhints', 'smtp_sample', 'src_asn', 'bigint', 'src_asn is bigint');
 SELECT col_type_is('spamhints', 'smtp_sample', 'src_cc', 'text', 'src_cc is text');
-SELECT fk_ok('spamhints', 'smtp_sample', 'load_id', 'spamhints', 'load', 'load_id');
+SELECT col_not_null('spamhints', 'smtp_sample', 'load_id', 'load_id is NOT NULL');
+SELECT has_check('spamhints', 'smtp_sample', 'smtp_sample checks that its load exists');
 
 -- pg_dump keeps the data of every table (and the load id sequence)
 SELECT set_eq(
@@ -52,6 +53,28 @@ INSERT INTO spamhints.load_agent
 DELETE FROM spamhints.load WHERE file_name = 'a.pcap';
 SELECT is((SELECT count(*) FROM spamhints.smtp_sample), 0::bigint, 'deleting a load deletes its samples');
 SELECT is((SELECT count(*) FROM spamhints.load_agent), 0::bigint, 'and its agents');
+
+-- two loads in one transaction, one deleted: only its samples go
+INSERT INTO spamhints.load (file_name, sha256, finished_at)
+  VALUES ('b.pcap', repeat('cd', 32), now()), ('c.pcap', repeat('ef', 32), now());
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                                   src_ip, dst_ip, src_port, dst_port)
+  SELECT load_id, n, now(), '10.0.0.1', n, 1, '10.0.0.2', '10.0.0.3', 1025, 25
+  FROM spamhints.load, generate_series(1, 3) n;
+DELETE FROM spamhints.load WHERE file_name = 'b.pcap';
+SELECT is((SELECT count(*) FROM spamhints.smtp_sample), 3::bigint, 'deleting one load keeps the other''s samples');
+-- the load just deleted in this transaction is not taken for existing
+SELECT throws_ok($$INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                     src_ip, dst_ip, src_port, dst_port)
+                   SELECT l.load_id - 1, 1, now(), '10.0.0.1', 1, 1, '10.0.0.2', '10.0.0.3', 1025, 25
+                   FROM spamhints.load l WHERE file_name = 'c.pcap'$$,
+                 '23503', NULL, 'a sample of a load deleted in the same transaction is refused');
+SELECT throws_ok($$UPDATE spamhints.load SET load_id = DEFAULT$$,
+                 '23503', 'the load_id of a load cannot change', 'a load keeps its load_id');
+SELECT throws_ok($$UPDATE spamhints.smtp_sample SET load_id = -5$$,
+                 '23503', 'load -5 does not exist', 'a sample cannot move to a load that does not exist');
+TRUNCATE spamhints.load CASCADE;
+SELECT is((SELECT count(*) FROM spamhints.smtp_sample), 0::bigint, 'truncating the loads truncates the samples');
 
 -- tcp_flags_text
 SELECT is(spamhints.tcp_flags_text(18), 'SYN,ACK', 'flags 18 are SYN,ACK');
