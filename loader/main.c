@@ -22,6 +22,7 @@
 #include "agents.h"
 #include "capture.h"
 #include "pgcopy.h"
+#include "sender.h"
 #include "sflow.h"
 #include "smtp.h"
 
@@ -258,29 +259,8 @@ on_record(const sh_record *rec, void *arg)
 }
 
 /* ---------------------------------------------------------------------------
- * Output: the database, or a file (--output), or nothing (--dry-run).
+ * The database.
  * ------------------------------------------------------------------------- */
-
-typedef struct sink
-{
-	PGconn	   *conn;
-	FILE	   *file;
-} sink;
-
-static int
-sink_write(sink *out, sh_copy *copy)
-{
-	int			ok = 1;
-
-	if (copy->len == 0)
-		return 0;
-	if (out->conn)
-		ok = PQputCopyData(out->conn, (const char *) copy->buf, (int) copy->len) == 1;
-	else if (out->file)
-		ok = fwrite(copy->buf, 1, copy->len, out->file) == copy->len;
-	copy->len = 0;
-	return ok ? 0 : -1;
-}
 
 static PGresult *
 exec_params(PGconn *conn, const char *sql, int n, const char *const *values)
@@ -619,7 +599,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	char		err[512];
 	sh_capture *cap;
 	load		ld;
-	sink		out = {conn, outfile};
+	sh_sender  *sender = NULL;
 	sh_frame	frame;
 	int			r,
 				rc = 0,
@@ -641,15 +621,16 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	ld.filter = sh_capture_filter(cap);
 	if (show < 0)
 		show = isatty(STDERR_FILENO) && !opt->quiet;
-	if (sh_copy_init(&ld.copy, 2 * SH_FLUSH_BYTES) != 0)
-	{
-		error("out of memory");
-		sh_capture_close(cap);
-		return EXIT_INPUT;
-	}
 	if (conn && db_begin(conn, &ld) != 0)
 	{
 		rc = EXIT_DATABASE;
+		goto done;
+	}
+	sender = sh_sender_start(conn, outfile, SH_FLUSH_BYTES + 64 * SH_COPY_ROW_MAX, &ld.copy);
+	if (sender == NULL)
+	{
+		error("out of memory");
+		rc = EXIT_INPUT;
 		goto done;
 	}
 	sh_copy_header(&ld.copy);
@@ -713,9 +694,12 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			goto done;
 		}
 
-		if (ld.copy.len >= SH_FLUSH_BYTES && sink_write(&out, &ld.copy) != 0)
+		if (ld.copy.len >= SH_FLUSH_BYTES && sh_sender_swap(sender, &ld.copy) != 0)
 		{
-			error("%s", conn ? PQerrorMessage(conn) : strerror(errno));
+			/* writing failed (the server went away, say): finishing the sender says why */
+			sh_sender_finish(sender, &ld.copy, err, sizeof(err));
+			sender = NULL;
+			error("%s", err);
 			rc = conn ? EXIT_DATABASE : EXIT_INPUT;
 			goto done;
 		}
@@ -748,9 +732,11 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	ld.bytes = sh_capture_bytes_read(cap);
 
 	sh_copy_trailer(&ld.copy);
-	if (sink_write(&out, &ld.copy) != 0)
+	r = sh_sender_finish(sender, &ld.copy, err, sizeof(err));
+	sender = NULL;
+	if (r != 0)
 	{
-		error("%s", conn ? PQerrorMessage(conn) : strerror(errno));
+		error("%s", err);
 		rc = conn ? EXIT_DATABASE : EXIT_INPUT;
 		goto done;
 	}
@@ -776,6 +762,8 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	print_summary(&ld, now() - ld.started);
 
 done:
+	if (sender != NULL)
+		sh_sender_finish(sender, &ld.copy, err, sizeof(err));
 	if (rc != 0 && conn)
 	{
 		/* leave nothing behind: end a COPY in progress, then roll back */
