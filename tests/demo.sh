@@ -27,13 +27,26 @@ loader/spamhints-load "$DEMO/demo.pcap"
 echo "== and again: the same capture adds nothing"
 loader/spamhints-load "$DEMO/demo.pcap"
 
+# the questions of the seed slides, one statement each (spamhints on the
+# search_path for the smtp_role operators; hours of day in UTC)
+export PGOPTIONS="-c search_path=spamhints,public -c TimeZone=UTC"
 q() { echo; echo "== $1"; echo "$2"; psql -X -P footer=off -c "$2"; }
+# a chart reads best without the table around it
+qa() { echo; echo "== $1"; echo "$2"; psql -X -At -c "$2"; }
 
 q "SMTP packets and the SYN, SYN/ACK, RST, FIN shares" \
   "SELECT * FROM spamhints.packet_stats;"
 q "What was loaded" \
   "SELECT load_id, datagrams, flow_samples, smtp_rows, malformed, lost_datagrams, skipped FROM spamhints.load;"
+q "Distinct addresses: client only, server only, both" \
+  "SELECT * FROM ip_census;"
+qa "The busiest known open server (answers on port 25 with SYN/ACK): its hour-of-day chart" \
+  "SELECT chart(hourly(ts)) FROM endpoint
+   WHERE ip = (SELECT ip FROM endpoint WHERE role >= 'server' AND tcp_flags & 18 = 18
+               GROUP BY ip ORDER BY count(*) DESC LIMIT 1);"
+q "Activity over the first six hours of the capture" \
+  "SELECT * FROM activity('2007-03-14 00:00+00', '2007-03-14 06:00+00');"
 
 echo
 echo "== the generator's ground truth for the same capture"
-grep -E '^(valid_datagrams|malformed_datagrams|lost_datagrams|flow_samples|smtp_rows|syn|syn_ack|rst|fin|est_packets) ' "$DEMO/truth.txt"
+grep -E '^(valid_datagrams|malformed_datagrams|lost_datagrams|flow_samples|smtp_rows|syn|syn_ack|rst|fin|est_packets|ips|client_only|server_only|both) ' "$DEMO/truth.txt"
