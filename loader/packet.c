@@ -189,6 +189,28 @@ parse_ipv6(const uint8_t *ip, size_t len, sh_packet *out)
 	return parse_l4(next, ip + off, len - off, ip_end > off ? ip_end - off : 0, out);
 }
 
+/* Every field "unknown": what a parse that reaches nothing leaves. */
+void
+sh_packet_clear(sh_packet *pkt)
+{
+	pkt->has_mac = 0;
+	pkt->vlan = -1;
+	pkt->inner_vlan = -1;
+	pkt->ip_version = 0;
+	pkt->src.family = 0;
+	pkt->dst.family = 0;
+	pkt->ip_proto = 0;
+	pkt->ip_len = -1;
+	pkt->ttl = -1;
+	pkt->fragment = 0;
+	pkt->has_ports = 0;
+	pkt->sport = 0;
+	pkt->dport = 0;
+	pkt->tcp_flags = -1;
+	pkt->payload = NULL;
+	pkt->payload_len = 0;
+}
+
 sh_packet_status
 sh_parse_packet(uint32_t header_protocol, const uint8_t *p, size_t len,
 				sh_packet *out)
@@ -197,22 +219,7 @@ sh_parse_packet(uint32_t header_protocol, const uint8_t *p, size_t len,
 	uint16_t	ethertype;
 	int			tags;
 
-	out->has_mac = 0;
-	out->vlan = -1;
-	out->inner_vlan = -1;
-	out->ip_version = 0;
-	out->src.family = 0;
-	out->dst.family = 0;
-	out->ip_proto = 0;
-	out->ip_len = -1;
-	out->ttl = -1;
-	out->fragment = 0;
-	out->has_ports = 0;
-	out->sport = 0;
-	out->dport = 0;
-	out->tcp_flags = -1;
-	out->payload = NULL;
-	out->payload_len = 0;
+	sh_packet_clear(out);
 
 	switch (header_protocol)
 	{

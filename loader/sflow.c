@@ -230,27 +230,6 @@ read_gateway_v2(reader *r, sh_record *rec)
 	return SH_OK;
 }
 
-static void
-clear_packet(sh_packet *pkt)
-{
-	pkt->has_mac = 0;
-	pkt->vlan = -1;
-	pkt->inner_vlan = -1;
-	pkt->ip_version = 0;
-	pkt->src.family = 0;
-	pkt->dst.family = 0;
-	pkt->ip_proto = 0;
-	pkt->ip_len = -1;
-	pkt->ttl = -1;
-	pkt->fragment = 0;
-	pkt->has_ports = 0;
-	pkt->sport = 0;
-	pkt->dport = 0;
-	pkt->tcp_flags = -1;
-	pkt->payload = NULL;
-	pkt->payload_len = 0;
-}
-
 /*
  * Fill rec from an "IPv4 data" (b holds IPV4_DATA_SIZE bytes) or "IPv6
  * data" record (IPV6_DATA_SIZE bytes): the same layout in v2, v4 and v5.
@@ -263,7 +242,7 @@ fill_ip_data(sh_record *rec, const uint8_t *b, int ipv6, uint32_t record_format)
 	uint32_t	proto = be32(b + 4);
 	const uint8_t *ports;
 
-	clear_packet(pkt);
+	sh_packet_clear(pkt);
 	if (ipv6)
 	{
 		pkt->ip_version = 6;

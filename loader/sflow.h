@@ -67,6 +67,9 @@ typedef enum sh_packet_status
 	SH_PKT_UNSUPPORTED			/* header_protocol the parser does not know */
 } sh_packet_status;
 
+/* Set every field of *pkt to "unknown" (-1, 0, NULL). */
+void		sh_packet_clear(sh_packet *pkt);
+
 /*
  * Parse one sampled packet header of the given sFlow header_protocol
  * (1 Ethernet, 11 IPv4, 12 IPv6). Fills *out as far as the bytes go; fields
