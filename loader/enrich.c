@@ -17,8 +17,12 @@
 #include "mmdb_fields.h"
 #include "pgcopy.h"
 
-/* 2^16 slots of 24 bytes: 1.5 MB, the distinct addresses of hours of sFlow. */
-#define SH_CACHE_BITS	16
+/*
+ * 2^16 blocks of 16 bytes and 2^16 addresses of 32: 3 MB, for the distinct
+ * blocks and split-block addresses of hours of sFlow.
+ */
+#define SH_BLOCK_BITS	16
+#define SH_ADDR_BITS	16
 
 /* ---------------------------------------------------------------------------
  * Opening the files.
@@ -100,11 +104,13 @@ sh_enrich_open(sh_enrich *e, const char *asn_path, const char *country_path,
 		goto fail;
 	if (!sh_enrich_enabled(e))
 		return 0;
-	e->cache_mask = (1u << SH_CACHE_BITS) - 1;
-	e->cache = calloc((size_t) e->cache_mask + 1, sizeof(sh_enrich_slot));
+	e->blocks_mask = (1u << SH_BLOCK_BITS) - 1;
+	e->blocks = calloc((size_t) e->blocks_mask + 1, sizeof(sh_block_slot));
+	e->addrs_mask = (1u << SH_ADDR_BITS) - 1;
+	e->addrs = calloc((size_t) e->addrs_mask + 1, sizeof(sh_addr_slot));
 	e->names_mask = 1023;
 	e->names = calloc((size_t) e->names_mask + 1, sizeof(sh_as_name));
-	if (e->cache == NULL || e->names == NULL)
+	if (e->blocks == NULL || e->addrs == NULL || e->names == NULL)
 	{
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -124,9 +130,11 @@ sh_enrich_close(sh_enrich *e)
 	if (e->country.open)
 		MMDB_close(&e->country.mmdb);
 	e->asn.open = e->country.open = 0;
-	free(e->cache);
+	free(e->blocks);
+	free(e->addrs);
 	free(e->names);
-	e->cache = NULL;
+	e->blocks = NULL;
+	e->addrs = NULL;
 	e->names = NULL;
 }
 
@@ -134,11 +142,13 @@ void
 sh_enrich_begin(sh_enrich *e)
 {
 	/*
-	 * The cache is emptied too: every address of a load is then looked up
-	 * once in it, so the AS names of this load are all seen.
+	 * The caches are emptied too: each network of a load is then looked up
+	 * in the files at least once, so the AS names of this load are all seen.
 	 */
-	if (e->cache)
-		memset(e->cache, 0, ((size_t) e->cache_mask + 1) * sizeof(sh_enrich_slot));
+	if (e->blocks)
+		memset(e->blocks, 0, ((size_t) e->blocks_mask + 1) * sizeof(sh_block_slot));
+	if (e->addrs)
+		memset(e->addrs, 0, ((size_t) e->addrs_mask + 1) * sizeof(sh_addr_slot));
 	if (e->names)
 		memset(e->names, 0, ((size_t) e->names_mask + 1) * sizeof(sh_as_name));
 	e->names_n = 0;
@@ -227,9 +237,14 @@ note_name(sh_enrich *e, uint32_t asn, const char *org, uint32_t org_len)
 	e->names_n++;
 }
 
-/* Look one address up in one file; NULL when it is not there (or on an error). */
+/*
+ * Look one address up in one file. Returns the record, or NULL when the
+ * address is in no network of it (or on an error). *prefix is the length of
+ * the network (or of the empty range) that holds the address, in the
+ * address's own bits (0-32 for IPv4 even in an IPv6 tree).
+ */
 static MMDB_entry_s *
-search(sh_enrich *e, sh_mmdb *db, const sh_addr *a, MMDB_entry_s *entry)
+search(sh_enrich *e, sh_mmdb *db, const sh_addr *a, MMDB_entry_s *entry, int *prefix)
 {
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
@@ -238,6 +253,7 @@ search(sh_enrich *e, sh_mmdb *db, const sh_addr *a, MMDB_entry_s *entry)
 	int			merr = MMDB_SUCCESS;
 	char		text[64];
 
+	*prefix = 0;
 	if (a->family == 6)
 	{
 		memset(&sin6, 0, sizeof(sin6));
@@ -254,58 +270,78 @@ search(sh_enrich *e, sh_mmdb *db, const sh_addr *a, MMDB_entry_s *entry)
 	}
 	r = MMDB_lookup_sockaddr(&db->mmdb, sa, &merr);
 	if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-		return NULL;
+		return NULL;			/* no IPv6 address is in it: prefix 0 */
 	if (merr != MMDB_SUCCESS)
 	{
 		addr_text(a, text, sizeof(text));
 		fail(e, "looking up %s: %s", text, MMDB_strerror(merr));
 		return NULL;
 	}
+	*prefix = r.netmask;
+	if (a->family != 6 && db->mmdb.metadata.ip_version == 6)
+		*prefix = r.netmask > 96 ? r.netmask - 96 : 0;	/* the IPv4 subtree is ::/96 */
 	if (!r.found_entry)
 		return NULL;
 	*entry = r.entry;
 	return entry;
 }
 
-/* Fill a cache slot for an address from the files. */
-static void
-fill(sh_enrich *e, sh_enrich_slot *s, const sh_addr *a)
+/*
+ * Look an address up in the files. Returns whether the answer holds for
+ * its whole block (the /24 or /48 around it): whether both files' networks
+ * (or empty ranges) are at least that wide.
+ */
+static int
+fill(sh_enrich *e, sh_answer *ans, const sh_addr *a)
 {
 	MMDB_entry_s entry;
 	int			status;
+	int			prefix;
+	int			block_bits = a->family == 6 ? 48 : 24;
+	int			whole = 1;
 	char		text[64];
 
-	s->has_asn = 0;
-	s->cc[0] = s->cc[1] = '\0';
+	ans->has_asn = 0;
+	ans->asn = 0;
+	ans->cc[0] = ans->cc[1] = '\0';
 	e->searches++;
-	if (e->asn.open && search(e, &e->asn, a, &entry))
+	if (e->asn.open)
 	{
-		int64_t		asn;
-		const char *org;
-		uint32_t	org_len;
+		if (search(e, &e->asn, a, &entry, &prefix))
+		{
+			int64_t		asn;
+			const char *org;
+			uint32_t	org_len;
 
-		status = sh_mmdb_asn(&entry, &asn, &org, &org_len);
-		if (status != MMDB_SUCCESS)
-		{
-			addr_text(a, text, sizeof(text));
-			fail(e, "ASN database: the record of %s is corrupt: %s", text, MMDB_strerror(status));
+			status = sh_mmdb_asn(&entry, &asn, &org, &org_len);
+			if (status != MMDB_SUCCESS)
+			{
+				addr_text(a, text, sizeof(text));
+				fail(e, "ASN database: the record of %s is corrupt: %s", text, MMDB_strerror(status));
+			}
+			else if (asn >= 0)
+			{
+				ans->has_asn = 1;
+				ans->asn = (uint32_t) asn;
+				note_name(e, ans->asn, org, org_len);
+			}
 		}
-		else if (asn >= 0)
-		{
-			s->has_asn = 1;
-			s->asn = (uint32_t) asn;
-			note_name(e, s->asn, org, org_len);
-		}
+		whole &= prefix <= block_bits;
 	}
-	if (e->country.open && search(e, &e->country, a, &entry))
+	if (e->country.open)
 	{
-		status = sh_mmdb_country(&entry, s->cc);
-		if (status != MMDB_SUCCESS)
+		if (search(e, &e->country, a, &entry, &prefix))
 		{
-			addr_text(a, text, sizeof(text));
-			fail(e, "country database: the record of %s is corrupt: %s", text, MMDB_strerror(status));
+			status = sh_mmdb_country(&entry, ans->cc);
+			if (status != MMDB_SUCCESS)
+			{
+				addr_text(a, text, sizeof(text));
+				fail(e, "country database: the record of %s is corrupt: %s", text, MMDB_strerror(status));
+			}
 		}
+		whole &= prefix <= block_bits;
 	}
+	return whole;
 }
 
 static inline uint64_t
@@ -318,50 +354,107 @@ be64(const uint8_t *p)
 	return v;
 }
 
-/* The cached answer for an address, looked up in the files on a miss. */
-static inline const sh_enrich_slot *
-lookup(sh_enrich *e, const sh_addr *a)
+static inline uint64_t
+mix(uint64_t hi, uint64_t lo)
 {
-	uint64_t	hi,
-				lo,
-				h;
-	sh_enrich_slot *s;
+	uint64_t	h = (lo ^ (hi * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
 
+	return h ^ (h >> 31);
+}
+
+/* An address as cache keys, and the slots it maps to. */
+typedef struct sh_key
+{
+	uint64_t	hi;
+	uint64_t	lo;
+	uint64_t	block;			/* the /24 or /48, tagged with the family */
+	sh_block_slot *bslot;
+	sh_addr_slot *aslot;
+} sh_key;
+
+static inline void
+key_of(const sh_enrich *e, const sh_addr *a, sh_key *k)
+{
 	if (a->family == 6)
 	{
-		hi = be64(a->bytes);
-		lo = be64(a->bytes + 8);
+		k->hi = be64(a->bytes);
+		k->lo = be64(a->bytes + 8);
+		k->block = (k->hi >> 16) | 2ull << 62;
 	}
 	else
 	{
-		hi = 0;
-		lo = (uint64_t) a->bytes[0] << 24 | (uint32_t) a->bytes[1] << 16 |
+		k->hi = 0;
+		k->lo = (uint64_t) a->bytes[0] << 24 | (uint32_t) a->bytes[1] << 16 |
 			(uint32_t) a->bytes[2] << 8 | a->bytes[3];
+		k->block = (k->lo >> 8) | 1ull << 62;
 	}
-	h = (lo ^ (hi * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
-	s = &e->cache[(h >> 32) & e->cache_mask];
+	k->bslot = &e->blocks[mix(0, k->block) & e->blocks_mask];
+	k->aslot = &e->addrs[mix(k->hi, k->lo) & e->addrs_mask];
+}
+
+/*
+ * The answer for an address: from its block's slot when the whole block
+ * has one answer, else from its own slot, else from the files.
+ */
+static inline void
+answer(sh_enrich *e, const sh_addr *a, const sh_key *k, sh_answer *ans)
+{
+	sh_block_slot *b = k->bslot;
+	sh_addr_slot *s = k->aslot;
+	int			whole;
+
 	e->lookups++;
-	if (s->family == a->family && s->lo == lo && s->hi == hi)
-		return s;
-	s->family = a->family;
-	s->hi = hi;
-	s->lo = lo;
-	fill(e, s, a);
-	return s;
+	if (b->key == k->block && b->whole)
+	{
+		*ans = b->ans;
+		return;
+	}
+	if (s->family == a->family && s->lo == k->lo && s->hi == k->hi)
+	{
+		*ans = s->ans;
+		return;
+	}
+	whole = fill(e, ans, a);
+	if (whole)
+	{
+		b->key = k->block;
+		b->whole = 1;
+		b->ans = *ans;
+	}
+	else
+	{
+		/* a block of several networks: its addresses go to their own slots */
+		if (b->key != k->block)
+		{
+			b->key = k->block;
+			b->whole = 0;
+		}
+		s->family = a->family;
+		s->hi = k->hi;
+		s->lo = k->lo;
+		s->ans = *ans;
+	}
 }
 
 uint8_t *
 sh_enrich_fields(sh_enrich *e, uint8_t *p, const sh_addr *src, const sh_addr *dst)
 {
-	const sh_enrich_slot *s = lookup(e, src);
-	int64_t		src_asn = s->has_asn ? (int64_t) s->asn : -1;
-	char		src_cc[2] = {s->cc[0], s->cc[1]};
-	const sh_enrich_slot *d = lookup(e, dst);	/* may evict s: copied above */
+	sh_key		ks,
+				kd;
+	sh_answer	s,
+				d;
 
-	p = src_asn >= 0 ? sh_field_int8(p, src_asn) : sh_field_null(p);
-	p = d->has_asn ? sh_field_int8(p, d->asn) : sh_field_null(p);
-	p = src_cc[0] ? sh_field_text(p, src_cc, 2) : sh_field_null(p);
-	p = d->cc[0] ? sh_field_text(p, d->cc, 2) : sh_field_null(p);
+	key_of(e, src, &ks);
+	key_of(e, dst, &kd);
+	__builtin_prefetch(ks.bslot);
+	__builtin_prefetch(kd.bslot);
+	answer(e, src, &ks, &s);
+	answer(e, dst, &kd, &d);
+
+	p = s.has_asn ? sh_field_int8(p, s.asn) : sh_field_null(p);
+	p = d.has_asn ? sh_field_int8(p, d.asn) : sh_field_null(p);
+	p = s.cc[0] ? sh_field_text(p, s.cc, 2) : sh_field_null(p);
+	p = d.cc[0] ? sh_field_text(p, d.cc, 2) : sh_field_null(p);
 	return p;
 }
 

@@ -4,9 +4,11 @@
  * from MaxMind DB files (GeoLite2-ASN and -Country, or DB-IP's and IPinfo's
  * files in the same format), read with libmaxminddb.
  *
- * Addresses repeat heavily in sampled traffic, so lookups go through a
- * direct-mapped cache keyed by address: a row costs a hash and a compare,
- * and nothing is allocated per row. The AS names seen in a load are kept
+ * Addresses repeat heavily in sampled traffic, so lookups go through
+ * direct-mapped caches, one keyed by address block (the /24 or /48 around
+ * an address, when one network holds all of it, as for most) and one by
+ * address: a row costs two hashes and compares, and nothing is allocated
+ * per row. The AS names seen in a load are kept
  * (pointing into the mapped file) and written to spamhints.asn at its end,
  * with the files' metadata in spamhints.load.enrichment.
  */
@@ -34,16 +36,34 @@ typedef struct sh_mmdb
 	MMDB_s		mmdb;
 } sh_mmdb;
 
-/* A cached answer for one address (24 bytes). */
-typedef struct sh_enrich_slot
+/* What enrichment says of one address. */
+typedef struct sh_answer
+{
+	uint32_t	asn;
+	uint8_t		has_asn;
+	char		cc[2];			/* cc[0] == 0: no country */
+} sh_answer;
+
+/*
+ * A cached answer for a block of addresses, the /24 (IPv4) or /48 (IPv6)
+ * around one: when both files have the whole block in one network (as for
+ * most), its addresses need no slot of their own.
+ */
+typedef struct sh_block_slot
+{
+	uint64_t	key;			/* the block's bits, tagged 1 (IPv4) or 2 (IPv6) in the top two; 0 empty */
+	uint8_t		whole;			/* 1: ans holds for every address of the block */
+	sh_answer	ans;
+} sh_block_slot;
+
+/* A cached answer for one address of a block that is split between networks. */
+typedef struct sh_addr_slot
 {
 	uint64_t	hi;				/* the address: IPv6 as two big-endian halves, IPv4 in lo */
 	uint64_t	lo;
-	uint32_t	asn;
 	uint8_t		family;			/* 0: empty slot, else 4 or 6 */
-	uint8_t		has_asn;
-	char		cc[2];			/* cc[0] == 0: no country */
-} sh_enrich_slot;
+	sh_answer	ans;
+} sh_addr_slot;
 
 /* An AS seen in the current load, with the name the database gives it. */
 typedef struct sh_as_name
@@ -58,8 +78,10 @@ typedef struct sh_enrich
 {
 	sh_mmdb		asn;
 	sh_mmdb		country;
-	sh_enrich_slot *cache;
-	uint32_t	cache_mask;
+	sh_block_slot *blocks;		/* direct-mapped caches */
+	uint32_t	blocks_mask;
+	sh_addr_slot *addrs;
+	uint32_t	addrs_mask;
 	sh_as_name *names;			/* open addressing on asn, for this load */
 	uint32_t	names_mask;
 	uint32_t	names_n;

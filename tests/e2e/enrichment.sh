@@ -208,6 +208,30 @@ SQL
 )" "$top_as
 4200000001" "a database file replaced (renamed over) is reopened at the session's next statement"
 
+# blocks split between networks (/25s inside a /24, a /49 inside a /48): the
+# loader's per-block cache must fall back to its per-address one
+python3 - "$tmp/net" >"$tmp/net-split" <<'EOF'
+import ipaddress, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    v = line.rstrip("\n").split("\t")
+    print("\t".join(v))
+    n = ipaddress.ip_network(v[0])
+    half = ipaddress.ip_network("%s/%d" % (n.network_address + (128 if n.version == 4 else 0), 25 if n.version == 4 else 49))
+    print("\t".join([str(half), str(4000000000 + int(v[1])), "Split of " + v[2], "ZZ"]))
+EOF
+perl tests/lib/make_mmdb.pl --networks "$tmp/net-split" --asn "$tmp/asn-split.mmdb" --country "$tmp/cc-split.mmdb"
+newdb ${db}_split
+$LOADER -d ${db}_split -q --asn-db "$tmp/asn-split.mmdb" --country-db "$tmp/cc-split.mmdb" "$tmp/cap.pcap"
+ok $? "loads with databases whose /24s and /48s are split between networks"
+read -r split4 split6 differ < <(q ${db}_split -c "$(settings "$tmp/asn-split.mmdb" "$tmp/cc-split.mmdb")" -c "
+   SELECT count(*) FILTER (WHERE src_asn > 4000000000 AND family(src_ip) = 4),
+          count(*) FILTER (WHERE src_asn > 4000000000 AND family(src_ip) = 6),
+          count(*) FILTER (WHERE spamhints.asn(src_ip) IS DISTINCT FROM src_asn OR spamhints.asn(dst_ip) IS DISTINCT FROM dst_asn
+                              OR spamhints.country(src_ip) IS DISTINCT FROM src_cc OR spamhints.country(dst_ip) IS DISTINCT FROM dst_cc)
+   FROM spamhints.smtp_sample" | tr '|' ' ')
+[ "$split4" -gt 0 ] && [ "$split6" -gt 0 ] && [ "$differ" = 0 ]
+ok $? "the loader agrees with asn() and country() on every row ($split4 IPv4 and $split6 IPv6 rows in the split halves)"
+
 # --- environment variables, one database, --output ---------------------------------------
 db2=spamhints_e2e_enrich_env
 newdb $db2
