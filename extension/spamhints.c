@@ -9,8 +9,21 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "spamhints.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* The module's settings, defined when a backend loads it. */
+void
+_PG_init(void)
+{
+	enrich_define_settings();
+	MarkGUCPrefixReserved("spamhints");
+}
 
 PG_FUNCTION_INFO_V1(spamhints_tcp_flags_text);
 

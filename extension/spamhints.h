@@ -80,4 +80,7 @@ smtp_src_role(const SmtpPortSet *ports, int32 src_port, int32 dst_port)
 	return role;
 }
 
+/* enrich.c: the settings spamhints.asn_db and spamhints.country_db (_PG_init). */
+extern void enrich_define_settings(void);
+
 #endif							/* SPAMHINTS_H */

@@ -2,8 +2,8 @@
  * loader/main.c: spamhints-load, sFlow captures into PostgreSQL.
  *
  * Data flows one way: capture (capture.c, libpcap) -> sFlow decode (sflow.c)
- * -> packet header parse (packet.c) -> SMTP filter (smtp.c) -> binary COPY
- * rows (pgcopy.h) -> libpq. Each capture is loaded in one transaction: a
+ * -> packet header parse (packet.c) -> SMTP filter (smtp.c) -> enrichment
+ * (enrich.c, with --asn-db/--country-db) -> binary COPY rows (pgcopy.h) -> libpq. Each capture is loaded in one transaction: a
  * row in spamhints.load, its samples, its agents. A load that fails leaves
  * nothing behind; a capture already loaded (same SHA-256) adds nothing.
  */
@@ -21,6 +21,7 @@
 
 #include "agents.h"
 #include "capture.h"
+#include "enrich.h"
 #include "pgcopy.h"
 #include "sender.h"
 #include "sflow.h"
@@ -58,6 +59,9 @@ typedef struct options
 	int			quiet;
 	int			progress;		/* -1: when stderr is a terminal */
 	sh_ports	ports;
+	const char *asn_db;			/* --asn-db, or SPAMHINTS_ASN_DB */
+	const char *country_db;		/* --country-db, or SPAMHINTS_COUNTRY_DB */
+	sh_enrich  *enrich;			/* the open databases; NULL without enrichment */
 } options;
 
 /* Reasons a datagram, frame or sampled packet was skipped, with their counts. */
@@ -215,7 +219,7 @@ on_record(const sh_record *rec, void *arg)
 		return;
 	}
 
-	p = sh_copy_row(&ld->copy, SH_COPY_NFIELDS);
+	p = sh_copy_row(&ld->copy, ld->opt->enrich ? SH_COPY_NFIELDS + SH_ENRICH_NFIELDS : SH_COPY_NFIELDS);
 	p = sh_field_int4(p, ld->load_id);
 	p = sh_field_int8(p, (int64_t) ld->frame->number);
 	p = sh_field_timestamptz(p, ld->frame->ts_sec, ld->frame->ts_usec);
@@ -254,6 +258,8 @@ on_record(const sh_record *rec, void *arg)
 		p = sh_field_null(p);
 		p = sh_field_null(p);
 	}
+	if (ld->opt->enrich)
+		p = sh_enrich_fields(ld->opt->enrich, p, &pkt->src, &pkt->dst);
 	sh_copy_end(&ld->copy, p);
 	ld->dg.rows++;
 }
@@ -373,7 +379,8 @@ db_begin(PGconn *conn, load *ld)
 	ld->load_id = (int32_t) strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 
-	snprintf(sql, sizeof(sql), "COPY spamhints.smtp_sample (%s) FROM STDIN (FORMAT binary)", copy_columns);
+	snprintf(sql, sizeof(sql), "COPY spamhints.smtp_sample (%s%s) FROM STDIN (FORMAT binary)", copy_columns,
+			 ld->opt->enrich ? ", " SH_ENRICH_COLUMNS : "");
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
@@ -619,6 +626,8 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		return EXIT_INPUT;
 	}
 	ld.filter = sh_capture_filter(cap);
+	if (opt->enrich)
+		sh_enrich_begin(opt->enrich);
 	if (show < 0)
 		show = isatty(STDERR_FILENO) && !opt->quiet;
 	if (conn && db_begin(conn, &ld) != 0)
@@ -663,6 +672,12 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		if (ld.oom)
 		{
 			error("out of memory");
+			rc = EXIT_INPUT;
+			goto done;
+		}
+		if (opt->enrich && opt->enrich->failed)
+		{
+			error("%s", opt->enrich->error);
 			rc = EXIT_INPUT;
 			goto done;
 		}
@@ -747,6 +762,12 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			rc = EXIT_DATABASE;
 			goto done;
 		}
+		if (opt->enrich && sh_enrich_db_finish(conn, opt->enrich, ld.load_id, err, sizeof(err)) != 0)
+		{
+			error("%s", err);
+			rc = EXIT_DATABASE;
+			goto done;
+		}
 		switch (db_finish(conn, &ld, frames))
 		{
 			case 0:
@@ -760,6 +781,8 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		}
 	}
 	print_summary(&ld, now() - ld.started);
+	if (opt->enrich && !opt->quiet)
+		sh_enrich_report(opt->enrich, report, progname, path);
 
 done:
 	if (sender != NULL)
@@ -804,6 +827,13 @@ usage(FILE *f)
 			"      --ports=LIST       SMTP ports, comma-separated (default: 25)\n"
 			"      --filter=BPF       which captured packets are sFlow (default: udp port 6343,\n"
 			"                         tagged or not)\n"
+			"      --asn-db=FILE      fill src_asn and dst_asn from FILE, an ASN database in\n"
+			"                         MaxMind DB format (GeoLite2-ASN, DB-IP, IPinfo), and\n"
+			"                         keep the AS names in spamhints.asn (default:\n"
+			"                         $SPAMHINTS_ASN_DB; an empty FILE: none)\n"
+			"      --country-db=FILE  fill src_cc and dst_cc from FILE, a country or city\n"
+			"                         database in MaxMind DB format (default:\n"
+			"                         $SPAMHINTS_COUNTRY_DB; an empty FILE: none)\n"
 			"  -o, --output=FILE      write the binary COPY stream to FILE, no database\n"
 			"      --dry-run          decode only: no database, no output\n"
 			"  -q, --quiet            no summary lines and no progress bar\n"
@@ -815,7 +845,9 @@ usage(FILE *f)
 			"Exit status:\n"
 			"  0  every file was loaded, or had been loaded before\n"
 			"  1  bad command line\n"
-			"  2  a file could not be read (missing, not a capture, unsupported link type)\n"
+			"  2  a file could not be read (missing, not a capture, unsupported link type,\n"
+			"     or an enrichment database that is missing, corrupt or of the wrong kind:\n"
+			"     then nothing is loaded)\n"
 			"  3  a database error (cannot connect, no extension, the load failed and was\n"
 			"     rolled back: running the same command again completes it)\n"
 			"Malformed datagrams are not an error: they are skipped, counted in the summary\n"
@@ -836,18 +868,23 @@ main(int argc, char **argv)
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
 		{"version", no_argument, NULL, 'V'},
+		{"asn-db", required_argument, NULL, 'A'},
+		{"country-db", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0}
 	};
 	options		opt;
-	char		err[256];
+	char		err[1024];
 	int			c,
 				rc = 0;
 	PGconn	   *conn = NULL;
 	FILE	   *outfile = NULL;
+	sh_enrich	enrich;
 
 	memset(&opt, 0, sizeof(opt));
 	opt.ports_spec = "25";
 	opt.progress = -1;
+	opt.asn_db = getenv("SPAMHINTS_ASN_DB");
+	opt.country_db = getenv("SPAMHINTS_COUNTRY_DB");
 
 	report = stdout;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -889,6 +926,12 @@ main(int argc, char **argv)
 			case 'V':
 				printf("spamhints-load %s\n", SH_LOADER_VERSION);
 				return 0;
+			case 'A':
+				opt.asn_db = optarg;
+				break;
+			case 'C':
+				opt.country_db = optarg;
+				break;
 			default:
 				fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
 				return EXIT_USAGE;
@@ -910,6 +953,19 @@ main(int argc, char **argv)
 		error("--output and --dry-run cannot be used together");
 		return EXIT_USAGE;
 	}
+
+	/* the databases are checked before anything is read or connected to */
+	if (sh_enrich_open(&enrich, opt.asn_db, opt.country_db, stderr, progname, err, sizeof(err)) != 0)
+	{
+		error("%s", err);
+		if ((opt.asn_db && opt.asn_db == getenv("SPAMHINTS_ASN_DB")) ||
+			(opt.country_db && opt.country_db == getenv("SPAMHINTS_COUNTRY_DB")))
+			fprintf(stderr, "%s: hint: SPAMHINTS_ASN_DB and SPAMHINTS_COUNTRY_DB name the databases "
+					"when --asn-db and --country-db are not given\n", progname);
+		return EXIT_INPUT;
+	}
+	if (sh_enrich_enabled(&enrich))
+		opt.enrich = &enrich;
 
 	if (opt.output)
 	{
@@ -949,6 +1005,7 @@ main(int argc, char **argv)
 	}
 	if (conn)
 		PQfinish(conn);
+	sh_enrich_close(&enrich);
 	if (outfile && outfile != stdout && fclose(outfile) != 0)
 	{
 		error("cannot write \"%s\": %s", opt.output, strerror(errno));
