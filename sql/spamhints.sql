@@ -1312,6 +1312,9 @@ RETURNS TABLE (report_id bigint, isp text, abuse_address text, source_ip inet,
                message_id text, message text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, spamhints
+-- a report reads the same whatever the session's styles (intervals in it)
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1367,12 +1370,6 @@ BEGIN
                           || coalesce(' HELO "' || ev.helo || '"', '')
                           || coalesce(' to ' || ev.mail_host, '')
                           || coalesce(', ' || ev.size || ' bytes', '')
-                          || E'\n      '
-                          || CASE ev.verdict
-                                 WHEN 'virus' THEN 'virus ' || coalesce(ev.virus, '(no name given)')
-                                 WHEN 'spam' THEN 'spam' || coalesce(', SpamAssassin score ' || ev.spam_score, '')
-                                 ELSE 'rejected' END
-                          || coalesce(': ' || ev.reason, '')
                       ELSE
                           spamhints.endpoint_text(ev.source_ip, ev.source_port) || ' -> '
                           || spamhints.endpoint_text(ev.peer, ev.peer_port)
@@ -1385,7 +1382,15 @@ BEGIN
                        E'\n      '
                        || coalesce('<' || ev.sender || '>', '(no sender)') || ' -> '
                        || coalesce((SELECT string_agg('<' || r || '>', ', ') FROM unnest(ev.recipients) AS r), '(no recipients)')
-                   END AS addresses
+                   END AS addresses,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || CASE ev.verdict
+                              WHEN 'virus' THEN 'virus ' || coalesce(ev.virus, '(no name given)')
+                              WHEN 'spam' THEN 'spam' || coalesce(', SpamAssassin score ' || ev.spam_score, '')
+                              ELSE 'rejected' END
+                       || coalesce(': ' || ev.reason, '')
+                   END AS verdict_line
             FROM ev
         ), agg AS (
             SELECT l.source_ip,
@@ -1398,12 +1403,14 @@ BEGIN
                    count(*) FILTER (WHERE l.grp = 'server') AS server_n,
                    count(DISTINCT l.peer) FILTER (WHERE l.grp = 'server') AS clients,
                    coalesce(sum(l.sampling_rate) FILTER (WHERE l.grp = 'server'), 0) AS server_est,
-                   string_agg(l.line || l.addresses, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
-                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
+                   string_agg(l.line || l.addresses || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
+                   string_agg(l.line || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
                    count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,
                    string_agg(DISTINCT l.virus, ', ') AS viruses,
                    string_agg(DISTINCT l.log_timezone, ', ') AS zones,
-                   (array_agg(l.source_port ORDER BY l.ts, l.ref))[1] AS first_port,
+                   -- Source-Port and Arrival-Date: the first item where the address is the client
+                   (array_agg(l.source_port ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS first_port,
+                   (array_agg(l.ts ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS arrival,
                    (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail'))[1] AS first_mail_ref
             FROM lined l
             GROUP BY l.source_ip
@@ -1434,14 +1441,13 @@ BEGIN
         boundary := '=_spamhints_' || md5(message_id);
 
         -- the human-readable part
-        human := format(E'Abuse report about %s\n\n', host(c.source_ip))
-          || format(E'This report is about %s, an address in your network%s. We send it because\n'
-                    'you agreed to receive reports based on traffic data on %s%s; we send\n'
-                    'them to no one who has not agreed. It follows the Best Practice for\n'
-                    'reporting abuse issues based on traffic data.\n\n',
-                    host(c.source_ip), coalesce(' (AS' || c.asn || ')', ''),
+        human := format(E'Abuse report about %s%s\n\n', host(c.source_ip), coalesce(' (AS' || c.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(c.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
                     to_char(c.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
                     coalesce(' (' || c.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             E'Practice for reporting abuse issues based on traffic data.\n\n'
           || 'Diagnosis: ' || array_to_string(c.diagnosis, ', ') || E'\n'
           || CASE WHEN 'virus' = ANY (c.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', c.viruses) ELSE '' END
           || CASE WHEN 'spam sender' = ANY (c.diagnosis) THEN
@@ -1452,19 +1458,19 @@ BEGIN
           || CASE WHEN 'open server' = ANY (c.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
           || format(E'\nPeriod covered: %s.\n', period_txt)
           || E'Every time below is UTC (time zone +00:00).\n'
-          || format(E'Evidence: %s items (%s). %s\n',
+          || format(E'Evidence: %s items (%s).\n%s\n',
                     c.items, array_to_string(c.evidence, ', '),
                     CASE WHEN c.new_evidence = c.evidence
                          THEN format('We have not reported this address to you in the last %s.', c.suppression)
                          ELSE format('New since our last report to you about it (within %s): %s.', c.suppression, array_to_string(c.new_evidence, ', ')) END)
           || CASE WHEN c.traffic_n > 0 THEN
                  format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(c.source_ip))
-                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n'
-                    'and send its headers to our collector, which timed it on arrival; each\n'
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
                     E'sampled packet stands for about N packets.\n\n'
                  || c.traffic_lines || E'\n'
                  || CASE WHEN c.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.traffic_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled packets, about %s packets, to %s mail servers,\n  from %s UTC to %s UTC.\n',
+                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
                            c.traffic_n, c.est_packets, c.servers,
                            spamhints.utc_text(c.traffic_first), spamhints.utc_text(c.traffic_last))
              ELSE '' END
@@ -1472,27 +1478,27 @@ BEGIN
                  format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(c.source_ip))
                  || c.server_lines || E'\n'
                  || CASE WHEN c.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.server_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled packets, about %s packets, to %s clients.\n', c.server_n, c.server_est, c.clients)
+                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', c.server_n, c.server_est, c.clients)
              ELSE '' END
           || CASE WHEN c.mail_n > 0 THEN
                  format(E'\nMail from %s to our mail servers\n', host(c.source_ip))
-                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes. ', c.zones)
+                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', c.zones)
                  || CASE WHEN c.include_mail_addresses
-                         THEN E'Envelope sender and recipient addresses\nare as the client gave them: the sender is often forged.\n\n'
-                         ELSE E'Sender and recipient addresses are left out,\nas agreed.\n\n' END
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
                  || CASE WHEN c.include_mail_addresses THEN c.mail_lines_full
                          ELSE regexp_replace(c.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
                  || E'\n'
                  || CASE WHEN c.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', c.mail_n - max_items) ELSE '' END
              ELSE '' END
           || E'\nWARNING: PERSONAL DATA\n'
-          || E'This report contains personal data: IP addresses with the times they were\n'
-             'used, and the email addresses of senders and recipients (many forged, but\n'
-             'some may be real people''s). You receive it only so that you can stop\n'
-             'abuse from your network, under our agreement. Use it for that alone; keep\n'
-             'it confidential and secure; do not pass it on (tell your customer what\n'
-             'they need to know, without other people''s addresses); and delete it when\n'
-             format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || E'This report contains personal data: IP addresses with the times they were\n' ||
+             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
+             E'some may be real people''s). You receive it only so that you can stop\n' ||
+             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
+             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
+             E'they need to know, without other people''s addresses); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
           || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
 
         -- the machine-readable part (RFC 5965 section 3, RFC 6692)
@@ -1501,7 +1507,7 @@ BEGIN
           || E'Version: 1\n'
           || 'Source-IP: ' || host(c.source_ip) || E'\n'
           || coalesce('Source-Port: ' || c.first_port || E'\n', '')
-          || 'Arrival-Date: ' || spamhints.rfc5322_date(c.first_ts) || E'\n'
+          || 'Arrival-Date: ' || spamhints.rfc5322_date(c.arrival) || E'\n'
           || 'Incidents: ' || c.items || E'\n'
           || CASE WHEN c.m_ts IS NOT NULL THEN 'Reporting-MTA: dns; ' || coalesce(c.m_host, mta) || E'\n' ELSE '' END
           || CASE WHEN c.m_ts IS NOT NULL AND c.include_mail_addresses THEN
@@ -1513,7 +1519,8 @@ BEGIN
         -- trace field our server would have added, rebuilt from its log
         headers := CASE WHEN c.m_ts IS NOT NULL THEN
                        'Received: from ' || coalesce(c.m_helo, 'unknown')
-                       || ' (' || coalesce(c.m_name || ' ', '') || spamhints.endpoint_text(c.source_ip, c.m_port) || ')'
+                       || ' (' || coalesce(c.m_name || ' ', '') || '[' || CASE WHEN family(c.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(c.source_ip) || ']'
+                       || coalesce(':' || c.m_port, '') || ')'
                        || E'\n\tby ' || coalesce(c.m_host, mta) || '; ' || spamhints.rfc5322_date(c.m_ts) || E'\n'
                    ELSE '' END;
 
