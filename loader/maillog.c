@@ -406,6 +406,8 @@ ev_init(sh_mail_event *ev, const lctx *L, sh_maillog *p)
 	ev->verdict = SH_VERDICT_CLEAN;
 	if (L->host)
 		ev->host = text_dup(p, L->host, L->host_len);
+	else if (p->cfg.host)
+		ev->host = text_dup(p, p->cfg.host, strlen(p->cfg.host));
 }
 
 static void

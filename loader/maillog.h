@@ -87,6 +87,9 @@ typedef struct sh_maillog_config
 	int			ref_year;
 	int			ref_month;
 	int			ref_day;
+	/* The mail server's name for lines that do not carry one (Exim's own
+	 * mainlog): --host; NULL leaves it unknown. */
+	const char *host;
 } sh_maillog_config;
 
 typedef struct sh_maillog sh_maillog;

@@ -42,6 +42,7 @@ typedef struct mopts
 	const char *format;
 	int			year;
 	const char *timezone;
+	const char *host;
 	int			dry_run;
 	int			quiet;
 } mopts;
@@ -506,6 +507,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mta = opt->mta;
 	cfg.year = opt->year;
+	cfg.host = opt->host;
 	date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
 
 	p = sh_maillog_new(&cfg, on_event, &ld);
@@ -706,6 +708,8 @@ usage(FILE *f)
 			"                         next; without it, each line takes the latest year that\n"
 			"                         does not put it after the file's modification time\n"
 			"                         (standard input: now) by more than a day\n"
+			"      --host=NAME        the mail server's name, for lines that do not carry\n"
+			"                         one (Exim's own mainlog; syslog lines name theirs)\n"
 			"      --dry-run          read only: no database\n"
 			"  -q, --quiet            no summary lines\n"
 			"  -?, --help             show this help and exit\n"
@@ -722,6 +726,7 @@ sh_maillog_main(int argc, char **argv)
 		{"maillog", required_argument, NULL, 'M'},
 		{"dbname", required_argument, NULL, 'd'},
 		{"timezone", required_argument, NULL, 'z'},
+		{"host", required_argument, NULL, 'H'},
 		{"year", required_argument, NULL, 'y'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -757,6 +762,9 @@ sh_maillog_main(int argc, char **argv)
 				break;
 			case 'z':
 				opt.timezone = optarg;
+				break;
+			case 'H':
+				opt.host = optarg;
 				break;
 			case 'y':
 				{

@@ -72,8 +72,8 @@ echo "\$ spamhints-load demo.pcap"
 "$LOAD" demo.pcap
 
 step "2. Load the mail servers' logs: mx1 (Exim), mx2 (Postfix with amavisd-new)"
-echo "\$ spamhints-load --maillog exim --timezone Europe/London mainlog"
-"$LOAD" --maillog exim --timezone Europe/London mainlog
+echo "\$ spamhints-load --maillog exim --timezone Europe/London --host mx1 mainlog"
+"$LOAD" --maillog exim --timezone Europe/London --host mx1 mainlog
 echo "\$ spamhints-load --maillog postfix --timezone Europe/London --year 2007 maillog"
 "$LOAD" --maillog postfix --timezone Europe/London --year 2007 maillog
 

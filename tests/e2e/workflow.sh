@@ -89,6 +89,11 @@ is "$(run -d ${db}_year --maillog exim --timezone America/New_York "$tmp/exim-ma
 is "$(q "SELECT ts FROM spamhints.mail_event WHERE line = 2" ${db}_year)|$(q "SELECT ts FROM spamhints.mail_event WHERE line = 18" ${db}_year)" \
    "2007-07-14 14:15:01+00|2007-07-14 08:22:00+00" "--timezone converts times without an offset (EDT, -04); a written offset wins"
 
+# --host names the server of a log that does not
+q "DELETE FROM spamhints.maillog_load" ${db}_year >/dev/null
+is "$(run -d ${db}_year --maillog exim --timezone UTC --host mx1.example.net "$tmp/exim-mainlog")" 0 "exim with --host: loads"
+is "$(q "SELECT string_agg(DISTINCT host, ',') FROM spamhints.mail_event" ${db}_year)" "mx1.example.net" "--host names the server of every event"
+
 # the command line
 is "$(run --maillog sendmail "$tmp/exim-mainlog")" 1 "an unknown format: exit 1"
 grep -q 'unknown mail log format "sendmail"' "$tmp/err"; ok $? "with a clear message: $(head -1 "$tmp/err")"

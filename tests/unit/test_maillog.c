@@ -81,7 +81,7 @@ collect(const sh_mail_event *ev, void *arg)
 static sh_maillog *
 parser(sh_mta mta, int year)
 {
-	sh_maillog_config cfg = {mta, year, 2008, 1, 1};
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL};
 	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
 
 	assert_non_null(p);
