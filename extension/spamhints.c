@@ -17,11 +17,34 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/*
+ * The abuse desk workflow's settings (sql/spamhints.sql: spamhints.settings,
+ * spamhints.setting()). Empty means "the default", which the SQL side
+ * holds, so that the defaults are listed and documented in one place.
+ */
+static const struct
+{
+	const char *name;
+	const char *description;
+}			workflow_settings[] = {
+	{"spamhints.report_suppression", "Interval within which an address is not reported to the same ISP again, unless there is a new kind of evidence (empty: 7 days)."},
+	{"spamhints.retention", "Personal data older than this is deleted by spamhints.purge() (empty: 90 days)."},
+	{"spamhints.report_from", "The From address of abuse reports (empty: abuse@localhost)."},
+	{"spamhints.reporting_mta", "The host name reports give as their Reporting-MTA (empty: localhost)."},
+	{"spamhints.report_max_items", "Evidence items listed per kind and address in a report (empty: 100)."},
+};
+static char *workflow_values[lengthof(workflow_settings)];
+
 /* The module's settings, defined when a backend loads it. */
 void
 _PG_init(void)
 {
 	enrich_define_settings();
+	for (int i = 0; i < (int) lengthof(workflow_settings); i++)
+		DefineCustomStringVariable(workflow_settings[i].name, workflow_settings[i].description,
+								   NULL, &workflow_values[i], "", PGC_USERSET, 0,
+								   NULL, NULL, NULL);
+	/* any other spamhints.* name is a typo: say so instead of keeping it */
 	MarkGUCPrefixReserved("spamhints");
 }
 

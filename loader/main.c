@@ -22,6 +22,7 @@
 #include "agents.h"
 #include "capture.h"
 #include "enrich.h"
+#include "maillog.h"
 #include "pgcopy.h"
 #include "sender.h"
 #include "sflow.h"
@@ -842,6 +843,9 @@ usage(FILE *f)
 			"  -V, --version          print the version and exit\n"
 			"  -?, --help             show this help and exit\n"
 			"\n"
+			"Mail server logs: %s --maillog=exim|postfix [OPTION]... FILE...\n"
+			"(%s --maillog=exim --help says more).\n"
+			"\n"
 			"Exit status:\n"
 			"  0  every file was loaded, or had been loaded before\n"
 			"  1  bad command line\n"
@@ -852,7 +856,7 @@ usage(FILE *f)
 			"     rolled back: running the same command again completes it)\n"
 			"Malformed datagrams are not an error: they are skipped, counted in the summary\n"
 			"and in spamhints.load (malformed, skipped), and the rest is loaded.\n",
-			progname, progname);
+			progname, progname, progname, progname);
 }
 
 int
@@ -887,6 +891,12 @@ main(int argc, char **argv)
 	opt.country_db = getenv("SPAMHINTS_COUNTRY_DB");
 
 	report = stdout;
+	/* mail logs are another command: spamhints-load --maillog exim|postfix */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	{
+		if (strcmp(argv[i], "--maillog") == 0 || strncmp(argv[i], "--maillog=", 10) == 0)
+			return sh_maillog_main(argc, argv);
+	}
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 	{
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0)

@@ -851,3 +851,983 @@ $$;
 
 COMMENT ON FUNCTION spamhints.reenrich(integer) IS
 'After an update of the enrichment databases: looks src_asn, dst_asn, src_cc and dst_cc up again in the files named by spamhints.asn_db and spamhints.country_db for the samples of one load (or of all loads, the default), updates the rows whose answer changed and returns how many; upserts the AS names into spamhints.asn and records the files in spamhints.load.enrichment. A setting that is empty leaves its columns alone. E.g. SELECT spamhints.reenrich(); or SELECT spamhints.reenrich(7);';
+-- Abuse desk workflow (issue 7): the ISP's own customers, its mail servers'
+-- logs, and reports to other ISPs that follow the Best Practice for
+-- reporting abuse based on traffic data (prior agreement, not unduly
+-- repetitive, evidence clearly given and accurately timed, a warning about
+-- personal data, personal data kept no longer than needed).
+--
+-- Every function here runs with search_path = pg_catalog, spamhints, so a
+-- caller's search_path cannot change what it does. All times in reports and
+-- in the daily figures are UTC; days are UTC days.
+------------------------------------------------------------------------------
+
+-- Settings: custom parameters (SET, ALTER DATABASE ... SET, postgresql.conf)
+-- with defaults, so that nothing needs the C module to be loaded.
+
+CREATE FUNCTION spamhints.setting_default(name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT d.value
+    FROM (VALUES ('report_suppression', '7 days'),
+                 ('retention',          '90 days'),
+                 ('report_from',        'abuse@localhost'),
+                 ('reporting_mta',      'localhost'),
+                 ('report_max_items',   '100')) AS d(name, value)
+    WHERE d.name = setting_default.name
+$$;
+
+COMMENT ON FUNCTION spamhints.setting_default(text) IS
+'The default of a workflow setting (NULL for an unknown name); spamhints.settings lists them all.';
+
+CREATE FUNCTION spamhints.setting(name text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    v text := nullif(current_setting('spamhints.' || name, true), '');
+BEGIN
+    IF spamhints.setting_default(name) IS NULL THEN
+        RAISE EXCEPTION 'unknown spamhints setting "%"', name
+            USING ERRCODE = '42704', HINT = 'SELECT * FROM spamhints.settings lists them.';
+    END IF;
+    RETURN coalesce(v, spamhints.setting_default(name));
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.setting(text) IS
+'The value of workflow setting spamhints.NAME: the parameter when it is set (SET spamhints.retention = ''30 days'', or ALTER DATABASE abuse SET ...), otherwise its default.';
+
+CREATE VIEW spamhints.settings AS
+SELECT s.name, spamhints.setting(s.name) AS value, spamhints.setting_default(s.name) AS "default", s.description
+FROM (VALUES
+  ('report_suppression', 'an address reported to an ISP is not reported to it again within this interval, unless there is a new kind of evidence (agreement.suppression overrides it per ISP)'),
+  ('retention', 'personal data older than this is deleted by spamhints.purge(): samples, mail events, reports sent and received, ended address assignments'),
+  ('report_from', 'the From address of the reports, where ISPs reply'),
+  ('reporting_mta', 'the host name that reports name as their Reporting-MTA and in their Message-ID'),
+  ('report_max_items', 'evidence items listed per kind and address in a report; the rest are counted')) AS s(name, description);
+
+COMMENT ON VIEW spamhints.settings IS
+'The workflow''s settings (custom parameters spamhints.NAME): name, value in this session, default, and what it does. Change one for a database with ALTER DATABASE db SET spamhints.retention = ''30 days''.';
+
+-- Times as reports write them.
+
+CREATE FUNCTION spamhints.utc_text(ts timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+           || CASE WHEN extract(microseconds FROM ts)::bigint % 1000000 <> 0
+                   THEN to_char(ts AT TIME ZONE 'UTC', '.US') ELSE '' END
+$$;
+
+COMMENT ON FUNCTION spamhints.utc_text(timestamptz) IS
+'A time in UTC as reports write it, whatever the session''s TimeZone: 2007-03-14 10:15:01, with .microseconds when it has them (sampled packets do).';
+
+CREATE FUNCTION spamhints.rfc5322_date(ts timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS') || ' +0000'
+$$;
+
+COMMENT ON FUNCTION spamhints.rfc5322_date(timestamptz) IS
+'A time as an RFC 5322 date-time in UTC (Wed, 14 Mar 2007 10:15:01 +0000), for the Date and Arrival-Date fields of reports.';
+
+CREATE FUNCTION spamhints.yesterday(at timestamptz DEFAULT now()) RETURNS tstzrange
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT tstzrange((((at AT TIME ZONE 'UTC')::date - 1)::timestamp AT TIME ZONE 'UTC'),
+                     (((at AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE 'UTC'))
+$$;
+
+COMMENT ON FUNCTION spamhints.yesterday(timestamptz) IS
+'The UTC day before at (default now) as a range [00:00, 24:00) UTC: the default period of spamhints.report().';
+
+------------------------------------------------------------------------------
+-- Customers, time-aware: who held which address when.
+------------------------------------------------------------------------------
+
+CREATE TABLE spamhints.ip_assignment (
+    customer_id  text NOT NULL,
+    network      cidr NOT NULL,
+    during       tstzrange NOT NULL DEFAULT tstzrange(NULL, NULL),
+    CONSTRAINT ip_assignment_not_empty CHECK (NOT isempty(during)),
+    -- an address belongs to one customer at a time; the GiST index behind
+    -- the constraint also finds the holder of an address at a time
+    CONSTRAINT ip_assignment_no_overlap
+        EXCLUDE USING gist (network inet_ops WITH &&, during WITH &&)
+);
+
+COMMENT ON TABLE spamhints.ip_assignment IS
+'The ISP''s own customers'' addresses over time: customer_id held network (an address or a prefix) during a time range. Dynamic addresses change hands, so a sample or mail event belongs to whoever held its address at its time; a static customer has an unbounded range (the default). Overlapping assignments of an address are refused (exclusion constraint on network && and during &&, GiST). Fill it with COPY, INSERT ... SELECT from your own table, or spamhints.replace_assignments(''your_view'') over a view or a postgres_fdw foreign table (README: "Customers").';
+COMMENT ON COLUMN spamhints.ip_assignment.customer_id IS 'your customer reference (account number, contract): no names needed';
+COMMENT ON COLUMN spamhints.ip_assignment.network IS 'the address (/32, /128) or prefix assigned';
+COMMENT ON COLUMN spamhints.ip_assignment.during IS 'when it was assigned, [lease start, lease end); unbounded for a static assignment; times with their zone';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.ip_assignment', '');
+
+CREATE FUNCTION spamhints.customer_at(ip inet, at timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT a.customer_id FROM spamhints.ip_assignment a
+    WHERE a.network >>= ip AND a.during @> at
+$$;
+
+COMMENT ON FUNCTION spamhints.customer_at(inet, timestamptz) IS
+'The customer who held address ip at time at, or NULL: SELECT spamhints.customer_at(''192.0.2.7'', ''2007-03-14 10:15+00'').';
+
+CREATE FUNCTION spamhints.replace_assignments(source regclass) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    -- readers see the old assignments until this transaction commits
+    LOCK TABLE spamhints.ip_assignment IN EXCLUSIVE MODE;
+    DELETE FROM spamhints.ip_assignment;
+    EXECUTE format('INSERT INTO spamhints.ip_assignment (customer_id, network, during)
+                    SELECT customer_id::text, network::cidr, coalesce(during::tstzrange, tstzrange(NULL, NULL))
+                    FROM %s', source);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.replace_assignments(regclass) IS
+'Replaces every row of spamhints.ip_assignment with the rows of source, a table, view or foreign table (postgres_fdw) with columns customer_id, network and during (NULL during: static), in one transaction; returns the number of assignments. E.g. over your own lease table: CREATE VIEW crm_leases AS SELECT account AS customer_id, ip AS network, tstzrange(start, stop) AS during FROM crm.lease; SELECT spamhints.replace_assignments(''crm_leases'').';
+
+------------------------------------------------------------------------------
+-- Mail logs: what the ISP's own mail servers saw (spamhints-load --maillog).
+------------------------------------------------------------------------------
+
+-- A mail log is not a capture: it has a format, a time zone and a year to
+-- tell, lines rather than datagrams. Its loads have a table of their own,
+-- with the same content-hash idempotence as spamhints.load.
+CREATE TABLE spamhints.maillog_load (
+    maillog_load_id  integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    file_name        text NOT NULL,
+    sha256           text UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    format           text NOT NULL CHECK (format IN ('exim', 'postfix')),
+    file_bytes       bigint,
+    file_mtime       timestamptz,
+    timezone         text NOT NULL,
+    year_source      text CHECK (year_source IN ('option', 'mtime')),
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at      timestamptz,
+    first_ts         timestamptz,
+    last_ts          timestamptz,
+    lines            bigint NOT NULL DEFAULT 0,
+    events           bigint NOT NULL DEFAULT 0,
+    malformed        bigint NOT NULL DEFAULT 0,
+    skipped          jsonb NOT NULL DEFAULT '{}',
+    loader_version   text,
+    CHECK (finished_at IS NULL OR sha256 IS NOT NULL)
+);
+
+COMMENT ON TABLE spamhints.maillog_load IS
+'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes (the same log is never loaded twice), format (exim or postfix), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event.';
+COMMENT ON COLUMN spamhints.maillog_load.timezone IS 'the time zone of log times that carry no offset (--timezone; an offset in the line wins)';
+COMMENT ON COLUMN spamhints.maillog_load.year_source IS 'where syslog lines (which have no year) got theirs: option (--year) or mtime (the file''s modification time); NULL when every line carries its year';
+COMMENT ON COLUMN spamhints.maillog_load.lines IS 'lines read';
+COMMENT ON COLUMN spamhints.maillog_load.events IS 'rows added to spamhints.mail_event';
+COMMENT ON COLUMN spamhints.maillog_load.malformed IS 'lines that could not be read (no valid time, a broken MTA line, a bad address): counted, never loaded';
+COMMENT ON COLUMN spamhints.maillog_load.skipped IS 'lines and messages not loaded, by reason -> count (other_program, other_line, malformed_*, local_submission, loopback_client...)';
+
+CREATE TABLE spamhints.mail_event (
+    maillog_load_id  integer NOT NULL REFERENCES spamhints.maillog_load ON DELETE CASCADE,
+    line             bigint NOT NULL,
+    ts               timestamptz NOT NULL,
+    host             text,
+    queue_id         text,
+    client_ip        inet NOT NULL,
+    client_port      integer CHECK (client_port BETWEEN 0 AND 65535),
+    client_name      text,
+    helo             text,
+    size             bigint,
+    sender           text,
+    recipients       text[],
+    verdict          text NOT NULL CHECK (verdict IN ('clean', 'spam', 'virus', 'rejected')),
+    virus            text,
+    spam_score       numeric,
+    reason           text,
+    client_asn       bigint,
+    client_cc        text
+);
+
+COMMENT ON TABLE spamhints.mail_event IS
+'One row per message (or refused attempt) that an outside client sent to the ISP''s mail servers, from their logs: when, from which address and port, HELO, size, envelope sender and recipients (personal data: see spamhints.purge), and the verdict: clean, spam (with the SpamAssassin score), virus (with its name), or rejected (and why). maillog_load_id and line lead back to the log line.';
+COMMENT ON COLUMN spamhints.mail_event.line IS 'line number (from 1) in the log file of the line that gave the event its client';
+COMMENT ON COLUMN spamhints.mail_event.ts IS 'the time of that line, converted from the log''s time zone (maillog_load.timezone)';
+COMMENT ON COLUMN spamhints.mail_event.host IS 'the mail server that logged it (syslog host name; NULL for Exim''s own log)';
+COMMENT ON COLUMN spamhints.mail_event.queue_id IS 'the MTA''s queue or message id (NULL for a refusal before one was given)';
+COMMENT ON COLUMN spamhints.mail_event.client_name IS 'the client''s reverse DNS name as the MTA logged it (NULL or unknown when it had none)';
+COMMENT ON COLUMN spamhints.mail_event.helo IS 'the name the client gave in HELO/EHLO, when the log has it';
+COMMENT ON COLUMN spamhints.mail_event.size IS 'message size in bytes, when known';
+COMMENT ON COLUMN spamhints.mail_event.sender IS 'envelope sender (MAIL FROM), '''' for the null sender <>; personal data, maybe forged';
+COMMENT ON COLUMN spamhints.mail_event.recipients IS 'envelope recipients (RCPT TO); personal data';
+COMMENT ON COLUMN spamhints.mail_event.verdict IS 'clean, spam, virus, or rejected (refused for another reason: see reason)';
+COMMENT ON COLUMN spamhints.mail_event.virus IS 'the virus name the scanner gave (ClamAV, amavisd-new, Exim malware ACL)';
+COMMENT ON COLUMN spamhints.mail_event.spam_score IS 'SpamAssassin score (amavisd-new Hits, Exim spam ACL), when logged';
+COMMENT ON COLUMN spamhints.mail_event.reason IS 'what the MTA or filter said: the rejection text, or the amavisd-new action';
+COMMENT ON COLUMN spamhints.mail_event.client_asn IS 'AS of client_ip, when enrichment fills it (reports also take it from samples of the same address)';
+COMMENT ON COLUMN spamhints.mail_event.client_cc IS 'country of client_ip, when enrichment fills it';
+
+CREATE INDEX mail_event_client_ts ON spamhints.mail_event (client_ip, ts);
+CREATE INDEX mail_event_ts ON spamhints.mail_event (ts);
+CREATE INDEX mail_event_load ON spamhints.mail_event (maillog_load_id);
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.maillog_load', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.maillog_load_maillog_load_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.mail_event', '');
+
+-- Reports other people send us (the slides' "incoming reports").
+
+CREATE TABLE spamhints.incoming_report (
+    incoming_report_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at         timestamptz NOT NULL DEFAULT now(),
+    reporter            text,
+    feedback_type       text,
+    user_agent          text,
+    source_ip           inet,
+    source_port         integer,
+    arrival_date        timestamptz,
+    incidents           integer,
+    original_mail_from  text,
+    original_rcpt_to    text[],
+    reported_domain     text[],
+    message             text
+);
+
+COMMENT ON TABLE spamhints.incoming_report IS
+'Abuse reports received about the ISP''s own addresses, from any source: fill it yourself, or with spamhints.receive_arf(message) for ARF (RFC 5965) reports. The slides'' "incoming reports" per day are spamhints.incoming_reports_per_day. Personal data: purged with the rest (spamhints.purge).';
+COMMENT ON COLUMN spamhints.incoming_report.received_at IS 'when we received it';
+COMMENT ON COLUMN spamhints.incoming_report.reporter IS 'who sent it (the From of the report)';
+COMMENT ON COLUMN spamhints.incoming_report.source_ip IS 'the address reported (ARF Source-IP): one of ours';
+COMMENT ON COLUMN spamhints.incoming_report.message IS 'the report as received, when kept';
+
+CREATE INDEX incoming_report_received ON spamhints.incoming_report (received_at);
+SELECT pg_catalog.pg_extension_config_dump('spamhints.incoming_report', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.incoming_report_incoming_report_id_seq', '');
+
+CREATE FUNCTION spamhints.parse_arf(message text)
+RETURNS TABLE (reporter text, feedback_type text, user_agent text, source_ip inet,
+               source_port integer, arrival_date timestamptz, incidents integer,
+               original_mail_from text, original_rcpt_to text[], reported_domain text[])
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    msg    text := replace(message, E'\r\n', E'\n');
+    head   text;
+    part   text;
+    p      integer;
+    l      text;
+    name   text;
+    val    text;
+BEGIN
+    original_rcpt_to := '{}';
+    reported_domain := '{}';
+    -- the report's own header: From is the reporter
+    head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
+    reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+
+    -- the machine-readable part, message/feedback-report: its fields follow
+    -- the part's own header and end at a blank line or the next boundary
+    p := regexp_instr(msg, '(^|\n)content-type:[ \t]*message/feedback-report', 1, 1, 0, 'i');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: no message/feedback-report part'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(msg, p + 1);
+    p := strpos(part, E'\n\n');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: the message/feedback-report part is empty'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(part, p + 2);
+    p := strpos(part, E'\n\n');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    p := strpos(part, E'\n--');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    part := regexp_replace(part, E'\n[ \t]+', ' ', 'g');
+
+    FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
+        CONTINUE WHEN strpos(l, ':') = 0;
+        name := lower(btrim(split_part(l, ':', 1)));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        BEGIN
+            CASE name
+                WHEN 'feedback-type' THEN feedback_type := lower(val);
+                WHEN 'user-agent' THEN user_agent := val;
+                WHEN 'source-ip' THEN source_ip := val::inet;
+                WHEN 'source-port' THEN source_port := val::integer;
+                WHEN 'arrival-date' THEN arrival_date := val::timestamptz;
+                WHEN 'incidents' THEN incidents := val::integer;
+                WHEN 'original-mail-from' THEN original_mail_from := coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'original-rcpt-to' THEN original_rcpt_to := original_rcpt_to || coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'reported-domain' THEN reported_domain := reported_domain || val;
+                ELSE NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception THEN
+            NULL;   -- a field we cannot read is left out, the rest is kept
+        END;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.parse_arf(text) IS
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL; a message without a feedback-report part is an error (22P02).';
+
+CREATE FUNCTION spamhints.receive_arf(message text, received_at timestamptz DEFAULT now(),
+                                      keep_message boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, spamhints
+AS $$
+    INSERT INTO spamhints.incoming_report
+        (received_at, reporter, feedback_type, user_agent, source_ip, source_port, arrival_date,
+         incidents, original_mail_from, original_rcpt_to, reported_domain, message)
+    SELECT received_at, a.reporter, a.feedback_type, a.user_agent, a.source_ip, a.source_port,
+           a.arrival_date, a.incidents, a.original_mail_from, a.original_rcpt_to,
+           a.reported_domain, CASE WHEN keep_message THEN message END
+    FROM spamhints.parse_arf(message) AS a
+    RETURNING incoming_report_id
+$$;
+
+COMMENT ON FUNCTION spamhints.receive_arf(text, timestamptz, boolean) IS
+'Files an ARF report received (the whole message, as text) into spamhints.incoming_report and returns its id; keep_message => false keeps only the fields.';
+
+-- The slides' charts: detections per day, incoming reports per day.
+
+CREATE VIEW spamhints.detections_per_day AS
+SELECT (e.ts AT TIME ZONE 'UTC')::date AS day,
+       count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+       count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+       count(*) FILTER (WHERE e.verdict = 'rejected') AS rejected,
+       count(*) FILTER (WHERE e.verdict = 'clean') AS clean,
+       count(DISTINCT e.client_ip) FILTER (WHERE e.verdict = 'spam') AS spam_sources,
+       count(DISTINCT e.client_ip) FILTER (WHERE e.verdict = 'virus') AS virus_sources
+FROM spamhints.mail_event e
+GROUP BY 1
+ORDER BY 1;
+
+COMMENT ON VIEW spamhints.detections_per_day IS
+'The slide "Detection of spam (black) and viruses (red)": per UTC day, the mail events by verdict (spam, virus, rejected, clean) and the distinct client addresses that sent spam and viruses.';
+
+CREATE VIEW spamhints.incoming_reports_per_day AS
+SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS reports,
+       count(DISTINCT r.source_ip) AS addresses,
+       count(DISTINCT r.reporter) AS reporters
+FROM spamhints.incoming_report r
+GROUP BY 1
+ORDER BY 1;
+
+COMMENT ON VIEW spamhints.incoming_reports_per_day IS
+'The slide "Incoming reports (all sources)": per UTC day of receipt, the reports received, the distinct addresses they were about, and the distinct reporters.';
+
+CREATE VIEW spamhints.customers_caught_per_day AS
+SELECT d.day,
+       count(DISTINCT d.customer_id) AS customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.verdict = 'spam') AS spam_customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.verdict = 'virus') AS virus_customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.first_day = d.day) AS new_customers
+FROM (SELECT (e.ts AT TIME ZONE 'UTC')::date AS day, a.customer_id, e.verdict,
+             min((e.ts AT TIME ZONE 'UTC')::date) OVER (PARTITION BY a.customer_id) AS first_day
+      FROM spamhints.mail_event e
+      JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+      WHERE e.verdict IN ('spam', 'virus')) AS d
+GROUP BY d.day
+ORDER BY d.day;
+
+COMMENT ON VIEW spamhints.customers_caught_per_day IS
+'"Email log processing picks up 10 customers per day": per UTC day, the distinct customers (spamhints.ip_assignment, at the time of each event) whose addresses sent spam or viruses to our mail servers, by verdict, and new_customers, those caught for the first time that day.';
+
+-- Which customers send mail directly (sFlow), and whether the mail logs
+-- already caught them.
+
+CREATE VIEW spamhints.customer_sender AS
+WITH sent AS (
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+), caught AS (
+    SELECT a.customer_id,
+           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+           max(e.ts) AS last_caught
+    FROM spamhints.mail_event e
+    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+    WHERE e.verdict IN ('spam', 'virus')
+    GROUP BY a.customer_id
+)
+SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+       t.servers, t.hourly,
+       c.customer_id IS NOT NULL AS caught,
+       coalesce(c.spam, 0) AS caught_spam,
+       coalesce(c.virus, 0) AS caught_virus,
+       c.last_caught
+FROM (SELECT s.customer_id,
+             array_agg(DISTINCT s.src_ip) AS addresses,
+             min(s.ts) AS first_seen,
+             max(s.ts) AS last_seen,
+             count(*) AS samples,
+             sum(s.sampling_rate)::bigint AS est_packets,
+             count(DISTINCT s.dst_ip) AS servers,
+             spamhints.hourly(s.ts) AS hourly
+      FROM sent s
+      GROUP BY s.customer_id) AS t
+LEFT JOIN caught c USING (customer_id)
+ORDER BY t.samples DESC, t.customer_id;
+
+COMMENT ON VIEW spamhints.customer_sender IS
+'The slide "sFlow results: Demon customers": our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught. Busiest first. Not caught: WHERE NOT caught.';
+
+------------------------------------------------------------------------------
+-- Reports to other ISPs.
+------------------------------------------------------------------------------
+
+CREATE TABLE spamhints.agreement (
+    agreement_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    isp              text NOT NULL UNIQUE,
+    abuse_address    text NOT NULL CHECK (abuse_address ~ '^[^@[:space:]<>",]+@[^@[:space:]<>",]+$'),
+    asns             bigint[] NOT NULL DEFAULT '{}',
+    networks         cidr[] NOT NULL DEFAULT '{}',
+    exclude          cidr[] NOT NULL DEFAULT '{}',
+    agreed_at        timestamptz NOT NULL DEFAULT now(),
+    withdrawn_at     timestamptz,
+    reference        text,
+    suppression      interval,
+    min_samples      integer NOT NULL DEFAULT 1 CHECK (min_samples >= 1),
+    include_mail_addresses boolean NOT NULL DEFAULT true,
+    CHECK (cardinality(asns) > 0 OR cardinality(networks) > 0),
+    CHECK (withdrawn_at IS NULL OR withdrawn_at >= agreed_at)
+);
+
+COMMENT ON TABLE spamhints.agreement IS
+'The ISPs that have agreed to receive reports based on traffic data, and where: reports are only ever produced for them (spamhints.report() reads nothing else, and every row of spamhints.report_log references one). isp names it; abuse_address receives the reports; an address is theirs when it is in one of networks, or its AS (enrichment, or the sFlow gateway record) is in asns; exclude lists their own mail servers, never reported. In force from agreed_at until withdrawn_at.';
+COMMENT ON COLUMN spamhints.agreement.reference IS 'where the agreement is recorded (a contract, a letter, a ticket)';
+COMMENT ON COLUMN spamhints.agreement.suppression IS 'this ISP''s suppression window; NULL: the setting spamhints.report_suppression';
+COMMENT ON COLUMN spamhints.agreement.min_samples IS 'an address with traffic evidence only (no mail-log verdict) is reported when it has at least this many sampled SMTP client packets in the period';
+COMMENT ON COLUMN spamhints.agreement.include_mail_addresses IS 'whether reports show envelope senders and recipients (personal data); false leaves them out';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement_agreement_id_seq', '');
+
+CREATE SEQUENCE spamhints.report_id_seq;
+COMMENT ON SEQUENCE spamhints.report_id_seq IS 'one number per spamhints.report() run: report_log.report_id';
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_id_seq', '');
+
+CREATE TABLE spamhints.report_log (
+    report_log_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    report_id       bigint NOT NULL,
+    agreement_id    integer NOT NULL REFERENCES spamhints.agreement,
+    abuse_address   text NOT NULL,
+    source_ip       inet NOT NULL,
+    period          tstzrange NOT NULL,
+    evidence        text[] NOT NULL,
+    new_evidence    text[] NOT NULL,
+    diagnosis       text[] NOT NULL,
+    items           bigint NOT NULL,
+    reported_at     timestamptz NOT NULL,
+    message_id      text NOT NULL UNIQUE,
+    message         text NOT NULL,
+    sent_at         timestamptz
+);
+
+COMMENT ON TABLE spamhints.report_log IS
+'Every report spamhints.report() produced: one ARF message per source address, to the abuse address of an agreed ISP. It is what keeps reports from being unduly repetitive: an address reported to an ISP is not reported to it again within the suppression window unless a new kind of evidence appears. Mark sent_at when your mailer has sent message.';
+COMMENT ON COLUMN spamhints.report_log.report_id IS 'the run of spamhints.report() that produced it (spamhints.report_id_seq)';
+COMMENT ON COLUMN spamhints.report_log.evidence IS 'the kinds of evidence reported: traffic, server, spam, virus, rejected';
+COMMENT ON COLUMN spamhints.report_log.new_evidence IS 'the kinds not reported to this ISP for this address within the suppression window before';
+COMMENT ON COLUMN spamhints.report_log.message IS 'the ARF message (RFC 5965, RFC 6692), ready for sendmail -t';
+COMMENT ON COLUMN spamhints.report_log.sent_at IS 'when it was sent, set by you or your mailer';
+
+CREATE INDEX report_log_source ON spamhints.report_log (agreement_id, source_ip, reported_at);
+CREATE INDEX report_log_reported ON spamhints.report_log (reported_at);
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log_report_log_id_seq', '');
+
+CREATE FUNCTION spamhints.endpoint_text(ip inet, port integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
+           || coalesce(':' || port, '')
+$$;
+
+COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
+'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123; without the port when it is NULL.';
+
+CREATE VIEW spamhints.evidence AS
+SELECT s.src_ip AS source_ip,
+       CASE WHEN s.dst_port = 25 THEN 'traffic' ELSE 'server' END AS kind,
+       s.ts, s.src_port AS source_port, s.dst_ip AS peer, s.dst_port AS peer_port,
+       coalesce(s.src_asn, s.gw_src_as) AS asn,
+       s.sampling_rate, s.tcp_flags, s.smtp,
+       NULL::text AS mail_host, NULL::text AS client_name, NULL::text AS helo, NULL::bigint AS size,
+       NULL::text AS sender, NULL::text[] AS recipients, NULL::text AS verdict, NULL::text AS virus,
+       NULL::numeric AS spam_score, NULL::text AS reason, NULL::text AS log_timezone,
+       'load ' || s.load_id || ' frame ' || s.frame AS ref
+FROM spamhints.smtp_sample s
+WHERE s.dst_port = 25 OR s.src_port = 25
+UNION ALL
+SELECT e.client_ip, e.verdict, e.ts, e.client_port, NULL::inet, NULL::integer,
+       e.client_asn, NULL::integer, NULL::integer, NULL::text,
+       e.host, e.client_name, e.helo, e.size, e.sender, e.recipients, e.verdict, e.virus,
+       e.spam_score, e.reason, l.timezone,
+       'mail log ' || e.maillog_load_id || ' line ' || e.line
+FROM spamhints.mail_event e
+JOIN spamhints.maillog_load l ON l.maillog_load_id = e.maillog_load_id
+WHERE e.verdict <> 'clean';
+
+COMMENT ON VIEW spamhints.evidence IS
+'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line).';
+
+CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
+RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
+               evidence text[], new_evidence text[], diagnosis text[],
+               first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
+               events bigint, items bigint, suppressed boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, spamhints
+AS $$
+    WITH src AS (
+        SELECT e.source_ip,
+               array_agg(DISTINCT e.kind ORDER BY e.kind) AS kinds,
+               (array_agg(e.asn ORDER BY e.ts) FILTER (WHERE e.asn IS NOT NULL))[1] AS asn,
+               min(e.ts) AS first_ts,
+               max(e.ts) AS last_ts,
+               count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
+               coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
+               count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
+               count(*) AS items
+        FROM spamhints.evidence e
+        WHERE e.ts <@ period
+        GROUP BY e.source_ip
+    ), scoped AS (
+        -- only addresses of ISPs that agreed, and in force at the time of the report
+        SELECT g.agreement_id, g.isp, g.abuse_address,
+               coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
+               s.*
+        FROM src s
+        JOIN spamhints.agreement g
+          ON (s.source_ip <<= ANY (g.networks) OR s.asn = ANY (g.asns))
+         AND NOT (s.source_ip <<= ANY (g.exclude))
+         AND g.agreed_at <= at
+         AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
+        WHERE s.events > 0 OR s.samples >= g.min_samples
+    )
+    SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
+           ARRAY(SELECT k FROM unnest(c.kinds) AS k
+                 WHERE k <> ALL (coalesce(r.kinds, '{}')) ORDER BY k),
+           ARRAY(SELECT d.name FROM (VALUES
+                   (1, 'virus', 'virus' = ANY (c.kinds)),
+                   (2, 'spam sender', 'spam' = ANY (c.kinds) OR 'rejected' = ANY (c.kinds)
+                                      OR ('traffic' = ANY (c.kinds) AND NOT 'server' = ANY (c.kinds)
+                                          AND NOT 'virus' = ANY (c.kinds))),
+                   (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
+                 ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
+           c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
+           c.kinds <@ coalesce(r.kinds, '{}')
+    FROM scoped c
+    LEFT JOIN LATERAL (
+        SELECT array_agg(DISTINCT k) AS kinds
+        FROM spamhints.report_log l, unnest(l.evidence) AS k
+        WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
+          AND l.reported_at > at - c.suppression AND l.reported_at <= at
+    ) AS r ON true
+    ORDER BY c.isp, c.source_ip
+$$;
+
+COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least agreement.min_samples sampled client packets): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new. Addresses of ISPs without an agreement never appear.';
+
+CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
+                                 for_isp text DEFAULT NULL,
+                                 at timestamptz DEFAULT now(),
+                                 dry_run boolean DEFAULT false)
+RETURNS TABLE (report_id bigint, isp text, abuse_address text, source_ip inet,
+               diagnosis text[], evidence text[], new_evidence text[], items bigint,
+               message_id text, message text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+-- a report reads the same whatever the session's styles (intervals in it)
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_column
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+    sender     text := spamhints.setting('report_from');
+    mta        text := spamhints.setting('reporting_mta');
+    retention  text := spamhints.setting('retention');
+    run_id     bigint;
+    n          integer := 0;
+    c          record;
+    boundary   text;
+    human      text;
+    machine    text;
+    headers    text;
+    period_txt text;
+BEGIN
+    IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
+        RAISE EXCEPTION 'the report period must be a bounded, non-empty range of times'
+            USING ERRCODE = '22023', HINT = 'e.g. tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')';
+    END IF;
+    IF for_isp IS NOT NULL AND NOT EXISTS (SELECT FROM spamhints.agreement g WHERE g.isp = for_isp) THEN
+        RAISE NOTICE 'no agreement with "%": no report is produced for it', for_isp;
+        RETURN;
+    END IF;
+    IF NOT dry_run THEN
+        -- two runs at once must not both report the same address
+        LOCK TABLE spamhints.report_log IN SHARE ROW EXCLUSIVE MODE;
+        run_id := nextval('spamhints.report_id_seq');
+    END IF;
+    period_txt := spamhints.utc_text(lower(period)) || ' UTC to ' || spamhints.utc_text(upper(period)) || ' UTC';
+
+    FOR c IN
+        WITH cand AS (
+            SELECT k.*, g.reference, g.agreed_at, g.include_mail_addresses,
+                   coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression
+            FROM spamhints.report_candidates(period, at) AS k
+            JOIN spamhints.agreement g ON g.agreement_id = k.agreement_id
+            WHERE NOT k.suppressed AND (for_isp IS NULL OR k.isp = for_isp)
+        ), ev AS (
+            SELECT e.*,
+                   CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END AS grp,
+                   row_number() OVER (PARTITION BY e.source_ip,
+                                          CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
+                                      ORDER BY e.ts, e.ref) AS rn
+            FROM spamhints.evidence e
+            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+        ), lined AS (
+            SELECT ev.*,
+                   '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
+                   || CASE WHEN ev.grp = 'mail' THEN
+                          'from ' || spamhints.endpoint_text(ev.source_ip, ev.source_port)
+                          || coalesce(' (' || ev.client_name || ')', '')
+                          || coalesce(' HELO "' || ev.helo || '"', '')
+                          || coalesce(' to ' || ev.mail_host, '')
+                          || coalesce(', ' || ev.size || ' bytes', '')
+                      ELSE
+                          spamhints.endpoint_text(ev.source_ip, ev.source_port) || ' -> '
+                          || spamhints.endpoint_text(ev.peer, ev.peer_port)
+                          || '  ' || coalesce(nullif(spamhints.tcp_flags_text(ev.tcp_flags), ''), 'no flags')
+                          || coalesce('  ' || ev.smtp, '')
+                          || '  sampled 1 in ' || ev.sampling_rate
+                      END
+                   || '  [' || ev.ref || ']' AS line,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || coalesce('<' || ev.sender || '>', '(no sender)') || ' -> '
+                       || coalesce((SELECT string_agg('<' || r || '>', ', ') FROM unnest(ev.recipients) AS r), '(no recipients)')
+                   END AS addresses,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || CASE ev.verdict
+                              WHEN 'virus' THEN 'virus ' || coalesce(ev.virus, '(no name given)')
+                              WHEN 'spam' THEN 'spam' || coalesce(', SpamAssassin score ' || ev.spam_score, '')
+                              ELSE 'rejected' END
+                       || coalesce(': ' || ev.reason, '')
+                   END AS verdict_line
+            FROM ev
+        ), agg AS (
+            SELECT l.source_ip,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic' AND l.rn <= max_items) AS traffic_lines,
+                   count(*) FILTER (WHERE l.grp = 'traffic') AS traffic_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'traffic') AS servers,
+                   min(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_first,
+                   max(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_last,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'server' AND l.rn <= max_items) AS server_lines,
+                   count(*) FILTER (WHERE l.grp = 'server') AS server_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'server') AS clients,
+                   coalesce(sum(l.sampling_rate) FILTER (WHERE l.grp = 'server'), 0) AS server_est,
+                   string_agg(l.line || l.addresses || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
+                   string_agg(l.line || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
+                   count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,
+                   string_agg(DISTINCT l.virus, ', ') AS viruses,
+                   string_agg(DISTINCT l.log_timezone, ', ') AS zones,
+                   -- Source-Port and Arrival-Date: the first item where the address is the client
+                   (array_agg(l.source_port ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS first_port,
+                   (array_agg(l.ts ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS arrival,
+                   (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail'))[1] AS first_mail_ref
+            FROM lined l
+            GROUP BY l.source_ip
+        )
+        SELECT k.*, a.*, m.*
+        FROM cand k
+        JOIN agg a ON a.source_ip = k.source_ip
+        LEFT JOIN LATERAL (
+            SELECT e.ts AS m_ts, e.host AS m_host, e.client_name AS m_name, e.helo AS m_helo,
+                   e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
+            FROM spamhints.mail_event e
+            WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
+              AND e.client_ip = k.source_ip AND e.ts <@ period
+            ORDER BY e.ts LIMIT 1
+        ) AS m ON true
+        ORDER BY k.isp, k.source_ip
+    LOOP
+        n := n + 1;
+        report_id := run_id;
+        isp := c.isp;
+        abuse_address := c.abuse_address;
+        source_ip := c.source_ip;
+        diagnosis := c.diagnosis;
+        evidence := c.evidence;
+        new_evidence := c.new_evidence;
+        items := c.items;
+        message_id := format('<spamhints.%s.%s@%s>', coalesce(run_id::text, 'preview'), n, mta);
+        boundary := '=_spamhints_' || md5(message_id);
+
+        -- the human-readable part
+        human := format(E'Abuse report about %s%s\n\n', host(c.source_ip), coalesce(' (AS' || c.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(c.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
+                    to_char(c.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    coalesce(' (' || c.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             E'Practice for reporting abuse issues based on traffic data.\n\n'
+          || 'Diagnosis: ' || array_to_string(c.diagnosis, ', ') || E'\n'
+          || CASE WHEN 'virus' = ANY (c.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', c.viruses) ELSE '' END
+          || CASE WHEN 'spam sender' = ANY (c.diagnosis) THEN
+                 CASE WHEN c.events > 0
+                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
+                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
+             ELSE '' END
+          || CASE WHEN 'open server' = ANY (c.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
+          || format(E'\nPeriod covered: %s.\n', period_txt)
+          || E'Every time below is UTC (time zone +00:00).\n'
+          || format(E'Evidence: %s items (%s).\n%s\n',
+                    c.items, array_to_string(c.evidence, ', '),
+                    CASE WHEN c.new_evidence = c.evidence
+                         THEN format('We have not reported this address to you in the last %s.', c.suppression)
+                         ELSE format('New since our last report to you about it (within %s): %s.', c.suppression, array_to_string(c.new_evidence, ', ')) END)
+          || CASE WHEN c.traffic_n > 0 THEN
+                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(c.source_ip))
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
+                    E'sampled packet stands for about N packets.\n\n'
+                 || c.traffic_lines || E'\n'
+                 || CASE WHEN c.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.traffic_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
+                           c.traffic_n, c.est_packets, c.servers,
+                           spamhints.utc_text(c.traffic_first), spamhints.utc_text(c.traffic_last))
+             ELSE '' END
+          || CASE WHEN c.server_n > 0 THEN
+                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(c.source_ip))
+                 || c.server_lines || E'\n'
+                 || CASE WHEN c.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.server_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', c.server_n, c.server_est, c.clients)
+             ELSE '' END
+          || CASE WHEN c.mail_n > 0 THEN
+                 format(E'\nMail from %s to our mail servers\n', host(c.source_ip))
+                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', c.zones)
+                 || CASE WHEN c.include_mail_addresses
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
+                 || CASE WHEN c.include_mail_addresses THEN c.mail_lines_full
+                         ELSE regexp_replace(c.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
+                 || E'\n'
+                 || CASE WHEN c.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', c.mail_n - max_items) ELSE '' END
+             ELSE '' END
+          || E'\nWARNING: PERSONAL DATA\n'
+          || E'This report contains personal data: IP addresses with the times they were\n' ||
+             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
+             E'some may be real people''s). You receive it only so that you can stop\n' ||
+             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
+             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
+             E'they need to know, without other people''s addresses); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+
+        -- the machine-readable part (RFC 5965 section 3, RFC 6692)
+        machine := E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (c.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
+          || E'User-Agent: spamhints/0.1\n'
+          || E'Version: 1\n'
+          || 'Source-IP: ' || host(c.source_ip) || E'\n'
+          || coalesce('Source-Port: ' || c.first_port || E'\n', '')
+          || 'Arrival-Date: ' || spamhints.rfc5322_date(c.arrival) || E'\n'
+          || 'Incidents: ' || c.items || E'\n'
+          || CASE WHEN c.m_ts IS NOT NULL THEN 'Reporting-MTA: dns; ' || coalesce(c.m_host, mta) || E'\n' ELSE '' END
+          || CASE WHEN c.m_ts IS NOT NULL AND c.include_mail_addresses THEN
+                 coalesce('Original-Mail-From: <' || c.m_sender || E'>\n', '')
+                 || coalesce((SELECT string_agg('Original-Rcpt-To: <' || r || E'>\n', '') FROM unnest(c.m_recipients) AS r), '')
+             ELSE '' END;
+
+        -- the third part: no message is kept, so the header section is the
+        -- trace field our server would have added, rebuilt from its log
+        headers := CASE WHEN c.m_ts IS NOT NULL THEN
+                       'Received: from ' || coalesce(c.m_helo, 'unknown')
+                       || ' (' || coalesce(c.m_name || ' ', '') || '[' || CASE WHEN family(c.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(c.source_ip) || ']'
+                       || coalesce(':' || c.m_port, '') || ')'
+                       || E'\n\tby ' || coalesce(c.m_host, mta) || '; ' || spamhints.rfc5322_date(c.m_ts) || E'\n'
+                   ELSE '' END;
+
+        message := format(E'From: %s\nTo: %s\nDate: %s\nSubject: Abuse report: %s (%s), %s\nMessage-ID: %s\n',
+                          sender, c.abuse_address, spamhints.rfc5322_date(at), host(c.source_ip),
+                          array_to_string(c.diagnosis, ', '), period_txt, message_id)
+          || E'MIME-Version: 1.0\n'
+          || format(E'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="%s"\n\n', boundary)
+          || E'This is an abuse report in the Abuse Reporting Format (ARF, RFC 5965).\n\n'
+          || format(E'--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n', boundary, human)
+          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, machine)
+          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, headers)
+          || format(E'--%s--\n', boundary);
+
+        IF NOT dry_run THEN
+            INSERT INTO spamhints.report_log (report_id, agreement_id, abuse_address, source_ip, period,
+                                              evidence, new_evidence, diagnosis, items, reported_at,
+                                              message_id, message)
+            VALUES (run_id, c.agreement_id, c.abuse_address, c.source_ip, period,
+                    c.evidence, c.new_evidence, c.diagnosis, c.items, at, message_id, message);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report(tstzrange, text, timestamptz, boolean) IS
+'Produces the reports for period (default: yesterday, UTC) to every agreed ISP, or only for_isp: one ARF message (RFC 5965 multipart/report with RFC 6692 Source-Port) per source address, with a human-readable part that gives the diagnosis (virus, spam sender, open server), every item of evidence timed in UTC (sampled packets with their sampling rate, mail events with size, HELO and verdict; up to the setting report_max_items per kind) and the warning about personal data. ISPs without an agreement get nothing. Each report is logged in spamhints.report_log; an address reported to an ISP within its suppression window is not reported again unless there is a new kind of evidence. at is the time of reporting (default now); dry_run => true shows the reports without logging them.';
+
+------------------------------------------------------------------------------
+-- Personal data: kept only as long as the retention setting says.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION spamhints.purge(retention interval DEFAULT NULL, at timestamptz DEFAULT now())
+RETURNS TABLE (table_name text, deleted bigint, cutoff timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+#variable_conflict use_column
+DECLARE
+    cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
+    n   bigint;
+BEGIN
+    cutoff := cut;
+    DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'smtp_sample'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.mail_event e WHERE e.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'mail_event'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.report_log r WHERE r.reported_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'report_log'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.incoming_report r WHERE r.received_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'incoming_report'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.ip_assignment a WHERE upper(a.during) <= cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'ip_assignment'; deleted := n; RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+
+------------------------------------------------------------------------------
+-- Scheduled: the daily figures and the report queue, refreshed by pg_cron.
+------------------------------------------------------------------------------
+
+CREATE MATERIALIZED VIEW spamhints.daily_figures AS
+WITH samples AS (
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day,
+           count(*) AS samples,
+           sum(s.sampling_rate)::bigint AS est_packets,
+           count(DISTINCT s.src_ip) FILTER (WHERE s.dst_port = 25) AS client_addresses
+    FROM spamhints.smtp_sample s
+    GROUP BY 1
+), senders AS (
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, count(DISTINCT a.customer_id) AS customer_senders
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+    GROUP BY 1
+), sent AS (
+    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
+    FROM spamhints.report_log r
+    GROUP BY 1
+), days AS (
+    SELECT day FROM samples
+    UNION SELECT day FROM spamhints.detections_per_day
+    UNION SELECT day FROM spamhints.incoming_reports_per_day
+    UNION SELECT day FROM sent
+)
+SELECT d.day,
+       coalesce(s.samples, 0) AS samples,
+       coalesce(s.est_packets, 0) AS est_packets,
+       coalesce(s.client_addresses, 0) AS client_addresses,
+       coalesce(cs.customer_senders, 0) AS customer_senders,
+       coalesce(m.spam, 0) AS spam,
+       coalesce(m.virus, 0) AS virus,
+       coalesce(m.rejected, 0) AS rejected,
+       coalesce(cc.customers, 0) AS customers_caught,
+       coalesce(cc.new_customers, 0) AS new_customers_caught,
+       coalesce(i.reports, 0) AS incoming_reports,
+       coalesce(r.reports_sent, 0) AS reports_sent
+FROM days d
+LEFT JOIN samples s ON s.day = d.day
+LEFT JOIN senders cs ON cs.day = d.day
+LEFT JOIN spamhints.detections_per_day m ON m.day = d.day
+LEFT JOIN spamhints.customers_caught_per_day cc ON cc.day = d.day
+LEFT JOIN spamhints.incoming_reports_per_day i ON i.day = d.day
+LEFT JOIN sent r ON r.day = d.day
+ORDER BY d.day;
+
+CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
+
+COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
+'The figures of the slides per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_sent.';
+
+CREATE MATERIALIZED VIEW spamhints.report_queue AS
+SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
+FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
+
+CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, source_ip);
+
+COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
+'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new. What the daily spamhints.report() run turns into reports.';
+
+CREATE FUNCTION spamhints.refresh() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    mv text;
+BEGIN
+    FOREACH mv IN ARRAY ARRAY['daily_figures', 'report_queue'] LOOP
+        IF (SELECT c.relispopulated FROM pg_class c
+            WHERE c.oid = ('spamhints.' || mv)::regclass) THEN
+            -- readers are not blocked while it runs
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY spamhints.%I', mv);
+        ELSE
+            EXECUTE format('REFRESH MATERIALIZED VIEW spamhints.%I', mv);
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.refresh() IS
+'Refreshes the materialized views spamhints.daily_figures and spamhints.report_queue (concurrently: readers are not blocked). Scheduled by spamhints.cron_jobs().';
+
+CREATE FUNCTION spamhints.cron_jobs()
+RETURNS TABLE (jobname text, schedule text, command text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    VALUES ('spamhints-refresh', '5 * * * *',  'SELECT spamhints.refresh()'),
+           ('spamhints-report',  '30 0 * * *', 'SELECT count(*) FROM spamhints.report()'),
+           ('spamhints-purge',   '0 3 * * *',  'SELECT * FROM spamhints.purge()')
+$$;
+
+COMMENT ON FUNCTION spamhints.cron_jobs() IS
+'The pg_cron schedule (times in GMT, as pg_cron keeps them): refresh the daily figures and the report queue every hour at :05; produce yesterday''s reports into spamhints.report_log at 00:30; purge personal data past the retention at 03:00. In the database where pg_cron is installed (cron.database_name): SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs(); for spamhints in another database, cron.schedule_in_database(jobname, schedule, command, ''abuse'').';

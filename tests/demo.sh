@@ -10,6 +10,12 @@ make -s all spamhints.so sql/spamhints--0.1.sql
 make -s install >/dev/null
 
 source tests/lib/pgcluster.sh
+# with pg_cron when it is installed, to show the schedule
+if [ -f "$(pg_config --pkglibdir)/pg_cron.so" ]; then
+  PG_EXTRA_CONF="shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on"
+fi
 pg_start
 DEMO=$(mktemp -d /tmp/spamhints-demo.XXXXXX)
 trap 'rm -rf "$DEMO"; pg_stop' EXIT
@@ -70,3 +76,88 @@ echo "== the generator's ground truth for the same capture"
 grep -E '^(valid_datagrams|malformed_datagrams|lost_datagrams|flow_samples|smtp_rows|syn|syn_ack|rst|fin|est_packets|ips|client_only|server_only|both) ' "$DEMO/truth.txt"
 echo "the top 10 ASes by client-only addresses (asn client_only server_only both):"
 awk '$1 == "as"' "$DEMO/truth.txt" | sort -k3,3nr -k2,2n | head -10 | cut -d' ' -f2-
+
+# ---------------------------------------------------------------------------
+# A day at the abuse desk (README): customers, mail logs, reports.
+# ---------------------------------------------------------------------------
+export PGTZ=UTC
+LOAD="$(pwd)/loader/spamhints-load"
+MAILGEN="$(pwd)/tests/gen/spamhints-maillog-gen"
+step() { echo; echo "=== $1"; }
+sql() { echo "\$ psql -c \"$1\""; psql -X -P footer=off -c "$1"; }
+sql_raw() { echo "\$ psql -At -c \"$1\""; psql -X -At -c "$1"; }
+
+# The demo's own customer database and mail logs, made from the capture:
+# the network that sends most mail is ours; the next two agree to receive
+# reports; our mail servers heard from some of the senders.
+psql -qX -c "CREATE SCHEMA demo" -c "CREATE TABLE demo.network (network cidr, asn bigint, org text, cc text)" \
+  -c "\\copy demo.network FROM '$DEMO/networks.tsv'"
+psql -qX -f tests/demo_day.sql
+psql -X -c "COPY (SELECT customer_id, network, during FROM demo.lease ORDER BY network, during) TO STDOUT (FORMAT csv)" >"$DEMO/leases.csv"
+psql -X -c "COPY (SELECT host(ip), kind, messages FROM demo.mail ORDER BY 1, 2) TO STDOUT (DELIMITER ' ')" >"$DEMO/clients.tsv"
+psql -X -At -c "SELECT org, domain, asn, networks FROM demo.agreed ORDER BY rank" >"$DEMO/agreements.txt"
+"$MAILGEN" --seed 7 --date 2007-03-14 --timezone Europe/London \
+  --clients "$DEMO/clients.tsv" --exim "$DEMO/mainlog" --postfix "$DEMO/maillog"
+cd "$DEMO"
+
+step "1. Load the night's captures (above; again, it adds nothing)"
+echo "\$ spamhints-load demo.pcap"
+"$LOAD" demo.pcap
+
+step "2. Load the mail servers' logs: mx1 (Exim), mx2 (Postfix with amavisd-new)"
+echo "\$ spamhints-load --maillog exim --timezone Europe/London --host mx1 mainlog"
+"$LOAD" --maillog exim --timezone Europe/London --host mx1 mainlog
+echo "\$ spamhints-load --maillog postfix --timezone Europe/London --year 2007 maillog"
+"$LOAD" --maillog postfix --timezone Europe/London --year 2007 maillog
+
+step "3. Who held which address when: an export of the customer database"
+echo "\$ head -3 leases.csv"
+head -3 leases.csv
+echo "\$ psql -c \"\\copy spamhints.ip_assignment FROM 'leases.csv' (FORMAT csv)\""
+psql -X -c "\\copy spamhints.ip_assignment FROM 'leases.csv' (FORMAT csv)"
+
+step "4. Which customers send mail directly"
+sql "SELECT customer_id, addresses, first_seen, last_seen, samples, est_packets, servers, caught FROM spamhints.customer_sender LIMIT 8;"
+
+step "5. How many, and how many the mail logs already caught"
+sql "SELECT count(*) AS sending_directly, count(*) FILTER (WHERE caught) AS already_caught, count(*) FILTER (WHERE NOT caught) AS still_to_go FROM spamhints.customer_sender;"
+
+step "6. The busiest one not caught yet, hour by hour (UTC)"
+sql_raw "SELECT customer_id || E'\\n' || spamhints.chart(hourly, 6) FROM spamhints.customer_sender WHERE NOT caught ORDER BY samples DESC, customer_id LIMIT 1;"
+
+step "7. What the mail logs caught"
+sql "SELECT * FROM spamhints.detections_per_day;"
+sql "SELECT * FROM spamhints.customers_caught_per_day;"
+
+step "8. The ISPs that agreed to receive reports"
+while IFS='|' read -r org domain asn nets; do
+  sql "INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, agreed_at, reference, min_samples) VALUES ('$org', 'abuse@$domain', '{$asn}', '$nets', '2007-03-01', 'letter of 2007-03-01', 20);"
+done < agreements.txt
+
+step "9. What would be reported for the day"
+sql "SELECT isp, diagnosis, count(*) AS addresses, sum(items) AS items FROM spamhints.report_candidates(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00')) GROUP BY 1, 2 ORDER BY 1, 2;"
+sql "SELECT isp, source_ip, evidence, diagnosis, items FROM spamhints.report_candidates(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00')) ORDER BY cardinality(evidence) DESC, items DESC, source_ip LIMIT 8;"
+
+step "10. Produce the reports"
+sql "SELECT isp, abuse_address, count(*) AS reports, sum(items) AS evidence_items FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00')) GROUP BY 1, 2 ORDER BY 1;"
+
+step "11. One of them"
+sql_raw "SELECT message FROM spamhints.report_log ORDER BY cardinality(evidence) DESC, items, source_ip LIMIT 1;"
+
+step "12. The same again: nothing new to report"
+sql "SELECT count(*) FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'));"
+
+if psql -X -qc 'CREATE EXTENSION pg_cron' 2>/dev/null; then
+  step "13. The schedule (pg_cron)"
+  sql "SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs();"
+  sql "SELECT jobid, jobname, schedule, command FROM cron.job ORDER BY jobid;"
+else
+  step "13. The schedule (pg_cron is not installed here: skipped)"
+fi
+
+step "14. The daily figures"
+sql "SELECT spamhints.refresh();"
+sql "SELECT * FROM spamhints.daily_figures ORDER BY day;"
+
+step "15. Personal data past the retention period (90 days; the demo's day is long past)"
+sql "SELECT * FROM spamhints.purge();"

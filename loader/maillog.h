@@ -1,0 +1,121 @@
+/*
+ * loader/maillog.h: mail server logs (Exim's mainlog; Postfix with
+ * amavisd-new, SpamAssassin and ClamAV through syslog) turned into mail
+ * events: one per message, or per refused attempt, that a network client
+ * sent to our mail servers.
+ *
+ * The parser is pure: lines in, events out through a callback, counts of
+ * what was skipped and why. Reading files, hashing and the database are
+ * maillog_load.c's.
+ */
+#ifndef SPAMHINTS_MAILLOG_H
+#define SPAMHINTS_MAILLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum sh_mta
+{
+	SH_MTA_EXIM,
+	SH_MTA_POSTFIX
+} sh_mta;
+
+typedef enum sh_verdict
+{
+	SH_VERDICT_CLEAN,
+	SH_VERDICT_SPAM,
+	SH_VERDICT_VIRUS,
+	SH_VERDICT_REJECTED
+} sh_verdict;
+
+/* Why a line, or a message, was not loaded. */
+typedef enum sh_mskip
+{
+	SH_MSKIP_OTHER_PROGRAM,		/* a syslog line of another program */
+	SH_MSKIP_OTHER_LINE,		/* an MTA line that holds nothing we load */
+	SH_MSKIP_LOCAL_SUBMISSION,	/* a message with no network client */
+	SH_MSKIP_LOOPBACK_CLIENT,	/* from 127.0.0.0/8 or ::1: a content filter re-injecting */
+	/* the malformed lines: counted, never loaded */
+	SH_MSKIP_MALFORMED_TIME,	/* no valid time at the start */
+	SH_MSKIP_MALFORMED_LINE,	/* an MTA line that breaks its own syntax */
+	SH_MSKIP_MALFORMED_ADDRESS, /* a client address that is not an address */
+	SH_MSKIP_LINE_TOO_LONG,
+	SH_MSKIP_BINARY,			/* a NUL byte in the line */
+	SH_MSKIP_COUNT_
+} sh_mskip;
+
+#define SH_MSKIP_FIRST_MALFORMED SH_MSKIP_MALFORMED_TIME
+
+/* Lines longer than this are malformed (the rest of the line is dropped). */
+#define SH_MAILLOG_LINE_MAX 65536
+
+typedef struct sh_mail_event
+{
+	uint64_t	line;			/* the line that gave the event its client */
+	char		ts[48];			/* "YYYY-MM-DD HH:MM:SS[.frac][+HH:MM]" */
+	char	   *host;			/* syslog host, NULL for Exim's own log */
+	char	   *queue_id;
+	char		client_ip[48];	/* "" while unknown */
+	int			client_port;	/* -1: unknown */
+	char	   *client_name;
+	char	   *helo;
+	int64_t		size;			/* -1: unknown */
+	char	   *sender;			/* NULL unknown, "" the null sender */
+	char	  **rcpt;
+	size_t		nrcpt;
+	size_t		rcpt_cap;
+	sh_verdict	verdict;
+	char	   *virus;
+	char		spam_score[24]; /* "" unknown */
+	char	   *reason;
+	/* the parser's bookkeeping */
+	int			done;
+	int64_t		done_at;
+} sh_mail_event;
+
+typedef void (*sh_mail_emit) (const sh_mail_event *ev, void *arg);
+
+typedef struct sh_maillog_config
+{
+	sh_mta		mta;
+	/* Syslog lines carry no year. With year > 0 (--year) it is the year of
+	 * the first such line, and a month going back by more than six (December,
+	 * then January) starts the next year. Otherwise each line takes the
+	 * latest year that does not put it after ref (the file's modification
+	 * time in the log's zone) by more than a day. */
+	int			year;
+	int			ref_year;
+	int			ref_month;
+	int			ref_day;
+	/* The mail server's name for lines that do not carry one (Exim's own
+	 * mainlog): --host; NULL leaves it unknown. */
+	const char *host;
+} sh_maillog_config;
+
+typedef struct sh_maillog sh_maillog;
+
+sh_maillog *sh_maillog_new(const sh_maillog_config *cfg, sh_mail_emit emit, void *arg);
+/* One line, without its line end; it may hold NUL bytes. */
+void		sh_maillog_line(sh_maillog *p, const char *line, size_t len);
+/* End of the file: emit the messages still pending. */
+void		sh_maillog_finish(sh_maillog *p);
+void		sh_maillog_free(sh_maillog *p);
+
+uint64_t	sh_maillog_lines(const sh_maillog *p);
+uint64_t	sh_maillog_events(const sh_maillog *p);
+uint64_t	sh_maillog_malformed(const sh_maillog *p);
+uint64_t	sh_maillog_skipped(const sh_maillog *p, sh_mskip reason);
+/* Whether some line needed its year told (a syslog line). */
+int			sh_maillog_needed_year(const sh_maillog *p);
+/* Whether memory ran out (then events were lost: the load must fail). */
+int			sh_maillog_oom(const sh_maillog *p);
+
+const char *sh_mskip_name(sh_mskip reason);
+
+/* spamhints-load --maillog: the whole command (maillog_load.c). */
+int			sh_maillog_main(int argc, char **argv);
+const char *sh_verdict_name(sh_verdict v);
+/* "exim" or "postfix": 0, or -1 for another name. */
+int			sh_mta_parse(const char *name, sh_mta *out);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * tests/unit/test_maillog.c: the mail log parser (loader/maillog.c) on lines
+ * written by hand, and on every line of the sample logs in tests/data/maillog
+ * cut at every byte. Each line is fed from a heap copy of exactly its length,
+ * so AddressSanitizer reports any read past it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "maillog.h"
+
+#define MAX_EVENTS 64
+
+/* A copy of an event, flattened to text for the assertions. */
+typedef struct got_event
+{
+	uint64_t	line;
+	char		ts[48];
+	char		ip[48];
+	int			port;
+	char		helo[64];
+	char		name[64];
+	char		sender[64];
+	char		rcpt[256];		/* recipients joined by ',' */
+	long long	size;
+	sh_verdict	verdict;
+	char		virus[64];
+	char		score[24];
+	char		reason[256];
+	char		qid[32];
+} got_event;
+
+static got_event got[MAX_EVENTS];
+static int	ngot;
+
+static void
+copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "(null)");
+}
+
+static void
+collect(const sh_mail_event *ev, void *arg)
+{
+	got_event  *g;
+	size_t		at = 0;
+
+	(void) arg;
+	/* every string handed over is valid text */
+	assert_true(ev->client_ip[0] != '\0');
+	if (ngot >= MAX_EVENTS)
+	{
+		ngot++;
+		return;
+	}
+	g = &got[ngot++];
+	memset(g, 0, sizeof(*g));
+	g->line = ev->line;
+	copy(g->ts, sizeof(g->ts), ev->ts);
+	copy(g->ip, sizeof(g->ip), ev->client_ip);
+	g->port = ev->client_port;
+	copy(g->helo, sizeof(g->helo), ev->helo);
+	copy(g->name, sizeof(g->name), ev->client_name);
+	copy(g->sender, sizeof(g->sender), ev->sender);
+	for (size_t i = 0; i < ev->nrcpt; i++)
+		at += (size_t) snprintf(g->rcpt + at, sizeof(g->rcpt) - at, "%s%s", i ? "," : "", ev->rcpt[i]);
+	g->size = ev->size;
+	g->verdict = ev->verdict;
+	copy(g->virus, sizeof(g->virus), ev->virus);
+	copy(g->score, sizeof(g->score), ev->spam_score);
+	copy(g->reason, sizeof(g->reason), ev->reason);
+	copy(g->qid, sizeof(g->qid), ev->queue_id);
+}
+
+static sh_maillog *
+parser(sh_mta mta, int year)
+{
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL};
+	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
+
+	assert_non_null(p);
+	ngot = 0;
+	return p;
+}
+
+/* Feed a line from a heap copy of exactly its bytes. */
+static void
+feed(sh_maillog *p, const char *line, size_t len)
+{
+	char	   *copy_of_line = malloc(len ? len : 1);
+
+	assert_non_null(copy_of_line);
+	memcpy(copy_of_line, line, len);
+	sh_maillog_line(p, copy_of_line, len);
+	free(copy_of_line);
+}
+
+static void
+feeds(sh_maillog *p, const char *line)
+{
+	feed(p, line, strlen(line));
+}
+
+static void
+test_exim_arrival_and_deliveries(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= bob@example.org H=mail.example.org (helo.example.org) [192.0.2.25]:41234 P=esmtp S=5321 id=x@y");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => alice@example.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q -> carol@example.net R=local_user T=local_delivery");
+	assert_int_equal(ngot, 0);	/* pending until Completed */
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q Completed");
+	assert_int_equal(ngot, 1);
+	assert_int_equal(got[0].line, 1);
+	assert_string_equal(got[0].ts, "2007-07-14 10:15:01");
+	assert_string_equal(got[0].ip, "192.0.2.25");
+	assert_int_equal(got[0].port, 41234);
+	assert_string_equal(got[0].name, "mail.example.org");
+	assert_string_equal(got[0].helo, "helo.example.org");
+	assert_string_equal(got[0].sender, "bob@example.org");
+	assert_string_equal(got[0].rcpt, "alice@example.net,carol@example.net");
+	assert_int_equal(got[0].size, 5321);
+	assert_int_equal(got[0].verdict, SH_VERDICT_CLEAN);
+	assert_string_equal(got[0].qid, "1IAb3x-0001Ab-7Q");
+	sh_maillog_free(p);
+}
+
+static void
+test_exim_refusals(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:17:33 1IAb5b-0001Cd-2K H=(kjsdhf) [192.0.2.7]:40161 F=<info@bank.example> rejected after DATA: This message contains a virus (Worm.Mydoom.M).");
+	feeds(p, "2007-07-14 10:18:04 +0200 H=[192.0.2.42] F=<> rejected after DATA: Your message scored 17.3 SpamAssassin points.");
+	feeds(p, "2007-07-14 10:19:00 H=(x) [192.0.2.43] F=<a@b> rejected RCPT <c@d>: blocked using zen.spamhaus.org");
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got[0].verdict, SH_VERDICT_VIRUS);
+	assert_string_equal(got[0].virus, "Worm.Mydoom.M");
+	assert_string_equal(got[0].helo, "kjsdhf");
+	assert_string_equal(got[0].name, "(null)");
+	assert_int_equal(got[1].verdict, SH_VERDICT_SPAM);
+	assert_string_equal(got[1].score, "17.3");
+	assert_string_equal(got[1].sender, "");
+	assert_string_equal(got[1].ts, "2007-07-14 10:18:04+02:00");
+	assert_int_equal(got[1].port, -1);
+	/* a refusal at RCPT is never a content verdict, whatever its text says */
+	assert_int_equal(got[2].verdict, SH_VERDICT_REJECTED);
+	assert_string_equal(got[2].rcpt, "c@d");
+	assert_string_equal(got[2].reason, "rejected RCPT <c@d>: blocked using zen.spamhaus.org");
+	sh_maillog_free(p);
+}
+
+static void
+test_exim_skips(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:19:00 1IAb7d-0001Gh-1Z <= <> R=1IAb3x-0001Ab-7Q U=Debian-exim P=local S=1873");
+	feeds(p, "2007-07-14 10:23:00 1IAbAg-0001Mn-6T <= a@b H=localhost [127.0.0.1] P=esmtpa S=9");
+	feeds(p, "2007-07-14 10:23:01 1IAbAg-0001Mn-6T Completed");
+	feeds(p, "2007-07-14 10:24:00 1IAbBh-0001Op-7U <= x@y H=[999.1.2.3]:25 P=smtp S=1");
+	feeds(p, "2007-02-29 10:00:00 1IAbBj-0001Rs-8V Completed");
+	feeds(p, "2007-07-14 10:25:00 1IAbBk-0001St-9W <= y@z H=(broken [198.51.100.7] P=smtp");
+	feed(p, "2007-07-14 10:26:00 1IAbCl-0001Uv-0X <= \0 H=[192.0.2.67]", 44);
+	feeds(p, "2007-07-14 10:29:00 Start queue run: pid=2400");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 0);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_LOCAL_SUBMISSION), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_LOOPBACK_CLIENT), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_ADDRESS), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_LINE), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_BINARY), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_OTHER_LINE), 1);
+	assert_int_equal(sh_maillog_malformed(p), 4);
+	assert_int_equal(sh_maillog_lines(p), 8);
+	sh_maillog_free(p);
+}
+
+static void
+test_postfix_amavis_and_reinjection(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 0);
+
+	(void) state;
+	feeds(p, "Jan  1 00:01:00 mx2 postfix/smtpd[1001]: 4B3C2D1E0: client=dsl-42.example.com[192.0.2.42]:3321");
+	feeds(p, "Jan  1 00:01:01 mx2 postfix/cleanup[1002]: 4B3C2D1E0: info: header Subject: Cheap from dsl-42.example.com[192.0.2.42]; from=<s@w.example> to=<d@example.net> proto=ESMTP helo=<xyz123>");
+	feeds(p, "Jan  1 00:01:01 mx2 postfix/qmgr[900]: 4B3C2D1E0: from=<s@w.example>, size=4321, nrcpt=2 (queue active)");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/smtpd[1003]: 8A1B2C3D4: client=localhost[127.0.0.1]");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/qmgr[900]: 4B3C2D1E0: removed");
+	/* amavisd-new's line after "removed": the message waits for it */
+	feeds(p, "Jan  1 00:01:03 mx2 amavis[2002]: (02002-01) Blocked SPAM {DiscardedInbound,Quarantined}, [192.0.2.42]:3321 [192.0.2.42] <s@w.example> -> <d@example.net>,<e@example.net>, Queue-ID: 4B3C2D1E0, Message-ID: <x1@w.example>, mail_id: X, Hits: 25.073, size: 4321, queued_as: 8A1B2C3D4, 1520 ms");
+	feeds(p, "Jan  1 00:01:04 mx2 postfix/qmgr[900]: 8A1B2C3D4: removed");
+	assert_int_equal(ngot, 0);
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].ts, "2008-01-01 00:01:00");
+	assert_string_equal(got[0].ip, "192.0.2.42");
+	assert_int_equal(got[0].port, 3321);
+	assert_string_equal(got[0].helo, "xyz123");
+	assert_string_equal(got[0].sender, "s@w.example");
+	assert_string_equal(got[0].rcpt, "d@example.net,e@example.net");
+	assert_int_equal(got[0].size, 4321);
+	assert_int_equal(got[0].verdict, SH_VERDICT_SPAM);
+	assert_string_equal(got[0].score, "25.073");
+	assert_string_equal(got[0].reason, "Blocked SPAM {DiscardedInbound,Quarantined}");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_LOOPBACK_CLIENT), 1);
+	sh_maillog_free(p);
+}
+
+static void
+test_postfix_linger_then_emit(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 0);
+	char		line[160];
+
+	(void) state;
+	feeds(p, "Jan  1 00:01:00 mx2 postfix/smtpd[1]: AAAAA1: client=unknown[192.0.2.1]");
+	feeds(p, "Jan  1 00:01:00 mx2 postfix/qmgr[2]: AAAAA1: removed");
+	/* a thousand lines, two minutes later: the message has lingered enough */
+	for (int i = 0; i < 1024; i++)
+	{
+		snprintf(line, sizeof(line), "Jan  1 00:03:%02d mx2 postfix/smtpd[1]: connect from unknown[192.0.2.2]", i % 60);
+		feeds(p, line);
+	}
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].ip, "192.0.2.1");
+	assert_string_equal(got[0].name, "(null)");	/* "unknown" is no name */
+	sh_maillog_free(p);
+}
+
+static void
+test_postfix_refusals(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 0);
+
+	(void) state;
+	feeds(p, "Dec 31 23:59:10 mx2 postfix/smtpd[1001]: NOQUEUE: reject: RCPT from unknown[192.0.2.7]:40200: 554 5.7.1 <n@example.net>: Relay access denied; from=<m@example.com> to=<n@example.net> proto=ESMTP helo=<friend>");
+	feeds(p, "Jan  1 00:03:00 mx2 postfix/smtpd[1]: 6D5E4F3A2: client=pc-17.example.net[2001:db8::17]:3050");
+	feeds(p, "Jan  1 00:03:01 mx2 postfix/cleanup[2]: 6D5E4F3A2: milter-reject: END-OF-MESSAGE from pc-17.example.net[2001:db8::17]:3050: 5.7.1 Infected (Win.Test.EICAR_HDB-1); from=<m@example.com> to=<g@example.net> proto=ESMTP helo=<pc-17>");
+	feeds(p, "Jan  1 00:04:00 mx2 postfix/cleanup[2]: 7E6F5A4B3: reject: header Subject: buy from unknown[::ffff:192.0.2.9]; from=<a@b> to=<c@d> proto=ESMTP helo=<h>: 5.7.1 no thanks");
+	assert_int_equal(ngot, 3);
+	assert_int_equal(got[0].verdict, SH_VERDICT_REJECTED);
+	assert_string_equal(got[0].ts, "2007-12-31 23:59:10");	/* the year before the file's date */
+	assert_string_equal(got[0].reason, "RCPT: 554 5.7.1 <n@example.net>: Relay access denied");
+	assert_string_equal(got[0].helo, "friend");
+	assert_int_equal(got[1].verdict, SH_VERDICT_VIRUS);
+	assert_string_equal(got[1].virus, "Win.Test.EICAR_HDB-1");
+	assert_string_equal(got[1].ip, "2001:db8::17");
+	assert_string_equal(got[1].rcpt, "g@example.net");
+	/* header checks: the header itself (a Subject) is not kept */
+	assert_string_equal(got[2].ip, "192.0.2.9");
+	assert_string_equal(got[2].reason, "header check: 5.7.1 no thanks");
+	assert_null(strstr(got[2].reason, "buy"));
+	sh_maillog_free(p);
+}
+
+static void
+test_years(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 2007);
+	const char *const lines[] = {
+		"Dec 31 23:59:59 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>",
+		"Jan  1 00:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>",
+		"Feb 29 00:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>",
+		"2009-06-01T12:00:00.5Z mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>",
+	};
+
+	(void) state;
+	/* --year 2007: the first line's; December, then January: the next */
+	for (int i = 0; i < 4; i++)
+		feeds(p, lines[i]);
+	assert_int_equal(ngot, 4);
+	assert_string_equal(got[0].ts, "2007-12-31 23:59:59");
+	assert_string_equal(got[1].ts, "2008-01-01 00:00:00");
+	assert_string_equal(got[2].ts, "2008-02-29 00:00:00");	/* 2008 is a leap year */
+	assert_string_equal(got[3].ts, "2009-06-01 12:00:00.5+00:00");	/* RFC 3339 carries its year */
+	assert_true(sh_maillog_needed_year(p));
+	sh_maillog_free(p);
+
+	/* the modification time, 2008-01-01: February is of 2007, which has no 29th */
+	p = parser(SH_MTA_POSTFIX, 0);
+	for (int i = 0; i < 3; i++)
+		feeds(p, lines[i]);
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[0].ts, "2007-12-31 23:59:59");
+	assert_string_equal(got[1].ts, "2008-01-01 00:00:00");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 1);
+	sh_maillog_free(p);
+}
+
+static void
+test_text_is_cleaned(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:26:00 H=(\xff\xfepc\x01\xc3) [192.0.2.66]:1234 F=<r@\xc3\xa9t\xc3\xa9.example> rejected RCPT <p@e.net>: bad \xed\xa0\x80");
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].helo, "??pc??");
+	assert_string_equal(got[0].sender, "r@\xc3\xa9t\xc3\xa9.example");
+	assert_string_equal(got[0].reason, "rejected RCPT <p@e.net>: bad ???");
+	sh_maillog_free(p);
+}
+
+static void
+test_long_lines(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+	char	   *big = malloc(SH_MAILLOG_LINE_MAX + 2);
+
+	(void) state;
+	assert_non_null(big);
+	memset(big, 'x', SH_MAILLOG_LINE_MAX + 1);
+	feed(p, big, SH_MAILLOG_LINE_MAX + 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_LINE_TOO_LONG), 1);
+	free(big);
+	sh_maillog_free(p);
+}
+
+/* Every line of a sample log, cut at every byte, for both parsers. */
+static void
+cut_everywhere(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		n;
+
+	assert_non_null(f);
+	while ((n = getline(&line, &cap, f)) > 0)
+	{
+		for (ssize_t cut = 0; cut <= n; cut++)
+		{
+			for (int mta = 0; mta < 2; mta++)
+			{
+				sh_maillog *p = parser(mta == 0 ? SH_MTA_EXIM : SH_MTA_POSTFIX, mta ? 0 : 2007);
+
+				feed(p, line, (size_t) cut);
+				sh_maillog_finish(p);
+				assert_int_equal(sh_maillog_lines(p), 1);
+				sh_maillog_free(p);
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+static void
+test_sample_lines_cut_everywhere(void **state)
+{
+	(void) state;
+	cut_everywhere("../data/maillog/exim-mainlog");
+	cut_everywhere("../data/maillog/postfix-maillog");
+}
+
+/* The sample logs whole: the counts the end-to-end test checks too. */
+static void
+test_sample_logs(void **state)
+{
+	static const struct
+	{
+		const char *path;
+		sh_mta		mta;
+		int			year;
+		uint64_t	lines,
+					events,
+					malformed;
+	}			logs[] = {
+		{"../data/maillog/exim-mainlog", SH_MTA_EXIM, 0, 40, 11, 6},
+		{"../data/maillog/postfix-maillog", SH_MTA_POSTFIX, 2007, 50, 10, 6},
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++)
+	{
+		sh_maillog *p = parser(logs[i].mta, logs[i].year);
+		FILE	   *f = fopen(logs[i].path, "rb");
+		char	   *line = NULL;
+		size_t		cap = 0;
+		ssize_t		n;
+
+		assert_non_null(f);
+		while ((n = getline(&line, &cap, f)) > 0)
+			feed(p, line, (size_t) (line[n - 1] == '\n' ? n - 1 : n));
+		sh_maillog_finish(p);
+		assert_int_equal(sh_maillog_lines(p), logs[i].lines);
+		assert_int_equal(sh_maillog_events(p), logs[i].events);
+		assert_int_equal(sh_maillog_malformed(p), logs[i].malformed);
+		free(line);
+		fclose(f);
+		sh_maillog_free(p);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exim_arrival_and_deliveries),
+		cmocka_unit_test(test_exim_refusals),
+		cmocka_unit_test(test_exim_skips),
+		cmocka_unit_test(test_postfix_amavis_and_reinjection),
+		cmocka_unit_test(test_postfix_linger_then_emit),
+		cmocka_unit_test(test_postfix_refusals),
+		cmocka_unit_test(test_years),
+		cmocka_unit_test(test_text_is_cleaned),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_sample_lines_cut_everywhere),
+		cmocka_unit_test(test_sample_logs),
+	};
+
+	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);
+}
