@@ -110,7 +110,7 @@ SELECT census_union(c) | '{10.0.0.1=client}' AS union_then_or FROM tiny WHERE i 
 CREATE FUNCTION pg_temp.recv_as(b bytea, typ text) RETURNS text LANGUAGE plpgsql
 SET client_min_messages = warning AS $$
 DECLARE
-  f text := '/tmp/spamhints-regress-' || pg_backend_pid() || '.bin';
+  f text := current_setting('data_directory') || '/spamhints-regress-' || pg_backend_pid() || '.bin';
   r text;
 BEGIN
   DROP TABLE IF EXISTS pg_temp.crafted_in, pg_temp.crafted_out;
