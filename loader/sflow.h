@@ -113,6 +113,7 @@ typedef struct sh_record
 	uint32_t	frame_length;	/* original length of the packet (raw header; IP data: length) */
 	uint32_t	stripped;
 	uint32_t	header_len;		/* sampled header bytes (raw header), else 0 */
+	const uint8_t *header;		/* those bytes (raw header), else NULL */
 	sh_packet_status parse_status;	/* of the raw header; SH_PKT_OK for IP data records */
 	sh_packet	pkt;			/* for IP data records: addresses, proto, ports, flags, ip_len */
 } sh_record;
