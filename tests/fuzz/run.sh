@@ -20,7 +20,7 @@ HERE=$(pwd)
 ROOT=$(cd ../.. && pwd)
 source "$ROOT/tests/lib/tap.sh"
 SECONDS_PER_TARGET=${1:-10}; shift || true
-ALL_TARGETS=(sflow packet capture)
+ALL_TARGETS=(sflow packet capture census types)
 TARGETS=("$@"); [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 SHARED=${SPAMHINTS_SHARED:-$(cd "$ROOT/.." && pwd)/shared}/data
 
@@ -52,6 +52,39 @@ for f in "${captures[@]}"; do
     editcap -F pcapng "$f" "$b.pcapng" 2>/dev/null || rm -f "$b.pcapng"
   fi
 done
+
+# the extension's types: text and binary values as the regression tests write them
+python3 - "$SEEDS" <<'PY'
+import ipaddress, os, struct, sys
+out = sys.argv[1]
+def put(kind, name, data):
+    os.makedirs(os.path.join(out, kind), exist_ok=True)
+    open(os.path.join(out, kind, name), "wb").write(data)
+def census(v4=((), (), ()), v6=((), (), ())):
+    counts = [len(l) for l in v4] + [len(l) for l in v6]
+    body = b"".join(ipaddress.ip_address(a).packed for l in v4 + v6 for a in l)
+    return bytes([1]) + struct.pack(">6I", *counts) + body
+values = [
+    census(),
+    census((("192.0.2.1",), (), ("192.0.2.2",)), ((), ("::1",), ())),
+    census((("10.0.0.1", "10.0.0.2", "10.0.0.3"), ("10.0.0.9",), ()), (("2001:db8::1",), (), ("2001:db8::25",))),
+    census((("192.0.2.2", "192.0.2.1"), ("192.0.2.2",), ())),          # unsorted, twice: not canonical
+]
+for i, v in enumerate(values):
+    put("census", "binary%d" % i, b"\x00" + v)
+    put("census", "walk%d" % i, b"\x03" + v)
+    put("census", "merge%d" % i, b"\x01" + bytes([len(v) * 255 // (2 * len(v))]) + v + values[-1 - i])
+for i, t in enumerate(["{}", "{192.0.2.1=client,192.0.2.2=both,::1=server}",
+                       " { 10.0.0.1 = Client , 2001:db8::25=BOTH } ", "{::ffff:1.2.3.4=server}"]):
+    put("census", "text%d" % i, b"\x02" + t.encode())
+for i, t in enumerate(["client", "Server", "BOTH"]):
+    put("types", "role%d" % i, b"\x00" + t.encode())
+put("types", "rolebin", b"\x01\x03")
+for i, t in enumerate(["{}", "{0:12,1:0,23:5}", "{ 3 : -1 , 7:9223372036854775807 }",
+                       "{" + ",".join(str(h * 10) for h in range(24)) + "}"]):
+    put("types", "hist%d" % i, b"\x02" + t.encode())
+put("types", "histbin", b"\x03" + struct.pack(">24q", *range(-12, 12)))
+PY
 
 # ---------------------------------------------------------------- replay and fuzz
 for t in "${TARGETS[@]}"; do
