@@ -63,6 +63,7 @@ typedef struct options
 enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
+	SKIP_CAPTURE_UNREADABLE,
 	SKIP_PACKET_TRUNCATED,
 	SKIP_PACKET_BAD_IP,
 	SKIP_PACKET_UNSUPPORTED,
@@ -117,6 +118,8 @@ skip_name(int reason)
 	{
 		case SKIP_CAPTURE_TRUNCATED:
 			return "capture_truncated";
+		case SKIP_CAPTURE_UNREADABLE:
+			return "capture_unreadable";
 		case SKIP_PACKET_TRUNCATED:
 			return "packet_header_truncated";
 		case SKIP_PACKET_BAD_IP:
@@ -176,7 +179,7 @@ on_record(const sh_record *rec, void *arg)
 		case SH_PKT_NOT_IP:
 			return;
 		case SH_PKT_TRUNCATED:
-			ld->dg.skip[SKIP_PACKET_TRUNCATED]++;
+			ld->dg.skip[pkt->l4_cut && pkt->ip_proto == 6 ? SKIP_TCP_CUT : SKIP_PACKET_TRUNCATED]++;
 			return;
 		case SH_PKT_BAD_IP:
 			ld->dg.skip[SKIP_PACKET_BAD_IP]++;
@@ -736,7 +739,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	{
 		/* a capture cut short (say, by a full disk) still loads what it holds */
 		fprintf(stderr, "%s: warning: %s: %s; loading the packets before it\n", progname, path, err);
-		ld.skip[SKIP_CAPTURE_TRUNCATED]++;
+		ld.skip[r == -2 ? SKIP_CAPTURE_TRUNCATED : SKIP_CAPTURE_UNREADABLE]++;
 	}
 	frames = sh_capture_frames_read(cap);
 	if (sh_capture_finish(cap, ld.sha256, err, sizeof(err)) != 0)

@@ -53,7 +53,10 @@ parse_l4(uint8_t proto, const uint8_t *l4, size_t avail, size_t ip_left,
 	if (proto != IPPROTO_NUM_TCP && proto != IPPROTO_NUM_UDP)
 		return SH_PKT_OK;
 	if (avail < 4)
+	{
+		out->l4_cut = 1;
 		return SH_PKT_TRUNCATED;
+	}
 	out->sport = be16(l4);
 	out->dport = be16(l4 + 2);
 	out->has_ports = 1;
@@ -207,6 +210,7 @@ sh_parse_packet(uint32_t header_protocol, const uint8_t *p, size_t len,
 	out->ip_len = -1;
 	out->ttl = -1;
 	out->fragment = 0;
+	out->l4_cut = 0;
 	out->has_ports = 0;
 	out->sport = 0;
 	out->dport = 0;

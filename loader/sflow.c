@@ -243,6 +243,7 @@ clear_packet(sh_packet *pkt)
 	pkt->ip_len = -1;
 	pkt->ttl = -1;
 	pkt->fragment = 0;
+	pkt->l4_cut = 0;
 	pkt->has_ports = 0;
 	pkt->sport = 0;
 	pkt->dport = 0;
