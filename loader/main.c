@@ -56,6 +56,8 @@ typedef struct options
 	int			dry_run;
 	int			quiet;
 	int			progress;		/* -1: when stderr is a terminal */
+	int			retry;			/* reconnect and load a file again this many times */
+	double		retry_wait;		/* seconds before the first retry; doubled each time */
 	sh_ports	ports;
 } options;
 
@@ -303,20 +305,44 @@ exec_ok(PGconn *conn, const char *sql)
 	return ok;
 }
 
+/*
+ * Connect and check that the extension is there. On failure returns NULL,
+ * with *transient set when the server could not be reached at all (worth
+ * another try) rather than refused us.
+ */
 static PGconn *
-connect_db(const options *opt)
+connect_db(const options *opt, int *transient)
 {
 	const char *keys[] = {"dbname", "fallback_application_name", NULL};
 	const char *vals[] = {opt->conninfo, "spamhints-load", NULL};
 	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
 	PGresult   *res;
 
+	*transient = 0;
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
+		PGPing		ping = PQpingParams(keys, vals, 1);
+
 		error("cannot connect to the database: %s", PQerrorMessage(conn));
+		/* no server there (yet), or one starting up, shutting down, recovering */
+		*transient = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
 		PQfinish(conn);
 		return NULL;
 	}
+	/*
+	 * Every name the loader uses is schema-qualified; an empty search_path
+	 * keeps objects that others created in a schema of the path from
+	 * standing in for pg_catalog's (as pg_dump does).
+	 */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '', false)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		error("%s", PQerrorMessage(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
 	res = PQexec(conn, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'spamhints'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -797,6 +823,84 @@ done:
 }
 
 /* ---------------------------------------------------------------------------
+ * Retrying when the server goes away (--retry).
+ * ------------------------------------------------------------------------- */
+
+/* Wait before try number attempt + 1: retry_wait, doubled each time, at most a minute. */
+static void
+back_off(const options *opt, int attempt, const char *what)
+{
+	double		wait = opt->retry_wait;
+	struct timespec ts;
+
+	for (int i = 0; i < attempt && wait < 60; i++)
+		wait *= 2;
+	if (wait > 60)
+		wait = 60;
+	fprintf(stderr, "%s: %s: retrying in %.1f s (retry %d of %d)\n", progname, what, wait,
+			attempt + 1, opt->retry);
+	ts.tv_sec = (time_t) wait;
+	ts.tv_nsec = (long) ((wait - (double) ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Connect, trying again with back-off while the server cannot be reached,
+ * using up *retries_left. NULL when it still cannot.
+ */
+static PGconn *
+connect_retrying(const options *opt, int *retries_left)
+{
+	for (;;)
+	{
+		int			transient;
+		PGconn	   *conn = connect_db(opt, &transient);
+
+		if (conn != NULL || !transient || *retries_left <= 0)
+			return conn;
+		back_off(opt, opt->retry - *retries_left, "the server cannot be reached");
+		(*retries_left)--;
+	}
+}
+
+/*
+ * Load one file; when the connection to the server is lost on the way (the
+ * server restarted, the backend was terminated), the transaction rolled
+ * back and nothing of the file was kept: with --retry, reconnect and load
+ * the whole file again. *connp may be replaced (NULL when reconnecting
+ * failed).
+ */
+static int
+load_file_retrying(const options *opt, PGconn **connp, FILE *outfile, const char *path)
+{
+	int			retries_left = opt->retry;
+
+	for (;;)
+	{
+		int			rc = load_file(opt, *connp, outfile, path);
+
+		if (*connp == NULL || rc != EXIT_DATABASE || PQstatus(*connp) == CONNECTION_OK)
+			return rc;
+		error("the connection to the server was lost while loading %s", path);
+		if (retries_left <= 0)
+			return rc;
+		if (strcmp(path, "-") == 0)
+		{
+			error("standard input cannot be read a second time: not retrying; save the capture to a file and load that file to have it retried");
+			return rc;
+		}
+		PQfinish(*connp);
+		*connp = NULL;
+		back_off(opt, opt->retry - retries_left, path);
+		retries_left--;
+		*connp = connect_retrying(opt, &retries_left);
+		if (*connp == NULL)
+			return EXIT_DATABASE;
+	}
+}
+
+/* ---------------------------------------------------------------------------
  * Command line.
  * ------------------------------------------------------------------------- */
 
@@ -821,6 +925,13 @@ usage(FILE *f)
 			"                         tagged or not)\n"
 			"  -o, --output=FILE      write the binary COPY stream to FILE, no database\n"
 			"      --dry-run          decode only: no database, no output\n"
+			"      --retry=N          when the server goes away during a load (restart,\n"
+			"                         crash, terminated backend) or cannot be reached,\n"
+			"                         reconnect and load that file again from its start,\n"
+			"                         up to N times (default 0); not for standard input,\n"
+			"                         which cannot be read twice\n"
+			"      --retry-wait=SECS  seconds before the first retry, doubled for each next\n"
+			"                         one, at most 60 (default 1)\n"
 			"  -q, --quiet            no summary lines and no progress bar\n"
 			"      --progress         a progress bar even when standard error is not a terminal\n"
 			"      --no-progress      no progress bar\n"
@@ -850,6 +961,8 @@ main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
+		{"retry", required_argument, NULL, 'r'},
+		{"retry-wait", required_argument, NULL, 'w'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
@@ -863,6 +976,7 @@ main(int argc, char **argv)
 	memset(&opt, 0, sizeof(opt));
 	opt.ports_spec = "25";
 	opt.progress = -1;
+	opt.retry_wait = 1.0;
 
 	report = stdout;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -901,6 +1015,32 @@ main(int argc, char **argv)
 			case 'N':
 				opt.progress = 0;
 				break;
+			case 'r':
+				{
+					char	   *end;
+					long		n = strtol(optarg, &end, 10);
+
+					if (end == optarg || *end != '\0' || n < 0 || n > 1000)
+					{
+						error("bad --retry \"%s\": a number of retries from 0 to 1000", optarg);
+						return EXIT_USAGE;
+					}
+					opt.retry = (int) n;
+					break;
+				}
+			case 'w':
+				{
+					char	   *end;
+					double		w = strtod(optarg, &end);
+
+					if (end == optarg || *end != '\0' || !(w >= 0 && w <= 60))
+					{
+						error("bad --retry-wait \"%s\": seconds from 0 to 60", optarg);
+						return EXIT_USAGE;
+					}
+					opt.retry_wait = w;
+					break;
+				}
 			case 'V':
 				printf("spamhints-load %s\n", SH_LOADER_VERSION);
 				return 0;
@@ -943,21 +1083,24 @@ main(int argc, char **argv)
 	}
 	else if (!opt.dry_run)
 	{
-		conn = connect_db(&opt);
+		int			retries_left = opt.retry;
+
+		conn = connect_retrying(&opt, &retries_left);
 		if (conn == NULL)
 			return EXIT_DATABASE;
 	}
 
 	for (int i = optind; i < argc; i++)
 	{
-		int			r = load_file(&opt, conn, outfile, argv[i]);
+		int			r = load_file_retrying(&opt, &conn, outfile, argv[i]);
 
 		if (r > rc)
 			rc = r;
 		/* a lost connection ends the run: the remaining files are not tried */
-		if (conn && PQstatus(conn) != CONNECTION_OK)
+		if (!opt.dry_run && !opt.output && (conn == NULL || PQstatus(conn) != CONNECTION_OK))
 		{
-			error("the connection to the server was lost");
+			if (i + 1 < argc)
+				error("the connection to the server was lost: %d file(s) after %s not tried", argc - i - 1, argv[i]);
 			rc = EXIT_DATABASE;
 			break;
 		}
