@@ -75,8 +75,14 @@ Datum
 smtp_role_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			role = pq_getmsgbyte(buf);
+	int			role;
 
+	/* exactly one byte: pq_getmsgbyte() on none would be a protocol error (08P01) */
+	if (buf->len - buf->cursor != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary smtp_role: %d bytes, expected 1", buf->len - buf->cursor)));
+	role = pq_getmsgbyte(buf);
 	if (!smtp_role_valid(role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
