@@ -5,6 +5,7 @@
 #   make demo         the main job on a demo capture (installs packages, starts a throwaway cluster)
 #   make test         every test suite (installs packages, starts a throwaway cluster)
 #   make unit         the C unit tests under AddressSanitizer and UBSan
+#   make fuzz         every libFuzzer target for FUZZ_SECONDS each (default 120; clang, ASan, UBSan)
 #   make installcheck pg_regress against a running server (PGHOST/PGPORT)
 
 EXTENSION   = spamhints
@@ -19,7 +20,7 @@ REGRESS     = $(patsubst tests/regress/sql/%.sql,%,$(sort $(wildcard tests/regre
 REGRESS_OPTS = --inputdir=tests/regress --outputdir=tests/regress --load-extension=pgtap
 PG_CPPFLAGS = -I$(srcdir)/extension
 SHLIB_LINK  = -lmaxminddb
-EXTRA_CLEAN = $(LOADER) $(GENERATOR) $(LOADER_OBJS) tests/unit/build tests/regress/results \
+EXTRA_CLEAN = $(LOADER) $(GENERATOR) $(LOADER_OBJS) tests/unit/build tests/fuzz/build tests/regress/results \
               tests/regress/regression.diffs tests/regress/regression.out
 
 PG_CONFIG  ?= pg_config
@@ -37,7 +38,7 @@ LOADER_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Ws
 LOADER_PQINC := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
 LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lcrypto -lpthread
 
-.PHONY: all loader generator install-loader unit test demo bench
+.PHONY: all loader generator install-loader unit test demo bench fuzz
 
 all: loader generator
 
@@ -63,6 +64,11 @@ unit:
 
 test:
 	bash tests/run.sh
+
+FUZZ_SECONDS ?= 120
+fuzz:
+	bash tests/lib/deps.sh
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 demo:
 	bash tests/demo.sh

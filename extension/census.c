@@ -28,6 +28,10 @@
  * is exactly what the counts say; addresses are compared by family and
  * address bits only (the netmask of an inet is ignored: samples hold host
  * addresses).
+ *
+ * What needs no server (the address table, the layout, the merge, the text
+ * syntax) is in census_core.c, which the fuzz targets build alone; this
+ * file is its PostgreSQL side: fmgr functions, memory contexts, errors.
  */
 #include "postgres.h"
 
@@ -40,7 +44,6 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
-#include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/inet.h"
@@ -49,67 +52,30 @@
 
 #include "spamhints.h"
 
-#define CENSUS_VERSION		1
-#define CENSUS_HEADER_SIZE	(1 + 6 * 4)
-#define CENSUS_V4			0
-#define CENSUS_V6			1
+#include "census_core.h"
 
-/* at most this many addresses of a family: a census value is below 1 GB */
-#define CENSUS_MAX_ADDRESSES	(MaxAllocSize / 4)
+StaticAssertDecl(CENSUS_MAX_ADDRESSES == MaxAllocSize / 4,
+				 "census_core.h's limit is the server's MaxAllocSize / 4");
 
 /* ------------------------------------------------------------------------
- * The hash table: linear probing, grown (doubled) when three quarters full
- * (small enough to stay in cache longer), power-of-two sized,
- * Fibonacci hashing of the address.  IPv4 slots are one uint64 holding
- * (address << 2 | role), 0 when empty; IPv6 slots hold the address as two
- * uint64 and the role in a byte, role 0 when empty.
+ * What census_core.c asks of its host: memory from a context, and an error
+ * when a census would grow too big.
  * ------------------------------------------------------------------------
  */
-typedef struct CensusV6Slot
+void *
+census_alloc(void *cxt, size_t size)
 {
-	uint64		hi;
-	uint64		lo;
-	uint8		role;
-} CensusV6Slot;
-
-typedef struct CensusTable
-{
-	MemoryContext mcxt;			/* where the slot arrays live */
-	uint64	   *v4;
-	uint64		v4_size;		/* slots, a power of two (0: none yet) */
-	uint64		v4_count;		/* addresses */
-	int			v4_shift;		/* 64 - log2(v4_size) */
-	CensusV6Slot *v6;
-	uint64		v6_size;
-	uint64		v6_count;
-	int			v6_shift;
-} CensusTable;
-
-#define FIB_MULT	UINT64CONST(0x9E3779B97F4A7C15)
-
-static inline uint64
-hash_v4(uint32 addr, int shift)
-{
-	return ((uint64) addr * FIB_MULT) >> shift;
-}
-
-static inline uint64
-hash_v6(uint64 hi, uint64 lo, int shift)
-{
-	uint64		h = (hi * FIB_MULT) ^ lo;
-
-	h ^= h >> 29;
-	return (h * FIB_MULT) >> shift;
-}
-
-static void *
-census_alloc_slots(MemoryContext mcxt, uint64 nslots, Size slot_size)
-{
-	return MemoryContextAllocExtended(mcxt, (Size) (nslots * slot_size),
+	return MemoryContextAllocExtended((MemoryContext) cxt, size,
 									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
-static void
+void
+census_free(void *p)
+{
+	pfree(p);
+}
+
+void
 census_too_many(void)
 {
 	ereport(ERROR,
@@ -119,162 +85,6 @@ census_too_many(void)
 					   (int) CENSUS_MAX_ADDRESSES)));
 }
 
-static CensusTable *
-census_table_create(MemoryContext mcxt)
-{
-	CensusTable *t = MemoryContextAllocZero(mcxt, sizeof(CensusTable));
-
-	t->mcxt = mcxt;
-	return t;
-}
-
-#define CENSUS_FULL(count, size)	((uint64) (count) * 4 >= (uint64) (size) * 3)
-
-/* size for n addresses: half full */
-static int
-census_log2_size(uint64 n)
-{
-	int			bits = 8;
-
-	while (((uint64) 1 << bits) < n * 2)
-		bits++;
-	return bits;
-}
-
-static void census_add_v4(CensusTable *t, uint32 addr, uint8 role);
-static void census_add_v6(CensusTable *t, uint64 hi, uint64 lo, uint8 role);
-
-static void
-census_grow_v4(CensusTable *t, uint64 want)
-{
-	uint64	   *old = t->v4;
-	uint64		old_size = t->v4_size;
-	int			bits = census_log2_size(want);
-	uint64		i;
-
-	if (want > CENSUS_MAX_ADDRESSES)
-		census_too_many();
-	t->v4_size = (uint64) 1 << bits;
-	t->v4_shift = 64 - bits;
-	t->v4 = census_alloc_slots(t->mcxt, t->v4_size, sizeof(uint64));
-	t->v4_count = 0;
-	for (i = 0; i < old_size; i++)
-		if (old[i] != 0)
-			census_add_v4(t, (uint32) (old[i] >> 2), (uint8) (old[i] & 3));
-	if (old)
-		pfree(old);
-}
-
-static void
-census_grow_v6(CensusTable *t, uint64 want)
-{
-	CensusV6Slot *old = t->v6;
-	uint64		old_size = t->v6_size;
-	int			bits = census_log2_size(want);
-	uint64		i;
-
-	if (want > CENSUS_MAX_ADDRESSES)
-		census_too_many();
-	t->v6_size = (uint64) 1 << bits;
-	t->v6_shift = 64 - bits;
-	t->v6 = census_alloc_slots(t->mcxt, t->v6_size, sizeof(CensusV6Slot));
-	t->v6_count = 0;
-	for (i = 0; i < old_size; i++)
-		if (old[i].role != 0)
-			census_add_v6(t, old[i].hi, old[i].lo, old[i].role);
-	if (old)
-		pfree(old);
-}
-
-static inline void
-census_add_v4(CensusTable *t, uint32 addr, uint8 role)
-{
-	uint64		key = (uint64) addr << 2;
-	uint64		mask;
-	uint64		i;
-
-	if (unlikely(CENSUS_FULL(t->v4_count, t->v4_size)))
-		census_grow_v4(t, t->v4_count + 1);
-	mask = t->v4_size - 1;
-	for (i = hash_v4(addr, t->v4_shift);; i = (i + 1) & mask)
-	{
-		uint64		slot = t->v4[i];
-
-		if (slot == 0)
-		{
-			t->v4[i] = key | role;
-			t->v4_count++;
-			return;
-		}
-		if ((slot & ~(uint64) 3) == key)
-		{
-			t->v4[i] = slot | role;
-			return;
-		}
-	}
-}
-
-static inline void
-census_add_v6(CensusTable *t, uint64 hi, uint64 lo, uint8 role)
-{
-	uint64		mask;
-	uint64		i;
-
-	if (unlikely(CENSUS_FULL(t->v6_count, t->v6_size)))
-		census_grow_v6(t, t->v6_count + 1);
-	mask = t->v6_size - 1;
-	for (i = hash_v6(hi, lo, t->v6_shift);; i = (i + 1) & mask)
-	{
-		CensusV6Slot *slot = &t->v6[i];
-
-		if (slot->role == 0)
-		{
-			slot->hi = hi;
-			slot->lo = lo;
-			slot->role = role;
-			t->v6_count++;
-			return;
-		}
-		if (slot->hi == hi && slot->lo == lo)
-		{
-			slot->role |= role;
-			return;
-		}
-	}
-}
-
-static inline uint32
-read_be32(const unsigned char *p)
-{
-	uint32		v;
-
-	memcpy(&v, p, 4);
-	return pg_ntoh32(v);
-}
-
-static inline uint64
-read_be64(const unsigned char *p)
-{
-	uint64		v;
-
-	memcpy(&v, p, 8);
-	return pg_ntoh64(v);
-}
-
-static inline void
-write_be32(unsigned char *p, uint32 v)
-{
-	v = pg_hton32(v);
-	memcpy(p, &v, 4);
-}
-
-static inline void
-write_be64(unsigned char *p, uint64 v)
-{
-	v = pg_hton64(v);
-	memcpy(p, &v, 8);
-}
-
 /* add an inet (family and address bits; the netmask is ignored) */
 static inline void
 census_add_inet(CensusTable *t, inet *ip, uint8 role)
@@ -282,62 +92,9 @@ census_add_inet(CensusTable *t, inet *ip, uint8 role)
 	const unsigned char *a = ip_addr(ip);
 
 	if (ip_family(ip) == PGSQL_AF_INET)
-		census_add_v4(t, read_be32(a), role);
+		census_add_v4(t, census_read_be32(a), role);
 	else
-		census_add_v6(t, read_be64(a), read_be64(a + 8), role);
-}
-
-/* add the addresses of one list: width 4 or 16 bytes */
-static void
-census_add_list(CensusTable *t, int family, const unsigned char *p, uint32 n, uint8 role)
-{
-	uint32		i;
-
-	if (family == CENSUS_V4)
-	{
-		if (CENSUS_FULL(t->v4_count + n, t->v4_size))
-			census_grow_v4(t, t->v4_count + n);
-		for (i = 0; i < n; i++, p += 4)
-			census_add_v4(t, read_be32(p), role);
-	}
-	else
-	{
-		if (CENSUS_FULL(t->v6_count + n, t->v6_size))
-			census_grow_v6(t, t->v6_count + n);
-		for (i = 0; i < n; i++, p += 16)
-			census_add_v6(t, read_be64(p), read_be64(p + 8), role);
-	}
-}
-
-/* counts by role: n[family][role - 1] */
-static void
-census_table_counts(const CensusTable *t, uint64 n[2][3])
-{
-	uint64		i;
-
-	memset(n, 0, sizeof(uint64) * 6);
-	for (i = 0; i < t->v4_size; i++)
-		if (t->v4[i] != 0)
-			n[CENSUS_V4][(t->v4[i] & 3) - 1]++;
-	for (i = 0; i < t->v6_size; i++)
-		if (t->v6[i].role != 0)
-			n[CENSUS_V6][t->v6[i].role - 1]++;
-}
-
-/* ------------------------------------------------------------------------
- * The flat layout: parse (checking every length) and build.
- * ------------------------------------------------------------------------
- */
-typedef struct CensusLists
-{
-	uint32		n[2][3];
-	const unsigned char *list[2][3];
-} CensusLists;
-
-static inline int
-family_width(int family)
-{
-	return family == CENSUS_V4 ? 4 : 16;
+		census_add_v6(t, census_read_be64(a), census_read_be64(a + 8), role);
 }
 
 /*
@@ -348,175 +105,53 @@ static void
 census_parse(const unsigned char *data, Size len, CensusLists *lists,
 			 int sqlstate, const char *what)
 {
-	uint64		need = CENSUS_HEADER_SIZE;
-	const unsigned char *p;
-	int			f,
-				r;
+	uint64_t	detail;
 
-	if (len < CENSUS_HEADER_SIZE)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("invalid %s: the header is cut short at %zu bytes", what, len)));
-	if (data[0] != CENSUS_VERSION)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("invalid %s: unknown version %d", what, (int) data[0])));
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-		{
-			uint32		n = read_be32(data + 1 + 4 * (3 * f + r));
-
-			if (n > CENSUS_MAX_ADDRESSES)
-				ereport(ERROR,
-						(errcode(sqlstate),
-						 errmsg("invalid %s: address count %u is out of range", what, n)));
-			lists->n[f][r] = n;
-			need += (uint64) n * family_width(f);
-		}
-	if (need != len)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("invalid %s: length is %zu bytes, the counts say %llu",
-						what, len, (unsigned long long) need)));
-	p = data + CENSUS_HEADER_SIZE;
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-		{
-			lists->list[f][r] = p;
-			p += (Size) lists->n[f][r] * family_width(f);
-		}
+	switch (census_layout_parse(data, len, lists, &detail))
+	{
+		case CENSUS_LAYOUT_OK:
+			return;
+		case CENSUS_LAYOUT_CUT_SHORT:
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid %s: the header is cut short at %zu bytes", what, len)));
+			break;
+		case CENSUS_LAYOUT_BAD_VERSION:
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid %s: unknown version %d", what, (int) detail)));
+			break;
+		case CENSUS_LAYOUT_BAD_COUNT:
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid %s: address count %u is out of range", what, (uint32) detail)));
+			break;
+		case CENSUS_LAYOUT_BAD_LENGTH:
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("invalid %s: length is %zu bytes, the counts say %llu",
+							what, len, (unsigned long long) detail)));
+			break;
+	}
 }
 
-static CensusTable *
-census_table_from_lists(const CensusLists *lists, MemoryContext mcxt)
-{
-	CensusTable *t = census_table_create(mcxt);
-	int			f,
-				r;
-
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-			census_add_list(t, f, lists->list[f][r], lists->n[f][r], (uint8) (r + 1));
-	return t;
-}
-
-typedef struct V6Key
-{
-	uint64		hi;
-	uint64		lo;
-} V6Key;
-
-static int
-cmp_uint32(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-static int
-cmp_v6key(const void *a, const void *b)
-{
-	const V6Key *x = a;
-	const V6Key *y = b;
-
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return 0;
-}
-
+/* the size of a census value (varlena) with counts n, checked */
 static Size
 census_flat_size(uint64 n[2][3])
 {
-	Size		size = VARHDRSZ + CENSUS_HEADER_SIZE;
-	int			f,
-				r;
+	uint64		size = VARHDRSZ + census_layout_size(n);
 
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-			size += n[f][r] * family_width(f);
 	if (!AllocSizeIsValid(size))
 		census_too_many();
-	return size;
+	return (Size) size;
 }
 
+/* the canonical census value of a table, with its counts n, into result of size bytes */
 static void
-census_write_header(unsigned char *p, uint64 n[2][3])
+census_write_value(const CensusTable *t, uint64 n[2][3], bytea *result, Size size)
 {
-	int			f,
-				r;
-
-	p[0] = CENSUS_VERSION;
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-			write_be32(p + 1 + 4 * (3 * f + r), (uint32) n[f][r]);
-}
-
-/*
- * Write the canonical census value of a table (its counts n, from
- * census_table_counts) into result, census_flat_size(n) bytes: sorted lists.
- */
-static void
-census_write_canonical(const CensusTable *t, uint64 n[2][3], bytea *result, Size size)
-{
-	uint64		at[2][3];
-	uint32	   *v4[3];
-	V6Key	   *v6[3];
-	unsigned char *p;
-	uint64		i;
-	int			r;
-
-	for (r = 0; r < 3; r++)
-	{
-		v4[r] = palloc_extended(Max(n[CENSUS_V4][r], 1) * sizeof(uint32), MCXT_ALLOC_HUGE);
-		v6[r] = palloc_extended(Max(n[CENSUS_V6][r], 1) * sizeof(V6Key), MCXT_ALLOC_HUGE);
-		at[CENSUS_V4][r] = at[CENSUS_V6][r] = 0;
-	}
-	for (i = 0; i < t->v4_size; i++)
-	{
-		uint64		slot = t->v4[i];
-
-		if (slot != 0)
-		{
-			r = (int) (slot & 3) - 1;
-			v4[r][at[CENSUS_V4][r]++] = (uint32) (slot >> 2);
-		}
-	}
-	for (i = 0; i < t->v6_size; i++)
-	{
-		if (t->v6[i].role != 0)
-		{
-			r = t->v6[i].role - 1;
-			v6[r][at[CENSUS_V6][r]].hi = t->v6[i].hi;
-			v6[r][at[CENSUS_V6][r]].lo = t->v6[i].lo;
-			at[CENSUS_V6][r]++;
-		}
-	}
-
 	SET_VARSIZE(result, size);
-	p = (unsigned char *) VARDATA(result);
-	census_write_header(p, n);
-	p += CENSUS_HEADER_SIZE;
-	for (r = 0; r < 3; r++)
-	{
-		qsort(v4[r], n[CENSUS_V4][r], sizeof(uint32), cmp_uint32);
-		for (i = 0; i < n[CENSUS_V4][r]; i++, p += 4)
-			write_be32(p, v4[r][i]);
-		pfree(v4[r]);
-	}
-	for (r = 0; r < 3; r++)
-	{
-		qsort(v6[r], n[CENSUS_V6][r], sizeof(V6Key), cmp_v6key);
-		for (i = 0; i < n[CENSUS_V6][r]; i++, p += 16)
-		{
-			write_be64(p, v6[r][i].hi);
-			write_be64(p + 8, v6[r][i].lo);
-		}
-		pfree(v6[r]);
-	}
+	census_write_canonical(t, n, (unsigned char *) VARDATA(result));
 }
 
 /* the canonical census value of a table */
@@ -530,7 +165,7 @@ census_from_table(const CensusTable *t)
 	census_table_counts(t, n);
 	size = census_flat_size(n);
 	result = palloc_extended(size, MCXT_ALLOC_HUGE);
-	census_write_canonical(t, n, result, size);
+	census_write_value(t, n, result, size);
 	return result;
 }
 
@@ -546,59 +181,6 @@ census_get(Datum d, CensusLists *lists)
 }
 
 #define PG_GETARG_CENSUS(n, lists)	census_get(PG_GETARG_DATUM(n), (lists))
-
-/*
- * Walking one family of a census in address order: a merge of its three
- * sorted lists.  Equal heads (not canonical, but harmless) are ORed.
- */
-typedef struct CensusCursor
-{
-	const unsigned char *p[3];
-	uint32		left[3];
-	int			width;
-} CensusCursor;
-
-static void
-census_cursor_init(CensusCursor *c, const CensusLists *lists, int family)
-{
-	int			r;
-
-	for (r = 0; r < 3; r++)
-	{
-		c->p[r] = lists->list[family][r];
-		c->left[r] = lists->n[family][r];
-	}
-	c->width = family_width(family);
-}
-
-static bool
-census_cursor_next(CensusCursor *c, const unsigned char **addr, uint8 *role)
-{
-	int			best = -1;
-	int			r;
-
-	for (r = 0; r < 3; r++)
-		if (c->left[r] > 0 &&
-			(best < 0 || memcmp(c->p[r], c->p[best], c->width) < 0))
-			best = r;
-	if (best < 0)
-		return false;
-	*addr = c->p[best];
-	*role = 0;
-	for (r = 0; r < 3; r++)
-		if (c->left[r] > 0 && (r == best || memcmp(c->p[r], *addr, c->width) == 0))
-		{
-			*role |= (uint8) (r + 1);
-			if (r != best)
-			{
-				c->p[r] += c->width;
-				c->left[r]--;
-			}
-		}
-	c->p[best] += c->width;
-	c->left[best]--;
-	return true;
-}
 
 /* ------------------------------------------------------------------------
  * The aggregates with internal state.
@@ -683,34 +265,12 @@ census_trans_pair(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(t);
 }
 
-/* copy of a table in another context, same size */
-static CensusTable *
-census_table_copy(const CensusTable *src, MemoryContext mcxt)
-{
-	CensusTable *t = census_table_create(mcxt);
-
-	*t = *src;
-	t->mcxt = mcxt;
-	if (src->v4_size > 0)
-	{
-		t->v4 = census_alloc_slots(mcxt, src->v4_size, sizeof(uint64));
-		memcpy(t->v4, src->v4, src->v4_size * sizeof(uint64));
-	}
-	if (src->v6_size > 0)
-	{
-		t->v6 = census_alloc_slots(mcxt, src->v6_size, sizeof(CensusV6Slot));
-		memcpy(t->v6, src->v6, src->v6_size * sizeof(CensusV6Slot));
-	}
-	return t;
-}
-
 Datum
 census_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = census_agg_context(fcinfo, "census_combine");
 	CensusTable *a = PG_ARGISNULL(0) ? NULL : (CensusTable *) PG_GETARG_POINTER(0);
 	CensusTable *b = PG_ARGISNULL(1) ? NULL : (CensusTable *) PG_GETARG_POINTER(1);
-	uint64		i;
 
 	if (b == NULL)
 	{
@@ -721,51 +281,27 @@ census_combine(PG_FUNCTION_ARGS)
 	if (a == NULL)
 		PG_RETURN_POINTER(census_table_copy(b, aggcontext));
 
-	if (CENSUS_FULL(a->v4_count + b->v4_count, a->v4_size))
-		census_grow_v4(a, a->v4_count + b->v4_count);
-	for (i = 0; i < b->v4_size; i++)
-		if (b->v4[i] != 0)
-			census_add_v4(a, (uint32) (b->v4[i] >> 2), (uint8) (b->v4[i] & 3));
-	if (b->v6_count > 0 && CENSUS_FULL(a->v6_count + b->v6_count, a->v6_size))
-		census_grow_v6(a, a->v6_count + b->v6_count);
-	for (i = 0; i < b->v6_size; i++)
-		if (b->v6[i].role != 0)
-			census_add_v6(a, b->v6[i].hi, b->v6[i].lo, b->v6[i].role);
+	census_table_merge(a, b);
 	PG_RETURN_POINTER(a);
 }
 
-/* the state as the flat layout, unsorted, written with pq_send* */
+/* the state as the flat layout, unsorted */
 Datum
 census_serialize(PG_FUNCTION_ARGS)
 {
 	CensusTable *t;
 	uint64		n[2][3];
-	StringInfoData buf;
-	uint64		i;
-	int			f,
-				r;
+	Size		size;
+	bytea	   *result;
 
 	census_agg_context(fcinfo, "census_serialize");
 	t = (CensusTable *) PG_GETARG_POINTER(0);
 	census_table_counts(t, n);
-	pq_begintypsend(&buf);
-	enlargeStringInfo(&buf, (int) (census_flat_size(n) - VARHDRSZ));
-	pq_sendbyte(&buf, CENSUS_VERSION);
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-			pq_sendint32(&buf, (uint32) n[f][r]);
-	for (r = 1; r <= 3; r++)
-		for (i = 0; i < t->v4_size; i++)
-			if (t->v4[i] != 0 && (int) (t->v4[i] & 3) == r)
-				pq_sendint32(&buf, (uint32) (t->v4[i] >> 2));
-	for (r = 1; r <= 3; r++)
-		for (i = 0; i < t->v6_size; i++)
-			if (t->v6[i].role == r)
-			{
-				pq_sendint64(&buf, t->v6[i].hi);
-				pq_sendint64(&buf, t->v6[i].lo);
-			}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	size = census_flat_size(n);
+	result = palloc_extended(size, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(result, size);
+	census_write_unsorted(t, n, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
 }
 
 Datum
@@ -828,6 +364,7 @@ census_final_census(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		memset(&empty, 0, sizeof(empty));
+		empty.cxt = CurrentMemoryContext;
 		PG_RETURN_BYTEA_P(census_from_table(&empty));
 	}
 	PG_RETURN_BYTEA_P(census_from_table((CensusTable *) PG_GETARG_POINTER(0)));
@@ -846,8 +383,6 @@ PG_FUNCTION_INFO_V1(census_merge);
 PG_FUNCTION_INFO_V1(census_eq);
 PG_FUNCTION_INFO_V1(census_members);
 
-static const char *const census_role_names[3] = {"client", "server", "both"};
-
 static void
 census_syntax_error(const char *str, const char *why)
 {
@@ -863,84 +398,36 @@ census_syntax_error(const char *str, const char *why)
  * given twice gets the OR of its roles.  Output lists IPv4 then IPv6, each
  * in address order.
  */
+typedef struct CensusInState
+{
+	const char *str;
+	CensusTable *table;
+} CensusInState;
+
+static void
+census_in_entry(const char *address, uint8_t role, void *arg)
+{
+	CensusInState *st = arg;
+	inet	   *ip = DatumGetInetPP(DirectFunctionCall1(inet_in, CStringGetDatum(address)));
+
+	if (ip_bits(ip) != ip_maxbits(ip))
+		census_syntax_error(st->str, "A census holds host addresses, without a netmask.");
+	census_add_inet(st->table, ip, role);
+}
+
 Datum
 census_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	char	   *copy = pstrdup(str);
-	char	   *p = copy;
-	CensusTable *t = census_table_create(CurrentMemoryContext);
+	CensusInState st;
+	const char *why;
 
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '{')
-		census_syntax_error(str, "A census starts with \"{\".");
-	p++;
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p == '}')
-		p++;
-	else
-	{
-		for (;;)
-		{
-			char	   *addr = p;
-			char	   *eq;
-			char	   *role;
-			char	   *end;
-			char		save;
-			inet	   *ip;
-			int			r;
-
-			while (isspace((unsigned char) *p))
-				p++;
-			addr = p;
-			while (*p && *p != '=' && *p != ',' && *p != '}')
-				p++;
-			if (*p != '=')
-				census_syntax_error(str, "Each address is followed by \"=\" and its role.");
-			eq = p;
-			while (eq > addr && isspace((unsigned char) eq[-1]))
-				eq--;
-			*eq = '\0';
-			p++;
-			while (isspace((unsigned char) *p))
-				p++;
-			role = p;
-			while (isalpha((unsigned char) *p))
-				p++;
-			end = p;
-			while (isspace((unsigned char) *p))
-				p++;
-			save = *p;
-			*end = '\0';
-			for (r = 0; r < 3; r++)
-				if (pg_strcasecmp(role, census_role_names[r]) == 0)
-					break;
-			if (r == 3)
-				census_syntax_error(str, "A role is client, server or both.");
-			ip = DatumGetInetPP(DirectFunctionCall1(inet_in, CStringGetDatum(addr)));
-			if (ip_bits(ip) != ip_maxbits(ip))
-				census_syntax_error(str, "A census holds host addresses, without a netmask.");
-			census_add_inet(t, ip, (uint8) (r + 1));
-			if (save == ',')
-			{
-				p++;
-				continue;
-			}
-			if (save == '}')
-			{
-				p++;
-				break;
-			}
-			census_syntax_error(str, "Entries are separated by \",\" and the census ends with \"}\".");
-		}
-	}
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '\0')
-		census_syntax_error(str, "Junk after the closing \"}\".");
-	PG_RETURN_BYTEA_P(census_from_table(t));
+	st.str = str;
+	st.table = census_table_create(CurrentMemoryContext);
+	why = census_text_parse(pstrdup(str), census_in_entry, &st);
+	if (why != NULL)
+		census_syntax_error(str, why);
+	PG_RETURN_BYTEA_P(census_from_table(st.table));
 }
 
 static void
@@ -1081,7 +568,7 @@ census_eoh_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocat
 
 	if (allocated_size != ec->flat_size)
 		elog(ERROR, "census flattened into %zu bytes, expected %zu", allocated_size, ec->flat_size);
-	census_write_canonical(ec->table, ec->n, (bytea *) result, allocated_size);
+	census_write_value(ec->table, ec->n, (bytea *) result, allocated_size);
 }
 
 static const ExpandedObjectMethods census_eoh_methods = {
@@ -1115,10 +602,8 @@ census_merge(PG_FUNCTION_ARGS)
 				lb;
 	bytea	   *a;
 	bytea	   *b;
-	unsigned char *out[2][3];
 	uint64		n[2][3];
 	bytea	   *result;
-	unsigned char *p;
 	int			f,
 				r;
 	MemoryContext aggcontext;
@@ -1151,71 +636,8 @@ census_merge(PG_FUNCTION_ARGS)
 	if (VARSIZE(a) == VARHDRSZ + CENSUS_HEADER_SIZE)
 		PG_RETURN_BYTEA_P(b);
 
-	for (f = 0; f < 2; f++)
-	{
-		CensusCursor ca,
-					cb;
-		const unsigned char *xa = NULL,
-				   *xb = NULL;
-		uint8		ra = 0,
-					rb = 0;
-		bool		has_a,
-					has_b;
-		int			w = family_width(f);
-		uint64		most = 0;
-
-		for (r = 0; r < 3; r++)
-			most += (uint64) la.n[f][r] + lb.n[f][r];
-		for (r = 0; r < 3; r++)
-		{
-			out[f][r] = palloc_extended(Max(most, 1) * w, MCXT_ALLOC_HUGE);
-			n[f][r] = 0;
-		}
-		census_cursor_init(&ca, &la, f);
-		census_cursor_init(&cb, &lb, f);
-		has_a = census_cursor_next(&ca, &xa, &ra);
-		has_b = census_cursor_next(&cb, &xb, &rb);
-		while (has_a || has_b)
-		{
-			int			cmp;
-			const unsigned char *x;
-			uint8		role;
-
-			if (!has_b)
-				cmp = -1;
-			else if (!has_a)
-				cmp = 1;
-			else
-				cmp = memcmp(xa, xb, w);
-			x = cmp <= 0 ? xa : xb;
-			role = (cmp <= 0 ? ra : 0) | (cmp >= 0 ? rb : 0);
-			memcpy(out[f][role - 1] + n[f][role - 1] * w, x, w);
-			n[f][role - 1]++;
-			if (cmp <= 0)
-				has_a = census_cursor_next(&ca, &xa, &ra);
-			if (cmp >= 0)
-				has_b = census_cursor_next(&cb, &xb, &rb);
-		}
-	}
-
-	{
-		Size		size = census_flat_size(n);
-
-		result = palloc_extended(size, MCXT_ALLOC_HUGE);
-		SET_VARSIZE(result, size);
-	}
-	p = (unsigned char *) VARDATA(result);
-	census_write_header(p, n);
-	p += CENSUS_HEADER_SIZE;
-	for (f = 0; f < 2; f++)
-		for (r = 0; r < 3; r++)
-		{
-			Size		bytes = n[f][r] * family_width(f);
-
-			memcpy(p, out[f][r], bytes);
-			p += bytes;
-			pfree(out[f][r]);
-		}
+	result = (bytea *) census_merge_lists(&la, &lb, CurrentMemoryContext, VARHDRSZ, n);
+	SET_VARSIZE(result, census_flat_size(n));
 	PG_RETURN_BYTEA_P(result);
 }
 
@@ -1244,7 +666,7 @@ census_members(PG_FUNCTION_ARGS)
 
 			ip->inet_data.family = f == CENSUS_V4 ? PGSQL_AF_INET : PGSQL_AF_INET6;
 			ip->inet_data.bits = f == CENSUS_V4 ? 32 : 128;
-			memcpy(ip->inet_data.ipaddr, addr, family_width(f));
+			memcpy(ip->inet_data.ipaddr, addr, census_family_width(f));
 			SET_INET_VARSIZE(ip);
 			values[0] = InetPGetDatum(ip);
 			values[1] = SmtpRoleGetDatum(role);

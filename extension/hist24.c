@@ -23,12 +23,14 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
-#define HIST24_HOURS 24
+#include "types_core.h"
 
 typedef struct Hist24
 {
-	int64		count[HIST24_HOURS];
+	int64_t		count[HIST24_HOURS];
 } Hist24;
+
+StaticAssertDecl(sizeof(Hist24) == HIST24_BINARY_SIZE, "a hist24 is 24 int8");
 
 #define DatumGetHist24P(d)		((Hist24 *) DatumGetPointer(d))
 #define PG_GETARG_HIST24_P(n)	DatumGetHist24P(PG_GETARG_DATUM(n))
@@ -66,100 +68,20 @@ add_count(int64 *to, int64 n)
 				 errmsg("hist24 count out of range")));
 }
 
-static int64
-parse_int64(const char *str, char **p)
-{
-	char	   *end;
-	int64		v;
-
-	errno = 0;
-	v = strtoi64(*p, &end, 10);
-	if (end == *p)
-		hist24_syntax_error(str, "A number was expected.");
-	if (errno == ERANGE)
-		hist24_syntax_error(str, "A count is out of range for bigint.");
-	*p = end;
-	return v;
-}
-
 /*
  * Text input: {hour:count,...} (any order, each hour at most once, missing
- * hours 0; {} is all zeros) or exactly 24 plain counts {c0,...,c23}.
+ * hours 0; {} is all zeros) or exactly 24 plain counts {c0,...,c23}; the
+ * parser is types_core.c's.
  */
 Datum
 hist24_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
-	char	   *p = str;
 	Hist24	   *h = palloc0(sizeof(Hist24));
-	bool		seen[HIST24_HOURS] = {false};
-	int			labelled = -1;	/* unknown until the first item */
-	int			items = 0;
+	const char *why = hist24_parse_text(str, h->count);
 
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '{')
-		hist24_syntax_error(str, "A hist24 starts with \"{\".");
-	p++;
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p == '}')
-		p++;
-	else
-	{
-		for (;;)
-		{
-			int64		first = parse_int64(str, &p);
-			int			is_labelled;
-
-			while (isspace((unsigned char) *p))
-				p++;
-			is_labelled = (*p == ':');
-			if (labelled >= 0 && labelled != is_labelled)
-				hist24_syntax_error(str, "Either every item is hour:count or none is.");
-			labelled = is_labelled;
-			if (labelled)
-			{
-				p++;
-				while (isspace((unsigned char) *p))
-					p++;
-				if (first < 0 || first >= HIST24_HOURS)
-					hist24_syntax_error(str, "An hour is between 0 and 23.");
-				if (seen[first])
-					hist24_syntax_error(str, "An hour is given twice.");
-				seen[first] = true;
-				h->count[first] = parse_int64(str, &p);
-			}
-			else
-			{
-				if (items >= HIST24_HOURS)
-					hist24_syntax_error(str, "There are more than 24 counts.");
-				h->count[items] = first;
-			}
-			items++;
-			while (isspace((unsigned char) *p))
-				p++;
-			if (*p == ',')
-			{
-				p++;
-				while (isspace((unsigned char) *p))
-					p++;
-				continue;
-			}
-			if (*p == '}')
-			{
-				p++;
-				break;
-			}
-			hist24_syntax_error(str, "Items are separated by \",\" and the list ends with \"}\".");
-		}
-		if (!labelled && items != HIST24_HOURS)
-			hist24_syntax_error(str, "Plain counts must be exactly 24, one per hour.");
-	}
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '\0')
-		hist24_syntax_error(str, "Junk after the closing \"}\".");
+	if (why != NULL)
+		hist24_syntax_error(str, why);
 	PG_RETURN_HIST24_P(h);
 }
 
@@ -185,15 +107,14 @@ hist24_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	Hist24	   *h = palloc(sizeof(Hist24));
-	int			i;
 
-	if (buf->len - buf->cursor != (int) sizeof(Hist24))
+	if (!hist24_parse_binary((const unsigned char *) buf->data + buf->cursor,
+							 buf->len - buf->cursor, h->count))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary hist24: %d bytes, expected %d",
 						buf->len - buf->cursor, (int) sizeof(Hist24))));
-	for (i = 0; i < HIST24_HOURS; i++)
-		h->count[i] = pq_getmsgint64(buf);
+	buf->cursor = buf->len;
 	PG_RETURN_HIST24_P(h);
 }
 

@@ -16,8 +16,8 @@
 #include "utils/builtins.h"
 
 #include "spamhints.h"
+#include "types_core.h"
 
-static const char *const role_names[4] = {NULL, "client", "server", "both"};
 
 PG_FUNCTION_INFO_V1(smtp_role_in);
 PG_FUNCTION_INFO_V1(smtp_role_out);
@@ -40,13 +40,10 @@ Datum
 smtp_role_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
-	uint8		role;
+	int			role = smtp_role_from_name(str);
 
-	for (role = SMTP_ROLE_CLIENT; role <= SMTP_ROLE_BOTH; role++)
-	{
-		if (pg_strcasecmp(str, role_names[role]) == 0)
-			PG_RETURN_SMTP_ROLE(role);
-	}
+	if (role != SMTP_ROLE_NONE)
+		PG_RETURN_SMTP_ROLE(role);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid input syntax for type %s: \"%s\"", "smtp_role", str),
@@ -60,7 +57,7 @@ checked_role(Datum d)
 {
 	uint8		role = DatumGetSmtpRole(d);
 
-	if (role < SMTP_ROLE_CLIENT || role > SMTP_ROLE_BOTH)
+	if (!smtp_role_valid(role))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid smtp_role value %d", (int) role)));
@@ -70,7 +67,7 @@ checked_role(Datum d)
 Datum
 smtp_role_out(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_CSTRING(pstrdup(role_names[checked_role(PG_GETARG_DATUM(0))]));
+	PG_RETURN_CSTRING(pstrdup(smtp_role_names[checked_role(PG_GETARG_DATUM(0))]));
 }
 
 /* binary form: the one byte */
@@ -78,9 +75,15 @@ Datum
 smtp_role_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			role = pq_getmsgbyte(buf);
+	int			role;
 
-	if (role < SMTP_ROLE_CLIENT || role > SMTP_ROLE_BOTH)
+	/* exactly one byte: pq_getmsgbyte() on none would be a protocol error (08P01) */
+	if (buf->len - buf->cursor != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary smtp_role: %d bytes, expected 1", buf->len - buf->cursor)));
+	role = pq_getmsgbyte(buf);
+	if (!smtp_role_valid(role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid smtp_role value %d in binary input", role)));

@@ -218,10 +218,13 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		if (r != 1)
 		{
 			if (cap->read_error)
+			{
 				snprintf(err, errlen, "read error: %s", strerror(cap->read_error));
-			else
-				snprintf(err, errlen, "%s", pcap_geterr(cap->pcap));
-			return -1;
+				return -1;
+			}
+			snprintf(err, errlen, "%s", pcap_geterr(cap->pcap));
+			/* libpcap ran out of bytes inside a record: the capture is cut short */
+			return feof(pcap_file(cap->pcap)) ? -2 : -1;
 		}
 		cap->frames++;
 		if (!pcap_offline_filter(&cap->filter, hdr, data))
@@ -248,9 +251,10 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			frame->status = SH_FRAME_FRAGMENT;
 			return 1;
 		}
-		if (pkt.payload == NULL)	/* cut inside the UDP header */
+		if (pkt.payload == NULL)
 		{
-			frame->status = SH_FRAME_TRUNCATED;
+			/* nothing after the UDP header: cut there, or sent empty */
+			frame->status = hdr->caplen < hdr->len ? SH_FRAME_TRUNCATED : SH_FRAME_EMPTY;
 			return 1;
 		}
 		/* the UDP header stands just before the payload the parser found */
@@ -330,6 +334,8 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_truncated";
 		case SH_FRAME_FRAGMENT:
 			return "frame_fragment";
+		case SH_FRAME_EMPTY:
+			return "frame_empty";
 		default:
 			return "frame_unknown";
 	}

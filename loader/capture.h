@@ -23,6 +23,7 @@ typedef enum sh_frame_status
 	SH_FRAME_NOT_UDP,			/* not IPv4/IPv6 UDP (the filter let it through) */
 	SH_FRAME_TRUNCATED,			/* cut by the snapshot length, or a UDP length past the frame */
 	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
+	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 
@@ -50,7 +51,10 @@ sh_capture *sh_capture_open(const char *path, const char *filter, char *err, siz
 
 /*
  * The next packet that matches the filter: 1 with *frame filled, 0 at the end
- * of the capture, -1 on a read error (reason in err: a truncated capture, ...).
+ * of the capture, -2 when the capture ends inside a record (cut short: a
+ * copy interrupted, a full disk), -1 on another read error (an interface of
+ * another link type in a pcapng file, a corrupt block, an I/O error). The
+ * reason is in err.
  */
 int			sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen);
 

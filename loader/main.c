@@ -59,6 +59,8 @@ typedef struct options
 	int			dry_run;
 	int			quiet;
 	int			progress;		/* -1: when stderr is a terminal */
+	int			retry;			/* reconnect and load a file again this many times */
+	double		retry_wait;		/* seconds before the first retry; doubled each time */
 	sh_ports	ports;
 	const char *asn_db;			/* --asn-db, or SPAMHINTS_ASN_DB */
 	const char *country_db;		/* --country-db, or SPAMHINTS_COUNTRY_DB */
@@ -69,6 +71,7 @@ typedef struct options
 enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
+	SKIP_CAPTURE_UNREADABLE,
 	SKIP_PACKET_TRUNCATED,
 	SKIP_PACKET_BAD_IP,
 	SKIP_PACKET_UNSUPPORTED,
@@ -123,6 +126,8 @@ skip_name(int reason)
 	{
 		case SKIP_CAPTURE_TRUNCATED:
 			return "capture_truncated";
+		case SKIP_CAPTURE_UNREADABLE:
+			return "capture_unreadable";
 		case SKIP_PACKET_TRUNCATED:
 			return "packet_header_truncated";
 		case SKIP_PACKET_BAD_IP:
@@ -182,7 +187,7 @@ on_record(const sh_record *rec, void *arg)
 		case SH_PKT_NOT_IP:
 			return;
 		case SH_PKT_TRUNCATED:
-			ld->dg.skip[SKIP_PACKET_TRUNCATED]++;
+			ld->dg.skip[pkt->l4_cut && pkt->ip_proto == 6 ? SKIP_TCP_CUT : SKIP_PACKET_TRUNCATED]++;
 			return;
 		case SH_PKT_BAD_IP:
 			ld->dg.skip[SKIP_PACKET_BAD_IP]++;
@@ -287,20 +292,44 @@ exec_ok(PGconn *conn, const char *sql)
 	return ok;
 }
 
+/*
+ * Connect and check that the extension is there. On failure returns NULL,
+ * with *transient set when the server could not be reached at all (worth
+ * another try) rather than refused us.
+ */
 static PGconn *
-connect_db(const options *opt)
+connect_db(const options *opt, int *transient)
 {
 	const char *keys[] = {"dbname", "fallback_application_name", NULL};
 	const char *vals[] = {opt->conninfo, "spamhints-load", NULL};
 	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
 	PGresult   *res;
 
+	*transient = 0;
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
+		PGPing		ping = PQpingParams(keys, vals, 1);
+
 		error("cannot connect to the database: %s", PQerrorMessage(conn));
+		/* no server there (yet), or one starting up, shutting down, recovering */
+		*transient = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
 		PQfinish(conn);
 		return NULL;
 	}
+	/*
+	 * Every name the loader uses is schema-qualified; an empty search_path
+	 * keeps objects that others created in a schema of the path from
+	 * standing in for pg_catalog's (as pg_dump does).
+	 */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '', false)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		error("%s", PQerrorMessage(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
 	res = PQexec(conn, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'spamhints'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -736,7 +765,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	{
 		/* a capture cut short (say, by a full disk) still loads what it holds */
 		fprintf(stderr, "%s: warning: %s: %s; loading the packets before it\n", progname, path, err);
-		ld.skip[SKIP_CAPTURE_TRUNCATED]++;
+		ld.skip[r == -2 ? SKIP_CAPTURE_TRUNCATED : SKIP_CAPTURE_UNREADABLE]++;
 	}
 	frames = sh_capture_frames_read(cap);
 	if (sh_capture_finish(cap, ld.sha256, err, sizeof(err)) != 0)
@@ -806,6 +835,84 @@ done:
 }
 
 /* ---------------------------------------------------------------------------
+ * Retrying when the server goes away (--retry).
+ * ------------------------------------------------------------------------- */
+
+/* Wait before try number attempt + 1: retry_wait, doubled each time, at most a minute. */
+static void
+back_off(const options *opt, int attempt, const char *what)
+{
+	double		wait = opt->retry_wait;
+	struct timespec ts;
+
+	for (int i = 0; i < attempt && wait < 60; i++)
+		wait *= 2;
+	if (wait > 60)
+		wait = 60;
+	fprintf(stderr, "%s: %s: retrying in %.1f s (retry %d of %d)\n", progname, what, wait,
+			attempt + 1, opt->retry);
+	ts.tv_sec = (time_t) wait;
+	ts.tv_nsec = (long) ((wait - (double) ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Connect, trying again with back-off while the server cannot be reached,
+ * using up *retries_left. NULL when it still cannot.
+ */
+static PGconn *
+connect_retrying(const options *opt, int *retries_left)
+{
+	for (;;)
+	{
+		int			transient;
+		PGconn	   *conn = connect_db(opt, &transient);
+
+		if (conn != NULL || !transient || *retries_left <= 0)
+			return conn;
+		back_off(opt, opt->retry - *retries_left, "the server cannot be reached");
+		(*retries_left)--;
+	}
+}
+
+/*
+ * Load one file; when the connection to the server is lost on the way (the
+ * server restarted, the backend was terminated), the transaction rolled
+ * back and nothing of the file was kept: with --retry, reconnect and load
+ * the whole file again. *connp may be replaced (NULL when reconnecting
+ * failed).
+ */
+static int
+load_file_retrying(const options *opt, PGconn **connp, FILE *outfile, const char *path)
+{
+	int			retries_left = opt->retry;
+
+	for (;;)
+	{
+		int			rc = load_file(opt, *connp, outfile, path);
+
+		if (*connp == NULL || rc != EXIT_DATABASE || PQstatus(*connp) == CONNECTION_OK)
+			return rc;
+		error("the connection to the server was lost while loading %s", path);
+		if (retries_left <= 0)
+			return rc;
+		if (strcmp(path, "-") == 0)
+		{
+			error("standard input cannot be read a second time: not retrying; save the capture to a file and load that file to have it retried");
+			return rc;
+		}
+		PQfinish(*connp);
+		*connp = NULL;
+		back_off(opt, opt->retry - retries_left, path);
+		retries_left--;
+		*connp = connect_retrying(opt, &retries_left);
+		if (*connp == NULL)
+			return EXIT_DATABASE;
+	}
+}
+
+/* ---------------------------------------------------------------------------
  * Command line.
  * ------------------------------------------------------------------------- */
 
@@ -837,6 +944,13 @@ usage(FILE *f)
 			"                         $SPAMHINTS_COUNTRY_DB; an empty FILE: none)\n"
 			"  -o, --output=FILE      write the binary COPY stream to FILE, no database\n"
 			"      --dry-run          decode only: no database, no output\n"
+			"      --retry=N          when the server goes away during a load (restart,\n"
+			"                         crash, terminated backend) or cannot be reached,\n"
+			"                         reconnect and load that file again from its start,\n"
+			"                         up to N times (default 0); not for standard input,\n"
+			"                         which cannot be read twice\n"
+			"      --retry-wait=SECS  seconds before the first retry, doubled for each next\n"
+			"                         one, at most 60 (default 1)\n"
 			"  -q, --quiet            no summary lines and no progress bar\n"
 			"      --progress         a progress bar even when standard error is not a terminal\n"
 			"      --no-progress      no progress bar\n"
@@ -871,6 +985,8 @@ main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
+		{"retry", required_argument, NULL, 'r'},
+		{"retry-wait", required_argument, NULL, 'w'},
 		{"version", no_argument, NULL, 'V'},
 		{"asn-db", required_argument, NULL, 'A'},
 		{"country-db", required_argument, NULL, 'C'},
@@ -889,6 +1005,7 @@ main(int argc, char **argv)
 	opt.progress = -1;
 	opt.asn_db = getenv("SPAMHINTS_ASN_DB");
 	opt.country_db = getenv("SPAMHINTS_COUNTRY_DB");
+	opt.retry_wait = 1.0;
 
 	report = stdout;
 	/* mail logs are another command: spamhints-load --maillog exim|postfix */
@@ -933,6 +1050,32 @@ main(int argc, char **argv)
 			case 'N':
 				opt.progress = 0;
 				break;
+			case 'r':
+				{
+					char	   *end;
+					long		n = strtol(optarg, &end, 10);
+
+					if (end == optarg || *end != '\0' || n < 0 || n > 1000)
+					{
+						error("bad --retry \"%s\": a number of retries from 0 to 1000", optarg);
+						return EXIT_USAGE;
+					}
+					opt.retry = (int) n;
+					break;
+				}
+			case 'w':
+				{
+					char	   *end;
+					double		w = strtod(optarg, &end);
+
+					if (end == optarg || *end != '\0' || !(w >= 0 && w <= 60))
+					{
+						error("bad --retry-wait \"%s\": seconds from 0 to 60", optarg);
+						return EXIT_USAGE;
+					}
+					opt.retry_wait = w;
+					break;
+				}
 			case 'V':
 				printf("spamhints-load %s\n", SH_LOADER_VERSION);
 				return 0;
@@ -994,21 +1137,24 @@ main(int argc, char **argv)
 	}
 	else if (!opt.dry_run)
 	{
-		conn = connect_db(&opt);
+		int			retries_left = opt.retry;
+
+		conn = connect_retrying(&opt, &retries_left);
 		if (conn == NULL)
 			return EXIT_DATABASE;
 	}
 
 	for (int i = optind; i < argc; i++)
 	{
-		int			r = load_file(&opt, conn, outfile, argv[i]);
+		int			r = load_file_retrying(&opt, &conn, outfile, argv[i]);
 
 		if (r > rc)
 			rc = r;
 		/* a lost connection ends the run: the remaining files are not tried */
-		if (conn && PQstatus(conn) != CONNECTION_OK)
+		if (!opt.dry_run && !opt.output && (conn == NULL || PQstatus(conn) != CONNECTION_OK))
 		{
-			error("the connection to the server was lost");
+			if (i + 1 < argc)
+				error("the connection to the server was lost: %d file(s) after %s not tried", argc - i - 1, argv[i]);
 			rc = EXIT_DATABASE;
 			break;
 		}

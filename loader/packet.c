@@ -53,7 +53,10 @@ parse_l4(uint8_t proto, const uint8_t *l4, size_t avail, size_t ip_left,
 	if (proto != IPPROTO_NUM_TCP && proto != IPPROTO_NUM_UDP)
 		return SH_PKT_OK;
 	if (avail < 4)
+	{
+		out->l4_cut = 1;
 		return SH_PKT_TRUNCATED;
+	}
 	out->sport = be16(l4);
 	out->dport = be16(l4 + 2);
 	out->has_ports = 1;
@@ -203,6 +206,7 @@ sh_packet_clear(sh_packet *pkt)
 	pkt->ip_len = -1;
 	pkt->ttl = -1;
 	pkt->fragment = 0;
+	pkt->l4_cut = 0;
 	pkt->has_ports = 0;
 	pkt->sport = 0;
 	pkt->dport = 0;

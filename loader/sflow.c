@@ -279,6 +279,7 @@ fill_ip_data(sh_record *rec, const uint8_t *b, int ipv6, uint32_t record_format)
 	rec->frame_length = length;
 	rec->stripped = 0;
 	rec->header_len = 0;
+	rec->header = NULL;
 	rec->parse_status = SH_PKT_OK;
 }
 
@@ -292,6 +293,7 @@ fill_raw_header(sh_record *rec, uint32_t header_protocol, uint32_t frame_length,
 	rec->frame_length = frame_length;
 	rec->stripped = stripped;
 	rec->header_len = header_len;
+	rec->header = bytes;
 	rec->parse_status = sh_parse_packet(header_protocol, bytes, header_len, &rec->pkt);
 }
 

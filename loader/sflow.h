@@ -47,6 +47,7 @@ typedef struct sh_packet
 	int32_t		ip_len;			/* IPv4 total length, IPv6 payload length + 40; -1 unknown */
 	int16_t		ttl;			/* TTL or hop limit, -1 unknown */
 	uint8_t		fragment;		/* 1: a non-first fragment (no L4 header follows) */
+	uint8_t		l4_cut;			/* 1: the IP header was whole, the header stopped inside the TCP/UDP ports */
 
 	/* transport layer (TCP or UDP) */
 	uint8_t		has_ports;		/* 1 when both ports were inside the header */
@@ -116,6 +117,7 @@ typedef struct sh_record
 	uint32_t	frame_length;	/* original length of the packet (raw header; IP data: length) */
 	uint32_t	stripped;
 	uint32_t	header_len;		/* sampled header bytes (raw header), else 0 */
+	const uint8_t *header;		/* those bytes (raw header), else NULL */
 	sh_packet_status parse_status;	/* of the raw header; SH_PKT_OK for IP data records */
 	sh_packet	pkt;			/* for IP data records: addresses, proto, ports, flags, ip_len */
 } sh_record;

@@ -341,6 +341,9 @@ COMMENT ON FUNCTION spamhints.dst_role(integer, integer, integer[]) IS
 
 -- Endpoints: each sample seen from each of its two addresses.
 
+-- SQL-standard bodies (BEGIN ATOMIC) are parsed once, when the extension is
+-- created: a caller's search_path cannot change what they call, and they are
+-- still inlined into the calling query (SET search_path would prevent that).
 CREATE FUNCTION spamhints.endpoints(ports integer[])
 RETURNS TABLE (ip inet, peer inet, role spamhints.smtp_role, side text,
                port integer, peer_port integer, asn bigint, cc text,
@@ -348,7 +351,7 @@ RETURNS TABLE (ip inet, peer inet, role spamhints.smtp_role, side text,
                sampling_rate integer, tcp_flags integer, ip_len integer,
                ttl integer, smtp text, agent inet, load_id integer, frame bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT s.src_ip, s.dst_ip, spamhints.src_role(s.src_port, s.dst_port, ports), 'src',
            s.src_port, s.dst_port, s.src_asn, s.src_cc, s.dst_asn, s.dst_cc, s.ts,
            s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
@@ -359,8 +362,8 @@ AS $$
            s.dst_port, s.src_port, s.dst_asn, s.dst_cc, s.src_asn, s.src_cc, s.ts,
            s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
     FROM spamhints.smtp_sample s
-    WHERE spamhints.dst_role(s.src_port, s.dst_port, ports) IS NOT NULL
-$$;
+    WHERE spamhints.dst_role(s.src_port, s.dst_port, ports) IS NOT NULL;
+END;
 
 COMMENT ON FUNCTION spamhints.endpoints(integer[]) IS
 'spamhints.endpoint for another SMTP port set, e.g. SELECT * FROM spamhints.endpoints(''{25,587}''): every sample twice, once from each address that plays an SMTP role in it. Inlined into the calling query.';
@@ -663,7 +666,7 @@ CREATE FUNCTION spamhints.activity(
 RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
                syn bigint, clients bigint, servers bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT b.bin_start,
            coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
            coalesce((a.c).client_only + (a.c).both, 0),
@@ -678,8 +681,8 @@ AS $$
                FROM spamhints.smtp_sample s
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
-    ORDER BY b.bin_start
-$$;
+    ORDER BY b.bin_start;
+END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
 'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
@@ -1831,3 +1834,97 @@ $$;
 
 COMMENT ON FUNCTION spamhints.cron_jobs() IS
 'The pg_cron schedule (times in GMT, as pg_cron keeps them): refresh the daily figures and the report queue every hour at :05; produce yesterday''s reports into spamhints.report_log at 00:30; purge personal data past the retention at 03:00. In the database where pg_cron is installed (cron.database_name): SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs(); for spamhints in another database, cron.schedule_in_database(jobname, schedule, command, ''abuse'').';
+
+-- Privileges: two group roles, least privilege each.
+--
+--   spamhints_loader   what spamhints-load does: adds loads (a row of
+--                      spamhints.load, then its counts), their samples and
+--                      agents, and AS names (enrichment); reads only the
+--                      columns of spamhints.load that the duplicate check
+--                      needs, and the AS names it upserts. Reads no sample,
+--                      no view, changes no sample.
+--   spamhints_analyst  reads the loads, the samples, the views and the AS
+--                      names, and runs every function and aggregate; changes
+--                      nothing; never reads the raw SMTP payload field
+--                      (smtp_sample.smtp, the command verb or reply code)
+--                      nor a view column that shows it (endpoint.smtp).
+--
+-- Roles belong to the cluster, not to a database: they are created here only
+-- when missing, NOLOGIN. An administrator grants them to login roles:
+--   GRANT spamhints_loader TO abuse_loader;  GRANT spamhints_analyst TO alice;
+-- DROP EXTENSION leaves them (other databases may use them).
+------------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'spamhints_loader')
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'spamhints_analyst') THEN
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+                       WHERE rolname = CURRENT_USER AND (rolsuper OR rolcreaterole)) THEN
+            RAISE EXCEPTION 'the roles spamhints_loader and spamhints_analyst do not exist, and % may not create roles', CURRENT_USER
+                USING HINT = 'A superuser or a role with CREATEROLE creates them first: CREATE ROLE spamhints_loader NOLOGIN; CREATE ROLE spamhints_analyst NOLOGIN;';
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'spamhints_loader') THEN
+            CREATE ROLE spamhints_loader NOLOGIN;
+            COMMENT ON ROLE spamhints_loader IS 'spamhints: adds loads and samples (spamhints-load); reads nothing else';
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'spamhints_analyst') THEN
+            CREATE ROLE spamhints_analyst NOLOGIN;
+            COMMENT ON ROLE spamhints_analyst IS 'spamhints: reads samples, views and aggregates, never the SMTP payload column; changes nothing';
+        END IF;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA spamhints TO spamhints_loader, spamhints_analyst;
+
+-- the loader: INSERT ... RETURNING load_id, COPY of samples and agents, the
+-- UPDATE that finishes the load (WHERE load_id = ...), and the duplicate
+-- check (SELECT load_id, file_name, finished_at ... WHERE sha256 = ...)
+GRANT INSERT, UPDATE ON spamhints.load TO spamhints_loader;
+GRANT SELECT (load_id, file_name, sha256, finished_at) ON spamhints.load TO spamhints_loader;
+GRANT INSERT ON spamhints.smtp_sample, spamhints.load_agent TO spamhints_loader;
+-- enrichment: INSERT INTO spamhints.asn ... ON CONFLICT (asn) DO UPDATE SET
+-- org = EXCLUDED.org, which reads both columns (public AS names, no personal data)
+GRANT INSERT, UPDATE (org) ON spamhints.asn TO spamhints_loader;
+GRANT SELECT (asn, org) ON spamhints.asn TO spamhints_loader;
+
+-- the loader reading mail logs (spamhints-load --maillog): the same steps
+GRANT INSERT, UPDATE ON spamhints.maillog_load TO spamhints_loader;
+GRANT SELECT (maillog_load_id, file_name, sha256, finished_at) ON spamhints.maillog_load TO spamhints_loader;
+GRANT INSERT ON spamhints.mail_event TO spamhints_loader;
+-- the finishing UPDATE takes the log's first and last time from its events
+GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;
+
+-- the analyst: everything to read, but the SMTP payload column and the mail
+-- addresses of the mail logs (personal data: reports are made by the
+-- extension's owner or a role it trusts with them)
+GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
+                spamhints.packet_stats, spamhints.ip_census,
+                spamhints.client_as_top, spamhints.client_cc_top,
+                spamhints.maillog_load, spamhints.ip_assignment, spamhints.incoming_report,
+                spamhints.agreement, spamhints.settings,
+                spamhints.detections_per_day, spamhints.incoming_reports_per_day,
+                spamhints.customers_caught_per_day, spamhints.customer_sender,
+                spamhints.daily_figures, spamhints.report_queue
+    TO spamhints_analyst;
+DO $$
+DECLARE
+    rel text;
+    cols text;
+BEGIN
+    -- every column but the SMTP payload and the mail addresses of mail logs
+    -- (envelope sender and recipients, and the reports that quote them),
+    -- whatever columns the tables and views have by now
+    FOREACH rel IN ARRAY ARRAY['spamhints.smtp_sample', 'spamhints.endpoint', 'spamhints.evidence',
+                               'spamhints.mail_event', 'spamhints.report_log'] LOOP
+        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+          INTO cols
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = rel::pg_catalog.regclass AND a.attnum > 0
+           AND NOT a.attisdropped
+           AND a.attname <> ALL (ARRAY['smtp', 'sender', 'recipients', 'message']);
+        EXECUTE pg_catalog.format('GRANT SELECT (%s) ON %s TO spamhints_analyst', cols, rel);
+    END LOOP;
+END
+$$;

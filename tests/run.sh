@@ -3,7 +3,10 @@
 # packages the tests need, builds, installs the extension, starts a throwaway
 # PostgreSQL cluster, runs every suite and ends with "N passed, N failed".
 #
-#   bash tests/run.sh [SUITE...]     suites: unit regress e2e (default: all)
+#   bash tests/run.sh [SUITE...]     suites: unit fuzz regress e2e (default: all)
+#
+# fuzz is a short run: FUZZ_SECONDS (default 10) per libFuzzer target, after
+# replaying every committed regression input; "make fuzz" runs longer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,13 +48,15 @@ run_suite() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit regress e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(unit fuzz regress e2e)
 
 source tests/lib/pgcluster.sh
 for s in "${suites[@]}"; do
   case $s in
     unit)
       run_suite unit make -s -C tests/unit run ;;
+    fuzz)
+      run_suite fuzz bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" ;;
     regress)
       [ -n "${PG_TMPDIR:-}" ] || pg_start
       # pg_regress says "ok"/"FAILED" per test; make it TAP

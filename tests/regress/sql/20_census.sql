@@ -145,6 +145,7 @@ SELECT pg_temp.recv_as('\x03', 'spamhints.smtp_role');
 SELECT pg_temp.recv_as('\x00', 'spamhints.smtp_role');
 SELECT pg_temp.recv_as('\x04', 'spamhints.smtp_role');
 SELECT pg_temp.recv_as('\x0101', 'spamhints.smtp_role');
+SELECT pg_temp.recv_as('\x', 'spamhints.smtp_role');
 
 BEGIN;
 SELECT plan(11);

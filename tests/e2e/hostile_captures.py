@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""tests/e2e/hostile_captures.py: write hostile captures and what loading each must give.
+
+    hostile_captures.py OUTDIR
+
+Writes OUTDIR/NAME.pcap (or .pcapng) per case and OUTDIR/cases.tsv, one line per case:
+
+    name  files  exit  smtp_rows  malformed  skipped  check  what
+
+files: the capture(s) given to the loader, comma-separated; exit: its exit status; smtp_rows,
+malformed: the load's counts; skipped: spamhints.load.skipped, exactly (JSON); check: an SQL
+condition over the load's rows (spamhints.smtp_sample s) that must hold, or "-"; what: the case.
+
+Every capture holds good datagrams (GOOD of them, each with two SMTP samples and one web sample)
+around the hostile part, so each case also shows that the rest of the capture is loaded. The
+bytes are built here, by hand, big-endian, with the standard library only: the loader's own code
+writes none of them (libpcap cannot write pcapng, so neither format goes through it).
+"""
+import json
+import os
+import struct
+import sys
+
+GOOD = 3
+SMTP_PER_GOOD = 2
+
+# ---------------------------------------------------------------------------
+# Sampled packets (the bytes inside sFlow raw header records)
+# ---------------------------------------------------------------------------
+
+
+def ipv4_header(src, dst, proto, payload_len, options=b"", frag=0, mf=False, ttl=64):
+    ihl = 5 + len(options) // 4
+    flags_frag = (0x2000 if mf else 0) | frag
+    return struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + payload_len, 0x1234,
+                       flags_frag, ttl, proto, 0, bytes(src), bytes(dst)) + options
+
+
+def ipv6_header(src, dst, next_header, payload_len, hop=64):
+    return struct.pack(">IHBB16s16s", 6 << 28, payload_len, next_header, hop, bytes(src), bytes(dst))
+
+
+def tcp_header(sport, dport, flags=0x18, payload=b""):
+    return struct.pack(">HHIIBBHHH", sport, dport, 1, 1, 5 << 4, flags, 65535, 0, 0) + payload
+
+
+def ethernet(ethertype, payload, vlan=None):
+    head = b"\x00\x11\x22\x33\x44\x55" + b"\x00\x66\x77\x88\x99\xaa"
+    if vlan is not None:
+        head += struct.pack(">HH", 0x8100, vlan)
+    return head + struct.pack(">H", ethertype) + payload
+
+
+V4_CLIENT = (192, 0, 2, 10)
+V4_SERVER = (198, 51, 100, 25)
+V6_CLIENT = bytes.fromhex("20010db8000000000000000000000010")
+V6_SERVER = bytes.fromhex("20010db8000000000000000000000025")
+
+
+def smtp_v4(sport=40000, dport=25, payload=b"EHLO x\r\n", options=b"", flags=0x18, frag=0, mf=False):
+    tcp = tcp_header(sport, dport, flags, payload)
+    return ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 6, len(tcp), options, frag, mf) + tcp)
+
+
+def smtp_v6(extensions=(), sport=40001, dport=25, payload=b"MAIL FROM:<a@b>\r\n"):
+    """extensions: (type, bytes) pairs in order; each bytes' first byte is replaced by the next header."""
+    tcp = tcp_header(sport, dport, 0x18, payload)
+    chain = b""
+    kinds = [k for k, _ in extensions] + [6]
+    for i, (_, body) in enumerate(extensions):
+        chain += bytes([kinds[i + 1]]) + body[1:]
+    first = kinds[0]
+    return ethernet(0x86DD, ipv6_header(V6_CLIENT, V6_SERVER, first, len(chain) + len(tcp)) + chain + tcp)
+
+
+def web_v4():
+    tcp = tcp_header(40002, 80, 0x10, b"GET / HTTP/1.1\r\n")
+    return ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 6, len(tcp)) + tcp)
+
+
+# ---------------------------------------------------------------------------
+# sFlow
+# ---------------------------------------------------------------------------
+
+AGENT = (10, 0, 0, 1)
+
+
+def raw_header_record(packet, header_protocol=1, header_len=None, record_len=None):
+    hl = len(packet) if header_len is None else header_len
+    body = struct.pack(">IIII", header_protocol, len(packet) + 4, 0, hl) + packet
+    body += b"\x00" * (-len(body) % 4)
+    return struct.pack(">II", 1, len(body) if record_len is None else record_len) + body
+
+
+def flow_sample_v5(records, seq=1, rate=1000, sample_len=None, num_records=None):
+    body = struct.pack(">IIIIIIII", seq, 3, rate, (seq * rate) & 0xffffffff, 0, 3, 4,
+                       len(records) if num_records is None else num_records) + b"".join(records)
+    return struct.pack(">II", 1, len(body) if sample_len is None else sample_len) + body
+
+
+def datagram_v5(samples, seq, num_samples=None, agent_type=1):
+    head = struct.pack(">II", 5, agent_type) + bytes(AGENT) + struct.pack(
+        ">III", 0, seq, 1000 * seq)
+    return head + struct.pack(">I", len(samples) if num_samples is None else num_samples) + b"".join(samples)
+
+
+def datagram_v2v4(version, packet, seq, header_len=None, extended=b"", num_extended=0):
+    """One v2/v4 flow sample with a raw packet header and the given extended records."""
+    hl = len(packet) if header_len is None else header_len
+    body = struct.pack(">IIIIIIII", seq, 3, 1000, seq * 1000, 0, 3, 4, 1)   # ... packet type 1
+    body += struct.pack(">III", 1, len(packet) + 4, hl) + packet + b"\x00" * (-len(packet) % 4)
+    body += struct.pack(">I", num_extended) + extended
+    head = struct.pack(">II", version, 1) + bytes(AGENT) + struct.pack(">III", seq, 1000 * seq, 1)
+    return head + struct.pack(">I", 1) + body
+
+
+def good_datagram(seq):
+    return datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())], seq=3 * seq),
+                        flow_sample_v5([raw_header_record(smtp_v4(25, 40000, b"220 mx ESMTP\r\n"))], seq=3 * seq + 1),
+                        flow_sample_v5([raw_header_record(web_v4())], seq=3 * seq + 2)], seq)
+
+
+def one_sample(packet, seq, **kw):
+    """A datagram with one flow sample holding one raw header record of packet."""
+    rate = kw.pop("rate", 1000)
+    return datagram_v5([flow_sample_v5([raw_header_record(packet, **kw)], seq=100 + seq, rate=rate)], seq)
+
+
+# ---------------------------------------------------------------------------
+# Captures
+# ---------------------------------------------------------------------------
+
+COLLECTOR = (192, 0, 2, 200)
+
+
+def udp_frame(payload, dport=6343, frag=None):
+    udp = struct.pack(">HHHH", 50000, dport, 8 + len(payload), 0) + payload
+    if frag is None:
+        ip = ipv4_header(AGENT, COLLECTOR, 17, len(udp)) + udp
+    else:
+        # first fragment: the UDP header announces the whole datagram, the IP packet holds part
+        cut = udp[:frag]
+        ip = ipv4_header(AGENT, COLLECTOR, 17, len(cut), mf=True) + cut
+    return ethernet(0x0800, ip)
+
+
+def pcap(frames, linktype=1, snaplen=65535):
+    """frames: (bytes, original length or None)."""
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, snaplen, linktype)
+    for i, (data, orig) in enumerate(frames):
+        out += struct.pack("<IIII", 1700000000 + i, 0, len(data), orig or len(data)) + data
+    return out
+
+
+def pcapng_block(kind, body):
+    body += b"\x00" * (-len(body) % 4)
+    length = 12 + len(body)
+    return struct.pack("<II", kind, length) + body + struct.pack("<I", length)
+
+
+def pcapng(frames, linktypes=(1,)):
+    """frames: (bytes, interface) pairs; linktypes: one per interface (IDB)."""
+    out = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idbs = [pcapng_block(1, struct.pack("<HHI", lt, 0, 65535)) for lt in linktypes]
+    out += idbs[0]
+    for i, (data, iface) in enumerate(frames):
+        if iface > 0 and idbs[iface] is not None:
+            out += idbs[iface]
+            idbs[iface] = None
+        ts = (1700000000 + i) * 1000000
+        out += pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) + data)
+    return out
+
+
+def good_frames(first_seq=1, n=GOOD):
+    return [(udp_frame(good_datagram(s)), None) for s in range(first_seq, first_seq + n)]
+
+
+# ---------------------------------------------------------------------------
+# The cases
+# ---------------------------------------------------------------------------
+
+cases = []
+
+
+def case(name, what, frames, skipped, malformed=0, extra_rows=0, check="-", exit_status=0, fmt="pcap",
+         data=None, files=None):
+    cases.append(dict(name=name, what=what, frames=frames, skipped=skipped, malformed=malformed,
+                      rows=GOOD * SMTP_PER_GOOD + extra_rows, check=check, exit=exit_status, fmt=fmt,
+                      data=data, files=files))
+
+
+def around(hostile_frames):
+    """good datagrams, the hostile frames, good datagrams again (sequence numbers without gaps)."""
+    n = len(hostile_frames)
+    return good_frames(1, 2) + hostile_frames + good_frames(3 + n, GOOD - 2)
+
+
+def seq_after_two(i=0):
+    return 3 + i
+
+
+# Capture files themselves
+whole = pcap(good_frames(1, GOOD + 1))
+last_record = 24 + sum(16 + len(f) for f, _ in good_frames(1, GOOD))
+case("pcap_cut_in_record_header", "pcap file cut inside the last record's header",
+     None, {"capture_truncated": 1}, data=whole[:last_record + 7])
+case("pcap_cut_in_record_data", "pcap file cut inside the last record's packet bytes",
+     None, {"capture_truncated": 1}, data=whole[:last_record + 16 + 30])
+ng = pcapng([(f, 0) for f, _ in good_frames(1, GOOD + 1)])
+ng_good = len(pcapng([(f, 0) for f, _ in good_frames(1, GOOD)]))
+case("pcapng_cut_in_block", "pcapng file cut inside the last packet block",
+     None, {"capture_truncated": 1}, fmt="pcapng", data=ng[:ng_good + 40])
+case("pcapng_cut_in_block_header", "pcapng file cut inside the last block's type/length",
+     None, {"capture_truncated": 1}, fmt="pcapng", data=ng[:ng_good + 5])
+case("pcapng_ok", "pcapng, whole (control)", None, {}, fmt="pcapng",
+     data=pcapng([(f, 0) for f, _ in good_frames(1, GOOD)]))
+case("pcapng_second_interface_other_link_type",
+     "pcapng whose second interface is 802.11: the packets before it load, the read stops there",
+     None, {"capture_unreadable": 1}, fmt="pcapng",
+     data=pcapng([(f, 0) for f, _ in good_frames(1, GOOD)] + [(b"\x00" * 40, 1)] +
+                 [(f, 0) for f, _ in good_frames(GOOD + 1, 2)], linktypes=(1, 105)))
+case("wrong_link_type", "a pcap of 802.11 frames: not read at all", None, None, exit_status=2,
+     data=pcap(good_frames(), linktype=105))
+case("wrong_link_type_then_good", "an 802.11 pcap, then a good one in the same command: the good one loads",
+     None, {}, exit_status=2, files=["wrong_link_type.pcap", "pcapng_ok.pcapng"])
+
+# Frames to port 6343 that hold no whole datagram
+case("frame_cut_by_snaplen", "a frame cut by the capture's snapshot length inside the datagram",
+     around([(udp_frame(good_datagram(3))[:120], len(udp_frame(good_datagram(3))))]),
+     {"frame_truncated": 1}, malformed=1)
+case("frame_first_ip_fragment", "the first IP fragment of a datagram, the rest never captured",
+     around([(udp_frame(good_datagram(3), frag=200), None)]), {"frame_fragment": 1}, malformed=1)
+case("frame_empty_udp", "an empty UDP datagram to 6343",
+     around([(udp_frame(b""), None)]), {"frame_empty": 1}, malformed=1)
+
+# Datagrams that are not sFlow, or not whole
+case("not_sflow_netflow", "NetFlow v5 sent to 6343",
+     around([(udp_frame(struct.pack(">HHIIIIBBH", 5, 1, 1000, 1700000000, 0, 1, 0, 0, 0) + b"\x00" * 48), None)]),
+     {"not_sflow": 1}, malformed=1)
+case("not_sflow_text", "a line of text sent to 6343",
+     around([(udp_frame(b"hello, is this the sFlow collector?\n"), None)]), {"not_sflow": 1}, malformed=1)
+case("not_sflow_short", "two bytes sent to 6343",
+     around([(udp_frame(b"\x00\x05"), None)]), {"truncated": 1}, malformed=1)
+case("sample_count_absurd", "a datagram announcing 4294967295 samples",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())])], 3, num_samples=0xFFFFFFFF)), None)]),
+     {"sample_count": 1}, malformed=1)
+case("sample_count_too_many", "a datagram announcing 60 samples with room for 12",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())])], 3, num_samples=60)), None)]),
+     {"sample_count": 1}, malformed=1)
+case("sample_length_absurd", "a sample length of 4294967280 bytes",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())], sample_len=0xFFFFFFF0)], 3)), None)]),
+     {"bad_length": 1}, malformed=1)
+case("record_length_past_sample", "a record length past the end of its sample",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4(), record_len=4000)])], 3)), None)]),
+     {"bad_length": 1}, malformed=1)
+case("header_length_past_record", "a sampled header length past the end of its record",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4(), header_len=100000)])], 3)), None)]),
+     {"bad_length": 1}, malformed=1)
+case("record_count_absurd", "a flow sample announcing 4294967295 records",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())], num_records=0xFFFFFFFF)], 3)), None)]),
+     {"truncated": 1}, malformed=1)
+case("sample_cut_inside", "a flow sample whose length stops inside its fixed fields",
+     around([(udp_frame(datagram_v5([struct.pack(">II", 1, 20) + b"\x00" * 20], 3)), None)]),
+     {"truncated": 1}, malformed=1)
+case("agent_address_type_bad", "an agent address of type 7",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4())])], 3, agent_type=7)), None)]),
+     {"bad_address": 1}, malformed=1)
+case("v2_header_length_absurd", "sFlow v2, a sampled header length of 2^31",
+     around([(udp_frame(datagram_v2v4(2, smtp_v4(), 1, header_len=0x80000000)), None)]),
+     {"bad_length": 1}, malformed=1)
+case("v4_extended_type_unknown", "sFlow v4, an extended record type (99) without a length to skip it by",
+     around([(udp_frame(datagram_v2v4(4, smtp_v4(), 1, extended=struct.pack(">I", 99), num_extended=1)), None)]),
+     {"unknown_v2v4": 1}, malformed=1)
+case("v4_whole", "sFlow v4 with one SMTP sample (control: loads)",
+     around([(udp_frame(datagram_v2v4(4, smtp_v4(40100), 1)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40100)")
+
+# Sampled packet headers: the datagram is whole, one sampled packet cannot be read
+full_v4 = smtp_v4(40200)
+case("packet_cut_in_ipv4_header", "a sampled header cut inside the IPv4 header",
+     around([(udp_frame(one_sample(full_v4[:14 + 12], 3)), None)]), {"packet_header_truncated": 1})
+case("packet_cut_in_ipv6_header", "a sampled header cut inside the IPv6 header",
+     around([(udp_frame(one_sample(smtp_v6()[:14 + 30], 3)), None)]), {"packet_header_truncated": 1})
+case("packet_cut_before_tcp_ports", "a sampled header cut inside the TCP ports",
+     around([(udp_frame(one_sample(full_v4[:14 + 20 + 3], 3)), None)]), {"packet_tcp_ports_cut": 1})
+case("packet_cut_after_tcp_ports", "a sampled header cut after the TCP ports, before the flags: loaded, flags NULL",
+     around([(udp_frame(one_sample(full_v4[:14 + 20 + 8], 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40200 AND s.tcp_flags IS NULL AND s.smtp IS NULL)")
+case("packet_ipv4_options", "IPv4 with 12 bytes of options: loaded, ports and verb right",
+     around([(udp_frame(one_sample(smtp_v4(40300, options=b"\x01" * 12), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40300 AND s.dst_port = 25 AND s.smtp = 'EHLO' AND s.ip_len = 32 + 20 + 8)")
+case("packet_ipv4_options_cut", "IPv4 announcing 40 bytes of options, cut inside them",
+     around([(udp_frame(one_sample(smtp_v4(40301, options=b"\x01" * 40)[:14 + 40], 3)), None)]),
+     {"packet_header_truncated": 1})
+case("packet_ipv4_header_length_bad", "IPv4 with a header length of 8 bytes",
+     around([(udp_frame(one_sample(ethernet(0x0800, b"\x42" + full_v4[15:]), 3)), None)]),
+     {"packet_bad_ip_header": 1})
+case("packet_ip_version_bad", "an IPv4 ethertype with IP version 7 inside",
+     around([(udp_frame(one_sample(ethernet(0x0800, b"\x75" + full_v4[15:]), 3)), None)]),
+     {"packet_bad_ip_header": 1})
+ext = [(0, b"\x00\x00" + b"\x00" * 6), (60, b"\x00\x01" + b"\x00" * 14), (43, b"\x00\x02\x00\x00" + b"\x00" * 20)]
+case("packet_ipv6_extension_headers", "IPv6 with hop-by-hop, destination and routing headers: loaded",
+     around([(udp_frame(one_sample(smtp_v6(ext, sport=40400), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40400 AND s.dst_port = 25 AND s.smtp = 'MAIL')")
+case("packet_ipv6_extension_cut", "IPv6 cut inside its routing header",
+     around([(udp_frame(one_sample(smtp_v6(ext, sport=40401)[:14 + 40 + 8 + 16 + 10], 3)), None)]),
+     {"packet_header_truncated": 1})
+case("packet_ipv6_extension_chain_long", "IPv6 with nine destination-options headers",
+     around([(udp_frame(one_sample(smtp_v6([(60, b"\x00\x00" + b"\x00" * 6)] * 9, sport=40402), 3)), None)]),
+     {"packet_bad_ip_header": 1})
+case("packet_ipv4_later_fragment", "an IPv4 fragment at offset 1480: no TCP header in it",
+     around([(udp_frame(one_sample(smtp_v4(40500, frag=185), 3)), None)]), {"packet_ip_fragment": 1})
+case("packet_ipv6_later_fragment", "an IPv6 fragment at offset 1448: no TCP header in it",
+     around([(udp_frame(one_sample(smtp_v6([(44, b"\x00\x00" + struct.pack(">H", 181 << 3) + b"\x00\x00\x00\x01")],
+                                            sport=40501), 3)), None)]), {"packet_ip_fragment": 1})
+case("packet_ipv4_first_fragment", "the first IPv4 fragment of an SMTP packet: it has the TCP header, loaded",
+     around([(udp_frame(one_sample(smtp_v4(40502, mf=True), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40502)")
+case("packet_header_protocol_unknown", "a sampled header of header_protocol 2 (ISO 802.3)",
+     around([(udp_frame(one_sample(full_v4, 3, header_protocol=2)), None)]),
+     {"packet_header_protocol_unknown": 1})
+case("packet_sampling_rate_absurd", "an SMTP sample with sampling rate 2^31 (no integer column holds it)",
+     around([(udp_frame(one_sample(full_v4, 3, rate=0x80000000)), None)]),
+     {"sampling_rate_out_of_range": 1})
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "cases.tsv"), "w") as manifest:
+        for c in cases:
+            ext = "pcapng" if c["fmt"] == "pcapng" else "pcap"
+            if c["files"] is None:
+                data = c["data"] if c["data"] is not None else (
+                    pcapng([(f, 0) for f, _ in c["frames"]]) if c["fmt"] == "pcapng" else pcap(c["frames"]))
+                with open(os.path.join(out, "%s.%s" % (c["name"], ext)), "wb") as f:
+                    f.write(data)
+                files = ["%s.%s" % (c["name"], ext)]
+            else:
+                files = c["files"]
+            manifest.write("\t".join([c["name"], ",".join(files), str(c["exit"]), str(c["rows"]),
+                                      str(c["malformed"]),
+                                      "-" if c["skipped"] is None else json.dumps(c["skipped"], sort_keys=True),
+                                      c["check"], c["what"]]) + "\n")
+
+
+if __name__ == "__main__":
+    main()

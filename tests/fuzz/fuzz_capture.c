@@ -1,0 +1,149 @@
+/*
+ * tests/fuzz/fuzz_capture.c: libFuzzer target for the loader's front end as
+ * a whole: one input is a capture file (pcap or pcapng), read by libpcap
+ * through the loader's hashing stream, each frame unwrapped to its UDP
+ * payload (capture.c), decoded (sflow.c, packet.c), the SMTP token read
+ * (smtp.c), the agents' sequence numbers tracked (agents.c) and each row
+ * written in binary COPY form (pgcopy.h). Only the database is missing.
+ *
+ * The capture reaches libpcap as a file, as in the loader: the input is
+ * written to a memory file and opened by its /proc/self/fd path. Checks:
+ * the content hash always covers every byte of the input (even when
+ * libpcap stops at a truncated record), and each frame's payload lies inside
+ * the frame.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "agents.h"
+#include "capture.h"
+#include "pgcopy.h"
+#include "sflow.h"
+#include "smtp.h"
+
+#define CHECK(cond) \
+	do { \
+		if (!(cond)) \
+		{ \
+			fprintf(stderr, "fuzz_capture: broken promise: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+			abort(); \
+		} \
+	} while (0)
+
+typedef struct state
+{
+	sh_ports	ports;
+	sh_copy		copy;
+	const sh_frame *frame;
+} state;
+
+static void
+on_record(const sh_record *rec, void *arg)
+{
+	state	   *st = arg;
+	const sh_packet *pkt = &rec->pkt;
+	char		token[16] = "";
+	size_t		n;
+	uint8_t    *p;
+	int			to_server,
+				from_server;
+
+	if (rec->parse_status != SH_PKT_OK || pkt->ip_version == 0 || pkt->fragment ||
+		pkt->ip_proto != 6 || !pkt->has_ports)
+		return;
+	to_server = sh_ports_has(&st->ports, pkt->dport);
+	from_server = sh_ports_has(&st->ports, pkt->sport);
+	n = sh_smtp_token(pkt->payload, pkt->payload_len, to_server, from_server, token);
+	CHECK(n < sizeof(token));
+	CHECK(sh_copy_reserve(&st->copy, SH_COPY_ROW_MAX) == 0);
+	p = sh_copy_row(&st->copy, 8);
+	p = sh_field_int8(p, (int64_t) st->frame->number);
+	p = sh_field_timestamptz(p, st->frame->ts_sec, st->frame->ts_usec);
+	p = sh_field_inet(p, &rec->agent);
+	p = sh_field_inet(p, &pkt->src);
+	p = sh_field_inet(p, &pkt->dst);
+	p = pkt->has_mac ? sh_field_macaddr(p, pkt->src_mac) : sh_field_null(p);
+	p = pkt->vlan >= 0 ? sh_field_int4(p, pkt->vlan) : sh_field_null(p);
+	p = n ? sh_field_text(p, token, n) : sh_field_null(p);
+	sh_copy_end(&st->copy, p);
+	if (st->copy.len > (1 << 20))
+		st->copy.len = 0;
+}
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static state st;
+	static int	ready;
+	char		path[64];
+	char		err[512];
+	char		hex[65];
+	char		want[65];
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	sh_capture *cap;
+	sh_frame	frame;
+	sh_agents	agents = {0};
+	int			fd,
+				r;
+
+	if (!ready)
+	{
+		CHECK(sh_ports_parse(&st.ports, "25,465,587", err, sizeof(err)) == 0);
+		CHECK(sh_copy_init(&st.copy, 4 << 20) == 0);
+		ready = 1;
+	}
+	st.copy.len = 0;
+
+	fd = memfd_create("capture", 0);
+	CHECK(fd >= 0);
+	CHECK(size == 0 || write(fd, data, size) == (ssize_t) size);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+
+	cap = sh_capture_open(path, NULL, err, sizeof(err));
+	if (cap != NULL)
+	{
+		while ((r = sh_capture_next(cap, &frame, err, sizeof(err))) == 1)
+		{
+			sh_counts	counts = {0};
+			sh_dgram	dg;
+			sh_status	status;
+
+			CHECK(frame.number >= 1 && frame.number <= sh_capture_frames_read(cap));
+			if (frame.status != SH_FRAME_OK)
+			{
+				CHECK(frame.payload == NULL);
+				continue;
+			}
+			CHECK(frame.payload != NULL || frame.len == 0);
+			st.frame = &frame;
+			status = sh_decode_datagram(frame.payload, frame.len, &counts, on_record, &st);
+			if (sh_datagram_header(frame.payload, frame.len, &dg) == SH_OK)
+				CHECK(sh_agents_see(&agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
+									status != SH_OK) == 0);
+		}
+		CHECK(r == 0 || r == -1 || r == -2);
+		CHECK(sh_capture_bytes_read(cap) <= size);
+		if (sh_capture_finish(cap, hex, err, sizeof(err)) == 0)
+		{
+			/* the hash is the input's, however far libpcap got */
+			CHECK(sh_capture_bytes_read(cap) == size);
+			CHECK(EVP_Digest(data, size, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32);
+			for (int i = 0; i < 32; i++)
+				snprintf(want + 2 * i, 3, "%02x", md[i]);
+			CHECK(strcmp(hex, want) == 0);
+		}
+		(void) sh_agents_lost(&agents);
+		sh_capture_close(cap);
+	}
+	sh_agents_free(&agents);
+	close(fd);
+	return 0;
+}
