@@ -73,6 +73,10 @@ fuzz:
 demo:
 	bash tests/demo.sh
 
+# PGXS does not track headers: the extension's objects depend on all of them
+# (census_core.h's inline functions above all)
+$(OBJS): $(wildcard extension/*.h)
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	sed -e '1s|^-- sql/$(EXTENSION).sql.*|-- $@: generated from sql/$(EXTENSION).sql, do not edit|' $< > $@
 

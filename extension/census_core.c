@@ -11,6 +11,16 @@
 
 const char *const census_role_names[3] = {"client", "server", "both"};
 
+/* fixed until census_set_hash_key() is called: standalone tests and fuzzers */
+uint64_t	census_hash_key[2] = {UINT64_C(0x243f6a8885a308d3), UINT64_C(0x13198a2e03707344)};
+
+void
+census_set_hash_key(uint64_t k0, uint64_t k1)
+{
+	census_hash_key[0] = k0;
+	census_hash_key[1] = k1;
+}
+
 CensusTable *
 census_table_create(void *cxt)
 {

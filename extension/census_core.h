@@ -89,19 +89,43 @@ CensusTable *census_table_copy(const CensusTable *src, void *cxt);
 void		census_grow_v4(CensusTable *t, uint64_t want);
 void		census_grow_v6(CensusTable *t, uint64_t want);
 
+/*
+ * The hash key: random per backend (census_set_hash_key, from _PG_init).
+ * Addresses come from the traffic, and whoever sends it picks them (any
+ * host picks the low 64 bits of its IPv6 address): with an unkeyed hash it
+ * could make every address it uses fall into one slot and the census take
+ * quadratic time. Slot positions never leave the backend (serialized
+ * censuses are lists of addresses), so the key need not be shared.
+ */
+extern uint64_t census_hash_key[2];
+
+void		census_set_hash_key(uint64_t k0, uint64_t k1);
+
+/* a 64-bit mixer (MurmurHash3's finalizer): every input bit moves every output bit */
+static inline uint64_t
+census_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
 static inline uint64_t
 census_hash_v4(uint32_t addr, int shift)
 {
-	return ((uint64_t) addr * CENSUS_FIB_MULT) >> shift;
+	return ((((uint64_t) addr) ^ census_hash_key[0]) * CENSUS_FIB_MULT) >> shift;
 }
 
 static inline uint64_t
 census_hash_v6(uint64_t hi, uint64_t lo, int shift)
 {
-	uint64_t	h = (hi * CENSUS_FIB_MULT) ^ lo;
+	uint64_t	h = census_mix64(hi ^ census_hash_key[0]);
 
-	h ^= h >> 29;
-	return (h * CENSUS_FIB_MULT) >> shift;
+	h = census_mix64(h ^ lo ^ census_hash_key[1]);
+	return h >> shift;
 }
 
 /* add an IPv4 address with role (1, 2 or 3): the hot path of the aggregates */

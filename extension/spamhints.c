@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "census_core.h"
 #include "spamhints.h"
 
 PG_MODULE_MAGIC;
@@ -39,6 +40,15 @@ static char *workflow_values[lengthof(workflow_settings)];
 void
 _PG_init(void)
 {
+	uint64		key[2];
+
+	/* the census hash is keyed per backend: see census_core.h */
+	if (!pg_strong_random(key, sizeof(key)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random hash key")));
+	census_set_hash_key(key[0], key[1]);
+
 	enrich_define_settings();
 	for (int i = 0; i < (int) lengthof(workflow_settings); i++)
 		DefineCustomStringVariable(workflow_settings[i].name, workflow_settings[i].description,

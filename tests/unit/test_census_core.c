@@ -384,6 +384,81 @@ test_prefixes(void **state)
 	free(b);
 }
 
+/*
+ * Addresses an attacker picks: one /64 (hi fixed), the low 64 bits chosen by
+ * inverting the old unkeyed hash, h = mix((hi * M) ^ lo), so that every one
+ * of them falls into slot 0 of a table of 2^16. The keyed hash must spread
+ * them like any addresses.
+ */
+static uint64_t
+unkeyed_hash_v6(uint64_t hi, uint64_t lo, int shift)
+{
+	uint64_t	h = (hi * CENSUS_FIB_MULT) ^ lo;
+
+	h ^= h >> 29;
+	return (h * CENSUS_FIB_MULT) >> shift;
+}
+
+static uint64_t
+chosen_lo(uint64_t hi, uint64_t j)
+{
+	uint64_t	inv = CENSUS_FIB_MULT;	/* M^-1 mod 2^64, by Newton's method */
+	uint64_t	x;
+
+	for (int k = 0; k < 6; k++)
+		inv *= 2 - CENSUS_FIB_MULT * inv;
+	x = j * inv;				/* x * M == j: top 16 bits 0, slot 0 */
+	x ^= (x >> 29) ^ (x >> 58);	/* undo h ^= h >> 29 */
+	return x ^ (hi * CENSUS_FIB_MULT);
+}
+
+static int
+distinct_slots(uint64_t hi, int n, int shift, int keyed)
+{
+	static uint8_t seen[1 << 16];
+	int			distinct = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < n; i++)
+	{
+		uint64_t	lo = chosen_lo(hi, (uint64_t) i);
+		uint64_t	slot = keyed ? census_hash_v6(hi, lo, shift) : unkeyed_hash_v6(hi, lo, shift);
+
+		if (!seen[slot])
+			distinct++;
+		seen[slot] = 1;
+	}
+	return distinct;
+}
+
+static void
+test_hash_resists_chosen_addresses(void **state)
+{
+	const int	shift = 64 - 16;
+	uint64_t	hi = UINT64_C(0x20010db8deadbeef);
+
+	(void) state;
+	/* the attack works on the unkeyed hash: 2000 addresses, one slot */
+	assert_int_equal(distinct_slots(hi, 2000, shift, 0), 1);
+	/* not on the keyed one: the fixed key of standalone builds, and a key as _PG_init sets one */
+	assert_true(distinct_slots(hi, 2000, shift, 1) > 1900);
+	census_set_hash_key(UINT64_C(0x0123456789abcdef), UINT64_C(0xfedcba9876543210));
+	assert_true(distinct_slots(hi, 2000, shift, 1) > 1900);
+
+	/* and the census is the same whatever the key */
+	{
+		CensusTable *t = census_table_create(NULL);
+		uint64_t	n[2][3];
+
+		for (int i = 0; i < 2000; i++)
+			census_add_v6(t, hi, chosen_lo(hi, (uint64_t) i), (uint8_t) (1 + (i % 3)));
+		census_table_counts(t, n);
+		assert_int_equal(n[CENSUS_V6][0] + n[CENSUS_V6][1] + n[CENSUS_V6][2], 2000);
+		assert_int_equal(n[CENSUS_V6][2], 666);
+		table_free(t);
+	}
+}
+
 int
 main(void)
 {
@@ -394,6 +469,7 @@ main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_big),
 		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_hash_resists_chosen_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
