@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include "db.h"
 #include "maillog.h"
 
 #define ML_VERSION		"0.1.0"
@@ -64,27 +65,6 @@ typedef struct mload
 	sbuf		out;
 	int			failed;
 } mload;
-
-static void
-error(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "%s: error: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 sb_put(sbuf *b, const char *s, size_t n)
@@ -251,48 +231,6 @@ on_event(const sh_mail_event *ev, void *arg)
  * The database.
  * ------------------------------------------------------------------------- */
 
-static int
-exec_ok(PGconn *conn, const char *sql)
-{
-	PGresult   *res = PQexec(conn, sql);
-	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		error("%s", PQerrorMessage(conn));
-	PQclear(res);
-	return ok;
-}
-
-static PGconn *
-connect_db(const mopts *opt)
-{
-	const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-	const char *vals[] = {opt->conninfo, "spamhints-load", "UTF8", NULL};
-	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
-	PGresult   *res;
-
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		error("cannot connect to the database: %s", PQerrorMessage(conn));
-		PQfinish(conn);
-		return NULL;
-	}
-	res = PQexec(conn, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'spamhints'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-	{
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			error("the extension spamhints is not installed in database \"%s\": run CREATE EXTENSION spamhints; there first",
-				  PQdb(conn));
-		else
-			error("%s", PQerrorMessage(conn));
-		PQclear(res);
-		PQfinish(conn);
-		return NULL;
-	}
-	PQclear(res);
-	return conn;
-}
-
 /* BEGIN, the load's row, the log's time zone, COPY. */
 static int
 db_begin(mload *ld, const char *name, const char *mtime)
@@ -300,14 +238,14 @@ db_begin(mload *ld, const char *name, const char *mtime)
 	const char *v[5] = {name, ld->opt->format, ld->opt->timezone, mtime, ML_VERSION};
 	PGresult   *res;
 
-	if (!exec_ok(ld->conn, "BEGIN"))
+	if (!sh_exec_ok(ld->conn, "BEGIN"))
 		return -1;
 	res = PQexecParams(ld->conn,
 					   "INSERT INTO spamhints.maillog_load (file_name, format, timezone, file_mtime, loader_version) "
 					   "VALUES ($1, $2, $3, $4, $5) RETURNING maillog_load_id", 5, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		error("%s", PQerrorMessage(ld->conn));
+		sh_error("%s", PQerrorMessage(ld->conn));
 		PQclear(res);
 		return -1;
 	}
@@ -316,7 +254,7 @@ db_begin(mload *ld, const char *name, const char *mtime)
 	res = PQexecParams(ld->conn, "SELECT pg_catalog.set_config('TimeZone', $1, true)", 1, NULL, v + 2, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		error("time zone \"%s\": %s", ld->opt->timezone, PQerrorMessage(ld->conn));
+		sh_error("time zone \"%s\": %s", ld->opt->timezone, PQerrorMessage(ld->conn));
 		PQclear(res);
 		return -1;
 	}
@@ -326,33 +264,12 @@ db_begin(mload *ld, const char *name, const char *mtime)
 				 "client_name, helo, size, sender, recipients, verdict, virus, spam_score, reason) FROM STDIN");
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		error("%s", PQerrorMessage(ld->conn));
+		sh_error("%s", PQerrorMessage(ld->conn));
 		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
 	return 0;
-}
-
-static int
-copy_end(PGconn *conn, const char *errmsg)
-{
-	PGresult   *res;
-	int			ok;
-
-	if (PQputCopyEnd(conn, errmsg) != 1)
-	{
-		error("%s", PQerrorMessage(conn));
-		return -1;
-	}
-	res = PQgetResult(conn);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok && errmsg == NULL)
-		error("%s", PQerrorMessage(conn));
-	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
-		PQclear(res);
-	return ok ? 0 : -1;
 }
 
 static void
@@ -405,14 +322,14 @@ db_finish(mload *ld, const sh_maillog *p, const char *sha, uint64_t bytes)
 		if (state && strcmp(state, "23505") == 0)
 		{
 			PQclear(res);
-			return exec_ok(ld->conn, "ROLLBACK") ? 1 : -1;
+			return sh_exec_ok(ld->conn, "ROLLBACK") ? 1 : -1;
 		}
-		error("%s", PQerrorMessage(ld->conn));
+		sh_error("%s", PQerrorMessage(ld->conn));
 		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
-	return exec_ok(ld->conn, "COMMIT") ? 0 : -1;
+	return sh_exec_ok(ld->conn, "COMMIT") ? 0 : -1;
 }
 
 static void
@@ -483,7 +400,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	uint64_t	bytes = 0;
 	int			rc = 0,
 				too_long = 0;
-	double		started = now();
+	double		started = sh_now();
 	time_t		ref;
 
 	memset(&ld, 0, sizeof(ld));
@@ -491,7 +408,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	ld.conn = conn;
 	if (f == NULL)
 	{
-		error("cannot open \"%s\": %s", path, strerror(errno));
+		sh_error("cannot open \"%s\": %s", path, strerror(errno));
 		return EXIT_INPUT;
 	}
 	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
@@ -515,7 +432,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	sha = EVP_MD_CTX_new();
 	if (p == NULL || buf == NULL || sha == NULL || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL))
 	{
-		error("out of memory");
+		sh_error("out of memory");
 		rc = EXIT_INPUT;
 		goto done;
 	}
@@ -559,7 +476,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	}
 	if (ferror(f))
 	{
-		error("cannot read \"%s\": %s", path, strerror(errno));
+		sh_error("cannot read \"%s\": %s", path, strerror(errno));
 		rc = EXIT_INPUT;
 		goto done;
 	}
@@ -568,13 +485,13 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	sh_maillog_finish(p);
 	if (sh_maillog_oom(p) || ld.out.oom)
 	{
-		error("out of memory");
+		sh_error("out of memory");
 		rc = EXIT_INPUT;
 		goto done;
 	}
 	if (!EVP_DigestFinal_ex(sha, md, &mdlen) || mdlen != 32)
 	{
-		error("cannot compute the SHA-256 of \"%s\"", path);
+		sh_error("cannot compute the SHA-256 of \"%s\"", path);
 		rc = EXIT_INPUT;
 		goto done;
 	}
@@ -585,11 +502,11 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 	{
 		if (ld.failed || (ld.out.len && PQputCopyData(conn, ld.out.d, (int) ld.out.len) != 1))
 		{
-			error("%s", PQerrorMessage(conn));
+			sh_error("%s", PQerrorMessage(conn));
 			rc = EXIT_DATABASE;
 			goto done;
 		}
-		if (copy_end(conn, NULL) != 0)
+		if (sh_db_copy_end(conn, NULL) != 0)
 		{
 			rc = EXIT_DATABASE;
 			goto done;
@@ -616,7 +533,7 @@ load_file(const mopts *opt, PGconn *conn, const char *path)
 			printf("mail log %d: ", ld.id);
 		printf("%s, %" PRIu64 " lines, %" PRIu64 " events, %" PRIu64 " malformed, %.2f s",
 			   opt->format, sh_maillog_lines(p), sh_maillog_events(p), sh_maillog_malformed(p),
-			   now() - started);
+			   sh_now() - started);
 		if (strcmp(skipped, "{}") != 0)
 			printf(", skipped %s", skipped);
 		printf("\n");
@@ -627,9 +544,9 @@ done:
 	if (rc != 0 && conn && !opt->dry_run)
 	{
 		if (PQtransactionStatus(conn) == PQTRANS_ACTIVE)
-			copy_end(conn, "spamhints-load stopped");
+			sh_db_copy_end(conn, "spamhints-load stopped");
 		if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
-			exec_ok(conn, "ROLLBACK");
+			sh_exec_ok(conn, "ROLLBACK");
 		if (rc == EXIT_DATABASE)
 			fprintf(stderr, "%s: hint: nothing of %s was kept; run the same command again to load it\n",
 					progname, path);
@@ -773,7 +690,7 @@ sh_maillog_main(int argc, char **argv)
 
 					if (*end || y < 1970 || y > 9999)
 					{
-						error("bad year \"%s\": give four digits, 1970 or later", optarg);
+						sh_error("bad year \"%s\": give four digits, 1970 or later", optarg);
 						return EXIT_USAGE;
 					}
 					opt.year = (int) y;
@@ -795,7 +712,7 @@ sh_maillog_main(int argc, char **argv)
 	}
 	if (opt.format == NULL || sh_mta_parse(opt.format, &opt.mta) != 0)
 	{
-		error("unknown mail log format \"%s\": give --maillog=exim or --maillog=postfix",
+		sh_error("unknown mail log format \"%s\": give --maillog=exim or --maillog=postfix",
 			  opt.format ? opt.format : "");
 		return EXIT_USAGE;
 	}
@@ -803,18 +720,22 @@ sh_maillog_main(int argc, char **argv)
 		opt.timezone = local_zone(zbuf, sizeof(zbuf));
 	if (!zone_known(opt.timezone))
 	{
-		error("unknown time zone \"%s\": give a name such as Europe/London or UTC", opt.timezone);
+		sh_error("unknown time zone \"%s\": give a name such as Europe/London or UTC", opt.timezone);
 		return EXIT_USAGE;
 	}
 	if (optind >= argc)
 	{
-		error("no mail log file given");
+		sh_error("no mail log file given");
 		fprintf(stderr, "Try \"%s --maillog=exim --help\" for more information.\n", progname);
 		return EXIT_USAGE;
 	}
 	if (!opt.dry_run)
 	{
-		conn = connect_db(&opt);
+		{
+			int			transient;
+
+			conn = sh_connect(opt.conninfo, "UTF8", &transient);
+		}
 		if (conn == NULL)
 			return EXIT_DATABASE;
 	}
@@ -826,7 +747,7 @@ sh_maillog_main(int argc, char **argv)
 			rc = r;
 		if (conn && PQstatus(conn) != CONNECTION_OK)
 		{
-			error("the connection to the server was lost");
+			sh_error("the connection to the server was lost");
 			rc = EXIT_DATABASE;
 			break;
 		}

@@ -21,6 +21,7 @@
 
 #include "agents.h"
 #include "capture.h"
+#include "db.h"
 #include "enrich.h"
 #include "maillog.h"
 #include "pgcopy.h"
@@ -144,27 +145,6 @@ skip_name(int reason)
 	return "unknown";
 }
 
-static void
-error(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "%s: error: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * The decoder's callback: one sampled packet record. Keeps it as a row when
  * it is TCP to or from an SMTP port; counts what cannot be told.
@@ -280,72 +260,6 @@ exec_params(PGconn *conn, const char *sql, int n, const char *const *values)
 	return PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
 }
 
-static int
-exec_ok(PGconn *conn, const char *sql)
-{
-	PGresult   *res = PQexec(conn, sql);
-	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		error("%s", PQerrorMessage(conn));
-	PQclear(res);
-	return ok;
-}
-
-/*
- * Connect and check that the extension is there. On failure returns NULL,
- * with *transient set when the server could not be reached at all (worth
- * another try) rather than refused us.
- */
-static PGconn *
-connect_db(const options *opt, int *transient)
-{
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *vals[] = {opt->conninfo, "spamhints-load", NULL};
-	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
-	PGresult   *res;
-
-	*transient = 0;
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		PGPing		ping = PQpingParams(keys, vals, 1);
-
-		error("cannot connect to the database: %s", PQerrorMessage(conn));
-		/* no server there (yet), or one starting up, shutting down, recovering */
-		*transient = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
-		PQfinish(conn);
-		return NULL;
-	}
-	/*
-	 * Every name the loader uses is schema-qualified; an empty search_path
-	 * keeps objects that others created in a schema of the path from
-	 * standing in for pg_catalog's (as pg_dump does).
-	 */
-	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '', false)");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		error("%s", PQerrorMessage(conn));
-		PQclear(res);
-		PQfinish(conn);
-		return NULL;
-	}
-	PQclear(res);
-	res = PQexec(conn, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'spamhints'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-	{
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			error("the extension spamhints is not installed in database \"%s\": run CREATE EXTENSION spamhints; there first",
-				  PQdb(conn));
-		else
-			error("%s", PQerrorMessage(conn));
-		PQclear(res);
-		PQfinish(conn);
-		return NULL;
-	}
-	PQclear(res);
-	return conn;
-}
-
 /* The skipped reasons as a JSON object, for spamhints.load.skipped. */
 static void
 skipped_json(const load *ld, char *buf, size_t len)
@@ -391,7 +305,7 @@ db_begin(PGconn *conn, load *ld)
 		at += (size_t) snprintf(ports + at, sizeof(ports) - at, "%s%u", i ? "," : "", ld->opt->ports.list[i]);
 	snprintf(ports + at, sizeof(ports) - at, "}");
 
-	if (!exec_ok(conn, "BEGIN"))
+	if (!sh_exec_ok(conn, "BEGIN"))
 		return -1;
 	values[0] = strcmp(ld->path, "-") == 0 ? "(standard input)" : ld->path;
 	values[1] = ports;
@@ -402,7 +316,7 @@ db_begin(PGconn *conn, load *ld)
 					  "VALUES ($1, $2, $3, $4) RETURNING load_id", 4, values);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		error("%s", PQerrorMessage(conn));
+		sh_error("%s", PQerrorMessage(conn));
 		PQclear(res);
 		return -1;
 	}
@@ -414,34 +328,12 @@ db_begin(PGconn *conn, load *ld)
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		error("%s", PQerrorMessage(conn));
+		sh_error("%s", PQerrorMessage(conn));
 		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
 	return 0;
-}
-
-/* End the COPY; 0 or -1 (message printed). */
-static int
-copy_end(PGconn *conn, const char *errmsg)
-{
-	PGresult   *res;
-	int			ok;
-
-	if (PQputCopyEnd(conn, errmsg) != 1)
-	{
-		error("%s", PQerrorMessage(conn));
-		return -1;
-	}
-	res = PQgetResult(conn);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok && errmsg == NULL)
-		error("%s", PQerrorMessage(conn));
-	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
-		PQclear(res);
-	return ok ? 0 : -1;
 }
 
 /* The per-agent table, by a text-format COPY (a handful of rows). */
@@ -454,7 +346,7 @@ db_agents(PGconn *conn, const load *ld)
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		error("%s", PQerrorMessage(conn));
+		sh_error("%s", PQerrorMessage(conn));
 		PQclear(res);
 		return -1;
 	}
@@ -481,11 +373,11 @@ db_agents(PGconn *conn, const load *ld)
 					 a->first_seq, a->last_seq, a->lost, a->resets);
 		if (PQputCopyData(conn, line, n) != 1)
 		{
-			error("%s", PQerrorMessage(conn));
+			sh_error("%s", PQerrorMessage(conn));
 			return -1;
 		}
 	}
-	return copy_end(conn, NULL);
+	return sh_db_copy_end(conn, NULL);
 }
 
 /*
@@ -533,14 +425,14 @@ db_finish(PGconn *conn, load *ld, uint64_t frames)
 		if (sqlstate && strcmp(sqlstate, "23505") == 0)
 		{
 			PQclear(res);
-			return exec_ok(conn, "ROLLBACK") ? 1 : -1;
+			return sh_exec_ok(conn, "ROLLBACK") ? 1 : -1;
 		}
-		error("%s", PQerrorMessage(conn));
+		sh_error("%s", PQerrorMessage(conn));
 		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
-	if (!exec_ok(conn, "COMMIT"))
+	if (!sh_exec_ok(conn, "COMMIT"))
 		return -1;
 	return 0;
 }
@@ -647,12 +539,12 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	memset(&ld, 0, sizeof(ld));
 	ld.opt = opt;
 	ld.path = path;
-	ld.started = now();
+	ld.started = sh_now();
 
 	cap = sh_capture_open(path, opt->filter, err, sizeof(err));
 	if (cap == NULL)
 	{
-		error("%s", err);
+		sh_error("%s", err);
 		return EXIT_INPUT;
 	}
 	ld.filter = sh_capture_filter(cap);
@@ -668,7 +560,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	sender = sh_sender_start(conn, outfile, SH_FLUSH_BYTES + 64 * SH_COPY_ROW_MAX, &ld.copy);
 	if (sender == NULL)
 	{
-		error("out of memory");
+		sh_error("out of memory");
 		rc = EXIT_INPUT;
 		goto done;
 	}
@@ -701,13 +593,13 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		status = sh_decode_datagram(frame.payload, frame.len, &counts, on_record, &ld);
 		if (ld.oom)
 		{
-			error("out of memory");
+			sh_error("out of memory");
 			rc = EXIT_INPUT;
 			goto done;
 		}
 		if (opt->enrich && opt->enrich->failed)
 		{
-			error("%s", opt->enrich->error);
+			sh_error("%s", opt->enrich->error);
 			rc = EXIT_INPUT;
 			goto done;
 		}
@@ -734,7 +626,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
 						  status != SH_OK) != 0)
 		{
-			error("out of memory");
+			sh_error("out of memory");
 			rc = EXIT_INPUT;
 			goto done;
 		}
@@ -744,13 +636,13 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			/* writing failed (the server went away, say): finishing the sender says why */
 			sh_sender_finish(sender, &ld.copy, err, sizeof(err));
 			sender = NULL;
-			error("%s", err);
+			sh_error("%s", err);
 			rc = conn ? EXIT_DATABASE : EXIT_INPUT;
 			goto done;
 		}
 		if (show && (frame.number & 1023) == 0)
 		{
-			double		t = now();
+			double		t = sh_now();
 
 			if (t - last_draw >= 0.25)
 			{
@@ -770,7 +662,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	frames = sh_capture_frames_read(cap);
 	if (sh_capture_finish(cap, ld.sha256, err, sizeof(err)) != 0)
 	{
-		error("%s: %s", path, err);
+		sh_error("%s: %s", path, err);
 		rc = EXIT_INPUT;
 		goto done;
 	}
@@ -781,20 +673,20 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 	sender = NULL;
 	if (r != 0)
 	{
-		error("%s", err);
+		sh_error("%s", err);
 		rc = conn ? EXIT_DATABASE : EXIT_INPUT;
 		goto done;
 	}
 	if (conn)
 	{
-		if (copy_end(conn, NULL) != 0 || db_agents(conn, &ld) != 0)
+		if (sh_db_copy_end(conn, NULL) != 0 || db_agents(conn, &ld) != 0)
 		{
 			rc = EXIT_DATABASE;
 			goto done;
 		}
 		if (opt->enrich && sh_enrich_db_finish(conn, opt->enrich, ld.load_id, err, sizeof(err)) != 0)
 		{
-			error("%s", err);
+			sh_error("%s", err);
 			rc = EXIT_DATABASE;
 			goto done;
 		}
@@ -810,7 +702,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 				goto done;
 		}
 	}
-	print_summary(&ld, now() - ld.started);
+	print_summary(&ld, sh_now() - ld.started);
 	if (opt->enrich && !opt->quiet)
 		sh_enrich_report(opt->enrich, report, progname, path);
 
@@ -821,9 +713,9 @@ done:
 	{
 		/* leave nothing behind: end a COPY in progress, then roll back */
 		if (PQtransactionStatus(conn) == PQTRANS_ACTIVE)
-			copy_end(conn, "spamhints-load stopped");
+			sh_db_copy_end(conn, "spamhints-load stopped");
 		if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
-			exec_ok(conn, "ROLLBACK");
+			sh_exec_ok(conn, "ROLLBACK");
 		if (rc == EXIT_DATABASE)
 			fprintf(stderr, "%s: hint: nothing of %s was kept; run the same command again to load it\n",
 					progname, path);
@@ -867,7 +759,7 @@ connect_retrying(const options *opt, int *retries_left)
 	for (;;)
 	{
 		int			transient;
-		PGconn	   *conn = connect_db(opt, &transient);
+		PGconn	   *conn = sh_connect(opt->conninfo, NULL, &transient);
 
 		if (conn != NULL || !transient || *retries_left <= 0)
 			return conn;
@@ -894,12 +786,12 @@ load_file_retrying(const options *opt, PGconn **connp, FILE *outfile, const char
 
 		if (*connp == NULL || rc != EXIT_DATABASE || PQstatus(*connp) == CONNECTION_OK)
 			return rc;
-		error("the connection to the server was lost while loading %s", path);
+		sh_error("the connection to the server was lost while loading %s", path);
 		if (retries_left <= 0)
 			return rc;
 		if (strcmp(path, "-") == 0)
 		{
-			error("standard input cannot be read a second time: not retrying; save the capture to a file and load that file to have it retried");
+			sh_error("standard input cannot be read a second time: not retrying; save the capture to a file and load that file to have it retried");
 			return rc;
 		}
 		PQfinish(*connp);
@@ -1057,7 +949,7 @@ main(int argc, char **argv)
 
 					if (end == optarg || *end != '\0' || n < 0 || n > 1000)
 					{
-						error("bad --retry \"%s\": a number of retries from 0 to 1000", optarg);
+						sh_error("bad --retry \"%s\": a number of retries from 0 to 1000", optarg);
 						return EXIT_USAGE;
 					}
 					opt.retry = (int) n;
@@ -1070,7 +962,7 @@ main(int argc, char **argv)
 
 					if (end == optarg || *end != '\0' || !(w >= 0 && w <= 60))
 					{
-						error("bad --retry-wait \"%s\": seconds from 0 to 60", optarg);
+						sh_error("bad --retry-wait \"%s\": seconds from 0 to 60", optarg);
 						return EXIT_USAGE;
 					}
 					opt.retry_wait = w;
@@ -1092,25 +984,25 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 	{
-		error("no capture file given");
+		sh_error("no capture file given");
 		fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
 		return EXIT_USAGE;
 	}
 	if (sh_ports_parse(&opt.ports, opt.ports_spec, err, sizeof(err)) != 0)
 	{
-		error("%s", err);
+		sh_error("%s", err);
 		return EXIT_USAGE;
 	}
 	if (opt.output && opt.dry_run)
 	{
-		error("--output and --dry-run cannot be used together");
+		sh_error("--output and --dry-run cannot be used together");
 		return EXIT_USAGE;
 	}
 
 	/* the databases are checked before anything is read or connected to */
 	if (sh_enrich_open(&enrich, opt.asn_db, opt.country_db, stderr, progname, err, sizeof(err)) != 0)
 	{
-		error("%s", err);
+		sh_error("%s", err);
 		if ((opt.asn_db && opt.asn_db == getenv("SPAMHINTS_ASN_DB")) ||
 			(opt.country_db && opt.country_db == getenv("SPAMHINTS_COUNTRY_DB")))
 			fprintf(stderr, "%s: hint: SPAMHINTS_ASN_DB and SPAMHINTS_COUNTRY_DB name the databases "
@@ -1131,7 +1023,7 @@ main(int argc, char **argv)
 			outfile = fopen(opt.output, "wb");
 		if (outfile == NULL)
 		{
-			error("cannot open \"%s\": %s", opt.output, strerror(errno));
+			sh_error("cannot open \"%s\": %s", opt.output, strerror(errno));
 			return EXIT_INPUT;
 		}
 	}
@@ -1154,7 +1046,7 @@ main(int argc, char **argv)
 		if (!opt.dry_run && !opt.output && (conn == NULL || PQstatus(conn) != CONNECTION_OK))
 		{
 			if (i + 1 < argc)
-				error("the connection to the server was lost: %d file(s) after %s not tried", argc - i - 1, argv[i]);
+				sh_error("the connection to the server was lost: %d file(s) after %s not tried", argc - i - 1, argv[i]);
 			rc = EXIT_DATABASE;
 			break;
 		}
@@ -1164,7 +1056,7 @@ main(int argc, char **argv)
 	sh_enrich_close(&enrich);
 	if (outfile && outfile != stdout && fclose(outfile) != 0)
 	{
-		error("cannot write \"%s\": %s", opt.output, strerror(errno));
+		sh_error("cannot write \"%s\": %s", opt.output, strerror(errno));
 		rc = EXIT_INPUT;
 	}
 	return rc;
