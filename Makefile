@@ -4,6 +4,7 @@
 #   make install      install the extension into PostgreSQL, the loader into $(PREFIX)/bin
 #   make demo         the main job on a demo capture (installs packages, starts a throwaway cluster)
 #   make test         every test suite (installs packages, starts a throwaway cluster)
+#   make bench        the loading benchmark against the ceiling and the peers (bench/run.sh)
 #   make unit         the C unit tests under AddressSanitizer and UBSan
 #   make installcheck pg_regress against a running server (PGHOST/PGPORT)
 
@@ -66,6 +67,9 @@ test:
 
 demo:
 	bash tests/demo.sh
+
+bench:
+	bash bench/run.sh
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	sed -e '1s|^-- sql/$(EXTENSION).sql.*|-- $@: generated from sql/$(EXTENSION).sql, do not edit|' $< > $@
