@@ -32,6 +32,7 @@
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
 #   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
+#   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
 # Needs root (as make test does) to install packages and run PostgreSQL as
 # the postgres user. Nothing listens on the network: the cluster has only a
@@ -56,7 +57,7 @@ RSS_SIZES=${RSS_SIZES:-2000000 10000000}
 [ "$SCALE" = quick ] && RSS_SIZES=${RSS_SIZES_QUICK:-200000 1000000}
 START=1709251200    # 2024-03-01 00:00 UTC: bench/analytics.sh asks about that day
 GEN_ARGS="--seed 1 --version mix --start $START"
-LOADER=$ROOT/loader/spamhints-load
+LOADER=${LOADER:-$ROOT/loader/spamhints-load}    # LOADER=other/spamhints-load make bench: another build
 COLUMNS_SQL="load_id, frame, ts, agent, sample_seq, sampling_rate, input_if, output_if, src_mac, dst_mac, vlan, src_ip, dst_ip, src_port, dst_port, tcp_flags, ip_len, ttl, smtp, gw_src_as, gw_dst_as"
 DURABLE_CONF="fsync = on
 full_page_writes = on
@@ -226,15 +227,17 @@ if has_part load; then
   "$LOADER" -q --no-progress -o "$W/rows.copy" "$MAIN"
   chmod 644 "$W/rows.copy"
   M[copy_bytes]=$(stat -c %s "$W/rows.copy")
-  for mode in durable fast; do
-    durability $mode
-    say "b, c. end to end and ceiling ($mode), $RUNS rounds"
-    for ((i = 0; i < RUNS; i++)); do
+  say "b, c. end to end and ceiling, durable and fast settings, $RUNS rounds"
+  for ((i = 0; i < RUNS; i++)); do
+    for mode in durable fast; do
+      durability $mode
       load_main "load_$mode"
       copy_file "ceiling_$mode" bench_ceiling
       copy_file "bare_$mode" bench_bare
       [ "$ENRICH" = 1 ] && [ $mode = durable ] && load_main "enrich_$mode" "${ENRICH_ARGS[@]}"
     done
+  done
+  for mode in durable fast; do
     for f in load ceiling bare enrich; do
       [ -f "$W/${f}_$mode.times" ] || continue
       M[${f}_${mode}_wall]=$(wall "${f}_$mode")
