@@ -10,6 +10,9 @@
 #      the same rows into an identical table
 #
 # and prints per-DSO and per-symbol shares of each into bench/out/profile-*.txt.
+# Then sizes the content hash: decode and end-to-end times (median of 3)
+# with the loader's SHA-256 as it is and stubbed out (bench/nohash.c,
+# LD_PRELOAD), into bench/out/profile-whatif.txt.
 #
 #   bash bench/profile.sh                      a capture of 1M SMTP among 10M flow samples
 #   CAPTURE=x.pcap bash bench/profile.sh       an existing capture
@@ -108,3 +111,23 @@ attach_backend bench-ceiling "$W/ceiling.perf"
 wait $COPY_PID
 kill -INT $PERF_PID 2>/dev/null || true; wait $PERF_PID || true
 report "$W/ceiling.perf" ceiling-server
+
+echo "profile: 4. what the SHA-256 costs" >&2
+cc -O2 -shared -fPIC -o "$W/nohash.so" bench/nohash.c
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+for i in 1 2 3; do
+  for variant in sha256 nohash; do
+    pre=""; [ $variant = nohash ] && pre=$W/nohash.so
+    LD_PRELOAD=$pre /usr/bin/time -f '%e %U %S' -a -o "$W/decode-$variant.times" "$LOADER" --dry-run -q "$CAPTURE"
+    q "TRUNCATE spamhints.load, spamhints.load_agent" >/dev/null
+    q "CHECKPOINT" >/dev/null
+    LD_PRELOAD=$pre /usr/bin/time -f '%e %U %S' -a -o "$W/load-$variant.times" "$LOADER" -q --no-progress -d "$PGDATABASE" "$CAPTURE"
+  done
+done
+{
+  echo "== median of 3, seconds: wall, CPU (user+sys) of the loader; $(uptime)"
+  for f in decode-sha256 decode-nohash load-sha256 load-nohash; do
+    printf '%-16s wall %6.2f  cpu %6.2f\n' "$f" "$(awk '{ print $1 }' "$W/$f.times" | median)" "$(awk '{ print $2 + $3 }' "$W/$f.times" | median)"
+  done
+} >"$OUT/profile-whatif.txt"
+cat "$OUT/profile-whatif.txt" >&2

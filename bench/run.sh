@@ -216,10 +216,12 @@ load_main() {   # load_main NAME [loader args]: one end-to-end load of the main 
   timed "$name" "$LOADER" -q --no-progress "$@" -d "$PGDATABASE" "$MAIN"
   q "SELECT smtp_rows FROM spamhints.load WHERE load_id <> 0" >"$W/$name.rows"
 }
-copy_file() {   # copy_file NAME TABLE: the server's COPY of the -o file, in one transaction
+copy_file() {   # copy_file NAME TABLE [client]: the server's COPY of the -o file, in one transaction
+  local copy=COPY  # client: psql's \copy, which sends the file over the socket as the loader does
+  [ "${3:-}" = client ] && copy='\copy'
   reset_tables
   timed "$1" psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN" \
-    -c "COPY $2 ($COLUMNS_SQL) FROM '$W/rows.copy' (FORMAT binary)" -c "COMMIT"
+    -c "$copy $2 ($COLUMNS_SQL) FROM '$W/rows.copy' (FORMAT binary)" -c "COMMIT"
   q "SELECT count(*) FROM $2" >"$W/$1.rows"
 }
 if has_part load; then
@@ -234,11 +236,12 @@ if has_part load; then
       load_main "load_$mode"
       copy_file "ceiling_$mode" bench_ceiling
       copy_file "bare_$mode" bench_bare
+      [ $mode = durable ] && copy_file "client_$mode" bench_ceiling client
       [ "$ENRICH" = 1 ] && [ $mode = durable ] && load_main "enrich_$mode" "${ENRICH_ARGS[@]}"
     done
   done
   for mode in durable fast; do
-    for f in load ceiling bare enrich; do
+    for f in load ceiling bare client enrich; do
       [ -f "$W/${f}_$mode.times" ] || continue
       M[${f}_${mode}_wall]=$(wall "${f}_$mode")
       M[${f}_${mode}_cpu]=$(cpu "${f}_$mode")
@@ -414,6 +417,10 @@ table() {
       fi
       add "c. ceiling, $mode: server COPY binary, same table" "$(fmt "$(div "$n" "$cw")")/s ($cw s)" "" "" ""
       add "c. bare table (no CHECK, no index), $mode" "$(fmt "$(div "$n" "$bw")")/s ($bw s)" "ceiling $(x2 "$(div "$cw" "$bw")") bare's time" "" ""
+      if [ $mode = durable ]; then
+        pw=$(v client_durable_wall)
+        add "c. psql \\copy of the file (client side), same table" "$(fmt "$(div "$n" "$pw")")/s ($pw s)" "$(x2 "$(div "$pw" "$cw")") the ceiling's time" "" ""
+      fi
     done
   fi
   if has_part tshark || has_part sfacctd; then
