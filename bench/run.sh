@@ -287,6 +287,7 @@ if has_part tshark; then
   done
   M[tshark_wall]=$(wall tshark)
   M[tshark_cpu]=$(cpu tshark)
+  M[tshark_rss]=$(maxrss_mib tshark)
   M[tshark_rows]=$(q "SELECT count(*) FROM spamhints.smtp_sample WHERE load_id = 0")
   M[tshark_right]=$(q "SELECT count(*) FROM spamhints.smtp_sample s JOIN bench_rows_small r USING (frame, src_ip, dst_ip, src_port, dst_port) WHERE s.load_id = 0")
 fi
@@ -435,7 +436,7 @@ table() {
     tw=$(v tshark_wall) tn=$(v tshark_rows)
     trate=$(div "$tn" "$tw")
     rt=$(div "$srate" "$trate")
-    add "d. tshark | awk | psql \\copy, 1/$PEER_DIV capture" "$(fmt "$trate")/s ($tw s, $tn rows, $(v tshark_right) right)" "loader $(x2 "$rt") (rows/s), $(x2 "$(div "$tw" "$sw")") (time)" ">= 30x" "$(ok "$rt" ">=" 30)"
+    add "d. tshark | awk | psql \\copy, 1/$PEER_DIV capture" "$(fmt "$trate")/s ($tw s, $tn rows, $(v tshark_right) right; cpu $(v tshark_cpu) s, $(v tshark_rss) MiB)" "loader $(x2 "$rt") (rows/s), $(x2 "$(div "$tw" "$sw")") (time)" ">= 30x" "$(ok "$rt" ">=" 30)"
   fi
   if has_part sfacctd; then
     if [ "$SF_REF" = clean ]; then
@@ -452,6 +453,7 @@ table() {
     [ "$SF_REF" = clean ] && label="$label, no malformed"
     add "e. sfacctd + pgsql plugin (COPY), $label" "$(fmt "$frate")/s ($fw2 s + 2 s sleep, $fn rows, $(v sfacctd_right) right)" "loader $(x2 "$rf") (rows/s), $(x2 "$(div "$fw2" "$sw")") (time)" ">= 5x" "$(ok "$rf" ">=" 5)"
     add "e. sfacctd rows stamped with the capture's time" "$(v sfacctd_capture_ts) of $fn (timestamp_arrival)" "" "" ""
+    add "e. sfacctd CPU (user+sys, all processes), peak RSS" "$(v sfacctd_cpu) s, $(v sfacctd_rss) MiB" "" "" ""
   fi
   if has_part rss; then
     set -- $RSS_SIZES
@@ -466,7 +468,7 @@ table() {
   if has_part analytics; then
     for src in sql capture; do
       while read -r name plain ext speedup _ _ same _; do
-        add "g. $name ($src rows): extension vs plain SQL" "$ext ms vs $plain ms" "$speedup faster" "" "answers equal: $same"
+        add "g. $name ($src rows): extension vs plain SQL" "$ext ms vs $plain ms" "speedup $speedup" "" "answers equal: $same"
       done < <(awk 'NR > 1 && $1 !~ /^samples:/' "$W/analytics-$src.txt")
     done
   fi
