@@ -20,7 +20,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-command -v perf >/dev/null || { echo "profile: perf is missing (Debian: linux-perf)" >&2; exit 1; }
+if ! command -v perf >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "profile: perf is missing (Debian: linux-perf)" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
+fi
 make -s all spamhints.so sql/spamhints--0.1.sql
 if [ -w "$(pg_config --pkglibdir)" ]; then
   install -m 644 sql/spamhints--0.1.sql spamhints.control "$(pg_config --sharedir)/extension/"
