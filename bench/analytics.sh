@@ -5,6 +5,11 @@
 #
 #   bash bench/analytics.sh                 2,000,000 samples, best of 3 runs
 #   ROWS=5000000 RUNS=5 bash bench/analytics.sh
+#   CAPTURE=x.pcap [LOADER_ARGS=...] bash bench/analytics.sh
+#                                           the samples of a capture, loaded by
+#                                           spamhints-load, instead (bench/run.sh
+#                                           generates one starting 2024-03-01, the
+#                                           day activity_by_hour asks about)
 #
 # The extension is built and installed first when the PostgreSQL directories
 # are writable (as root); otherwise it must be installed already.  work_mem is 256MB so that the plain SQL's hash aggregates stay in
@@ -17,7 +22,8 @@ cd "$(dirname "$0")/.."
 
 ROWS=${ROWS:-2000000}
 RUNS=${RUNS:-3}
-OUT=bench/out
+OUT=${ANALYTICS_OUT:-bench/out}
+CAPTURE=${CAPTURE:-}
 mkdir -p "$OUT"
 
 if [ -w "$(pg_config --pkglibdir)" ]; then
@@ -33,8 +39,15 @@ max_parallel_workers_per_gather = 2
 jit = off" pg_start
 
 psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION spamhints' >/dev/null
-echo "generating $ROWS samples..." >&2
-psql -X -q -v ON_ERROR_STOP=1 -1 -v rows="$ROWS" -f bench/gen.sql >/dev/null
+if [ -n "$CAPTURE" ]; then
+  echo "loading $CAPTURE..." >&2
+  make -s loader
+  # shellcheck disable=SC2086
+  loader/spamhints-load -q --no-progress ${LOADER_ARGS:-} -d "$PGDATABASE" "$CAPTURE"
+else
+  echo "generating $ROWS samples..." >&2
+  psql -X -q -v ON_ERROR_STOP=1 -1 -v rows="$ROWS" -f bench/gen.sql >/dev/null
+fi
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 -- "known open servers": a fixed list of 2,000 server addresses
 CREATE TABLE known_server AS
