@@ -13,6 +13,7 @@ source tests/lib/tap.sh
 LOADER=loader/spamhints-load
 GEN=tests/gen/spamhints-gen
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ORACLE=${SPAMHINTS_SHARED:-$(cd .. && pwd)/shared}/data/tshark_sflow_oracle.py
 
 truth() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
@@ -60,9 +61,14 @@ for version in 5 4 2 mix; do
   id=$(psql -X -d $db -Atc "SELECT max(load_id) FROM spamhints.load")
 
   export_rows $db "$id" "$tmp/ours.tsv"
-  python3 tests/gen/check_with_tshark.py "$cap" "$tmp/ours.tsv" "$t" --networks "$tmp/v$version.net" >"$tmp/chk" 2>&1
-  ok $? "v$version: every SMTP row equals tshark's decoding"
-  sed 's/^/# /' "$tmp/chk" | tail -5
+  if [ -f "$ORACLE" ]; then
+    python3 tests/gen/check_with_tshark.py "$cap" "$tmp/ours.tsv" "$t" --networks "$tmp/v$version.net" \
+      --oracle "$ORACLE" >"$tmp/chk" 2>&1
+    ok $? "v$version: every SMTP row equals tshark's decoding"
+    sed 's/^/# /' "$tmp/chk" | tail -5
+  else
+    skip "v$version: every SMTP row equals tshark's decoding" "no $ORACLE (../shared) on this machine"
+  fi
   same_rows "$tmp/ours.tsv" "$tmp/v$version.rows"
   ok $? "v$version: every SMTP row equals the generator's ground truth"
 

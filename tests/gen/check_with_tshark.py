@@ -39,8 +39,7 @@ def find_oracle(explicit):
     here = os.path.dirname(os.path.abspath(__file__))
     candidates = [explicit, os.environ.get("TSHARK_SFLOW_ORACLE"),
                   os.path.join(here, "tshark_sflow_oracle.py"),
-                  os.path.join(here, "..", "..", "..", "shared", "data", "tshark_sflow_oracle.py"),
-                  "/work/shared/data/tshark_sflow_oracle.py"]
+                  os.path.join(here, "..", "..", "..", "shared", "data", "tshark_sflow_oracle.py")]
     for c in candidates:
         if c and os.path.isfile(c):
             return c
