@@ -3,9 +3,10 @@
  *
  * Data flows one way: capture (capture.c, libpcap) -> sFlow decode (sflow.c)
  * -> packet header parse (packet.c) -> SMTP filter (smtp.c) -> enrichment
- * (enrich.c, with --asn-db/--country-db) -> binary COPY rows (pgcopy.h) -> libpq. Each capture is loaded in one transaction: a
- * row in spamhints.load, its samples, its agents. A load that fails leaves
- * nothing behind; a capture already loaded (same SHA-256) adds nothing.
+ * (enrich.c, with --asn-db/--country-db) -> binary COPY rows (pgcopy.h) ->
+ * libpq. Each capture is loaded in one transaction: a row in spamhints.load,
+ * its samples, its agents. A load that fails leaves nothing behind; a
+ * capture already loaded (same SHA-256) adds nothing.
  */
 #include <errno.h>
 #include <getopt.h>

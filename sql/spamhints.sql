@@ -787,19 +787,16 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    use_asn     boolean := current_setting('spamhints.asn_db', true) <> '';
-    use_country boolean := current_setting('spamhints.country_db', true) <> '';
+    use_asn     boolean := false;
+    use_country boolean := false;
     info        jsonb := '{}';
     db          record;
     changed     bigint;
 BEGIN
-    IF NOT use_asn AND NOT use_country THEN
-        RAISE EXCEPTION 'neither spamhints.asn_db nor spamhints.country_db is set'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'A superuser sets them to MaxMind DB files, e.g. ALTER SYSTEM SET spamhints.asn_db = ''/var/lib/GeoIP/GeoLite2-ASN.mmdb''; SELECT pg_reload_conf();';
-    END IF;
     -- open (and check) both files before touching any row: one clear error
     FOR db IN SELECT * FROM spamhints.enrichment_databases() AS d WHERE d.file IS NOT NULL LOOP
+        use_asn := use_asn OR db.setting = 'spamhints.asn_db';
+        use_country := use_country OR db.setting = 'spamhints.country_db';
         info := info || jsonb_build_object(CASE db.setting WHEN 'spamhints.asn_db' THEN 'asn' ELSE 'country' END,
                                            jsonb_build_object('file', db.file, 'database_type', db.database_type,
                                                'ip_version', db.ip_version, 'record_size', db.record_size,
@@ -808,24 +805,26 @@ BEGIN
                                                'built', to_char(db.built AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                                                'languages', to_jsonb(db.languages), 'description', db.description));
     END LOOP;
+    IF NOT use_asn AND NOT use_country THEN
+        RAISE EXCEPTION 'neither spamhints.asn_db nor spamhints.country_db is set'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A superuser sets them to MaxMind DB files, e.g. ALTER SYSTEM SET spamhints.asn_db = ''/var/lib/GeoIP/GeoLite2-ASN.mmdb''; SELECT pg_reload_conf();';
+    END IF;
 
-    WITH fresh AS (
-        SELECT s.ctid AS row_id,
-               CASE WHEN use_asn THEN spamhints.asn(s.src_ip) ELSE s.src_asn END AS src_asn,
-               CASE WHEN use_asn THEN spamhints.asn(s.dst_ip) ELSE s.dst_asn END AS dst_asn,
-               CASE WHEN use_country THEN spamhints.country(s.src_ip) ELSE s.src_cc END AS src_cc,
-               CASE WHEN use_country THEN spamhints.country(s.dst_ip) ELSE s.dst_cc END AS dst_cc
-        FROM spamhints.smtp_sample s
-        WHERE reenrich.load_id IS NULL OR s.load_id = reenrich.load_id
-    ), updated AS (
-        UPDATE spamhints.smtp_sample s
-        SET src_asn = f.src_asn, dst_asn = f.dst_asn, src_cc = f.src_cc, dst_cc = f.dst_cc
-        FROM fresh f
-        WHERE s.ctid = f.row_id
-          AND (s.src_asn, s.dst_asn, s.src_cc, s.dst_cc) IS DISTINCT FROM (f.src_asn, f.dst_asn, f.src_cc, f.dst_cc)
-        RETURNING 1
-    )
-    SELECT count(*) INTO changed FROM updated;
+    -- each address is looked up twice (SET and WHERE): the second time from
+    -- the backend's cache
+    UPDATE spamhints.smtp_sample s
+    SET src_asn = CASE WHEN use_asn THEN spamhints.asn(s.src_ip) ELSE s.src_asn END,
+        dst_asn = CASE WHEN use_asn THEN spamhints.asn(s.dst_ip) ELSE s.dst_asn END,
+        src_cc = CASE WHEN use_country THEN spamhints.country(s.src_ip) ELSE s.src_cc END,
+        dst_cc = CASE WHEN use_country THEN spamhints.country(s.dst_ip) ELSE s.dst_cc END
+    WHERE (reenrich.load_id IS NULL OR s.load_id = reenrich.load_id)
+      AND (s.src_asn, s.dst_asn, s.src_cc, s.dst_cc) IS DISTINCT FROM
+          (CASE WHEN use_asn THEN spamhints.asn(s.src_ip) ELSE s.src_asn END,
+           CASE WHEN use_asn THEN spamhints.asn(s.dst_ip) ELSE s.dst_asn END,
+           CASE WHEN use_country THEN spamhints.country(s.src_ip) ELSE s.src_cc END,
+           CASE WHEN use_country THEN spamhints.country(s.dst_ip) ELSE s.dst_cc END);
+    GET DIAGNOSTICS changed = ROW_COUNT;
 
     IF use_asn THEN
         -- the names of the ASes of these rows; of several names, the
