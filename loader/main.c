@@ -590,7 +590,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 
 		memset(&ld.dg, 0, sizeof(ld.dg));
 		ld.frame = &frame;
-		status = sh_decode_datagram(frame.payload, frame.len, &counts, on_record, &ld);
+		status = sh_decode_datagram(frame.payload, frame.len, &dg, &counts, on_record, &ld);
 		if (ld.oom)
 		{
 			sh_error("out of memory");
@@ -622,7 +622,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			ld.skip[status]++;
 		}
 		/* a datagram that arrived was not lost, even if it is malformed */
-		if (sh_datagram_header(frame.payload, frame.len, &dg) == SH_OK &&
+		if (dg.version != 0 &&
 			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
 						  status != SH_OK) != 0)
 		{

@@ -704,7 +704,7 @@ sh_datagram_header(const uint8_t *buf, size_t len, sh_dgram *out)
 }
 
 sh_status
-sh_decode_datagram(const uint8_t *buf, size_t len, sh_counts *counts,
+sh_decode_datagram(const uint8_t *buf, size_t len, sh_dgram *header, sh_counts *counts,
 				   sh_record_fn fn, void *arg)
 {
 	reader		r;
@@ -713,11 +713,15 @@ sh_decode_datagram(const uint8_t *buf, size_t len, sh_counts *counts,
 	sh_counts	local = {0};
 	sh_status	status;
 
+	if (header)
+		header->version = 0;
 	if (len < 4)
 		return SH_ERR_TRUNCATED;
 	r.p = buf;
 	r.end = buf + len;
 	TRY(read_datagram_header(&r, &dg));
+	if (header)
+		*header = dg;
 
 	/* no sample is smaller than 8 bytes in any version */
 	if (dg.num_samples > remaining(&r) / MIN_SAMPLE_SIZE)

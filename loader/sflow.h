@@ -159,8 +159,7 @@ typedef struct sh_dgram
 /*
  * Read only the datagram header (version 2, 4 or 5, agent address, sub-agent,
  * sequence number, uptime, sample count). Returns SH_OK, or why it cannot be
- * read. Lets the caller count a malformed datagram against its agent: it
- * arrived, so it was not lost in transit.
+ * read. The same reader fills sh_decode_datagram()'s header.
  */
 sh_status	sh_datagram_header(const uint8_t *buf, size_t len, sh_dgram *out);
 
@@ -178,9 +177,11 @@ typedef void (*sh_record_fn) (const sh_record *rec, void *arg);
 
 /*
  * Decode one sFlow datagram of len bytes. Returns SH_OK and adds to *counts,
- * or the reason it was rejected (and leaves *counts alone).
+ * or the reason it was rejected (and leaves *counts alone). When header is
+ * not NULL it gets the datagram header as soon as that reads whole, even if
+ * the samples after it are malformed; its version is 0 when it did not.
  */
-sh_status	sh_decode_datagram(const uint8_t *buf, size_t len, sh_counts *counts,
-							   sh_record_fn fn, void *arg);
+sh_status	sh_decode_datagram(const uint8_t *buf, size_t len, sh_dgram *header,
+							   sh_counts *counts, sh_record_fn fn, void *arg);
 
 #endif							/* SPAMHINTS_SFLOW_H */

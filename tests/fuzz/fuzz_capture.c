@@ -124,8 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			CHECK(frame.payload != NULL || frame.len == 0);
 			st.frame = &frame;
-			status = sh_decode_datagram(frame.payload, frame.len, &counts, on_record, &st);
-			if (sh_datagram_header(frame.payload, frame.len, &dg) == SH_OK)
+			status = sh_decode_datagram(frame.payload, frame.len, &dg, &counts, on_record, &st);
+			if (dg.version != 0)
 				CHECK(sh_agents_see(&agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
 									status != SH_OK) == 0);
 		}

@@ -101,7 +101,21 @@ decode(const uint8_t *data, size_t size, sh_counts *counts, walk *w)
 	w->buf = data;
 	w->len = size;
 	w->digest = 0xcbf29ce484222325ULL;
-	return sh_decode_datagram(data, size, counts, on_record, w);
+	sh_dgram	header;
+	sh_dgram	alone;
+	sh_status	status = sh_decode_datagram(data, size, &header, counts, on_record, w);
+
+	/* the decoder's header is the header reader's, whenever that reads whole */
+	if (sh_datagram_header(data, size, &alone) == SH_OK)
+	{
+		CHECK(header.version == alone.version && header.seq == alone.seq &&
+			  header.sub_agent == alone.sub_agent && header.num_samples == alone.num_samples &&
+			  header.agent.family == alone.agent.family &&
+			  memcmp(header.agent.bytes, alone.agent.bytes, sizeof(alone.agent.bytes)) == 0);
+	}
+	else
+		CHECK(header.version == 0);
+	return status;
 }
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -115,7 +115,7 @@ main(int argc, char **argv)
 			if (frame.status != SH_FRAME_OK)
 				continue;
 			write_seed("sflow", NULL, 0, frame.payload, frame.len);
-			sh_decode_datagram(frame.payload, frame.len, &counts, on_record, NULL);
+			sh_decode_datagram(frame.payload, frame.len, NULL, &counts, on_record, NULL);
 			taken++;
 		}
 		sh_capture_close(cap);

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_sflow.c: sh_decode_datagram() on sFlow v2, v4 and v5
- * datagrams built byte by byte (builder.h), against values computed by hand.
+ * datagrams built byte by byte (builder.h), NULL, against values computed by hand.
  *
  * The fixture datagrams were also written to a pcap and read back with
  * tshark 4.0.17 and with sflowtool (github.com/sflow/sflowtool), which show
@@ -66,7 +66,7 @@ decode(const buf *b, size_t len, sh_counts *counts)
 	assert_non_null(heap);
 	memcpy(heap, b->data, len);
 	ngot = 0;
-	st = sh_decode_datagram(heap, len, counts, collect, NULL);
+	st = sh_decode_datagram(heap, len, NULL, counts, collect, NULL);
 	free(heap);
 	return st;
 }
@@ -380,7 +380,7 @@ test_null_callback(void **state)
 
 	(void) state;
 	fixture_v5(&b);
-	assert_int_equal(sh_decode_datagram(b.data, b.len, &c, NULL, NULL), SH_OK);
+	assert_int_equal(sh_decode_datagram(b.data, b.len, NULL, &c, NULL, NULL), SH_OK);
 	assert_counts(&c, 3, 1, 2, 4, 1);
 }
 
@@ -630,7 +630,7 @@ test_empty_and_tiny(void **state)
 	sh_counts	c = {0};
 
 	(void) state;
-	assert_int_equal(sh_decode_datagram(NULL, 0, &c, collect, NULL), SH_ERR_TRUNCATED);
+	assert_int_equal(sh_decode_datagram(NULL, 0, NULL, &c, collect, NULL), SH_ERR_TRUNCATED);
 	b.len = 0;
 	put8(&b, 0);
 	put8(&b, 0);
@@ -1082,6 +1082,43 @@ test_datagram_header(void **state)
 	assert_int_equal(sh_datagram_header(NULL, 0, &dg), SH_ERR_TRUNCATED);
 }
 
+/* The header the decoder hands out: there when the samples are malformed, not when it is. */
+static void
+test_decode_hands_out_header(void **state)
+{
+	static buf	b;
+	sh_dgram	dg;
+	sh_counts	c = {0};
+
+	(void) state;
+	fixture_v5(&b);
+	memset(&dg, 0xAA, sizeof(dg));
+	assert_int_equal(sh_decode_datagram(b.data, b.len, &dg, &c, NULL, NULL), SH_OK);
+	assert_int_equal(dg.version, 5);
+	assert_int_equal(dg.seq, 42);
+
+	set32(&b, 32, 0xfffffff0);	/* the first sample's length: past the end */
+	memset(&dg, 0xAA, sizeof(dg));
+	assert_int_not_equal(sh_decode_datagram(b.data, b.len, &dg, &c, NULL, NULL), SH_OK);
+	assert_int_equal(dg.version, 5);
+	assert_v4_addr(&dg.agent, 192, 0, 2, 1);
+	assert_int_equal(dg.sub_agent, 7);
+	assert_int_equal(dg.seq, 42);
+
+	set32(&b, 0, 0x00050001);	/* NetFlow v5: no header to hand out */
+	memset(&dg, 0xAA, sizeof(dg));
+	assert_int_equal(sh_decode_datagram(b.data, b.len, &dg, &c, NULL, NULL), SH_ERR_NOT_SFLOW);
+	assert_int_equal(dg.version, 0);
+	fixture_v5(&b);
+	set32(&b, 4, 5);			/* agent address type 5: the header does not read whole */
+	memset(&dg, 0xAA, sizeof(dg));
+	assert_int_equal(sh_decode_datagram(b.data, b.len, &dg, &c, NULL, NULL), SH_ERR_BAD_ADDRESS);
+	assert_int_equal(dg.version, 0);
+	memset(&dg, 0xAA, sizeof(dg));
+	assert_int_equal(sh_decode_datagram(NULL, 0, &dg, &c, NULL, NULL), SH_ERR_TRUNCATED);
+	assert_int_equal(dg.version, 0);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -1128,6 +1165,7 @@ main(void)
 		cmocka_unit_test(test_raw_header_parse_status_kept),
 		cmocka_unit_test(test_random_corruption),
 		cmocka_unit_test(test_datagram_header),
+		cmocka_unit_test(test_decode_hands_out_header),
 		cmocka_unit_test(test_status_names),
 	};
 
