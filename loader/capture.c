@@ -236,6 +236,18 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		frame->ts_usec = (int32_t) hdr->ts.tv_usec;
 		frame->status = SH_FRAME_NOT_UDP;
 
+		/*
+		 * Rows carry the capture time as a timestamptz: a time before 1970 or
+		 * after 9999 (a pcapng timestamp may say anything) would fail the
+		 * whole load in the server, so the frame is skipped on its own.
+		 */
+		if (hdr->ts.tv_sec < 0 || hdr->ts.tv_sec > SH_CAPTURE_MAX_SEC ||
+			hdr->ts.tv_usec < 0 || hdr->ts.tv_usec >= 1000000)
+		{
+			frame->status = SH_FRAME_BAD_TIME;
+			return 1;
+		}
+
 		proto = frame_start(cap->linktype, data, hdr->caplen, &offset);
 		if (proto == 0 ||
 			sh_parse_packet(proto, data + offset, hdr->caplen - offset, &pkt) != SH_PKT_OK ||
@@ -334,6 +346,8 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_truncated";
 		case SH_FRAME_FRAGMENT:
 			return "frame_fragment";
+		case SH_FRAME_BAD_TIME:
+			return "frame_bad_time";
 		case SH_FRAME_EMPTY:
 			return "frame_empty";
 		default:

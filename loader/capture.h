@@ -23,6 +23,7 @@ typedef enum sh_frame_status
 	SH_FRAME_NOT_UDP,			/* not IPv4/IPv6 UDP (the filter let it through) */
 	SH_FRAME_TRUNCATED,			/* cut by the snapshot length, or a UDP length past the frame */
 	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
+	SH_FRAME_BAD_TIME,			/* a capture time PostgreSQL cannot hold (pcapng allows any) */
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
 	SH_FRAME_COUNT_
 } sh_frame_status;
@@ -37,6 +38,9 @@ typedef struct sh_frame
 	size_t		len;
 	sh_frame_status status;
 } sh_frame;
+
+/* The last second a frame may be stamped with: 9999-12-31 23:59:59 UTC. */
+#define SH_CAPTURE_MAX_SEC 253402300799LL
 
 /* The default filters: sFlow's port, and on Ethernet also when VLAN-tagged. */
 #define SH_DEFAULT_FILTER "udp port 6343"

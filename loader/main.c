@@ -572,14 +572,17 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		sh_status	status;
 		sh_dgram	dg;
 		sh_counts	counts = {0};
-		int64_t		ts = frame.ts_sec * 1000000LL + frame.ts_usec;
+		int64_t		ts;
 
-		if (!ld.have_ts || ts < ld.first_ts)
-			ld.first_ts = ts;
-		if (!ld.have_ts || ts > ld.last_ts)
-			ld.last_ts = ts;
-		ld.have_ts = 1;
-
+		if (frame.status != SH_FRAME_BAD_TIME)
+		{
+			ts = frame.ts_sec * 1000000LL + frame.ts_usec;
+			if (!ld.have_ts || ts < ld.first_ts)
+				ld.first_ts = ts;
+			if (!ld.have_ts || ts > ld.last_ts)
+				ld.last_ts = ts;
+			ld.have_ts = 1;
+		}
 		if (frame.status != SH_FRAME_OK)
 		{
 			ld.skip[SH_ERR_COUNT_ + frame.status]++;

@@ -159,15 +159,16 @@ def pcapng_block(kind, body):
 
 
 def pcapng(frames, linktypes=(1,)):
-    """frames: (bytes, interface) pairs; linktypes: one per interface (IDB)."""
+    """frames: (bytes, interface[, microseconds since 1970]); linktypes: one per interface (IDB)."""
     out = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
     idbs = [pcapng_block(1, struct.pack("<HHI", lt, 0, 65535)) for lt in linktypes]
     out += idbs[0]
-    for i, (data, iface) in enumerate(frames):
+    for i, frame in enumerate(frames):
+        data, iface = frame[0], frame[1]
         if iface > 0 and idbs[iface] is not None:
             out += idbs[iface]
             idbs[iface] = None
-        ts = (1700000000 + i) * 1000000
+        ts = frame[2] if len(frame) > 2 else (1700000000 + i) * 1000000
         out += pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) + data)
     return out
 
@@ -224,6 +225,13 @@ case("wrong_link_type", "a pcap of 802.11 frames: not read at all", None, None, 
      data=pcap(good_frames(), linktype=105))
 case("wrong_link_type_then_good", "an 802.11 pcap, then a good one in the same command: the good one loads",
      None, {}, exit_status=2, files=["wrong_link_type.pcap", "pcapng_ok.pcapng"])
+
+case("pcapng_frame_time_beyond_9999",
+     "a pcapng frame stamped 2^64-1 microseconds (year 586912): a time no timestamptz holds",
+     None, {"frame_bad_time": 1}, malformed=1, fmt="pcapng",
+     data=pcapng([(f, 0) for f, _ in good_frames(1, 2)] +
+                 [(udp_frame(good_datagram(3)), 0, 2**64 - 1)] +
+                 [(f, 0) for f, _ in good_frames(4, GOOD - 2)]))
 
 # Frames to port 6343 that hold no whole datagram
 case("frame_cut_by_snaplen", "a frame cut by the capture's snapshot length inside the datagram",
