@@ -31,10 +31,16 @@ PGXS       := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # The loader and the generator: plain C99, warnings are errors.
 # ---------------------------------------------------------------------------
 LOADER        = loader/spamhints-load
-LOADER_SRCS   = $(sort $(wildcard loader/*.c))
+LOADER_DIRS   = loader loader/common loader/capture loader/maillog
+LOADER_SRCS   = $(sort $(foreach d,$(LOADER_DIRS),$(wildcard $(d)/*.c)))
+LOADER_HDRS   = $(foreach d,$(LOADER_DIRS),$(wildcard $(d)/*.h))
+# What the loader and the extension must agree on (extension/shared/): a change
+# rebuilds both.
+SHARED_HDRS   = $(wildcard extension/shared/*.h)
 LOADER_OBJS   = $(LOADER_SRCS:.c=.lo)
 GENERATOR     = tests/gen/spamhints-gen
 LOADER_CC    ?= cc
+LOADER_INC    = $(addprefix -I,$(filter-out loader,$(LOADER_DIRS))) -Iextension
 LOADER_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 LOADER_PQINC := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
 LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lcrypto -lpthread
@@ -46,8 +52,8 @@ all: loader generator
 loader: $(LOADER)
 generator: $(GENERATOR)
 
-loader/%.lo: loader/%.c $(wildcard loader/*.h)
-	$(LOADER_CC) $(LOADER_CFLAGS) -I$(LOADER_PQINC) -c -o $@ $<
+loader/%.lo: loader/%.c $(LOADER_HDRS) $(SHARED_HDRS)
+	$(LOADER_CC) $(LOADER_CFLAGS) $(LOADER_INC) -I$(LOADER_PQINC) -c -o $@ $<
 
 $(LOADER): $(LOADER_OBJS)
 	$(LOADER_CC) $(LOADER_CFLAGS) -o $@ $^ $(LOADER_LIBS)
@@ -79,7 +85,7 @@ bench:
 
 # PGXS does not track headers: the extension's objects depend on all of them
 # (census_core.h's inline functions above all)
-$(OBJS): $(wildcard extension/*.h)
+$(OBJS): $(wildcard extension/*.h) $(SHARED_HDRS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	sed -e '1s|^-- sql/$(EXTENSION).sql.*|-- $@: generated from sql/$(EXTENSION).sql, do not edit|' $< > $@

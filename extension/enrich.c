@@ -7,7 +7,7 @@
  *
  * The files are MaxMind DB databases (GeoLite2-ASN and -Country, DB-IP's
  * and IPinfo's files in the same format) read with libmaxminddb; what is
- * read from a record is shared with the loader (loader/mmdb_fields.h), so
+ * read from a record is shared with the loader (extension/shared/mmdb_fields.h), so
  * that SQL and spamhints-load give the same answers.
  *
  * Each backend maps each file once. Whether the setting or the file has
@@ -38,7 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "spamhints.h"
-#include "../loader/mmdb_fields.h"
+#include "shared/mmdb_fields.h"
 
 PG_FUNCTION_INFO_V1(spamhints_asn);
 PG_FUNCTION_INFO_V1(spamhints_as_org);

@@ -1,5 +1,5 @@
 /*
- * loader/agents.c: per-agent sequence tracking (see agents.h).
+ * loader/capture/agents.c: per-agent sequence tracking (see agents.h).
  *
  * Agents are few (an exchange has tens to hundreds of switches) and
  * datagrams from one agent come in runs, so a list searched from the last

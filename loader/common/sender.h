@@ -1,5 +1,5 @@
 /*
- * loader/sender.h: the COPY stream goes out on a thread of its own.
+ * loader/common/sender.h: the COPY stream goes out on a thread of its own.
  *
  * The decoder fills a buffer of rows and swaps it for an empty one; a
  * second thread writes full buffers to the server (or a file), so that

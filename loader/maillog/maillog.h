@@ -1,5 +1,5 @@
 /*
- * loader/maillog.h: mail server logs (Exim's mainlog; Postfix with
+ * loader/maillog/maillog.h: mail server logs (Exim's mainlog; Postfix with
  * amavisd-new, SpamAssassin and ClamAV through syslog) turned into mail
  * events: one per message, or per refused attempt, that a network client
  * sent to our mail servers.

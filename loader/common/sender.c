@@ -1,5 +1,5 @@
 /*
- * loader/sender.c: the COPY writer thread (see sender.h).
+ * loader/common/sender.c: the COPY writer thread (see sender.h).
  */
 #include "sender.h"
 

@@ -1,5 +1,5 @@
 /*
- * loader/smtp.c: the SMTP filter stage (see smtp.h).
+ * loader/capture/smtp.c: the SMTP filter stage (see smtp.h).
  */
 #include "smtp.h"
 

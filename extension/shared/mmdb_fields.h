@@ -1,5 +1,5 @@
 /*
- * loader/mmdb_fields.h: what enrichment reads from a MaxMind DB record.
+ * extension/shared/mmdb_fields.h: what enrichment reads from a MaxMind DB record.
  *
  * Shared by the loader (loader/enrich.c) and the extension
  * (extension/enrich.c), so that spamhints-load and the SQL functions give

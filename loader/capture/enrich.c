@@ -1,5 +1,5 @@
 /*
- * loader/enrich.c: AS numbers, AS names and countries of the sampled
+ * loader/capture/enrich.c: AS numbers, AS names and countries of the sampled
  * addresses, from MaxMind DB files (see enrich.h).
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 
 #include "enrich.h"
-#include "mmdb_fields.h"
+#include "shared/mmdb_fields.h"
 #include "pgcopy.h"
 
 /*

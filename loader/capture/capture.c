@@ -1,5 +1,5 @@
 /*
- * loader/capture.c: captures in, sFlow datagrams out.
+ * loader/capture/capture.c: captures in, sFlow datagrams out.
  *
  * libpcap reads the file through a stdio stream of our own (fopencookie)
  * that hashes every byte on its way to libpcap: the content hash comes for

@@ -1,5 +1,5 @@
 /*
- * loader/enrich.h: enrichment, the stage between the SMTP filter and the
+ * loader/capture/enrich.h: enrichment, the stage between the SMTP filter and the
  * COPY writer: the AS number and country of each sample's two addresses,
  * from MaxMind DB files (GeoLite2-ASN and -Country, or DB-IP's and IPinfo's
  * files in the same format), read with libmaxminddb.

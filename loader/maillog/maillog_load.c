@@ -1,5 +1,5 @@
 /*
- * loader/maillog_load.c: spamhints-load --maillog exim|postfix FILE...
+ * loader/maillog/maillog_load.c: spamhints-load --maillog exim|postfix FILE...
  *
  * Each log file is one load in one transaction, as captures are: a row in
  * spamhints.maillog_load, its events in spamhints.mail_event by COPY, and

@@ -1,5 +1,5 @@
 /*
- * loader/agents.h: per-agent datagram sequence numbers, to count datagrams
+ * loader/capture/agents.h: per-agent datagram sequence numbers, to count datagrams
  * lost in transit.
  *
  * Every sFlow agent (and v5 sub-agent) numbers its datagrams 1, 2, 3, ...

@@ -1,5 +1,5 @@
 /*
- * loader/smtp.h: which sampled packets are SMTP, and what little of their
+ * loader/capture/smtp.h: which sampled packets are SMTP, and what little of their
  * payload we keep.
  *
  * A packet is SMTP when it is TCP and either port is in the configured set.

@@ -1,5 +1,5 @@
 /*
- * loader/pgcopy.h: PostgreSQL's binary COPY format, written into one growing
+ * loader/common/pgcopy.h: PostgreSQL's binary COPY format, written into one growing
  * buffer (the last stage before libpq).
  *
  * A row is reserved once (sh_copy_row) and its fields written without
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "sflow.h"
+#include "addr.h"
 
 /* The most one row may take: checked by sh_copy_row's caller's field count. */
 #define SH_COPY_ROW_MAX 1024

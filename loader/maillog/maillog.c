@@ -1,5 +1,5 @@
 /*
- * loader/maillog.c: mail server log lines -> mail events.
+ * loader/maillog/maillog.c: mail server log lines -> mail events.
  *
  * Exim writes one line per step of a message, keyed by its message id:
  * "<=" its arrival (client, HELO, sender, size), "=>" "->" "**" "==" its

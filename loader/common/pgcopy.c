@@ -1,5 +1,5 @@
 /*
- * loader/pgcopy.c: the buffer behind the binary COPY encoder (pgcopy.h).
+ * loader/common/pgcopy.c: the buffer behind the binary COPY encoder (pgcopy.h).
  */
 #include "pgcopy.h"
 

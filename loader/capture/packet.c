@@ -1,5 +1,5 @@
 /*
- * loader/packet.c: parse one sampled packet header (the bytes of an sFlow
+ * loader/capture/packet.c: parse one sampled packet header (the bytes of an sFlow
  * "raw packet header" record) down to the TCP/UDP ports and payload.
  *
  * Sampled headers are cut short by design (often at 64 or 128 bytes), so a

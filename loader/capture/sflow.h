@@ -1,5 +1,5 @@
 /*
- * loader/sflow.h: decoding sFlow datagrams (versions 2, 4 and 5) and the
+ * loader/capture/sflow.h: decoding sFlow datagrams (versions 2, 4 and 5) and the
  * packet headers sampled inside them.
  *
  * Two stages, each usable alone:
@@ -17,12 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* An IPv4 or IPv6 address. family is 0 (none), 4 or 6; IPv4 in bytes[0..3]. */
-typedef struct sh_addr
-{
-	uint8_t		family;
-	uint8_t		bytes[16];
-} sh_addr;
+#include "addr.h"
+
 
 /* sFlow header_protocol values the packet parser understands. */
 #define SH_HEADER_ETHERNET	1

@@ -1,5 +1,5 @@
 /*
- * loader/sflow.c: decode one sFlow datagram, version 5 (sflow.org, "sFlow
+ * loader/capture/sflow.c: decode one sFlow datagram, version 5 (sflow.org, "sFlow
  * Version 5"), version 4 (RFC 3176) or version 2, and hand every sampled
  * packet record of its flow samples to a callback.
  *

@@ -1,5 +1,5 @@
 /*
- * loader/capture.h: reading captures with libpcap, first stage of the loader.
+ * loader/capture/capture.h: reading captures with libpcap, first stage of the loader.
  *
  * A capture (pcap or pcapng, a file or standard input) is read once, front
  * to back; its SHA-256 is computed from the bytes as libpcap reads them, so

@@ -1,5 +1,5 @@
 /*
- * loader/db.c: libpq and terminal helpers shared by the loaders (db.h).
+ * loader/common/db.c: libpq and terminal helpers shared by the loaders (db.h).
  */
 #include "db.h"
 

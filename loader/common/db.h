@@ -1,5 +1,5 @@
 /*
- * loader/db.h: what the capture loader (main.c) and the mail-log loader
+ * loader/common/db.h: what the capture loader (main.c) and the mail-log loader
  * (maillog_load.c) both need of libpq and of the terminal.
  */
 #ifndef SPAMHINTS_DB_H
