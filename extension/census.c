@@ -472,7 +472,7 @@ census_out(PG_FUNCTION_ARGS)
 			first = false;
 			append_address(&buf, f, addr);
 			appendStringInfoChar(&buf, '=');
-			appendStringInfoString(&buf, census_role_names[role - 1]);
+			appendStringInfoString(&buf, sh_smtp_role_name(role));
 		}
 	}
 	appendStringInfoChar(&buf, '}');

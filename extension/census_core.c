@@ -9,8 +9,6 @@
 /* the largest flat value the server can hold: MaxAllocSize */
 #define CENSUS_MAX_FLAT_SIZE	((uint64_t) 0x3fffffff)
 
-const char *const census_role_names[3] = {"client", "server", "both"};
-
 /* fixed until census_set_hash_key() is called: standalone tests and fuzzers */
 uint64_t	census_hash_key[2] = {UINT64_C(0x243f6a8885a308d3), UINT64_C(0x13198a2e03707344)};
 
@@ -470,21 +468,6 @@ census_merge_lists(const CensusLists *a, const CensusLists *b, void *cxt,
 	return result;
 }
 
-/* ASCII only, whatever the server's locale (as pg_strcasecmp) */
-static bool
-ascii_equal_nocase(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-	{
-		char		x = (*a >= 'A' && *a <= 'Z') ? (char) (*a + 'a' - 'A') : *a;
-		char		y = (*b >= 'A' && *b <= 'Z') ? (char) (*b + 'a' - 'A') : *b;
-
-		if (x != y)
-			return false;
-	}
-	return *a == *b;
-}
-
 const char *
 census_text_parse(char *str, census_entry_fn fn, void *arg)
 {
@@ -532,12 +515,10 @@ census_text_parse(char *str, census_entry_fn fn, void *arg)
 				p++;
 			save = *p;
 			*end = '\0';
-			for (r = 0; r < 3; r++)
-				if (ascii_equal_nocase(role, census_role_names[r]))
-					break;
-			if (r == 3)
+			r = sh_smtp_role_from_name(role);
+			if (r == SH_ROLE_NONE)
 				return "A role is client, server or both.";
-			fn(addr, (uint8_t) (r + 1), arg);
+			fn(addr, (uint8_t) r, arg);
 			if (save == ',')
 			{
 				p++;

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "shared/smtp_roles.h"
+
 #define CENSUS_VERSION		1
 #define CENSUS_HEADER_SIZE	(1 + 6 * 4)
 #define CENSUS_V4			0
@@ -311,8 +313,5 @@ unsigned char *census_merge_lists(const CensusLists *a, const CensusLists *b, vo
 typedef void (*census_entry_fn) (const char *address, uint8_t role, void *arg);
 
 const char *census_text_parse(char *str, census_entry_fn fn, void *arg);
-
-/* the role names, by role - 1 */
-extern const char *const census_role_names[3];
 
 #endif							/* SPAMHINTS_CENSUS_CORE_H */

@@ -356,7 +356,7 @@ append_grouped(StringInfo buf, int64 v)
 }
 
 /*
- * chart(hist24 [, height]): the slide's bar chart, one column of X per hour,
+ * chart(hist24 [, height]): an hour-of-day bar chart, one column of X per hour,
  * height rows scaled to the busiest hour, the axis labelled 0 3am 6am 9am N
  * 3pm 6pm 9pm, then each hour's count in two digits of a stated unit and
  * the exact peak and total.  Lines are at most 80 characters.

@@ -40,7 +40,7 @@ Datum
 smtp_role_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
-	int			role = smtp_role_from_name(str);
+	int			role = sh_smtp_role_from_name(str);
 
 	if (role != SMTP_ROLE_NONE)
 		PG_RETURN_SMTP_ROLE(role);
@@ -67,7 +67,7 @@ checked_role(Datum d)
 Datum
 smtp_role_out(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_CSTRING(pstrdup(smtp_role_names[checked_role(PG_GETARG_DATUM(0))]));
+	PG_RETURN_CSTRING(pstrdup(sh_smtp_role_name(checked_role(PG_GETARG_DATUM(0)))));
 }
 
 /* binary form: the one byte */

@@ -10,14 +10,16 @@
 
 #include "fmgr.h"
 
+#include "shared/smtp_roles.h"
+
 /*
  * spamhints.smtp_role: one byte, a set of two bits. 0 is "no SMTP role",
  * which no smtp_role value holds (functions return NULL for it).
  */
-#define SMTP_ROLE_NONE		0
-#define SMTP_ROLE_CLIENT	1
-#define SMTP_ROLE_SERVER	2
-#define SMTP_ROLE_BOTH		(SMTP_ROLE_CLIENT | SMTP_ROLE_SERVER)
+#define SMTP_ROLE_NONE		SH_ROLE_NONE
+#define SMTP_ROLE_CLIENT	SH_ROLE_CLIENT
+#define SMTP_ROLE_SERVER	SH_ROLE_SERVER
+#define SMTP_ROLE_BOTH		SH_ROLE_BOTH
 
 #define DatumGetSmtpRole(d)		((uint8) DatumGetChar(d))
 #define SmtpRoleGetDatum(r)		CharGetDatum((char) (r))
@@ -28,7 +30,7 @@
 static inline uint8
 smtp_role_swap(uint8 role)
 {
-	return (uint8) (((role & SMTP_ROLE_CLIENT) << 1) | ((role & SMTP_ROLE_SERVER) >> 1));
+	return (uint8) sh_smtp_role_swap(role);
 }
 
 /*
@@ -54,30 +56,16 @@ smtp_port_in_set(const SmtpPortSet *set, int32 port)
 extern const SmtpPortSet *smtp_port_set_from_array(FunctionCallInfo fcinfo, int argno);
 
 /*
- * The role of a sample's source address from its two ports: destination
- * port in the set => client; source port in the set => server.  The
- * destination's role is smtp_role_swap() of it.  ports == NULL is {25}.
+ * The role of a sample's source address from its two ports, by the rule of
+ * shared/smtp_roles.h.  The destination's role is smtp_role_swap() of it.
+ * ports == NULL is the default set, {SH_SMTP_DEFAULT_PORT}.
  */
 static inline uint8
 smtp_src_role(const SmtpPortSet *ports, int32 src_port, int32 dst_port)
 {
-	uint8		role = SMTP_ROLE_NONE;
-
 	if (ports == NULL)
-	{
-		if (dst_port == 25)
-			role |= SMTP_ROLE_CLIENT;
-		if (src_port == 25)
-			role |= SMTP_ROLE_SERVER;
-	}
-	else
-	{
-		if (smtp_port_in_set(ports, dst_port))
-			role |= SMTP_ROLE_CLIENT;
-		if (smtp_port_in_set(ports, src_port))
-			role |= SMTP_ROLE_SERVER;
-	}
-	return role;
+		return (uint8) sh_smtp_src_role(dst_port == SH_SMTP_DEFAULT_PORT, src_port == SH_SMTP_DEFAULT_PORT);
+	return (uint8) sh_smtp_src_role(smtp_port_in_set(ports, dst_port), smtp_port_in_set(ports, src_port));
 }
 
 /* enrich.c: the settings spamhints.asn_db and spamhints.country_db (_PG_init). */

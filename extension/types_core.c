@@ -8,32 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-const char *const smtp_role_names[4] = {NULL, "client", "server", "both"};
-
-/* ASCII only, whatever the server's locale (as pg_strcasecmp) */
-static bool
-ascii_equal_nocase(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-	{
-		char		x = (*a >= 'A' && *a <= 'Z') ? (char) (*a + 'a' - 'A') : *a;
-		char		y = (*b >= 'A' && *b <= 'Z') ? (char) (*b + 'a' - 'A') : *b;
-
-		if (x != y)
-			return false;
-	}
-	return *a == *b;
-}
-
-int
-smtp_role_from_name(const char *str)
-{
-	for (int role = 1; role <= 3; role++)
-		if (ascii_equal_nocase(str, smtp_role_names[role]))
-			return role;
-	return 0;
-}
-
 /* a decimal int64 at *p; advances *p. NULL, or why it is not one. */
 static const char *
 parse_int64(const char **p, int64_t *v)

@@ -13,11 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* smtp_role: 1 client, 2 server, 3 both (smtp_role.c's SMTP_ROLE_*) */
-extern const char *const smtp_role_names[4];
+#include "shared/smtp_roles.h"
 
-/* the role named by str (any case), or 0 when it names none */
-int			smtp_role_from_name(const char *str);
+/*
+ * smtp_role: 1 client, 2 server, 3 both (SH_ROLE_* of shared/smtp_roles.h,
+ * which also names them: sh_smtp_role_name(), sh_smtp_role_from_name()).
+ */
 
 /* a role byte as read from binary input or disk: 1, 2 or 3 */
 static inline bool

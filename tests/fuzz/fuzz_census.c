@@ -277,7 +277,7 @@ to_text(const unsigned char *data, size_t len)
 		{
 			CHECK(inet_ntop(f == CENSUS_V4 ? AF_INET : AF_INET6, addr, text, sizeof(text)) != NULL);
 			at += (size_t) snprintf(out + at, cap - at, "%s%s=%s", at > 1 ? "," : "", text,
-									census_role_names[role - 1]);
+									sh_smtp_role_name(role));
 			CHECK(at < cap);
 		}
 	}

@@ -39,14 +39,14 @@ static void
 role_text(const uint8_t *data, size_t len)
 {
 	char	   *s = cstring(data, len);
-	int			role = smtp_role_from_name(s);
+	int			role = sh_smtp_role_from_name(s);
 
 	CHECK(role >= 0 && role <= 3);
 	if (role != 0)
 	{
 		CHECK(smtp_role_valid(role));
-		CHECK(strlen(s) == strlen(smtp_role_names[role]));
-		CHECK(smtp_role_from_name(smtp_role_names[role]) == role);
+		CHECK(strlen(s) == strlen(sh_smtp_role_name(role)));
+		CHECK(sh_smtp_role_from_name(sh_smtp_role_name(role)) == role);
 	}
 	free(s);
 }
@@ -56,7 +56,7 @@ role_binary(const uint8_t *data, size_t len)
 {
 	/* smtp_role_recv: one byte, 1 to 3; then the cursor must be at the end */
 	if (len == 1 && smtp_role_valid(data[0]))
-		CHECK(smtp_role_from_name(smtp_role_names[data[0]]) == data[0]);
+		CHECK(sh_smtp_role_from_name(sh_smtp_role_name(data[0])) == data[0]);
 }
 
 static void

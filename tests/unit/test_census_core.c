@@ -148,7 +148,7 @@ to_text(const unsigned char *data, size_t len)
 		while (census_cursor_next(&c, &addr, &role))
 		{
 			inet_ntop(f == CENSUS_V4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
-			at += (size_t) sprintf(out + at, "%s%s=%s", at > 1 ? "," : "", a, census_role_names[role - 1]);
+			at += (size_t) sprintf(out + at, "%s%s=%s", at > 1 ? "," : "", a, sh_smtp_role_name(role));
 		}
 	}
 	out[at++] = '}';

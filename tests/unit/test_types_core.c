@@ -39,13 +39,26 @@ static void
 test_smtp_role(void **state)
 {
 	(void) state;
-	assert_int_equal(smtp_role_from_name("client"), 1);
-	assert_int_equal(smtp_role_from_name("SERVER"), 2);
-	assert_int_equal(smtp_role_from_name("Both"), 3);
-	assert_int_equal(smtp_role_from_name(""), 0);
-	assert_int_equal(smtp_role_from_name("clients"), 0);
-	assert_int_equal(smtp_role_from_name("clien"), 0);
-	assert_int_equal(smtp_role_from_name(" client"), 0);
+	assert_int_equal(sh_smtp_role_from_name("client"), 1);
+	assert_int_equal(sh_smtp_role_from_name("SERVER"), 2);
+	assert_int_equal(sh_smtp_role_from_name("Both"), 3);
+	assert_int_equal(sh_smtp_role_from_name(""), 0);
+	assert_int_equal(sh_smtp_role_from_name("clients"), 0);
+	assert_int_equal(sh_smtp_role_from_name("clien"), 0);
+	assert_int_equal(sh_smtp_role_from_name(" client"), 0);
+	/* the names and the port rule the loader shares (extension/shared/smtp_roles.h) */
+	assert_string_equal(sh_smtp_role_name(SH_ROLE_CLIENT), "client");
+	assert_string_equal(sh_smtp_role_name(SH_ROLE_SERVER), "server");
+	assert_string_equal(sh_smtp_role_name(SH_ROLE_BOTH), "both");
+	assert_null(sh_smtp_role_name(SH_ROLE_NONE));
+	assert_null(sh_smtp_role_name(4));
+	assert_int_equal(sh_smtp_src_role(1, 0), SH_ROLE_CLIENT);
+	assert_int_equal(sh_smtp_src_role(0, 1), SH_ROLE_SERVER);
+	assert_int_equal(sh_smtp_src_role(1, 1), SH_ROLE_BOTH);
+	assert_int_equal(sh_smtp_src_role(0, 0), SH_ROLE_NONE);
+	assert_int_equal(sh_smtp_role_swap(SH_ROLE_CLIENT), SH_ROLE_SERVER);
+	assert_int_equal(sh_smtp_role_swap(SH_ROLE_SERVER), SH_ROLE_CLIENT);
+	assert_int_equal(sh_smtp_role_swap(SH_ROLE_BOTH), SH_ROLE_BOTH);
 	assert_false(smtp_role_valid(0));
 	assert_true(smtp_role_valid(1) && smtp_role_valid(3));
 	assert_false(smtp_role_valid(4));
