@@ -69,9 +69,11 @@ typedef struct sh_ml_lctx
 
 /*
  * One MTA's log format: the name --format gives, and the parser of one line
- * (NUL-terminated, L holding its number), which sets L's time and host and
- * counts what it skips. A message its parser marked done (ev.done, at
- * ev.done_at) is emitted once linger more seconds of log time have gone by.
+ * (NUL-terminated, L holding its number), which sets L's time (and syslog
+ * host) and counts what it skips. A message its parser marked done (ev.done,
+ * at ev.done_at) is emitted once linger more seconds of log time have gone
+ * by. A new MTA is a file that defines one of these, and its entry in
+ * maillog.c's mtas[].
  */
 struct sh_mta_parser
 {
