@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_maillog.c: the mail log parser (loader/maillog.c) on lines
+ * tests/unit/test_maillog.c: the mail log parser (loader/maillog/) on lines
  * written by hand, and on every line of the sample logs in tests/data/maillog
  * cut at every byte. Each line is fed from a heap copy of exactly its length,
  * so AddressSanitizer reports any read past it.
@@ -313,6 +313,45 @@ test_text_is_cleaned(void **state)
 	sh_maillog_free(p);
 }
 
+/*
+ * Each format reaches its own parser: a line of the other MTA is skipped,
+ * and why tells which parser read it.
+ */
+static void
+test_formats(void **state)
+{
+	sh_maillog *p;
+	sh_mta		mta;
+
+	(void) state;
+	assert_int_equal(sh_mta_parse("exim", &mta), 0);
+	assert_int_equal(mta, SH_MTA_EXIM);
+	assert_int_equal(sh_mta_parse("postfix", &mta), 0);
+	assert_int_equal(mta, SH_MTA_POSTFIX);
+	assert_int_equal(sh_mta_parse("sendmail", &mta), -1);
+	assert_int_equal(sh_mta_parse("Exim", &mta), -1);
+	assert_int_equal(sh_mta_parse("", &mta), -1);
+
+	/* the Postfix parser wants a syslog header: Exim's own time is malformed */
+	p = parser(SH_MTA_POSTFIX, 2007);
+	feeds(p, "2007-07-14 10:26:00 H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	feeds(p, "Jul 14 10:26:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	assert_int_equal(ngot, 0);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 1);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_OTHER_PROGRAM), 1);
+	sh_maillog_free(p);
+
+	/* the Exim parser reads syslog lines of exim only */
+	p = parser(SH_MTA_EXIM, 2007);
+	feeds(p, "Dec 31 23:59:10 mx2 postfix/smtpd[1001]: NOQUEUE: reject: RCPT from unknown[192.0.2.7]:40200: 554 5.7.1 <n@example.net>: Relay access denied; from=<m@example.com> to=<n@example.net> proto=ESMTP helo=<friend>");
+	feeds(p, "Jul 14 10:26:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_OTHER_PROGRAM), 1);
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].ip, "192.0.2.66");
+	assert_string_equal(got[0].ts, "2007-07-14 10:26:00");
+	sh_maillog_free(p);
+}
+
 static void
 test_long_lines(void **state)
 {
@@ -416,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_postfix_refusals),
 		cmocka_unit_test(test_years),
 		cmocka_unit_test(test_text_is_cleaned),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_sample_lines_cut_everywhere),
 		cmocka_unit_test(test_sample_logs),
