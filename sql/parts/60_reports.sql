@@ -158,50 +158,80 @@ $$;
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
 'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least agreement.min_samples sampled client packets): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new. Addresses of ISPs without an agreement never appear.';
 
-CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
-                                 for_isp text DEFAULT NULL,
-                                 at timestamptz DEFAULT now(),
-                                 dry_run boolean DEFAULT false)
-RETURNS TABLE (report_id bigint, isp text, abuse_address text, source_ip inet,
-               diagnosis text[], evidence text[], new_evidence text[], items bigint,
-               message_id text, message text)
-LANGUAGE plpgsql
+-- A report is built in parts that can each be called alone: report_items()
+-- gathers, per address to report, what the report says; report_human(),
+-- report_machine() and report_headers() write the three parts of the ARF
+-- message, and report_message() puts them together. Each of them sets the
+-- styles its text depends on: a report reads the same whatever the session's
+-- styles (intervals in it).
+
+CREATE TYPE spamhints.report_item AS (
+    agreement_id            integer,
+    isp                     text,
+    abuse_address           text,
+    source_ip               inet,
+    asn                     bigint,
+    evidence                text[],
+    new_evidence            text[],
+    diagnosis               text[],
+    est_packets             bigint,
+    events                  bigint,
+    items                   bigint,
+    reference               text,
+    agreed_at               timestamptz,
+    include_mail_addresses  boolean,
+    suppression             interval,
+    traffic_lines           text,
+    traffic_n               bigint,
+    servers                 bigint,
+    traffic_first           timestamptz,
+    traffic_last            timestamptz,
+    server_lines            text,
+    server_n                bigint,
+    clients                 bigint,
+    server_est              bigint,
+    mail_lines_full         text,
+    mail_lines_bare         text,
+    mail_n                  bigint,
+    viruses                 text,
+    zones                   text,
+    first_port              integer,
+    arrival                 timestamptz,
+    m_ts                    timestamptz,
+    m_host                  text,
+    m_name                  text,
+    m_helo                  text,
+    m_port                  integer,
+    m_sender                text,
+    m_recipients            text[]
+);
+
+COMMENT ON TYPE spamhints.report_item IS
+'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est, the viruses and the mail logs'' time zones, first_port and arrival (its first item as a client), and m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients), the source of the headers part.';
+
+CREATE FUNCTION spamhints.report_period_text(period tstzrange) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
--- a report reads the same whatever the session's styles (intervals in it)
+AS $$
+    SELECT spamhints.utc_text(lower(period)) || ' UTC to ' || spamhints.utc_text(upper(period)) || ' UTC'
+$$;
+
+COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC.';
+
+CREATE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
+                                       at timestamptz DEFAULT now())
+RETURNS SETOF spamhints.report_item
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
 SET IntervalStyle = 'postgres'
 SET DateStyle = 'ISO, YMD'
 AS $$
 #variable_conflict use_column
 DECLARE
     max_items  integer := spamhints.setting('report_max_items')::integer;
-    sender     text := spamhints.setting('report_from');
-    mta        text := spamhints.setting('reporting_mta');
-    retention  text := spamhints.setting('retention');
-    run_id     bigint;
-    n          integer := 0;
-    c          record;
-    boundary   text;
-    human      text;
-    machine    text;
-    headers    text;
-    period_txt text;
 BEGIN
-    IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
-        RAISE EXCEPTION 'the report period must be a bounded, non-empty range of times'
-            USING ERRCODE = '22023', HINT = 'e.g. tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')';
-    END IF;
-    IF for_isp IS NOT NULL AND NOT EXISTS (SELECT FROM spamhints.agreement g WHERE g.isp = for_isp) THEN
-        RAISE NOTICE 'no agreement with "%": no report is produced for it', for_isp;
-        RETURN;
-    END IF;
-    IF NOT dry_run THEN
-        -- two runs at once must not both report the same address
-        LOCK TABLE spamhints.report_log IN SHARE ROW EXCLUSIVE MODE;
-        run_id := nextval('spamhints.report_id_seq');
-    END IF;
-    period_txt := spamhints.utc_text(lower(period)) || ' UTC to ' || spamhints.utc_text(upper(period)) || ' UTC';
-
-    FOR c IN
+    RETURN QUERY
         WITH cand AS (
             SELECT k.*, g.reference, g.agreed_at, g.include_mail_addresses,
                    coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression
@@ -270,7 +300,14 @@ BEGIN
             FROM lined l
             GROUP BY l.source_ip
         )
-        SELECT k.*, a.*, m.*
+        SELECT k.agreement_id, k.isp, k.abuse_address, k.source_ip, k.asn,
+               k.evidence, k.new_evidence, k.diagnosis, k.est_packets, k.events, k.items,
+               k.reference, k.agreed_at, k.include_mail_addresses, k.suppression,
+               a.traffic_lines, a.traffic_n, a.servers, a.traffic_first, a.traffic_last,
+               a.server_lines, a.server_n, a.clients, a.server_est,
+               a.mail_lines_full, a.mail_lines_bare, a.mail_n, a.viruses, a.zones,
+               a.first_port, a.arrival,
+               m.m_ts, m.m_host, m.m_name, m.m_helo, m.m_port, m.m_sender, m.m_recipients
         FROM cand k
         JOIN agg a ON a.source_ip = k.source_ip
         LEFT JOIN LATERAL (
@@ -281,7 +318,209 @@ BEGIN
               AND e.client_ip = k.source_ip AND e.ts <@ period
             ORDER BY e.ts LIMIT 1
         ) AS m ON true
-        ORDER BY k.isp, k.source_ip
+        ORDER BY k.isp, k.source_ip;
+END
+$$;
+
+-- it reads the mail addresses of mail logs (personal data): like report(), for
+-- the extension's owner or a role it trusts with them
+REVOKE EXECUTE ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) FROM PUBLIC;
+
+COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address: the evidence listed per kind, up to the setting report_max_items each, and the first mail event. Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
+
+CREATE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+    sender     text := spamhints.setting('report_from');
+    retention  text := spamhints.setting('retention');
+BEGIN
+    RETURN format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
+                    to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    coalesce(' (' || item.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             -- the title of the Best Practice (\x69 is i)
+             E'Practice for reporting abuse \x69ssues based on traffic data.\n\n'
+          || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
+          || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
+          || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
+                 CASE WHEN item.events > 0
+                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
+                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
+             ELSE '' END
+          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
+          || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
+          || E'Every time below is UTC (time zone +00:00).\n'
+          || format(E'Evidence: %s items (%s).\n%s\n',
+                    item.items, array_to_string(item.evidence, ', '),
+                    CASE WHEN item.new_evidence = item.evidence
+                         THEN format('We have not reported this address to you in the last %s.', item.suppression)
+                         ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
+          || CASE WHEN item.traffic_n > 0 THEN
+                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
+                    E'sampled packet stands for about N packets.\n\n'
+                 || item.traffic_lines || E'\n'
+                 || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
+                           item.traffic_n, item.est_packets, item.servers,
+                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last))
+             ELSE '' END
+          || CASE WHEN item.server_n > 0 THEN
+                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
+                 || item.server_lines || E'\n'
+                 || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', item.server_n, item.server_est, item.clients)
+             ELSE '' END
+          || CASE WHEN item.mail_n > 0 THEN
+                 format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
+                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || CASE WHEN item.include_mail_addresses
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
+                 || CASE WHEN item.include_mail_addresses THEN item.mail_lines_full
+                         ELSE regexp_replace(item.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
+                 || E'\n'
+                 || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
+             ELSE '' END
+          || E'\nWARNING: PERSONAL DATA\n'
+          || E'This report contains personal data: IP addresses with the times they were\n' ||
+             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
+             E'some may be real people''s). You receive it only so that you can stop\n' ||
+             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
+             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
+             E'they need to know, without other people''s addresses); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means, the period, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the warning about personal data with the retention, and where replies go (the setting report_from, message_id).';
+
+CREATE FUNCTION spamhints.report_machine(item spamhints.report_item) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+BEGIN
+    RETURN E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (item.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
+          || E'User-Agent: spamhints/0.1\n'
+          || E'Version: 1\n'
+          || 'Source-IP: ' || host(item.source_ip) || E'\n'
+          || coalesce('Source-Port: ' || item.first_port || E'\n', '')
+          || 'Arrival-Date: ' || spamhints.rfc5322_date(item.arrival) || E'\n'
+          || 'Incidents: ' || item.items || E'\n'
+          || CASE WHEN item.m_ts IS NOT NULL THEN 'Reporting-MTA: dns; ' || coalesce(item.m_host, mta) || E'\n' ELSE '' END
+          || CASE WHEN item.m_ts IS NOT NULL AND item.include_mail_addresses THEN
+                 coalesce('Original-Mail-From: <' || item.m_sender || E'>\n', '')
+                 || coalesce((SELECT string_agg('Original-Rcpt-To: <' || r || E'>\n', '') FROM unnest(item.m_recipients) AS r), '')
+             ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_machine(spamhints.report_item) IS
+'The machine-readable part of a report (message/feedback-report, RFC 5965 section 3 with RFC 6692''s Source-Port): Feedback-Type (virus or abuse), User-Agent, Version, Source-IP, Source-Port and Arrival-Date of the first item where the address is the client, Incidents; with a mail event, Reporting-MTA and, when the agreement includes mail addresses, Original-Mail-From and Original-Rcpt-To.';
+
+CREATE FUNCTION spamhints.report_headers(item spamhints.report_item) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+BEGIN
+    -- no message is kept, so the header section is the trace field our
+    -- server would have added, rebuilt from its log
+    RETURN CASE WHEN item.m_ts IS NOT NULL THEN
+                       'Received: from ' || coalesce(item.m_helo, 'unknown')
+                       || ' (' || coalesce(item.m_name || ' ', '') || '[' || CASE WHEN family(item.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(item.source_ip) || ']'
+                       || coalesce(':' || item.m_port, '') || ')'
+                       || E'\n\tby ' || coalesce(item.m_host, mta) || '; ' || spamhints.rfc5322_date(item.m_ts) || E'\n'
+                   ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_headers(spamhints.report_item) IS
+'The headers part of a report (text/rfc822-headers): no message is kept, so it is the Received trace field our mail server would have added to the first mail from the address, rebuilt from its log; empty without a mail event.';
+
+CREATE FUNCTION spamhints.report_message(item spamhints.report_item, period tstzrange,
+                                         at timestamptz, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    sender     text := spamhints.setting('report_from');
+    boundary   text := '=_spamhints_' || md5(message_id);
+BEGIN
+    RETURN format(E'From: %s\nTo: %s\nDate: %s\nSubject: Abuse report: %s (%s), %s\nMessage-ID: %s\n',
+                  sender, item.abuse_address, spamhints.rfc5322_date(at), host(item.source_ip),
+                  array_to_string(item.diagnosis, ', '), spamhints.report_period_text(period), message_id)
+          || E'MIME-Version: 1.0\n'
+          || format(E'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="%s"\n\n', boundary)
+          || E'This is an abuse report in the Abuse Reporting Format (ARF, RFC 5965).\n\n'
+          || format(E'--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n',
+                    boundary, spamhints.report_human(item, period, message_id))
+          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, spamhints.report_machine(item))
+          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, spamhints.report_headers(item))
+          || format(E'--%s--\n', boundary);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_message(spamhints.report_item, tstzrange, timestamptz, text) IS
+'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries made from message_id.';
+
+CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
+                                 for_isp text DEFAULT NULL,
+                                 at timestamptz DEFAULT now(),
+                                 dry_run boolean DEFAULT false)
+RETURNS TABLE (report_id bigint, isp text, abuse_address text, source_ip inet,
+               diagnosis text[], evidence text[], new_evidence text[], items bigint,
+               message_id text, message text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_column
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+    run_id     bigint;
+    n          integer := 0;
+    c          spamhints.report_item;
+BEGIN
+    IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
+        RAISE EXCEPTION 'the report period must be a bounded, non-empty range of times'
+            USING ERRCODE = '22023', HINT = 'e.g. tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')';
+    END IF;
+    IF for_isp IS NOT NULL AND NOT EXISTS (SELECT FROM spamhints.agreement g WHERE g.isp = for_isp) THEN
+        RAISE NOTICE 'no agreement with "%": no report is produced for it', for_isp;
+        RETURN;
+    END IF;
+    IF NOT dry_run THEN
+        -- two runs at once must not both report the same address
+        LOCK TABLE spamhints.report_log IN SHARE ROW EXCLUSIVE MODE;
+        run_id := nextval('spamhints.report_id_seq');
+    END IF;
+
+    FOR c IN
+        SELECT * FROM spamhints.report_items(period, for_isp, at) AS i ORDER BY i.isp, i.source_ip
     LOOP
         n := n + 1;
         report_id := run_id;
@@ -293,102 +532,7 @@ BEGIN
         new_evidence := c.new_evidence;
         items := c.items;
         message_id := format('<spamhints.%s.%s@%s>', coalesce(run_id::text, 'preview'), n, mta);
-        boundary := '=_spamhints_' || md5(message_id);
-
-        -- the human-readable part
-        human := format(E'Abuse report about %s%s\n\n', host(c.source_ip), coalesce(' (AS' || c.asn || ')', ''))
-          || format(E'This report is about %s, an address in your network.\n', host(c.source_ip))
-          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
-                    to_char(c.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-                    coalesce(' (' || c.reference || ')', ''))
-          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
-             E'Practice for reporting abuse issues based on traffic data.\n\n'
-          || 'Diagnosis: ' || array_to_string(c.diagnosis, ', ') || E'\n'
-          || CASE WHEN 'virus' = ANY (c.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', c.viruses) ELSE '' END
-          || CASE WHEN 'spam sender' = ANY (c.diagnosis) THEN
-                 CASE WHEN c.events > 0
-                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
-                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
-             ELSE '' END
-          || CASE WHEN 'open server' = ANY (c.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
-          || format(E'\nPeriod covered: %s.\n', period_txt)
-          || E'Every time below is UTC (time zone +00:00).\n'
-          || format(E'Evidence: %s items (%s).\n%s\n',
-                    c.items, array_to_string(c.evidence, ', '),
-                    CASE WHEN c.new_evidence = c.evidence
-                         THEN format('We have not reported this address to you in the last %s.', c.suppression)
-                         ELSE format('New since our last report to you about it (within %s): %s.', c.suppression, array_to_string(c.new_evidence, ', ')) END)
-          || CASE WHEN c.traffic_n > 0 THEN
-                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(c.source_ip))
-                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
-                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
-                    E'sampled packet stands for about N packets.\n\n'
-                 || c.traffic_lines || E'\n'
-                 || CASE WHEN c.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.traffic_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
-                           c.traffic_n, c.est_packets, c.servers,
-                           spamhints.utc_text(c.traffic_first), spamhints.utc_text(c.traffic_last))
-             ELSE '' END
-          || CASE WHEN c.server_n > 0 THEN
-                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(c.source_ip))
-                 || c.server_lines || E'\n'
-                 || CASE WHEN c.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', c.server_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', c.server_n, c.server_est, c.clients)
-             ELSE '' END
-          || CASE WHEN c.mail_n > 0 THEN
-                 format(E'\nMail from %s to our mail servers\n', host(c.source_ip))
-                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', c.zones)
-                 || CASE WHEN c.include_mail_addresses
-                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
-                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
-                 || CASE WHEN c.include_mail_addresses THEN c.mail_lines_full
-                         ELSE regexp_replace(c.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
-                 || E'\n'
-                 || CASE WHEN c.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', c.mail_n - max_items) ELSE '' END
-             ELSE '' END
-          || E'\nWARNING: PERSONAL DATA\n'
-          || E'This report contains personal data: IP addresses with the times they were\n' ||
-             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
-             E'some may be real people''s). You receive it only so that you can stop\n' ||
-             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
-             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
-             E'they need to know, without other people''s addresses); and delete it when\n'
-          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
-          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
-
-        -- the machine-readable part (RFC 5965 section 3, RFC 6692)
-        machine := E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (c.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
-          || E'User-Agent: spamhints/0.1\n'
-          || E'Version: 1\n'
-          || 'Source-IP: ' || host(c.source_ip) || E'\n'
-          || coalesce('Source-Port: ' || c.first_port || E'\n', '')
-          || 'Arrival-Date: ' || spamhints.rfc5322_date(c.arrival) || E'\n'
-          || 'Incidents: ' || c.items || E'\n'
-          || CASE WHEN c.m_ts IS NOT NULL THEN 'Reporting-MTA: dns; ' || coalesce(c.m_host, mta) || E'\n' ELSE '' END
-          || CASE WHEN c.m_ts IS NOT NULL AND c.include_mail_addresses THEN
-                 coalesce('Original-Mail-From: <' || c.m_sender || E'>\n', '')
-                 || coalesce((SELECT string_agg('Original-Rcpt-To: <' || r || E'>\n', '') FROM unnest(c.m_recipients) AS r), '')
-             ELSE '' END;
-
-        -- the third part: no message is kept, so the header section is the
-        -- trace field our server would have added, rebuilt from its log
-        headers := CASE WHEN c.m_ts IS NOT NULL THEN
-                       'Received: from ' || coalesce(c.m_helo, 'unknown')
-                       || ' (' || coalesce(c.m_name || ' ', '') || '[' || CASE WHEN family(c.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(c.source_ip) || ']'
-                       || coalesce(':' || c.m_port, '') || ')'
-                       || E'\n\tby ' || coalesce(c.m_host, mta) || '; ' || spamhints.rfc5322_date(c.m_ts) || E'\n'
-                   ELSE '' END;
-
-        message := format(E'From: %s\nTo: %s\nDate: %s\nSubject: Abuse report: %s (%s), %s\nMessage-ID: %s\n',
-                          sender, c.abuse_address, spamhints.rfc5322_date(at), host(c.source_ip),
-                          array_to_string(c.diagnosis, ', '), period_txt, message_id)
-          || E'MIME-Version: 1.0\n'
-          || format(E'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="%s"\n\n', boundary)
-          || E'This is an abuse report in the Abuse Reporting Format (ARF, RFC 5965).\n\n'
-          || format(E'--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n', boundary, human)
-          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, machine)
-          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, headers)
-          || format(E'--%s--\n', boundary);
+        message := spamhints.report_message(c, period, at, message_id);
 
         IF NOT dry_run THEN
             INSERT INTO spamhints.report_log (report_id, agreement_id, abuse_address, source_ip, period,

@@ -12,7 +12,7 @@ BEGIN;
 ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.report_id_seq RESTART;
-SELECT plan(43);
+SELECT plan(52);
 
 -- who agreed to receive reports
 INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference) VALUES
@@ -214,6 +214,45 @@ RESET DateStyle;
 RESET IntervalStyle;
 SELECT set_eq($$SELECT source_ip, message FROM hostile_preview$$, $$SELECT source_ip, message FROM utc_preview$$,
               'a hostile search_path, another TimeZone, DateStyle and IntervalStyle change nothing in a report');
+
+-- the parts of a report, each alone: the items, the human-readable part, the
+-- machine-readable part, the headers part, and the message that joins them
+\set period 'tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')'
+\set item '(SELECT i FROM spamhints.report_items(:period, at => ''2007-04-20 00:00+00'') AS i WHERE i.source_ip = '
+SELECT results_eq($$SELECT isp, source_ip FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00')$$,
+  $$VALUES ('Agreed ISP', '192.0.2.7'::inet), ('Agreed ISP', '192.0.2.50'), ('Agreed ISP', '192.0.2.200'), ('Six ISP', '2001:db8:1::66')$$,
+  'report_items: one item per address that report() reports, in its order');
+SELECT set_eq($$SELECT i.source_ip, spamhints.report_message(i, $$ || quote_literal(:period) || $$, '2007-04-20 00:00+00',
+                         format('<spamhints.preview.%s@localhost>', row_number() OVER (ORDER BY i.isp, i.source_ip)))
+                FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00') AS i$$,
+              $$SELECT source_ip, message FROM utc_preview$$,
+              'report_message: the message of report(), byte for byte, from its item');
+SELECT is(spamhints.report_machine(:item '192.0.2.7')),
+          E'Feedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
+          || E'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n',
+          'report_machine: the RFC 5965 feedback-report fields (Feedback-Type, Source-IP, RFC 6692''s Source-Port, ...)');
+SELECT is(spamhints.report_machine(:item '2001:db8:1::66')),
+          E'Feedback-Type: abuse\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 2001:db8:1::66\nSource-Port: 50000\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 12:00:00 +0000\nIncidents: 2\nReporting-MTA: dns; mx1\n',
+          'report_machine: no Original-Mail-From or Original-Rcpt-To when the agreement leaves mail addresses out');
+SELECT ok(strpos(h, E'Abuse report about 192.0.2.7 (AS64501)\n\n') = 1
+          AND strpos(h, E'Diagnosis: virus\n') > 0
+          AND strpos(h, E'\nWARNING: PERSONAL DATA\nThis report contains personal data') > 0
+          AND strpos(h, E'Reference: <ref@example>.\n') > 0
+          AND strpos(h, 'Feedback-Type') = 0 AND strpos(h, 'Content-Type') = 0,
+          'report_human: the diagnosis, the evidence and the personal-data warning, and no other part')
+FROM (SELECT spamhints.report_human(:item '192.0.2.7'), :period, '<ref@example>') AS h) AS t;
+SELECT is(spamhints.report_headers(:item '192.0.2.7')),
+          E'Received: from kjsdhf ([192.0.2.7]:40161)\n\tby mx1; Wed, 14 Mar 2007 10:17:33 +0000\n',
+          'report_headers: the Received field rebuilt from the first mail event''s log line');
+SELECT is(spamhints.report_headers(:item '192.0.2.50')), '',
+          'report_headers: empty without a mail event');
+SELECT is(spamhints.report_period_text(:period), '2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC',
+          'report_period_text: the period as reports write it');
+SELECT ok(NOT has_function_privilege('public', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE')
+          AND NOT has_function_privilege('spamhints_analyst', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE'),
+          'report_items reads the mail addresses: not executable by PUBLIC nor by analysts');
 
 -- the two reports, whole
 \echo ==== the report about 192.0.2.7
