@@ -1,4 +1,4 @@
--- 62_reports: reports that follow the Best Practice for reporting abuse
+-- 60_reports: reports that follow the Best Practice for reporting abuse
 -- based on traffic data: only to ISPs that agreed, with the evidence
 -- accurately timed in UTC, the warning about personal data, never unduly
 -- repetitive; in ARF (RFC 5965 with RFC 6692's Source-Port).

@@ -1,4 +1,4 @@
--- 64_scheduled: the daily figures and the report queue (materialized views),
+-- 71_scheduled: the daily figures and the report queue (materialized views),
 -- spamhints.refresh(), and the pg_cron schedule of spamhints.cron_jobs().
 -- (tests/e2e/workflow_cron.sh runs the schedule in a cluster with pg_cron.)
 CREATE EXTENSION IF NOT EXISTS spamhints;

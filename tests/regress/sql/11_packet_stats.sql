@@ -1,4 +1,4 @@
--- 02_packet_stats: the slide's raw statistics on a hand-counted sample set.
+-- 11_packet_stats: the slide's raw statistics on a hand-counted sample set.
 CREATE EXTENSION IF NOT EXISTS spamhints;
 BEGIN;
 -- nothing loaded: zero packets, no shares

@@ -1,4 +1,4 @@
--- tests/regress/sql/40_views.sql: endpoint, ip_census, client_as_top,
+-- tests/regress/sql/30_views.sql: endpoint, ip_census, client_as_top,
 -- client_cc_top and activity() on hand-counted samples.
 SET search_path = spamhints, public;
 SET TimeZone = 'UTC';

@@ -1,4 +1,4 @@
--- 63_retention: personal data is kept only as long as the retention
+-- 70_retention: personal data is kept only as long as the retention
 -- setting says; spamhints.purge() deletes what is older.
 CREATE EXTENSION IF NOT EXISTS spamhints;
 \set ECHO none

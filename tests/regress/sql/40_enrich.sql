@@ -1,4 +1,4 @@
--- 60_enrich: the enrichment settings and functions without a database file
+-- 40_enrich: the enrichment settings and functions without a database file
 -- (tests/e2e/enrichment.sh builds files and checks the answers): settings
 -- for superusers only, volatility, and one clear error per missing,
 -- unreadable, corrupt or unset file.

@@ -1,4 +1,4 @@
--- tests/regress/sql/50_parallel.sql: the aggregates in parallel workers and
+-- tests/regress/sql/31_parallel.sql: the aggregates in parallel workers and
 -- in partial (partitionwise) plans give the serial answers, which are the
 -- plain-SQL answers.
 SET search_path = spamhints, public;

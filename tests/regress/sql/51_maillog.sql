@@ -1,4 +1,4 @@
--- 61_maillog: the mail log tables, the slides' per-day views, and incoming
+-- 51_maillog: the mail log tables, the slides' per-day views, and incoming
 -- ARF reports read by parse_arf() and receive_arf().
 CREATE EXTENSION IF NOT EXISTS spamhints;
 \set ECHO none

@@ -1,4 +1,4 @@
--- 01_schema: the tables the loader fills, their constraints, pg_dump marks.
+-- 10_schema: the tables the loader fills, their constraints, pg_dump marks.
 CREATE EXTENSION IF NOT EXISTS spamhints;
 \set ECHO none
 \pset format unaligned

@@ -1,4 +1,4 @@
--- 60_customers: time-aware customers (spamhints.ip_assignment), who held an
+-- 50_customers: time-aware customers (spamhints.ip_assignment), who held an
 -- address when, filling it from your own table, and customer_sender on
 -- hand-built samples and mail events.
 CREATE EXTENSION IF NOT EXISTS spamhints;

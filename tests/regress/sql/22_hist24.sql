@@ -1,4 +1,4 @@
--- tests/regress/sql/30_hist24.sql: hist24, the hourly aggregates and chart().
+-- tests/regress/sql/22_hist24.sql: hist24, the hourly aggregates and chart().
 SET search_path = spamhints, public;
 SET TimeZone = 'UTC';
 
