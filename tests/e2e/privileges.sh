@@ -160,6 +160,9 @@ denied sh_test_analyst "SELECT recipients FROM spamhints.mail_event" "read the r
 denied sh_test_analyst "SELECT recipients FROM spamhints.evidence" "read the recipients through the view evidence"
 denied sh_test_analyst "SELECT smtp FROM spamhints.evidence" "read the SMTP payload through the view evidence"
 denied sh_test_analyst "SELECT message FROM spamhints.report_log" "read the reports sent (they quote mail addresses)"
+denied sh_test_analyst "SELECT * FROM spamhints.report_items(spamhints.yesterday())" "run report_items() (it reads the mail addresses)"
+denied sh_test_analyst "SELECT spamhints.report_message(i, spamhints.yesterday(), now(), '<x>') FROM spamhints.report_items(spamhints.yesterday()) AS i" \
+    "build a report from report_items()"
 denied sh_test_analyst "DELETE FROM spamhints.mail_event" "delete mail events"
 denied sh_test_analyst "INSERT INTO spamhints.agreement (isp, abuse_address) VALUES ('x', 'x@x')" "add an agreement"
 

@@ -2,7 +2,7 @@
  * tests/unit/test_census_core.c: the census without the server
  * (extension/census_core.c) under AddressSanitizer and UBSan: the text
  * syntax, the layout checks on the corrupt inputs of the regression tests
- * (tests/regress/sql/20_census.sql), the canonical form, the merge, and a
+ * (tests/regress/sql/21_census.sql), the canonical form, the merge, and a
  * table grown to 120,000 addresses. Every input is a heap copy of exactly
  * its length.
  */

@@ -2,7 +2,7 @@
  * tests/unit/test_types_core.c: the text and binary input of smtp_role and
  * hist24 (extension/types_core.c) outside the server, under AddressSanitizer
  * and UBSan: the values and the errors of the regression tests
- * (tests/regress/sql/10_smtp_role.sql, 30_hist24.sql), each on a heap copy
+ * (tests/regress/sql/20_smtp_role.sql, 22_hist24.sql), each on a heap copy
  * of exactly its length.
  */
 #include <setjmp.h>

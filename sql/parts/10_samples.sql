@@ -1,0 +1,188 @@
+-- sql/parts/10_samples.sql: the loads of sFlow captures (spamhints-load) and
+-- their samples, one row per sampled SMTP packet, with the packet statistics.
+
+------------------------------------------------------------------------------
+-- Loads: one row per capture file loaded by spamhints-load.
+------------------------------------------------------------------------------
+
+CREATE TABLE spamhints.load (
+    load_id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    file_name        text NOT NULL,
+    sha256           text UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    file_bytes       bigint,
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at      timestamptz,
+    first_ts         timestamptz,
+    last_ts          timestamptz,
+    frames           bigint NOT NULL DEFAULT 0,
+    datagrams        bigint NOT NULL DEFAULT 0,
+    flow_samples     bigint NOT NULL DEFAULT 0,
+    counter_samples  bigint NOT NULL DEFAULT 0,
+    sampled_packets  bigint NOT NULL DEFAULT 0,
+    smtp_rows        bigint NOT NULL DEFAULT 0,
+    malformed        bigint NOT NULL DEFAULT 0,
+    skipped          jsonb NOT NULL DEFAULT '{}',
+    lost_datagrams   bigint NOT NULL DEFAULT 0,
+    smtp_ports       integer[] NOT NULL DEFAULT '{25}',
+    filter           text,
+    loader_version   text,
+    enrichment       jsonb,
+    -- a load is committed only once it is complete: then it has its hash
+    CHECK (finished_at IS NULL OR sha256 IS NOT NULL)
+);
+
+COMMENT ON TABLE spamhints.load IS
+'One row per capture loaded by spamhints-load. sha256 is the content hash of the file: the same capture is never loaded twice. A load is one transaction, so a row here means every sample of it is in spamhints.smtp_sample.';
+COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture that matched the filter';
+COMMENT ON COLUMN spamhints.load.datagrams IS 'sFlow datagrams decoded whole';
+COMMENT ON COLUMN spamhints.load.sampled_packets IS 'sampled packet records (raw headers, or IPv4/IPv6 data records) in flow samples';
+COMMENT ON COLUMN spamhints.load.malformed IS 'datagrams skipped as malformed or not sFlow; nothing of them is loaded';
+COMMENT ON COLUMN spamhints.load.skipped IS 'why datagrams and sampled packets were skipped: reason -> count';
+COMMENT ON COLUMN spamhints.load.lost_datagrams IS 'datagrams lost in transit, from gaps in each agent''s sequence numbers';
+COMMENT ON COLUMN spamhints.load.enrichment IS
+'The enrichment databases of the load''s src_asn/dst_asn/src_cc/dst_cc: {"asn": {...}, "country": {...}} with each file''s path, database_type, ip_version, record_size, node_count, binary_format, build_epoch, built, languages and description, "by" (spamhints-load, or spamhints.reenrich with "at"), and the loader''s lookup counts; NULL when loaded without enrichment';
+
+CREATE TABLE spamhints.load_agent (
+    load_id     integer NOT NULL REFERENCES spamhints.load ON DELETE CASCADE,
+    agent       inet NOT NULL,
+    sub_agent   bigint NOT NULL,
+    version     integer NOT NULL,
+    datagrams   bigint NOT NULL,
+    malformed   bigint NOT NULL DEFAULT 0,
+    first_seq   bigint NOT NULL,
+    last_seq    bigint NOT NULL,
+    lost        bigint NOT NULL,
+    resets      bigint NOT NULL,
+    PRIMARY KEY (load_id, agent, sub_agent)
+);
+
+COMMENT ON TABLE spamhints.load_agent IS
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss.';
+
+------------------------------------------------------------------------------
+-- Samples: one row per sampled SMTP packet.
+------------------------------------------------------------------------------
+
+CREATE TABLE spamhints.smtp_sample (
+    load_id        integer NOT NULL,
+    frame          bigint NOT NULL,
+    ts             timestamptz NOT NULL,
+    agent          inet NOT NULL,
+    sample_seq     bigint NOT NULL,
+    sampling_rate  integer NOT NULL,
+    input_if       bigint,
+    output_if      bigint,
+    src_mac        macaddr,
+    dst_mac        macaddr,
+    vlan           integer,
+    src_ip         inet NOT NULL,
+    dst_ip         inet NOT NULL,
+    src_port       integer NOT NULL,
+    dst_port       integer NOT NULL,
+    tcp_flags      integer,
+    ip_len         integer,
+    ttl            integer,
+    smtp           text,
+    gw_src_as      bigint,
+    gw_dst_as      bigint,
+    src_asn        bigint,
+    dst_asn        bigint,
+    src_cc         text,
+    dst_cc         text
+);
+
+COMMENT ON TABLE spamhints.smtp_sample IS
+'One row per sampled SMTP packet (TCP with an SMTP port at either end) found in the flow samples of a load. Each row stands for sampling_rate real packets.';
+COMMENT ON COLUMN spamhints.smtp_sample.frame IS 'position of the sFlow datagram in the capture file, from 1: with load_id, the evidence can be found again';
+COMMENT ON COLUMN spamhints.smtp_sample.ts IS 'capture time of the sFlow datagram';
+COMMENT ON COLUMN spamhints.smtp_sample.agent IS 'the sFlow agent (switch or router) that sampled the packet';
+COMMENT ON COLUMN spamhints.smtp_sample.sample_seq IS 'the flow sample''s sequence number at its agent';
+COMMENT ON COLUMN spamhints.smtp_sample.sampling_rate IS 'one packet in sampling_rate was sampled: each row estimates sampling_rate packets';
+COMMENT ON COLUMN spamhints.smtp_sample.input_if IS 'input ifIndex (NULL when the agent did not give a single interface)';
+COMMENT ON COLUMN spamhints.smtp_sample.output_if IS 'output ifIndex (NULL when discarded, multiple or unknown)';
+COMMENT ON COLUMN spamhints.smtp_sample.src_mac IS 'source MAC of the sampled frame: at an exchange, the member router that sent it';
+COMMENT ON COLUMN spamhints.smtp_sample.vlan IS 'outermost 802.1Q/802.1ad VLAN tag of the sampled frame';
+COMMENT ON COLUMN spamhints.smtp_sample.tcp_flags IS 'raw TCP flags byte (FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128); NULL when the sampled header stops before it';
+COMMENT ON COLUMN spamhints.smtp_sample.ip_len IS 'IP packet length from the IP header (IPv6: payload length + 40)';
+COMMENT ON COLUMN spamhints.smtp_sample.ttl IS 'IPv4 TTL or IPv6 hop limit';
+COMMENT ON COLUMN spamhints.smtp_sample.smtp IS 'the SMTP command verb (EHLO, MAIL, ...) or reply code (220, 550, ...) at the start of the sampled payload; never anything else of the payload';
+COMMENT ON COLUMN spamhints.smtp_sample.gw_src_as IS 'source AS from the sFlow extended gateway record, as the router saw it';
+COMMENT ON COLUMN spamhints.smtp_sample.gw_dst_as IS 'destination (origin) AS from the sFlow extended gateway record: last AS of the path';
+COMMENT ON COLUMN spamhints.smtp_sample.src_asn IS 'AS number of src_ip from the ASN database (spamhints-load --asn-db, or spamhints.reenrich); NULL when the address is in none';
+COMMENT ON COLUMN spamhints.smtp_sample.dst_asn IS 'AS number of dst_ip from the ASN database; NULL when the address is in none';
+COMMENT ON COLUMN spamhints.smtp_sample.src_cc IS 'ISO 3166 country code of src_ip from the country database (spamhints-load --country-db, or spamhints.reenrich); NULL when unknown';
+COMMENT ON COLUMN spamhints.smtp_sample.dst_cc IS 'ISO 3166 country code of dst_ip from the country database; NULL when unknown';
+
+-- Every sample belongs to a load. Not a foreign key: its check per row made the
+-- loader's COPY several times slower. load_exists() looks a load up (and locks
+-- it FOR KEY SHARE, as a foreign key does) once per load and transaction, and
+-- the trigger below deletes the samples of deleted loads. NOT VALID: it checks
+-- every new row, while pg_dump restores the data before adding it.
+CREATE FUNCTION spamhints.load_exists(load_id integer)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_load_exists'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION spamhints.load_exists(integer) IS
+'true when the load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503: the check behind "every sample belongs to a load", cached per transaction so that a COPY of millions of rows looks its load up once';
+
+ALTER TABLE spamhints.smtp_sample
+    ADD CONSTRAINT smtp_sample_load_exists CHECK (spamhints.load_exists(load_id)) NOT VALID;
+
+CREATE FUNCTION spamhints.load_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'spamhints_load_changed'
+LANGUAGE C;
+
+COMMENT ON FUNCTION spamhints.load_changed() IS
+'trigger on spamhints.load: deleting or truncating loads deletes their samples; a load_id cannot change';
+
+CREATE TRIGGER load_delete_samples AFTER DELETE ON spamhints.load
+    REFERENCING OLD TABLE AS old_loads
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_changed();
+CREATE TRIGGER load_truncate_samples BEFORE TRUNCATE ON spamhints.load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_changed();
+CREATE TRIGGER load_keep_id BEFORE UPDATE OF load_id ON spamhints.load
+    FOR EACH ROW EXECUTE FUNCTION spamhints.load_changed();
+
+-- Samples arrive in load and time order, so block-range indexes find a load's
+-- rows (deleting it) and a time window's rows for almost nothing.
+CREATE INDEX smtp_sample_load_brin ON spamhints.smtp_sample USING brin (load_id);
+CREATE INDEX smtp_sample_ts_brin ON spamhints.smtp_sample USING brin (ts);
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.load', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.load_agent', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.smtp_sample', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.load_load_id_seq', '');
+
+------------------------------------------------------------------------------
+-- Packet statistics: how many sampled SMTP packets, and how many of them
+-- opened (SYN), accepted (SYN/ACK), reset (RST) or closed (FIN) a connection.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION spamhints.tcp_flags_text(flags integer)
+RETURNS text
+AS 'MODULE_PATHNAME', 'spamhints_tcp_flags_text'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.tcp_flags_text(integer) IS
+'TCP flags byte as text, e.g. 18 -> ''SYN,ACK''; 0 -> ''''';
+
+CREATE VIEW spamhints.packet_stats AS
+SELECT s.smtp_packets,
+       s.syn, s.syn_ack, s.rst, s.fin,
+       round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2) AS syn_pct,
+       round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
+       round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
+       round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
+       s.est_packets
+FROM (SELECT count(*) AS smtp_packets,
+             count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
+             count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
+             count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
+             count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
+             coalesce(sum(sampling_rate), 0)::bigint     AS est_packets
+      FROM spamhints.smtp_sample) AS s;
+
+COMMENT ON VIEW spamhints.packet_stats IS
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates).';

@@ -1,0 +1,141 @@
+-- sql/parts/30_views.sql: the samples seen per address (endpoint), the census
+-- of all samples, activity over time, and the rollups by AS and country.
+
+-- Endpoints: each sample seen from each of its two addresses.
+
+-- SQL-standard bodies (BEGIN ATOMIC) are parsed once, when the extension is
+-- created: a caller's search_path cannot change what they call, and they are
+-- still inlined into the calling query (SET search_path would prevent that).
+CREATE FUNCTION spamhints.endpoints(ports integer[])
+RETURNS TABLE (ip inet, peer inet, role spamhints.smtp_role, side text,
+               port integer, peer_port integer, asn bigint, cc text,
+               peer_asn bigint, peer_cc text, ts timestamptz,
+               sampling_rate integer, tcp_flags integer, ip_len integer,
+               ttl integer, smtp text, agent inet, load_id integer, frame bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT s.src_ip, s.dst_ip, spamhints.src_role(s.src_port, s.dst_port, ports), 'src',
+           s.src_port, s.dst_port, s.src_asn, s.src_cc, s.dst_asn, s.dst_cc, s.ts,
+           s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+    FROM spamhints.smtp_sample s
+    WHERE spamhints.src_role(s.src_port, s.dst_port, ports) IS NOT NULL
+    UNION ALL
+    SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port, ports), 'dst',
+           s.dst_port, s.src_port, s.dst_asn, s.dst_cc, s.src_asn, s.src_cc, s.ts,
+           s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+    FROM spamhints.smtp_sample s
+    WHERE spamhints.dst_role(s.src_port, s.dst_port, ports) IS NOT NULL;
+END;
+
+COMMENT ON FUNCTION spamhints.endpoints(integer[]) IS
+'spamhints.endpoint for another SMTP port set, e.g. SELECT * FROM spamhints.endpoints(''{25,587}''): every sample twice, once from each address that plays an SMTP role in it. Inlined into the calling query.';
+
+CREATE VIEW spamhints.endpoint AS
+SELECT s.src_ip AS ip, s.dst_ip AS peer, spamhints.src_role(s.src_port, s.dst_port) AS role,
+       'src'::text AS side, s.src_port AS port, s.dst_port AS peer_port,
+       s.src_asn AS asn, s.src_cc AS cc, s.dst_asn AS peer_asn, s.dst_cc AS peer_cc,
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+FROM spamhints.smtp_sample s
+WHERE spamhints.src_role(s.src_port, s.dst_port) IS NOT NULL
+UNION ALL
+SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port),
+       'dst'::text, s.dst_port, s.src_port,
+       s.dst_asn, s.dst_cc, s.src_asn, s.src_cc,
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+FROM spamhints.smtp_sample s
+WHERE spamhints.dst_role(s.src_port, s.dst_port) IS NOT NULL;
+
+COMMENT ON VIEW spamhints.endpoint IS
+'Every sample seen from each of its two addresses (SMTP port 25; spamhints.endpoints(ports) for another set): ip, the address; peer, the other end; role, what this sample makes ip (client, server or both); side, ''src'' or ''dst''; port and peer_port; asn and cc of ip, peer_asn and peer_cc; and the sample''s ts, sampling_rate, tcp_flags, ip_len, ttl, smtp, agent, load_id, frame. A side that plays no SMTP role is left out. Per-address questions become plain SQL: SELECT ip, role_or(role), count(*) FROM spamhints.endpoint GROUP BY ip.';
+
+CREATE VIEW spamhints.ip_census AS
+SELECT (c).ips, (c).client_only, (c).server_only, (c).both
+FROM (SELECT spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port) AS c
+      FROM spamhints.smtp_sample s) AS t;
+
+COMMENT ON VIEW spamhints.ip_census IS
+'The census of addresses by SMTP role over all samples (SMTP port 25), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both.';
+
+-- Activity over the capture: a series over a window.
+
+CREATE FUNCTION spamhints.activity(
+    window_start timestamptz, window_end timestamptz,
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT '{25}')
+RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
+               syn bigint, clients bigint, servers bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT b.bin_start,
+           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
+           coalesce((a.c).client_only + (a.c).both, 0),
+           coalesce((a.c).server_only + (a.c).both, 0)
+    FROM generate_series(date_bin(bin, window_start, window_start),
+                         window_end - '1 microsecond'::interval, bin) AS b(bin_start)
+    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
+                      count(*) AS samples,
+                      sum(s.sampling_rate)::bigint AS est_packets,
+                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port, ports) AS c
+               FROM spamhints.smtp_sample s
+               WHERE s.ts >= window_start AND s.ts < window_end
+               GROUP BY 1) AS a USING (bin_start)
+    ORDER BY b.bin_start;
+END;
+
+COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+
+-- AS and country rollups.
+
+CREATE TABLE spamhints.asn (
+    asn  bigint PRIMARY KEY,
+    org  text
+);
+
+COMMENT ON TABLE spamhints.asn IS
+'AS numbers and their organisations, filled by enrichment; client_as_top shows org as as_org (NULL for an AS not here).';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.asn', '');
+
+CREATE VIEW spamhints.client_as_top AS
+WITH by_cc AS (
+    SELECT e.asn, e.cc, spamhints.census_agg(e.ip, e.role) AS c
+    FROM spamhints.endpoint e
+    WHERE e.asn IS NOT NULL
+    GROUP BY e.asn, e.cc
+), by_as AS (
+    SELECT b.asn,
+           spamhints.counts(spamhints.census_union(b.c)) AS n,
+           (array_agg(b.cc ORDER BY (spamhints.counts(b.c)).ips DESC, b.cc)
+               FILTER (WHERE b.cc IS NOT NULL))[1] AS country
+    FROM by_cc b
+    GROUP BY b.asn
+)
+SELECT rank() OVER (ORDER BY (a.n).client_only DESC) AS rank,
+       a.asn, o.org AS as_org, a.country,
+       (a.n).client_only AS clients,
+       (a.n).server_only AS servers,
+       (a.n).both AS both,
+       (a.n).ips AS ips
+FROM by_as a
+LEFT JOIN spamhints.asn o ON o.asn = a.asn
+ORDER BY rank, a.asn;
+
+COMMENT ON VIEW spamhints.client_as_top IS
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address; addresses with no known AS left out), its addresses by their role over all samples (SMTP port 25): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1).';
+
+CREATE VIEW spamhints.client_cc_top AS
+SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
+       t.cc AS country,
+       (t.n).client_only AS clients,
+       (t.n).server_only AS servers,
+       (t.n).both AS both,
+       (t.n).ips AS ips
+FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
+      FROM spamhints.endpoint e
+      WHERE e.cc IS NOT NULL
+      GROUP BY e.cc) AS t
+ORDER BY rank, t.cc;
+
+COMMENT ON VIEW spamhints.client_cc_top IS
+'client_as_top by country (src_cc/dst_cc of the address; unknown left out): clients (client only), servers (server only), both, ips, and rank by clients.';

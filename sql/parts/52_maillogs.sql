@@ -1,0 +1,291 @@
+-- sql/parts/52_maillogs.sql: the mail logs, what the ISP's own mail servers saw
+-- (spamhints-load --maillog); the abuse reports others send about the ISP's
+-- addresses; what both count per day; and which customers send mail
+-- directly.
+
+-- A mail log is not a capture: it has a format, a time zone and a year to
+-- tell, lines rather than datagrams. Its loads have a table of their own,
+-- with the same content-hash idempotence as spamhints.load.
+CREATE TABLE spamhints.maillog_load (
+    maillog_load_id  integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    file_name        text NOT NULL,
+    sha256           text UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    format           text NOT NULL CHECK (format IN ('exim', 'postfix')),
+    file_bytes       bigint,
+    file_mtime       timestamptz,
+    timezone         text NOT NULL,
+    year_source      text CHECK (year_source IN ('option', 'mtime')),
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at      timestamptz,
+    first_ts         timestamptz,
+    last_ts          timestamptz,
+    lines            bigint NOT NULL DEFAULT 0,
+    events           bigint NOT NULL DEFAULT 0,
+    malformed        bigint NOT NULL DEFAULT 0,
+    skipped          jsonb NOT NULL DEFAULT '{}',
+    loader_version   text,
+    CHECK (finished_at IS NULL OR sha256 IS NOT NULL)
+);
+
+COMMENT ON TABLE spamhints.maillog_load IS
+'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes (the same log is never loaded twice), format (exim or postfix), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event.';
+COMMENT ON COLUMN spamhints.maillog_load.timezone IS 'the time zone of log times that carry no offset (--timezone; an offset in the line wins)';
+COMMENT ON COLUMN spamhints.maillog_load.year_source IS 'where syslog lines (which have no year) got theirs: option (--year) or mtime (the file''s modification time); NULL when every line carries its year';
+COMMENT ON COLUMN spamhints.maillog_load.lines IS 'lines read';
+COMMENT ON COLUMN spamhints.maillog_load.events IS 'rows added to spamhints.mail_event';
+COMMENT ON COLUMN spamhints.maillog_load.malformed IS 'lines that could not be read (no valid time, a broken MTA line, a bad address): counted, never loaded';
+COMMENT ON COLUMN spamhints.maillog_load.skipped IS 'lines and messages not loaded, by reason -> count (other_program, other_line, malformed_*, local_submission, loopback_client...)';
+
+CREATE TABLE spamhints.mail_event (
+    maillog_load_id  integer NOT NULL REFERENCES spamhints.maillog_load ON DELETE CASCADE,
+    line             bigint NOT NULL,
+    ts               timestamptz NOT NULL,
+    host             text,
+    queue_id         text,
+    client_ip        inet NOT NULL,
+    client_port      integer CHECK (client_port BETWEEN 0 AND 65535),
+    client_name      text,
+    helo             text,
+    size             bigint,
+    sender           text,
+    recipients       text[],
+    verdict          text NOT NULL CHECK (verdict IN ('clean', 'spam', 'virus', 'rejected')),
+    virus            text,
+    spam_score       numeric,
+    reason           text,
+    client_asn       bigint,
+    client_cc        text
+);
+
+COMMENT ON TABLE spamhints.mail_event IS
+'One row per message (or refused attempt) that an outside client sent to the ISP''s mail servers, from their logs: when, from which address and port, HELO, size, envelope sender and recipients (personal data: see spamhints.purge), and the verdict: clean, spam (with the SpamAssassin score), virus (with its name), or rejected (and why). maillog_load_id and line lead back to the log line.';
+COMMENT ON COLUMN spamhints.mail_event.line IS 'line number (from 1) in the log file of the line that gave the event its client';
+COMMENT ON COLUMN spamhints.mail_event.ts IS 'the time of that line, converted from the log''s time zone (maillog_load.timezone)';
+COMMENT ON COLUMN spamhints.mail_event.host IS 'the mail server that logged it (syslog host name; NULL for Exim''s own log)';
+COMMENT ON COLUMN spamhints.mail_event.queue_id IS 'the MTA''s queue or message id (NULL for a refusal before one was given)';
+COMMENT ON COLUMN spamhints.mail_event.client_name IS 'the client''s reverse DNS name as the MTA logged it (NULL or unknown when it had none)';
+COMMENT ON COLUMN spamhints.mail_event.helo IS 'the name the client gave in HELO/EHLO, when the log has it';
+COMMENT ON COLUMN spamhints.mail_event.size IS 'message size in bytes, when known';
+COMMENT ON COLUMN spamhints.mail_event.sender IS 'envelope sender (MAIL FROM), '''' for the null sender <>; personal data, maybe forged';
+COMMENT ON COLUMN spamhints.mail_event.recipients IS 'envelope recipients (RCPT TO); personal data';
+COMMENT ON COLUMN spamhints.mail_event.verdict IS 'clean, spam, virus, or rejected (refused for another reason: see reason)';
+COMMENT ON COLUMN spamhints.mail_event.virus IS 'the virus name the scanner gave (ClamAV, amavisd-new, Exim malware ACL)';
+COMMENT ON COLUMN spamhints.mail_event.spam_score IS 'SpamAssassin score (amavisd-new Hits, Exim spam ACL), when logged';
+COMMENT ON COLUMN spamhints.mail_event.reason IS 'what the MTA or filter said: the rejection text, or the amavisd-new action';
+COMMENT ON COLUMN spamhints.mail_event.client_asn IS 'AS of client_ip, when enrichment fills it (reports also take it from samples of the same address)';
+COMMENT ON COLUMN spamhints.mail_event.client_cc IS 'country of client_ip, when enrichment fills it';
+
+CREATE INDEX mail_event_client_ts ON spamhints.mail_event (client_ip, ts);
+CREATE INDEX mail_event_ts ON spamhints.mail_event (ts);
+CREATE INDEX mail_event_load ON spamhints.mail_event (maillog_load_id);
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.maillog_load', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.maillog_load_maillog_load_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.mail_event', '');
+
+-- Incoming reports: the abuse reports other people send us.
+
+CREATE TABLE spamhints.incoming_report (
+    incoming_report_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at         timestamptz NOT NULL DEFAULT now(),
+    reporter            text,
+    feedback_type       text,
+    user_agent          text,
+    source_ip           inet,
+    source_port         integer,
+    arrival_date        timestamptz,
+    incidents           integer,
+    original_mail_from  text,
+    original_rcpt_to    text[],
+    reported_domain     text[],
+    message             text
+);
+
+COMMENT ON TABLE spamhints.incoming_report IS
+'Abuse reports received about the ISP''s own addresses, from any source: fill it yourself, or with spamhints.receive_arf(message) for ARF (RFC 5965) reports. Their count per day is spamhints.incoming_reports_per_day. Personal data: purged with the rest (spamhints.purge).';
+COMMENT ON COLUMN spamhints.incoming_report.received_at IS 'when we received it';
+COMMENT ON COLUMN spamhints.incoming_report.reporter IS 'who sent it (the From of the report)';
+COMMENT ON COLUMN spamhints.incoming_report.source_ip IS 'the address reported (ARF Source-IP): one of ours';
+COMMENT ON COLUMN spamhints.incoming_report.message IS 'the report as received, when kept';
+
+CREATE INDEX incoming_report_received ON spamhints.incoming_report (received_at);
+SELECT pg_catalog.pg_extension_config_dump('spamhints.incoming_report', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.incoming_report_incoming_report_id_seq', '');
+
+CREATE FUNCTION spamhints.parse_arf(message text)
+RETURNS TABLE (reporter text, feedback_type text, user_agent text, source_ip inet,
+               source_port integer, arrival_date timestamptz, incidents integer,
+               original_mail_from text, original_rcpt_to text[], reported_domain text[])
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    msg    text := replace(message, E'\r\n', E'\n');
+    head   text;
+    part   text;
+    p      integer;
+    l      text;
+    name   text;
+    val    text;
+BEGIN
+    original_rcpt_to := '{}';
+    reported_domain := '{}';
+    -- the report's own header: From is the reporter
+    head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
+    reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+
+    -- the machine-readable part, message/feedback-report: its fields follow
+    -- the part's own header and end at a blank line or the next boundary
+    p := regexp_instr(msg, '(^|\n)content-type:[ \t]*message/feedback-report', 1, 1, 0, 'i');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: no message/feedback-report part'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(msg, p + 1);
+    p := strpos(part, E'\n\n');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: the message/feedback-report part is empty'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(part, p + 2);
+    p := strpos(part, E'\n\n');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    p := strpos(part, E'\n--');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    part := regexp_replace(part, E'\n[ \t]+', ' ', 'g');
+
+    FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
+        CONTINUE WHEN strpos(l, ':') = 0;
+        name := lower(btrim(split_part(l, ':', 1)));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        BEGIN
+            CASE name
+                WHEN 'feedback-type' THEN feedback_type := lower(val);
+                WHEN 'user-agent' THEN user_agent := val;
+                WHEN 'source-ip' THEN source_ip := val::inet;
+                WHEN 'source-port' THEN source_port := val::integer;
+                WHEN 'arrival-date' THEN arrival_date := val::timestamptz;
+                WHEN 'incidents' THEN incidents := val::integer;
+                WHEN 'original-mail-from' THEN original_mail_from := coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'original-rcpt-to' THEN original_rcpt_to := original_rcpt_to || coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'reported-domain' THEN reported_domain := reported_domain || val;
+                ELSE NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception THEN
+            NULL;   -- a field we cannot read is left out, the rest is kept
+        END;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.parse_arf(text) IS
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL; a message without a feedback-report part is an error (22P02).';
+
+CREATE FUNCTION spamhints.receive_arf(message text, received_at timestamptz DEFAULT now(),
+                                      keep_message boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, spamhints
+AS $$
+    INSERT INTO spamhints.incoming_report
+        (received_at, reporter, feedback_type, user_agent, source_ip, source_port, arrival_date,
+         incidents, original_mail_from, original_rcpt_to, reported_domain, message)
+    SELECT received_at, a.reporter, a.feedback_type, a.user_agent, a.source_ip, a.source_port,
+           a.arrival_date, a.incidents, a.original_mail_from, a.original_rcpt_to,
+           a.reported_domain, CASE WHEN keep_message THEN message END
+    FROM spamhints.parse_arf(message) AS a
+    RETURNING incoming_report_id
+$$;
+
+COMMENT ON FUNCTION spamhints.receive_arf(text, timestamptz, boolean) IS
+'Files an ARF report received (the whole message, as text) into spamhints.incoming_report and returns its id; keep_message => false keeps only the fields.';
+
+-- Per UTC day: what the mail logs detected, the reports received, the
+-- customers caught.
+
+CREATE VIEW spamhints.detections_per_day AS
+SELECT (e.ts AT TIME ZONE 'UTC')::date AS day,
+       count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+       count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+       count(*) FILTER (WHERE e.verdict = 'rejected') AS rejected,
+       count(*) FILTER (WHERE e.verdict = 'clean') AS clean,
+       count(DISTINCT e.client_ip) FILTER (WHERE e.verdict = 'spam') AS spam_sources,
+       count(DISTINCT e.client_ip) FILTER (WHERE e.verdict = 'virus') AS virus_sources
+FROM spamhints.mail_event e
+GROUP BY 1
+ORDER BY 1;
+
+COMMENT ON VIEW spamhints.detections_per_day IS
+'What our mail servers detected: per UTC day, the mail events by verdict (spam, virus, rejected, clean) and the distinct client addresses that sent spam and viruses.';
+
+CREATE VIEW spamhints.incoming_reports_per_day AS
+SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS reports,
+       count(DISTINCT r.source_ip) AS addresses,
+       count(DISTINCT r.reporter) AS reporters
+FROM spamhints.incoming_report r
+GROUP BY 1
+ORDER BY 1;
+
+COMMENT ON VIEW spamhints.incoming_reports_per_day IS
+'The abuse reports received from all sources: per UTC day of receipt, the reports received, the distinct addresses they were about, and the distinct reporters.';
+
+CREATE VIEW spamhints.customers_caught_per_day AS
+SELECT d.day,
+       count(DISTINCT d.customer_id) AS customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.verdict = 'spam') AS spam_customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.verdict = 'virus') AS virus_customers,
+       count(DISTINCT d.customer_id) FILTER (WHERE d.first_day = d.day) AS new_customers
+FROM (SELECT (e.ts AT TIME ZONE 'UTC')::date AS day, a.customer_id, e.verdict,
+             min((e.ts AT TIME ZONE 'UTC')::date) OVER (PARTITION BY a.customer_id) AS first_day
+      FROM spamhints.mail_event e
+      JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+      WHERE e.verdict IN ('spam', 'virus')) AS d
+GROUP BY d.day
+ORDER BY d.day;
+
+COMMENT ON VIEW spamhints.customers_caught_per_day IS
+'"Email log processing picks up 10 customers per day": per UTC day, the distinct customers (spamhints.ip_assignment, at the time of each event) whose addresses sent spam or viruses to our mail servers, by verdict, and new_customers, those caught for the first time that day.';
+
+-- Which customers send mail directly (sFlow), and whether the mail logs
+-- already caught them.
+
+CREATE VIEW spamhints.customer_sender AS
+WITH sent AS (
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+), caught AS (
+    SELECT a.customer_id,
+           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+           max(e.ts) AS last_caught
+    FROM spamhints.mail_event e
+    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+    WHERE e.verdict IN ('spam', 'virus')
+    GROUP BY a.customer_id
+)
+SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+       t.servers, t.hourly,
+       c.customer_id IS NOT NULL AS caught,
+       coalesce(c.spam, 0) AS caught_spam,
+       coalesce(c.virus, 0) AS caught_virus,
+       c.last_caught
+FROM (SELECT s.customer_id,
+             array_agg(DISTINCT s.src_ip) AS addresses,
+             min(s.ts) AS first_seen,
+             max(s.ts) AS last_seen,
+             count(*) AS samples,
+             sum(s.sampling_rate)::bigint AS est_packets,
+             count(DISTINCT s.dst_ip) AS servers,
+             spamhints.hourly(s.ts) AS hourly
+      FROM sent s
+      GROUP BY s.customer_id) AS t
+LEFT JOIN caught c USING (customer_id)
+ORDER BY t.samples DESC, t.customer_id;
+
+COMMENT ON VIEW spamhints.customer_sender IS
+'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught. Busiest first. Not caught: WHERE NOT caught.';

@@ -1,0 +1,550 @@
+-- sql/parts/60_reports.sql: abuse reports to other ISPs: who agreed to receive
+-- them, the evidence, which addresses to report, and the report itself, an
+-- ARF message built from its parts.
+
+CREATE TABLE spamhints.agreement (
+    agreement_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    isp              text NOT NULL UNIQUE,
+    abuse_address    text NOT NULL CHECK (abuse_address ~ '^[^@[:space:]<>",]+@[^@[:space:]<>",]+$'),
+    asns             bigint[] NOT NULL DEFAULT '{}',
+    networks         cidr[] NOT NULL DEFAULT '{}',
+    exclude          cidr[] NOT NULL DEFAULT '{}',
+    agreed_at        timestamptz NOT NULL DEFAULT now(),
+    withdrawn_at     timestamptz,
+    reference        text,
+    suppression      interval,
+    min_samples      integer NOT NULL DEFAULT 1 CHECK (min_samples >= 1),
+    include_mail_addresses boolean NOT NULL DEFAULT true,
+    CHECK (cardinality(asns) > 0 OR cardinality(networks) > 0),
+    CHECK (withdrawn_at IS NULL OR withdrawn_at >= agreed_at)
+);
+
+COMMENT ON TABLE spamhints.agreement IS
+'The ISPs that have agreed to receive reports based on traffic data, and where: reports are only ever produced for them (spamhints.report() reads nothing else, and every row of spamhints.report_log references one). isp names it; abuse_address receives the reports; an address is theirs when it is in one of networks, or its AS (enrichment, or the sFlow gateway record) is in asns; exclude lists their own mail servers, never reported. In force from agreed_at until withdrawn_at.';
+COMMENT ON COLUMN spamhints.agreement.reference IS 'where the agreement is recorded (a contract, a letter, a ticket)';
+COMMENT ON COLUMN spamhints.agreement.suppression IS 'this ISP''s suppression window; NULL: the setting spamhints.report_suppression';
+COMMENT ON COLUMN spamhints.agreement.min_samples IS 'an address with traffic evidence only (no mail-log verdict) is reported when it has at least this many sampled SMTP client packets in the period';
+COMMENT ON COLUMN spamhints.agreement.include_mail_addresses IS 'whether reports show envelope senders and recipients (personal data); false leaves them out';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement_agreement_id_seq', '');
+
+CREATE SEQUENCE spamhints.report_id_seq;
+COMMENT ON SEQUENCE spamhints.report_id_seq IS 'one number per spamhints.report() run: report_log.report_id';
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_id_seq', '');
+
+CREATE TABLE spamhints.report_log (
+    report_log_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    report_id       bigint NOT NULL,
+    agreement_id    integer NOT NULL REFERENCES spamhints.agreement,
+    abuse_address   text NOT NULL,
+    source_ip       inet NOT NULL,
+    period          tstzrange NOT NULL,
+    evidence        text[] NOT NULL,
+    new_evidence    text[] NOT NULL,
+    diagnosis       text[] NOT NULL,
+    items           bigint NOT NULL,
+    reported_at     timestamptz NOT NULL,
+    message_id      text NOT NULL UNIQUE,
+    message         text NOT NULL,
+    sent_at         timestamptz
+);
+
+COMMENT ON TABLE spamhints.report_log IS
+'Every report spamhints.report() produced: one ARF message per source address, to the abuse address of an agreed ISP. It is what keeps reports from being unduly repetitive: an address reported to an ISP is not reported to it again within the suppression window unless a new kind of evidence appears. Mark sent_at when your mailer has sent message.';
+COMMENT ON COLUMN spamhints.report_log.report_id IS 'the run of spamhints.report() that produced it (spamhints.report_id_seq)';
+COMMENT ON COLUMN spamhints.report_log.evidence IS 'the kinds of evidence reported: traffic, server, spam, virus, rejected';
+COMMENT ON COLUMN spamhints.report_log.new_evidence IS 'the kinds not reported to this ISP for this address within the suppression window before';
+COMMENT ON COLUMN spamhints.report_log.message IS 'the ARF message (RFC 5965, RFC 6692), ready for sendmail -t';
+COMMENT ON COLUMN spamhints.report_log.sent_at IS 'when it was sent, set by you or your mailer';
+
+CREATE INDEX report_log_source ON spamhints.report_log (agreement_id, source_ip, reported_at);
+CREATE INDEX report_log_reported ON spamhints.report_log (reported_at);
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log', '');
+SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log_report_log_id_seq', '');
+
+CREATE FUNCTION spamhints.endpoint_text(ip inet, port integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
+           || coalesce(':' || port, '')
+$$;
+
+COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
+'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123; without the port when it is NULL.';
+
+CREATE VIEW spamhints.evidence AS
+SELECT s.src_ip AS source_ip,
+       CASE WHEN s.dst_port = 25 THEN 'traffic' ELSE 'server' END AS kind,
+       s.ts, s.src_port AS source_port, s.dst_ip AS peer, s.dst_port AS peer_port,
+       coalesce(s.src_asn, s.gw_src_as) AS asn,
+       s.sampling_rate, s.tcp_flags, s.smtp,
+       NULL::text AS mail_host, NULL::text AS client_name, NULL::text AS helo, NULL::bigint AS size,
+       NULL::text AS sender, NULL::text[] AS recipients, NULL::text AS verdict, NULL::text AS virus,
+       NULL::numeric AS spam_score, NULL::text AS reason, NULL::text AS log_timezone,
+       'load ' || s.load_id || ' frame ' || s.frame AS ref
+FROM spamhints.smtp_sample s
+WHERE s.dst_port = 25 OR s.src_port = 25
+UNION ALL
+SELECT e.client_ip, e.verdict, e.ts, e.client_port, NULL::inet, NULL::integer,
+       e.client_asn, NULL::integer, NULL::integer, NULL::text,
+       e.host, e.client_name, e.helo, e.size, e.sender, e.recipients, e.verdict, e.virus,
+       e.spam_score, e.reason, l.timezone,
+       'mail log ' || e.maillog_load_id || ' line ' || e.line
+FROM spamhints.mail_event e
+JOIN spamhints.maillog_load l ON l.maillog_load_id = e.maillog_load_id
+WHERE e.verdict <> 'clean';
+
+COMMENT ON VIEW spamhints.evidence IS
+'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line).';
+
+CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
+RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
+               evidence text[], new_evidence text[], diagnosis text[],
+               first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
+               events bigint, items bigint, suppressed boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, spamhints
+AS $$
+    WITH src AS (
+        SELECT e.source_ip,
+               array_agg(DISTINCT e.kind ORDER BY e.kind) AS kinds,
+               (array_agg(e.asn ORDER BY e.ts) FILTER (WHERE e.asn IS NOT NULL))[1] AS asn,
+               min(e.ts) AS first_ts,
+               max(e.ts) AS last_ts,
+               count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
+               coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
+               count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
+               count(*) AS items
+        FROM spamhints.evidence e
+        WHERE e.ts <@ period
+        GROUP BY e.source_ip
+    ), scoped AS (
+        -- only addresses of ISPs that agreed, and in force at the time of the report
+        SELECT g.agreement_id, g.isp, g.abuse_address,
+               coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
+               s.*
+        FROM src s
+        JOIN spamhints.agreement g
+          ON (s.source_ip <<= ANY (g.networks) OR s.asn = ANY (g.asns))
+         AND NOT (s.source_ip <<= ANY (g.exclude))
+         AND g.agreed_at <= at
+         AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
+        WHERE s.events > 0 OR s.samples >= g.min_samples
+    )
+    SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
+           ARRAY(SELECT k FROM unnest(c.kinds) AS k
+                 WHERE k <> ALL (coalesce(r.kinds, '{}')) ORDER BY k),
+           ARRAY(SELECT d.name FROM (VALUES
+                   (1, 'virus', 'virus' = ANY (c.kinds)),
+                   (2, 'spam sender', 'spam' = ANY (c.kinds) OR 'rejected' = ANY (c.kinds)
+                                      OR ('traffic' = ANY (c.kinds) AND NOT 'server' = ANY (c.kinds)
+                                          AND NOT 'virus' = ANY (c.kinds))),
+                   (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
+                 ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
+           c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
+           c.kinds <@ coalesce(r.kinds, '{}')
+    FROM scoped c
+    LEFT JOIN LATERAL (
+        SELECT array_agg(DISTINCT k) AS kinds
+        FROM spamhints.report_log l, unnest(l.evidence) AS k
+        WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
+          AND l.reported_at > at - c.suppression AND l.reported_at <= at
+    ) AS r ON true
+    ORDER BY c.isp, c.source_ip
+$$;
+
+COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least agreement.min_samples sampled client packets): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new. Addresses of ISPs without an agreement never appear.';
+
+-- A report is built in parts that can each be called alone: report_items()
+-- gathers, per address to report, what the report says; report_human(),
+-- report_machine() and report_headers() write the three parts of the ARF
+-- message, and report_message() puts them together. Each of them sets the
+-- styles its text depends on: a report reads the same whatever the session's
+-- styles (intervals in it).
+
+CREATE TYPE spamhints.report_item AS (
+    agreement_id            integer,
+    isp                     text,
+    abuse_address           text,
+    source_ip               inet,
+    asn                     bigint,
+    evidence                text[],
+    new_evidence            text[],
+    diagnosis               text[],
+    est_packets             bigint,
+    events                  bigint,
+    items                   bigint,
+    reference               text,
+    agreed_at               timestamptz,
+    include_mail_addresses  boolean,
+    suppression             interval,
+    traffic_lines           text,
+    traffic_n               bigint,
+    servers                 bigint,
+    traffic_first           timestamptz,
+    traffic_last            timestamptz,
+    server_lines            text,
+    server_n                bigint,
+    clients                 bigint,
+    server_est              bigint,
+    mail_lines_full         text,
+    mail_lines_bare         text,
+    mail_n                  bigint,
+    viruses                 text,
+    zones                   text,
+    first_port              integer,
+    arrival                 timestamptz,
+    m_ts                    timestamptz,
+    m_host                  text,
+    m_name                  text,
+    m_helo                  text,
+    m_port                  integer,
+    m_sender                text,
+    m_recipients            text[]
+);
+
+COMMENT ON TYPE spamhints.report_item IS
+'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est, the viruses and the mail logs'' time zones, first_port and arrival (its first item as a client), and m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients), the source of the headers part.';
+
+CREATE FUNCTION spamhints.report_period_text(period tstzrange) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT spamhints.utc_text(lower(period)) || ' UTC to ' || spamhints.utc_text(upper(period)) || ' UTC'
+$$;
+
+COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC.';
+
+CREATE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
+                                       at timestamptz DEFAULT now())
+RETURNS SETOF spamhints.report_item
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_column
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+BEGIN
+    RETURN QUERY
+        WITH cand AS (
+            SELECT k.*, g.reference, g.agreed_at, g.include_mail_addresses,
+                   coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression
+            FROM spamhints.report_candidates(period, at) AS k
+            JOIN spamhints.agreement g ON g.agreement_id = k.agreement_id
+            WHERE NOT k.suppressed AND (for_isp IS NULL OR k.isp = for_isp)
+        ), ev AS (
+            SELECT e.*,
+                   CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END AS grp,
+                   row_number() OVER (PARTITION BY e.source_ip,
+                                          CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
+                                      ORDER BY e.ts, e.ref) AS rn
+            FROM spamhints.evidence e
+            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+        ), lined AS (
+            SELECT ev.*,
+                   '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
+                   || CASE WHEN ev.grp = 'mail' THEN
+                          'from ' || spamhints.endpoint_text(ev.source_ip, ev.source_port)
+                          || coalesce(' (' || ev.client_name || ')', '')
+                          || coalesce(' HELO "' || ev.helo || '"', '')
+                          || coalesce(' to ' || ev.mail_host, '')
+                          || coalesce(', ' || ev.size || ' bytes', '')
+                      ELSE
+                          spamhints.endpoint_text(ev.source_ip, ev.source_port) || ' -> '
+                          || spamhints.endpoint_text(ev.peer, ev.peer_port)
+                          || '  ' || coalesce(nullif(spamhints.tcp_flags_text(ev.tcp_flags), ''), 'no flags')
+                          || coalesce('  ' || ev.smtp, '')
+                          || '  sampled 1 in ' || ev.sampling_rate
+                      END
+                   || '  [' || ev.ref || ']' AS line,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || coalesce('<' || ev.sender || '>', '(no sender)') || ' -> '
+                       || coalesce((SELECT string_agg('<' || r || '>', ', ') FROM unnest(ev.recipients) AS r), '(no recipients)')
+                   END AS addresses,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || CASE ev.verdict
+                              WHEN 'virus' THEN 'virus ' || coalesce(ev.virus, '(no name given)')
+                              WHEN 'spam' THEN 'spam' || coalesce(', SpamAssassin score ' || ev.spam_score, '')
+                              ELSE 'rejected' END
+                       || coalesce(': ' || ev.reason, '')
+                   END AS verdict_line
+            FROM ev
+        ), agg AS (
+            SELECT l.source_ip,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic' AND l.rn <= max_items) AS traffic_lines,
+                   count(*) FILTER (WHERE l.grp = 'traffic') AS traffic_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'traffic') AS servers,
+                   min(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_first,
+                   max(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_last,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'server' AND l.rn <= max_items) AS server_lines,
+                   count(*) FILTER (WHERE l.grp = 'server') AS server_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'server') AS clients,
+                   coalesce(sum(l.sampling_rate) FILTER (WHERE l.grp = 'server'), 0) AS server_est,
+                   string_agg(l.line || l.addresses || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
+                   string_agg(l.line || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
+                   count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,
+                   string_agg(DISTINCT l.virus, ', ') AS viruses,
+                   string_agg(DISTINCT l.log_timezone, ', ') AS zones,
+                   -- Source-Port and Arrival-Date: the first item where the address is the client
+                   (array_agg(l.source_port ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS first_port,
+                   (array_agg(l.ts ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS arrival,
+                   (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail'))[1] AS first_mail_ref
+            FROM lined l
+            GROUP BY l.source_ip
+        )
+        SELECT k.agreement_id, k.isp, k.abuse_address, k.source_ip, k.asn,
+               k.evidence, k.new_evidence, k.diagnosis, k.est_packets, k.events, k.items,
+               k.reference, k.agreed_at, k.include_mail_addresses, k.suppression,
+               a.traffic_lines, a.traffic_n, a.servers, a.traffic_first, a.traffic_last,
+               a.server_lines, a.server_n, a.clients, a.server_est,
+               a.mail_lines_full, a.mail_lines_bare, a.mail_n, a.viruses, a.zones,
+               a.first_port, a.arrival,
+               m.m_ts, m.m_host, m.m_name, m.m_helo, m.m_port, m.m_sender, m.m_recipients
+        FROM cand k
+        JOIN agg a ON a.source_ip = k.source_ip
+        LEFT JOIN LATERAL (
+            SELECT e.ts AS m_ts, e.host AS m_host, e.client_name AS m_name, e.helo AS m_helo,
+                   e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
+            FROM spamhints.mail_event e
+            WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
+              AND e.client_ip = k.source_ip AND e.ts <@ period
+            ORDER BY e.ts LIMIT 1
+        ) AS m ON true
+        ORDER BY k.isp, k.source_ip;
+END
+$$;
+
+-- it reads the mail addresses of mail logs (personal data): like report(), for
+-- the extension's owner or a role it trusts with them
+REVOKE EXECUTE ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) FROM PUBLIC;
+
+COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address: the evidence listed per kind, up to the setting report_max_items each, and the first mail event. Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
+
+CREATE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+    sender     text := spamhints.setting('report_from');
+    retention  text := spamhints.setting('retention');
+BEGIN
+    RETURN format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
+                    to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    coalesce(' (' || item.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             -- the title of the Best Practice (\x69 is i)
+             E'Practice for reporting abuse \x69ssues based on traffic data.\n\n'
+          || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
+          || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
+          || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
+                 CASE WHEN item.events > 0
+                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
+                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
+             ELSE '' END
+          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
+          || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
+          || E'Every time below is UTC (time zone +00:00).\n'
+          || format(E'Evidence: %s items (%s).\n%s\n',
+                    item.items, array_to_string(item.evidence, ', '),
+                    CASE WHEN item.new_evidence = item.evidence
+                         THEN format('We have not reported this address to you in the last %s.', item.suppression)
+                         ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
+          || CASE WHEN item.traffic_n > 0 THEN
+                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
+                    E'sampled packet stands for about N packets.\n\n'
+                 || item.traffic_lines || E'\n'
+                 || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
+                           item.traffic_n, item.est_packets, item.servers,
+                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last))
+             ELSE '' END
+          || CASE WHEN item.server_n > 0 THEN
+                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
+                 || item.server_lines || E'\n'
+                 || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', item.server_n, item.server_est, item.clients)
+             ELSE '' END
+          || CASE WHEN item.mail_n > 0 THEN
+                 format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
+                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || CASE WHEN item.include_mail_addresses
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
+                 || CASE WHEN item.include_mail_addresses THEN item.mail_lines_full
+                         ELSE regexp_replace(item.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
+                 || E'\n'
+                 || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
+             ELSE '' END
+          || E'\nWARNING: PERSONAL DATA\n'
+          || E'This report contains personal data: IP addresses with the times they were\n' ||
+             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
+             E'some may be real people''s). You receive it only so that you can stop\n' ||
+             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
+             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
+             E'they need to know, without other people''s addresses); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means, the period, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the warning about personal data with the retention, and where replies go (the setting report_from, message_id).';
+
+CREATE FUNCTION spamhints.report_machine(item spamhints.report_item) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+BEGIN
+    RETURN E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (item.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
+          || E'User-Agent: spamhints/0.1\n'
+          || E'Version: 1\n'
+          || 'Source-IP: ' || host(item.source_ip) || E'\n'
+          || coalesce('Source-Port: ' || item.first_port || E'\n', '')
+          || 'Arrival-Date: ' || spamhints.rfc5322_date(item.arrival) || E'\n'
+          || 'Incidents: ' || item.items || E'\n'
+          || CASE WHEN item.m_ts IS NOT NULL THEN 'Reporting-MTA: dns; ' || coalesce(item.m_host, mta) || E'\n' ELSE '' END
+          || CASE WHEN item.m_ts IS NOT NULL AND item.include_mail_addresses THEN
+                 coalesce('Original-Mail-From: <' || item.m_sender || E'>\n', '')
+                 || coalesce((SELECT string_agg('Original-Rcpt-To: <' || r || E'>\n', '') FROM unnest(item.m_recipients) AS r), '')
+             ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_machine(spamhints.report_item) IS
+'The machine-readable part of a report (message/feedback-report, RFC 5965 section 3 with RFC 6692''s Source-Port): Feedback-Type (virus or abuse), User-Agent, Version, Source-IP, Source-Port and Arrival-Date of the first item where the address is the client, Incidents; with a mail event, Reporting-MTA and, when the agreement includes mail addresses, Original-Mail-From and Original-Rcpt-To.';
+
+CREATE FUNCTION spamhints.report_headers(item spamhints.report_item) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+BEGIN
+    -- no message is kept, so the header section is the trace field our
+    -- server would have added, rebuilt from its log
+    RETURN CASE WHEN item.m_ts IS NOT NULL THEN
+                       'Received: from ' || coalesce(item.m_helo, 'unknown')
+                       || ' (' || coalesce(item.m_name || ' ', '') || '[' || CASE WHEN family(item.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(item.source_ip) || ']'
+                       || coalesce(':' || item.m_port, '') || ')'
+                       || E'\n\tby ' || coalesce(item.m_host, mta) || '; ' || spamhints.rfc5322_date(item.m_ts) || E'\n'
+                   ELSE '' END;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_headers(spamhints.report_item) IS
+'The headers part of a report (text/rfc822-headers): no message is kept, so it is the Received trace field our mail server would have added to the first mail from the address, rebuilt from its log; empty without a mail event.';
+
+CREATE FUNCTION spamhints.report_message(item spamhints.report_item, period tstzrange,
+                                         at timestamptz, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    sender     text := spamhints.setting('report_from');
+    boundary   text := '=_spamhints_' || md5(message_id);
+BEGIN
+    RETURN format(E'From: %s\nTo: %s\nDate: %s\nSubject: Abuse report: %s (%s), %s\nMessage-ID: %s\n',
+                  sender, item.abuse_address, spamhints.rfc5322_date(at), host(item.source_ip),
+                  array_to_string(item.diagnosis, ', '), spamhints.report_period_text(period), message_id)
+          || E'MIME-Version: 1.0\n'
+          || format(E'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="%s"\n\n', boundary)
+          || E'This is an abuse report in the Abuse Reporting Format (ARF, RFC 5965).\n\n'
+          || format(E'--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n',
+                    boundary, spamhints.report_human(item, period, message_id))
+          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, spamhints.report_machine(item))
+          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, spamhints.report_headers(item))
+          || format(E'--%s--\n', boundary);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_message(spamhints.report_item, tstzrange, timestamptz, text) IS
+'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries made from message_id.';
+
+CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
+                                 for_isp text DEFAULT NULL,
+                                 at timestamptz DEFAULT now(),
+                                 dry_run boolean DEFAULT false)
+RETURNS TABLE (report_id bigint, isp text, abuse_address text, source_ip inet,
+               diagnosis text[], evidence text[], new_evidence text[], items bigint,
+               message_id text, message text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_column
+DECLARE
+    mta        text := spamhints.setting('reporting_mta');
+    run_id     bigint;
+    n          integer := 0;
+    c          spamhints.report_item;
+BEGIN
+    IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
+        RAISE EXCEPTION 'the report period must be a bounded, non-empty range of times'
+            USING ERRCODE = '22023', HINT = 'e.g. tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')';
+    END IF;
+    IF for_isp IS NOT NULL AND NOT EXISTS (SELECT FROM spamhints.agreement g WHERE g.isp = for_isp) THEN
+        RAISE NOTICE 'no agreement with "%": no report is produced for it', for_isp;
+        RETURN;
+    END IF;
+    IF NOT dry_run THEN
+        -- two runs at once must not both report the same address
+        LOCK TABLE spamhints.report_log IN SHARE ROW EXCLUSIVE MODE;
+        run_id := nextval('spamhints.report_id_seq');
+    END IF;
+
+    FOR c IN
+        SELECT * FROM spamhints.report_items(period, for_isp, at) AS i ORDER BY i.isp, i.source_ip
+    LOOP
+        n := n + 1;
+        report_id := run_id;
+        isp := c.isp;
+        abuse_address := c.abuse_address;
+        source_ip := c.source_ip;
+        diagnosis := c.diagnosis;
+        evidence := c.evidence;
+        new_evidence := c.new_evidence;
+        items := c.items;
+        message_id := format('<spamhints.%s.%s@%s>', coalesce(run_id::text, 'preview'), n, mta);
+        message := spamhints.report_message(c, period, at, message_id);
+
+        IF NOT dry_run THEN
+            INSERT INTO spamhints.report_log (report_id, agreement_id, abuse_address, source_ip, period,
+                                              evidence, new_evidence, diagnosis, items, reported_at,
+                                              message_id, message)
+            VALUES (run_id, c.agreement_id, c.abuse_address, c.source_ip, period,
+                    c.evidence, c.new_evidence, c.diagnosis, c.items, at, message_id, message);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report(tstzrange, text, timestamptz, boolean) IS
+'Produces the reports for period (default: yesterday, UTC) to every agreed ISP, or only for_isp: one ARF message (RFC 5965 multipart/report with RFC 6692 Source-Port) per source address, with a human-readable part that gives the diagnosis (virus, spam sender, open server), every item of evidence timed in UTC (sampled packets with their sampling rate, mail events with size, HELO and verdict; up to the setting report_max_items per kind) and the warning about personal data. ISPs without an agreement get nothing. Each report is logged in spamhints.report_log; an address reported to an ISP within its suppression window is not reported again unless there is a new kind of evidence. at is the time of reporting (default now); dry_run => true shows the reports without logging them.';

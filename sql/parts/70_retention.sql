@@ -1,0 +1,34 @@
+-- sql/parts/70_retention.sql: personal data is kept only as long as the
+-- retention setting says.
+
+CREATE FUNCTION spamhints.purge(retention interval DEFAULT NULL, at timestamptz DEFAULT now())
+RETURNS TABLE (table_name text, deleted bigint, cutoff timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+#variable_conflict use_column
+DECLARE
+    cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
+    n   bigint;
+BEGIN
+    cutoff := cut;
+    DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'smtp_sample'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.mail_event e WHERE e.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'mail_event'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.report_log r WHERE r.reported_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'report_log'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.incoming_report r WHERE r.received_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'incoming_report'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.ip_assignment a WHERE upper(a.during) <= cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'ip_assignment'; deleted := n; RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';

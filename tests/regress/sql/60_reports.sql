@@ -1,0 +1,264 @@
+-- 60_reports: reports that follow the Best Practice for reporting abuse
+-- based on traffic data: only to ISPs that agreed, with the evidence
+-- accurately timed in UTC, the warning about personal data, never unduly
+-- repetitive; in ARF (RFC 5965 with RFC 6692's Source-Port).
+CREATE EXTENSION IF NOT EXISTS spamhints;
+\set ECHO none
+\pset format unaligned
+\pset tuples_only true
+SET TimeZone = 'UTC';
+BEGIN;
+-- numbers in the reports below do not depend on the tests before
+ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
+ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
+ALTER SEQUENCE spamhints.report_id_seq RESTART;
+SELECT plan(52);
+
+-- who agreed to receive reports
+INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference) VALUES
+  ('Agreed ISP', 'abuse@agreed.example', '{64501}', '{192.0.2.0/25}', '{192.0.2.25/32}', '2007-01-01 00:00+00', 'letter of 2007-01-01');
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at, include_mail_addresses, suppression) VALUES
+  ('Six ISP', 'abuse@six.example', '{2001:db8:1::/48}', '2007-02-01 00:00+00', false, '30 days');
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at, withdrawn_at) VALUES
+  ('Withdrawn ISP', 'abuse@gone.example', '{203.0.113.128/25}', '2007-01-01 00:00+00', '2007-03-01 00:00+00');
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at, min_samples) VALUES
+  ('Strict ISP', 'abuse@strict.example', '{198.18.0.0/24}', '2007-01-01 00:00+00', 3);
+SELECT throws_ok($$INSERT INTO spamhints.agreement (isp, abuse_address) VALUES ('Vague ISP', 'abuse@vague.example')$$,
+                 '23514', NULL, 'an agreement names networks or AS numbers');
+SELECT throws_ok($$INSERT INTO spamhints.agreement (isp, abuse_address, asns) VALUES ('Bad ISP', 'abuse at bad', '{1}')$$,
+                 '23514', NULL, 'an agreement has a mail address for its reports');
+
+-- what our switches sampled on 2007-03-14
+INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('reports.pcap', repeat('8', 64), now());
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                                   src_ip, dst_ip, src_port, dst_port, tcp_flags, smtp, gw_src_as)
+SELECT 1, v.frame, v.ts::timestamptz, '192.0.2.250', v.frame, v.rate, v.src::inet, v.dst::inet, v.sp, v.dp, v.flags, v.smtp, v.gw
+FROM (VALUES
+  (1,  '2007-03-14 10:15:01.123456+00', '192.0.2.7',      '198.51.100.25',   40001, 25,     2, NULL,   2048, 64501),  -- Agreed ISP
+  (2,  '2007-03-14 10:15:09.5+00',      '192.0.2.7',      '198.51.100.26',   40002, 25,    24, 'EHLO', 2048, NULL),
+  (3,  '2007-03-14 10:20:00+00',        '192.0.2.25',     '198.51.100.25',   50000, 25,     2, NULL,   2048, NULL),   -- their mail server
+  (4,  '2007-03-14 10:30:00+00',        '203.0.113.9',    '198.51.100.25',    1025, 25,     2, NULL,   2048, 64502),  -- no agreement
+  (5,  '2007-03-14 11:00:00+00',        '192.0.2.200',    '198.51.100.25',    3000, 25,     2, NULL,   2048, 64501),  -- their AS
+  (6,  '2007-03-14 11:05:00+00',        '203.0.113.150',  '198.51.100.25',    4000, 25,     2, NULL,   2048, NULL),   -- withdrawn
+  (7,  '2007-03-14 12:00:00+00',        '2001:db8:1::66', '2001:db8:99::25', 50000, 25,     2, NULL,   4096, NULL),   -- Six ISP
+  (8,  '2007-03-14 13:00:00+00',        '192.0.2.50',     '198.51.100.30',      25, 40000, 18, '220',  2048, NULL),   -- a server...
+  (9,  '2007-03-14 13:01:00+00',        '192.0.2.50',     '198.51.100.31',   41000, 25,     2, NULL,   2048, NULL),   -- ...that sends
+  (10, '2007-03-14 14:00:00+00',        '198.18.0.5',     '198.51.100.25',    1000, 25,     2, NULL,   2048, NULL),   -- Strict ISP, 2 < 3
+  (11, '2007-03-14 14:01:00+00',        '198.18.0.5',     '198.51.100.25',    1001, 25,     2, NULL,   2048, NULL),
+  (12, '2007-03-15 00:00:00+00',        '192.0.2.7',      '198.51.100.25',   40003, 25,     2, NULL,   2048, NULL),   -- next day
+  (13, '2007-03-13 23:59:59.999999+00', '192.0.2.7',      '198.51.100.25',   40004, 25,     2, NULL,   2048, NULL))   -- day before
+  AS v(frame, ts, src, dst, sp, dp, flags, smtp, rate, gw);
+
+-- what our mail servers logged (in London time, converted at loading)
+INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finished_at)
+  VALUES ('mainlog', repeat('9', 64), 'exim', 'Europe/London', now());
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, host, queue_id, client_ip, client_port, helo, size,
+                                  sender, recipients, verdict, virus, spam_score, reason)
+VALUES
+  (1, 7, '2007-03-14 10:17:33+00', 'mx1', '1IAb5b-0001Cd-2K', '192.0.2.7', 40161, 'kjsdhf', 3000,
+   'info@bank.example', '{alice@example.net}', 'virus', 'Worm.Mydoom.M', NULL,
+   'rejected after DATA: This message contains a virus (Worm.Mydoom.M).'),
+  (1, 9, '2007-03-14 12:05:00+00', 'mx1', '4B3C2D1E0', '2001:db8:1::66', 50001, 'pc66', 4321,
+   'sales@watches.example', '{dave@example.net}', 'spam', NULL, 25.073, 'Blocked SPAM {DiscardedInbound,Quarantined}'),
+  (1, 11, '2007-03-14 10:31:00+00', 'mx1', NULL, '203.0.113.9', 1026, 'x', NULL, 'a@b.example', '{c@example.net}', 'rejected', NULL, NULL,
+   'rejected RCPT <c@example.net>: relay not permitted'),
+  (1, 12, '2007-03-14 10:40:00+00', 'mx1', '1IAb9f-0001Kl-5S', '192.0.2.7', 40170, 'kjsdhf', 500, 'x@bank.example', '{bob@example.net}',
+   'clean', NULL, NULL, NULL);
+
+-- what would be reported
+SELECT results_eq(
+  $$SELECT isp, source_ip, asn, evidence, new_evidence, diagnosis, first_ts, last_ts, samples, est_packets, events, items, suppressed
+    FROM spamhints.report_candidates(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), '2007-03-15 06:00+00')$$,
+  $$VALUES ('Agreed ISP', '192.0.2.7'::inet, 64501::bigint, '{traffic,virus}'::text[], '{traffic,virus}'::text[], '{virus}'::text[],
+            '2007-03-14 10:15:01.123456+00'::timestamptz, '2007-03-14 10:17:33+00'::timestamptz, 2::bigint, 4096::bigint, 1::bigint, 3::bigint, false),
+           ('Agreed ISP', '192.0.2.50', NULL, '{server,traffic}', '{server,traffic}', '{"open server"}',
+            '2007-03-14 13:00+00', '2007-03-14 13:01+00', 1, 2048, 0, 2, false),
+           ('Agreed ISP', '192.0.2.200', 64501, '{traffic}', '{traffic}', '{"spam sender"}',
+            '2007-03-14 11:00+00', '2007-03-14 11:00+00', 1, 2048, 0, 1, false),
+           ('Six ISP', '2001:db8:1::66', NULL, '{spam,traffic}', '{spam,traffic}', '{"spam sender"}',
+            '2007-03-14 12:00+00', '2007-03-14 12:05+00', 1, 4096, 1, 2, false)$$,
+  'report_candidates: per agreed ISP, its addresses with evidence, the kinds, the diagnosis');
+
+CREATE TEMP TABLE first_run AS
+  SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-15 06:00+00');
+SELECT results_eq($$SELECT report_id, isp, abuse_address, source_ip, diagnosis, evidence, items, message_id FROM first_run$$,
+  $$VALUES (1::bigint, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.7'::inet, '{virus}'::text[], '{traffic,virus}'::text[], 3::bigint, '<spamhints.1.1@localhost>'),
+           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.50', '{"open server"}', '{server,traffic}', 2, '<spamhints.1.2@localhost>'),
+           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.200', '{"spam sender"}', '{traffic}', 1, '<spamhints.1.3@localhost>'),
+           (1, 'Six ISP', 'abuse@six.example', '2001:db8:1::66', '{"spam sender"}', '{spam,traffic}', 2, '<spamhints.1.4@localhost>')$$,
+  'report: one ARF message per source address, to the abuse address of the ISP that agreed');
+
+-- never to anyone who did not agree
+SELECT is((SELECT count(*) FROM first_run WHERE source_ip << '203.0.113.0/25'), 0::bigint,
+          'an ISP without an agreement gets no report (203.0.113.9, sampled and refused by our mail server)');
+SELECT is((SELECT count(*) FROM first_run WHERE source_ip = '203.0.113.150'), 0::bigint, 'nor an ISP whose agreement was withdrawn');
+SELECT is((SELECT count(*) FROM first_run WHERE source_ip = '192.0.2.25'), 0::bigint, 'nor their own mail servers (exclude)');
+SELECT is((SELECT count(*) FROM first_run WHERE source_ip = '198.18.0.5'), 0::bigint, 'nor addresses with fewer samples than min_samples');
+SELECT is((SELECT count(*) FROM first_run WHERE abuse_address NOT IN (SELECT abuse_address FROM spamhints.agreement)), 0::bigint,
+          'every report goes to an agreed abuse address');
+SELECT throws_ok($$INSERT INTO spamhints.report_log (report_id, agreement_id, abuse_address, source_ip, period, evidence,
+                   new_evidence, diagnosis, items, reported_at, message_id, message)
+                   VALUES (9, -1, 'abuse@x.example', '192.0.2.1', '[2007-03-14,2007-03-15)', '{}', '{}', '{}', 0, now(), '<x>', 'x')$$,
+                 '23503', NULL, 'report_log refuses a report to an ISP without an agreement');
+
+-- the evidence, accurately timed in UTC
+\set v4 '(SELECT message FROM first_run WHERE source_ip = ''192.0.2.7'')'
+SELECT ok(strpos(:v4, E'\n  2007-03-14 10:15:01.123456 UTC  192.0.2.7:40001 -> 198.51.100.25:25  SYN  sampled 1 in 2048  [load 1 frame 1]\n') > 0,
+          'a sampled packet: its time to the microsecond in UTC, ports, flags, sampling rate, where it is in the capture');
+SELECT ok(strpos(:v4, E'\n  2007-03-14 10:15:09.500000 UTC  192.0.2.7:40002 -> 198.51.100.26:25  PSH,ACK  EHLO  sampled 1 in 2048  [load 1 frame 2]\n') > 0,
+          'another, with its SMTP command');
+SELECT ok(strpos(:v4, E'\n  2007-03-14 10:17:33 UTC  from 192.0.2.7:40161 HELO "kjsdhf" to mx1, 3000 bytes  [mail log 1 line 7]\n'
+                      '      <info@bank.example> -> <alice@example.net>\n'
+                      '      virus Worm.Mydoom.M: rejected after DATA: This message contains a virus (Worm.Mydoom.M).\n') > 0,
+          'a mail event: its time in UTC, HELO, size, sender and recipients, verdict and virus name');
+SELECT ok(strpos(:v4, 'Every time below is UTC (time zone +00:00).') > 0, 'the time zone is stated');
+SELECT ok(strpos(:v4, 'converted to UTC from the' || E'\n' || 'servers'' time zone (Europe/London)') > 0, 'and the mail log''s zone');
+SELECT ok(strpos(:v4, '2007-03-15 00:00:00') > 0 AND strpos(:v4, '23:59:59.999999') = 0 AND strpos(:v4, '40003') = 0,
+          'nothing from outside the period');
+SELECT ok(strpos(:v4, '10:40:00') = 0, 'clean mail is no evidence');
+SELECT ok(strpos(:v4, E'Diagnosis: virus\n- virus: our mail servers received mail from this address that carried a\n  virus (Worm.Mydoom.M)') > 0,
+          'the diagnosis');
+SELECT ok(strpos(:v4, E'WARNING: PERSONAL DATA\nThis report contains personal data') > 0
+          AND strpos(:v4, 'delete it when' || E'\n' || 'the problem is dealt with, within 90 days at the latest') > 0,
+          'the warning that the report contains personal data, and how it must be handled');
+SELECT ok(strpos(:v4, 'You agreed to receive reports based on traffic data on 2007-01-01 (letter of 2007-01-01).') > 0,
+          'the agreement it is sent under');
+
+-- ARF: multipart/report with the three parts, the feedback-report fields
+SELECT ok(:v4 ~ E'\nContent-Type: multipart/report; report-type=feedback-report;\n\tboundary="=_spamhints_[0-9a-f]{32}"\n',
+          'multipart/report; report-type=feedback-report');
+SELECT is((SELECT array_agg(m[1]) FROM regexp_matches(:v4, E'\n--=_spamhints_[0-9a-f]{32}\nContent-Type: ([^;\n]*)', 'g') AS m),
+          '{text/plain,message/feedback-report,text/rfc822-headers}'::text[], 'its parts: human-readable, machine-readable, headers');
+SELECT ok(:v4 ~ E'\n--=_spamhints_[0-9a-f]{32}--\n$', 'and its closing boundary');
+SELECT ok(strpos(:v4, E'\n\nFeedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
+                      'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
+                      'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n\n') > 0,
+          'the feedback-report fields, with RFC 6692''s Source-Port');
+SELECT results_eq($$SELECT reporter, feedback_type, user_agent, source_ip, source_port, arrival_date, incidents, original_mail_from
+                    FROM spamhints.parse_arf((SELECT message FROM first_run WHERE source_ip = '192.0.2.7'))$$,
+  $$VALUES ('abuse@localhost', 'virus', 'spamhints/0.1', '192.0.2.7'::inet, 40001, '2007-03-14 10:15:01+00'::timestamptz, 3, 'info@bank.example')$$,
+  'an ARF reader gets the fields back');
+SELECT ok((SELECT message FROM first_run WHERE source_ip = '192.0.2.50') ~ E'\nFeedback-Type: abuse\n.*\nSource-Port: 41000\nArrival-Date: Wed, 14 Mar 2007 13:01:00 \\+0000\n',
+          'Source-Port and Arrival-Date of an open server: its own connection out, not its reply');
+
+-- personal data left out where agreed
+\set v6 '(SELECT message FROM first_run WHERE source_ip = ''2001:db8:1::66'')'
+SELECT ok(strpos(:v6, 'watches.example') = 0 AND strpos(:v6, 'dave@') = 0 AND strpos(:v6, 'Original-Mail-From') = 0,
+          'include_mail_addresses => false: no sender or recipient address anywhere');
+SELECT ok(strpos(:v6, E'\n  2007-03-14 12:05:00 UTC  from [2001:db8:1::66]:50001 HELO "pc66" to mx1, 4321 bytes  [mail log 1 line 9]\n'
+                      '      spam, SpamAssassin score 25.073: Blocked SPAM {DiscardedInbound,Quarantined}\n') > 0,
+          'the rest of the mail event is there, IPv6 in brackets');
+
+-- logged; not unduly repetitive
+SELECT results_eq($$SELECT count(*), count(DISTINCT report_id), min(reported_at), count(DISTINCT message_id) FROM spamhints.report_log$$,
+  $$VALUES (4::bigint, 1::bigint, '2007-03-15 06:00+00'::timestamptz, 4::bigint)$$, 'every report is logged');
+SELECT is((SELECT count(*) FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-15 07:00+00')),
+          0::bigint, 'a second run inside the suppression window reports nothing new');
+SELECT is((SELECT count(*) FROM spamhints.report_candidates(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), '2007-03-15 07:00+00')
+           WHERE suppressed), 4::bigint, 'the candidates are there, suppressed');
+SELECT is((SELECT count(*) FROM spamhints.report_log), 4::bigint, 'and nothing was logged');
+
+-- a new kind of evidence is reported inside the window
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, verdict, spam_score, reason)
+  VALUES (1, 20, '2007-03-14 15:00+00', '192.0.2.200', 3100, 'spam', 12.5, 'rejected after DATA: spam score 12.5');
+CREATE TEMP TABLE third_run AS
+  SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-15 08:00+00');
+SELECT results_eq($$SELECT report_id, source_ip, evidence, new_evidence FROM third_run$$,
+  $$VALUES (3::bigint, '192.0.2.200'::inet, '{spam,traffic}'::text[], '{spam}'::text[])$$,
+  'a new kind of evidence (spam, after traffic) is reported, only for that address');
+SELECT ok(strpos((SELECT message FROM third_run), 'New since our last report to you about it (within 7 days): spam.') > 0,
+          'and the report says what is new');
+
+-- the window: the setting, or the agreement's own
+SET LOCAL spamhints.report_suppression = '3 days';
+SELECT results_eq(
+  $$SELECT isp, source_ip FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-18 07:00+00')$$,
+  $$VALUES ('Agreed ISP', '192.0.2.7'::inet), ('Agreed ISP', '192.0.2.50')$$,
+  'after the window (spamhints.report_suppression = 3 days) the same evidence is reported again; 192.0.2.200, reported at 08:00, is not yet');
+SELECT is((SELECT count(*) FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-18 08:00+00')),
+          1::bigint, 'and 192.0.2.200 three days after its last report');
+SELECT is((SELECT count(*) FROM spamhints.report_log WHERE source_ip = '2001:db8:1::66'), 1::bigint,
+          'an ISP with its own window (30 days) is not reported to again');
+RESET spamhints.report_suppression;
+
+-- dry runs, one ISP, bad periods
+SELECT results_eq(
+  $$SELECT report_id, isp, source_ip, message_id FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'),
+                                                                       for_isp => 'Six ISP', at => '2007-04-20 00:00+00', dry_run => true)$$,
+  $$VALUES (NULL::bigint, 'Six ISP', '2001:db8:1::66'::inet, '<spamhints.preview.1@localhost>')$$,
+  'for_isp: one ISP only; dry_run: the reports without a number');
+SELECT is((SELECT count(*) FROM spamhints.report_log), 8::bigint, 'a dry run logs nothing');
+SELECT is((SELECT count(*) FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), for_isp => 'Nobody', dry_run => true)),
+          0::bigint, 'an ISP that has no agreement: nothing (and a notice)');
+SELECT throws_ok($$SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', NULL))$$, '22023', NULL, 'an unbounded period is an error');
+SELECT throws_ok($$SELECT * FROM spamhints.report('empty')$$, '22023', NULL, 'an empty period is an error');
+
+-- the same reports whatever the session's TimeZone and search_path
+CREATE TEMP TABLE utc_preview AS
+  SELECT source_ip, message FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'),
+                                                  at => '2007-04-20 00:00+00', dry_run => true);
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.textcat(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'pwned' $$;
+CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.textcat);
+CREATE FUNCTION evil.host(inet) RETURNS text LANGUAGE sql AS $$ SELECT 'pwned' $$;
+SET LOCAL search_path = evil, pg_catalog, spamhints;
+SET LOCAL TimeZone = 'Asia/Tokyo';
+SET LOCAL DateStyle = 'SQL, DMY';
+SET LOCAL IntervalStyle = 'iso_8601';
+CREATE TEMP TABLE hostile_preview AS
+  SELECT source_ip, message FROM spamhints.report(pg_catalog.tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'),
+                                                  at => '2007-04-20 00:00+00', dry_run => true);
+RESET search_path;
+RESET TimeZone;
+RESET DateStyle;
+RESET IntervalStyle;
+SELECT set_eq($$SELECT source_ip, message FROM hostile_preview$$, $$SELECT source_ip, message FROM utc_preview$$,
+              'a hostile search_path, another TimeZone, DateStyle and IntervalStyle change nothing in a report');
+
+-- the parts of a report, each alone: the items, the human-readable part, the
+-- machine-readable part, the headers part, and the message that joins them
+\set period 'tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')'
+\set item '(SELECT i FROM spamhints.report_items(:period, at => ''2007-04-20 00:00+00'') AS i WHERE i.source_ip = '
+SELECT results_eq($$SELECT isp, source_ip FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00')$$,
+  $$VALUES ('Agreed ISP', '192.0.2.7'::inet), ('Agreed ISP', '192.0.2.50'), ('Agreed ISP', '192.0.2.200'), ('Six ISP', '2001:db8:1::66')$$,
+  'report_items: one item per address that report() reports, in its order');
+SELECT set_eq($$SELECT i.source_ip, spamhints.report_message(i, $$ || quote_literal(:period) || $$, '2007-04-20 00:00+00',
+                         format('<spamhints.preview.%s@localhost>', row_number() OVER (ORDER BY i.isp, i.source_ip)))
+                FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00') AS i$$,
+              $$SELECT source_ip, message FROM utc_preview$$,
+              'report_message: the message of report(), byte for byte, from its item');
+SELECT is(spamhints.report_machine(:item '192.0.2.7')),
+          E'Feedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
+          || E'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n',
+          'report_machine: the RFC 5965 feedback-report fields (Feedback-Type, Source-IP, RFC 6692''s Source-Port, ...)');
+SELECT is(spamhints.report_machine(:item '2001:db8:1::66')),
+          E'Feedback-Type: abuse\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 2001:db8:1::66\nSource-Port: 50000\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 12:00:00 +0000\nIncidents: 2\nReporting-MTA: dns; mx1\n',
+          'report_machine: no Original-Mail-From or Original-Rcpt-To when the agreement leaves mail addresses out');
+SELECT ok(strpos(h, E'Abuse report about 192.0.2.7 (AS64501)\n\n') = 1
+          AND strpos(h, E'Diagnosis: virus\n') > 0
+          AND strpos(h, E'\nWARNING: PERSONAL DATA\nThis report contains personal data') > 0
+          AND strpos(h, E'Reference: <ref@example>.\n') > 0
+          AND strpos(h, 'Feedback-Type') = 0 AND strpos(h, 'Content-Type') = 0,
+          'report_human: the diagnosis, the evidence and the personal-data warning, and no other part')
+FROM (SELECT spamhints.report_human(:item '192.0.2.7'), :period, '<ref@example>') AS h) AS t;
+SELECT is(spamhints.report_headers(:item '192.0.2.7')),
+          E'Received: from kjsdhf ([192.0.2.7]:40161)\n\tby mx1; Wed, 14 Mar 2007 10:17:33 +0000\n',
+          'report_headers: the Received field rebuilt from the first mail event''s log line');
+SELECT is(spamhints.report_headers(:item '192.0.2.50')), '',
+          'report_headers: empty without a mail event');
+SELECT is(spamhints.report_period_text(:period), '2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC',
+          'report_period_text: the period as reports write it');
+SELECT ok(NOT has_function_privilege('public', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE')
+          AND NOT has_function_privilege('spamhints_analyst', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE'),
+          'report_items reads the mail addresses: not executable by PUBLIC nor by analysts');
+
+-- the two reports, whole
+\echo ==== the report about 192.0.2.7
+SELECT message FROM first_run WHERE source_ip = '192.0.2.7';
+\echo ==== the report about 2001:db8:1::66 (no mail addresses, as agreed)
+SELECT message FROM first_run WHERE source_ip = '2001:db8:1::66';
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,68 @@
+-- 71_scheduled: the daily figures and the report queue (materialized views),
+-- spamhints.refresh(), and the pg_cron schedule of spamhints.cron_jobs().
+-- (tests/e2e/workflow_cron.sh runs the schedule in a cluster with pg_cron.)
+CREATE EXTENSION IF NOT EXISTS spamhints;
+\set ECHO none
+\pset format unaligned
+\pset tuples_only true
+SET TimeZone = 'UTC';
+BEGIN;
+SELECT plan(15);
+
+SELECT has_materialized_view('spamhints', 'daily_figures', 'materialized view daily_figures');
+SELECT has_materialized_view('spamhints', 'report_queue', 'materialized view report_queue');
+SELECT is((SELECT count(*) FROM spamhints.daily_figures), 0::bigint, 'populated, empty, at CREATE EXTENSION');
+
+-- two days of samples, mail events, reports received; a customer
+INSERT INTO spamhints.ip_assignment (customer_id, network) VALUES ('cust-S', '198.51.100.16/29');
+INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('days.pcap', repeat('e', 64), now());
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
+SELECT l.load_id, v.frame, v.ts::timestamptz, '192.0.2.250', v.frame, 1000, v.src::inet, v.dst::inet, v.sp, v.dp
+FROM spamhints.load l, (VALUES
+  (1, '2007-03-14 01:00+00', '198.51.100.17', '203.0.113.25', 40000, 25),
+  (2, '2007-03-14 02:00+00', '198.51.100.18', '203.0.113.25', 40000, 25),
+  (3, '2007-03-14 03:00+00', '203.0.113.25', '198.51.100.17', 25, 40000),
+  (4, '2007-03-15 01:00+00', '192.0.2.7', '203.0.113.25', 40000, 25)) AS v(frame, ts, src, dst, sp, dp)
+WHERE l.file_name = 'days.pcap';
+INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finished_at) VALUES ('days.log', repeat('f', 64), 'exim', 'UTC', now());
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, verdict)
+SELECT m.maillog_load_id, v.line, v.ts::timestamptz, v.ip::inet, v.verdict
+FROM spamhints.maillog_load m, (VALUES
+  (1, '2007-03-14 05:00+00', '198.51.100.17', 'spam'), (2, '2007-03-14 06:00+00', '192.0.2.7', 'virus'),
+  (3, '2007-03-15 05:00+00', '198.51.100.17', 'rejected')) AS v(line, ts, ip, verdict);
+INSERT INTO spamhints.incoming_report (received_at, source_ip) VALUES ('2007-03-16 09:00+00', '198.51.100.17');
+
+SELECT is((SELECT count(*) FROM spamhints.daily_figures), 0::bigint, 'a materialized view: nothing new before refresh()');
+SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() refreshes both');
+SELECT results_eq($$SELECT * FROM spamhints.daily_figures ORDER BY day$$,
+  $$VALUES ('2007-03-14'::date, 3::bigint, 3000::bigint, 2::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint),
+           ('2007-03-15', 1, 1000, 1, 0, 0, 0, 1, 0, 0, 0, 0),
+           ('2007-03-16', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)$$,
+  'daily_figures: per UTC day, samples, estimate, client addresses, customer senders, spam, virus, rejected, customers caught (new), reports in and out');
+SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() again (concurrently: readers are not blocked)');
+SELECT is((SELECT count(*) FROM spamhints.daily_figures), 3::bigint, 'the same figures');
+
+-- the report queue: yesterday's candidates, as of the refresh
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at) VALUES ('Agreed ISP', 'abuse@agreed.example', '{192.0.2.0/24}', '2007-01-01 00:00+00');
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
+SELECT l.load_id, 5, lower(spamhints.yesterday()) + interval '10 hours', '192.0.2.250', 5, 1000, '192.0.2.9', '203.0.113.25', 40000, 25
+FROM spamhints.load l WHERE l.file_name = 'days.pcap';
+SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() with yesterday''s evidence');
+SELECT results_eq($$SELECT period, isp, source_ip, evidence, suppressed FROM spamhints.report_queue$$,
+  $$SELECT spamhints.yesterday(), 'Agreed ISP'::text, '192.0.2.9'::inet, '{traffic}'::text[], false$$,
+  'report_queue: yesterday''s (UTC) addresses of agreed ISPs with evidence');
+SELECT is((SELECT count(*) FROM spamhints.report()), 1::bigint, 'report() with no arguments reports yesterday');
+SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() after the report');
+SELECT is((SELECT suppressed FROM spamhints.report_queue), true, 'after it, the queue shows the address as reported');
+
+-- the schedule
+SELECT results_eq($$SELECT jobname, schedule, command FROM spamhints.cron_jobs()$$,
+  $$VALUES ('spamhints-refresh', '5 * * * *', 'SELECT spamhints.refresh()'),
+           ('spamhints-report', '30 0 * * *', 'SELECT count(*) FROM spamhints.report()'),
+           ('spamhints-purge', '0 3 * * *', 'SELECT * FROM spamhints.purge()')$$,
+  'cron_jobs: refresh hourly, report yesterday at 00:30, purge at 03:00');
+SELECT is((SELECT count(*) FROM spamhints.cron_jobs() WHERE array_length(regexp_split_to_array(schedule, ' '), 1) = 5), 3::bigint,
+          'each schedule has the five fields of cron');
+
+SELECT * FROM finish();
+ROLLBACK;
