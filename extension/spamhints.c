@@ -19,7 +19,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * The abuse desk workflow's settings (sql/spamhints.sql: spamhints.settings,
+ * The abuse desk workflow's settings (sql/parts/50_settings.sql: spamhints.settings,
  * spamhints.setting()). Empty means "the default", which the SQL side
  * holds, so that the defaults are listed and documented in one place.
  */

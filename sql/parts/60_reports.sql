@@ -347,8 +347,7 @@ BEGIN
                     to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
                     coalesce(' (' || item.reference || ')', ''))
           || E'We send them to no one who has not agreed. This report follows the Best\n' ||
-             -- the title of the Best Practice (\x69 is i)
-             E'Practice for reporting abuse \x69ssues based on traffic data.\n\n'
+             E'Practice document on reporting abuse from traffic data.\n\n'
           || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
           || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
           || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
