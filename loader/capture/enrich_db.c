@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "load.h"
 
 /* A JSON string (RFC 8259 escapes); NULL is JSON null. */
 static void
@@ -157,7 +158,7 @@ sh_enrich_db_finish(PGconn *conn, const sh_enrich *e, int32_t load_id, char *err
 		sb_metadata(&json, &e->country);
 		sh_buf_str(&json, ", ");
 	}
-	sh_buf_str(&json, "\"by\": \"spamhints-load\", \"lookups\": ");
+	sh_buf_str(&json, "\"by\": \"" SH_PROGNAME "\", \"lookups\": ");
 	sh_buf_u64(&json, e->lookups);
 	sh_buf_str(&json, ", \"searches\": ");
 	sh_buf_u64(&json, e->searches);

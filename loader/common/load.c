@@ -314,7 +314,7 @@ done:
 	{
 		/* leave nothing behind: end a COPY in progress, then roll back */
 		if (PQtransactionStatus(conn) == PQTRANS_ACTIVE)
-			sh_db_copy_end(conn, "spamhints-load stopped");
+			sh_db_copy_end(conn, SH_PROGNAME " stopped");
 		if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
 			sh_exec_ok(conn, "ROLLBACK");
 		if (rc == EXIT_DATABASE)
