@@ -20,6 +20,25 @@
 #include "maillog_pipeline.h"
 #include "smtp.h"
 
+/* The options of every load, in both usages. */
+static void
+load_options_usage(FILE *f)
+{
+	fprintf(f,
+			"      --retry=N          when the server goes away during a load (restart,\n"
+			"                         crash, terminated backend) or cannot be reached,\n"
+			"                         reconnect and load that file again from its start,\n"
+			"                         up to N times (default 0); not for standard input,\n"
+			"                         which cannot be read twice\n"
+			"      --retry-wait=SECS  seconds before the first retry, doubled for each next\n"
+			"                         one, at most 60 (default 1)\n"
+			"  -q, --quiet            no summary lines and no progress bar\n"
+			"      --progress         a progress bar even when standard error is not a terminal\n"
+			"      --no-progress      no progress bar\n"
+			"  -V, --version          print the version and exit\n"
+			"  -?, --help             show this help and exit\n");
+}
+
 static void
 usage(FILE *f)
 {
@@ -47,19 +66,10 @@ usage(FILE *f)
 			"                         database in MaxMind DB format (default:\n"
 			"                         $SPAMHINTS_COUNTRY_DB; an empty FILE: none)\n"
 			"  -o, --output=FILE      write the binary COPY stream to FILE, no database\n"
-			"      --dry-run          decode only: no database, no output\n"
-			"      --retry=N          when the server goes away during a load (restart,\n"
-			"                         crash, terminated backend) or cannot be reached,\n"
-			"                         reconnect and load that file again from its start,\n"
-			"                         up to N times (default 0); not for standard input,\n"
-			"                         which cannot be read twice\n"
-			"      --retry-wait=SECS  seconds before the first retry, doubled for each next\n"
-			"                         one, at most 60 (default 1)\n"
-			"  -q, --quiet            no summary lines and no progress bar\n"
-			"      --progress         a progress bar even when standard error is not a terminal\n"
-			"      --no-progress      no progress bar\n"
-			"  -V, --version          print the version and exit\n"
-			"  -?, --help             show this help and exit\n"
+			"      --dry-run          decode only: no database, no output\n",
+			SH_PROGNAME, SH_PROGNAME);
+	load_options_usage(f);
+	fprintf(f,
 			"\n"
 			"Mail server logs: %s --maillog=exim|postfix [OPTION]... FILE...\n"
 			"(%s --maillog=exim --help says more).\n"
@@ -74,7 +84,7 @@ usage(FILE *f)
 			"     rolled back: running the same command again completes it)\n"
 			"Malformed datagrams are not an error: they are skipped, counted in the summary\n"
 			"and in spamhints.load (malformed, skipped), and the rest is loaded.\n",
-			SH_PROGNAME, SH_PROGNAME, SH_PROGNAME, SH_PROGNAME);
+			SH_PROGNAME, SH_PROGNAME);
 }
 
 static void
@@ -108,21 +118,13 @@ maillog_usage(FILE *f)
 			"                         one (Exim's own mainlog; syslog lines name theirs)\n"
 			"  -o, --output=FILE      write the text COPY stream of spamhints.mail_event to\n"
 			"                         FILE, no database\n"
-			"      --dry-run          read only: no database\n"
-			"      --retry=N          when the server goes away during a load or cannot be\n"
-			"                         reached, reconnect and load that file again from its\n"
-			"                         start, up to N times (default 0; not standard input)\n"
-			"      --retry-wait=SECS  seconds before the first retry, doubled for each next\n"
-			"                         one, at most 60 (default 1)\n"
-			"  -q, --quiet            no summary lines and no progress bar\n"
-			"      --progress         a progress bar even when standard error is not a terminal\n"
-			"      --no-progress      no progress bar\n"
-			"  -V, --version          print the version and exit\n"
-			"  -?, --help             show this help and exit\n"
+			"      --dry-run          read only: no database\n",
+			SH_PROGNAME, SH_PROGNAME);
+	load_options_usage(f);
+	fprintf(f,
 			"\n"
 			"Exit status: 0 loaded (or loaded before), 1 bad command line, 2 a file could\n"
-			"not be read, 3 a database error (the load was rolled back).\n",
-			SH_PROGNAME, SH_PROGNAME);
+			"not be read, 3 a database error (the load was rolled back).\n");
 }
 
 /* The options of one kind of input only, by getopt value. */
