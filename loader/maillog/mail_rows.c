@@ -11,13 +11,14 @@ const char *const sh_mail_copy_sql =
 "COPY spamhints.mail_event (maillog_load_id, line, ts, host, queue_id, client_ip, client_port, "
 "client_name, helo, size, sender, recipients, verdict, virus, spam_score, reason) FROM STDIN";
 
-/* A text field of COPY's text format: \N for NULL, backslash escapes. */
+/* A text field of COPY's text format (\N for NULL, backslash escapes), then end. */
 static void
-put_field(sh_buf *b, const char *s)
+put_field(sh_buf *b, const char *s, const char *end)
 {
 	if (s == NULL)
 	{
 		sh_buf_put(b, "\\N", 2);
+		sh_buf_str(b, end);
 		return;
 	}
 	for (; *s; s++)
@@ -40,17 +41,18 @@ put_field(sh_buf *b, const char *s)
 				sh_buf_put(b, s, 1);
 		}
 	}
+	sh_buf_str(b, end);
 }
 
-/* The recipients as a text[] literal, inside a COPY field. */
+/* The recipients as a text[] literal, inside a COPY field, then end. */
 static void
-put_array(sh_buf *b, char *const *v, size_t n)
+put_array(sh_buf *b, char *const *v, size_t n, const char *end)
 {
 	sh_buf		lit = {0};
 
 	if (n == 0)
 	{
-		sh_buf_put(b, "\\N", 2);
+		put_field(b, NULL, end);
 		return;
 	}
 	sh_buf_put(&lit, "{", 1);
@@ -71,23 +73,24 @@ put_array(sh_buf *b, char *const *v, size_t n)
 	if (lit.oom)
 		b->oom = 1;
 	else
-		put_field(b, sh_buf_text(&lit));
+		put_field(b, sh_buf_text(&lit), end);
 	sh_buf_free(&lit);
 }
 
-/* A number; negative is unknown: NULL. */
+/* A number (negative is unknown: NULL), then end. */
 static void
-put_num(sh_buf *b, long long v)
+put_num(sh_buf *b, long long v, const char *end)
 {
 	char		n[32];
 
 	if (v < 0)
-		sh_buf_put(b, "\\N", 2);
-	else
 	{
-		snprintf(n, sizeof(n), "%lld", v);
-		sh_buf_str(b, n);
+		put_field(b, NULL, end);
+		return;
 	}
+	snprintf(n, sizeof(n), "%lld", v);
+	sh_buf_str(b, n);
+	sh_buf_str(b, end);
 }
 
 void
@@ -97,32 +100,18 @@ sh_mail_row(sh_buf *b, int32_t maillog_load_id, const sh_mail_event *ev)
 
 	snprintf(n, sizeof(n), "%d\t%" PRIu64 "\t", maillog_load_id, ev->line);
 	sh_buf_str(b, n);
-	put_field(b, ev->ts);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->host);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->queue_id);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->client_ip);
-	sh_buf_put(b, "\t", 1);
-	put_num(b, ev->client_port);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->client_name);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->helo);
-	sh_buf_put(b, "\t", 1);
-	put_num(b, ev->size);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->sender);
-	sh_buf_put(b, "\t", 1);
-	put_array(b, ev->rcpt, ev->nrcpt);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, sh_verdict_name(ev->verdict));
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->virus);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->spam_score[0] ? ev->spam_score : NULL);
-	sh_buf_put(b, "\t", 1);
-	put_field(b, ev->reason);
-	sh_buf_put(b, "\n", 1);
+	put_field(b, ev->ts, "\t");
+	put_field(b, ev->host, "\t");
+	put_field(b, ev->queue_id, "\t");
+	put_field(b, ev->client_ip, "\t");
+	put_num(b, ev->client_port, "\t");
+	put_field(b, ev->client_name, "\t");
+	put_field(b, ev->helo, "\t");
+	put_num(b, ev->size, "\t");
+	put_field(b, ev->sender, "\t");
+	put_array(b, ev->rcpt, ev->nrcpt, "\t");
+	put_field(b, sh_verdict_name(ev->verdict), "\t");
+	put_field(b, ev->virus, "\t");
+	put_field(b, ev->spam_score[0] ? ev->spam_score : NULL, "\t");
+	put_field(b, ev->reason, "\n");
 }
