@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sflow.h"
+#include "addr.h"
 
 typedef struct sh_agent
 {

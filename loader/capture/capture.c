@@ -15,8 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
 #include <pcap/pcap.h>
+
+#include "hash.h"
+#include "packet.h"
 
 struct sh_capture
 {
@@ -27,7 +29,7 @@ struct sh_capture
 	int			have_filter;
 	int			linktype;
 	char		filter_text[1024];
-	EVP_MD_CTX *sha;
+	sh_hash    *sha;
 	uint64_t	bytes_read;
 	uint64_t	size;
 	uint64_t	frames;
@@ -47,7 +49,7 @@ hashing_read(void *cookie, char *buf, size_t size)
 	}
 	if (n > 0)
 	{
-		EVP_DigestUpdate(cap->sha, buf, n);
+		sh_hash_update(cap->sha, buf, n);
 		cap->bytes_read += n;
 	}
 	return (ssize_t) n;
@@ -97,8 +99,8 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		cap->size = (uint64_t) st.st_size;
 	setvbuf(cap->file, NULL, _IONBF, 0);	/* the hashing stream buffers */
 
-	cap->sha = EVP_MD_CTX_new();
-	if (cap->sha == NULL || !EVP_DigestInit_ex(cap->sha, EVP_sha256(), NULL))
+	cap->sha = sh_hash_start();
+	if (cap->sha == NULL)
 	{
 		snprintf(err, errlen, "cannot start SHA-256");
 		goto fail;
@@ -311,8 +313,6 @@ int
 sh_capture_finish(sh_capture *cap, char hex[65], char *err, size_t errlen)
 {
 	FILE	   *stream = pcap_file(cap->pcap);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char		sink[65536];
 
 	/* whatever libpcap did not read (after a truncated record, say) still counts */
@@ -323,13 +323,11 @@ sh_capture_finish(sh_capture *cap, char hex[65], char *err, size_t errlen)
 		snprintf(err, errlen, "read error: %s", strerror(cap->read_error));
 		return -1;
 	}
-	if (!EVP_DigestFinal_ex(cap->sha, md, &mdlen) || mdlen != 32)
+	if (sh_hash_finish(cap->sha, hex) != 0)
 	{
 		snprintf(err, errlen, "cannot finish SHA-256");
 		return -1;
 	}
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 
@@ -368,7 +366,6 @@ sh_capture_close(sh_capture *cap)
 		fclose(cap->hashing);
 	if (cap->file && cap->file != stdin)
 		fclose(cap->file);
-	if (cap->sha)
-		EVP_MD_CTX_free(cap->sha);
+	sh_hash_free(cap->sha);
 	free(cap);
 }

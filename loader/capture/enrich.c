@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +16,6 @@
 
 #include "enrich.h"
 #include "shared/mmdb_fields.h"
-#include "pgcopy.h"
 
 /*
  * 2^16 blocks of 16 bytes and 2^16 addresses of 32: 3 MB, for the distinct
@@ -436,280 +436,18 @@ answer(sh_enrich *e, const sh_addr *a, const sh_key *k, sh_answer *ans)
 	}
 }
 
-uint8_t *
-sh_enrich_fields(sh_enrich *e, uint8_t *p, const sh_addr *src, const sh_addr *dst)
+void
+sh_enrich_lookup(sh_enrich *e, const sh_addr *src, const sh_addr *dst, sh_answer *s, sh_answer *d)
 {
 	sh_key		ks,
 				kd;
-	sh_answer	s,
-				d;
 
 	key_of(e, src, &ks);
 	key_of(e, dst, &kd);
 	__builtin_prefetch(ks.bslot);
 	__builtin_prefetch(kd.bslot);
-	answer(e, src, &ks, &s);
-	answer(e, dst, &kd, &d);
-
-	p = s.has_asn ? sh_field_int8(p, s.asn) : sh_field_null(p);
-	p = d.has_asn ? sh_field_int8(p, d.asn) : sh_field_null(p);
-	p = s.cc[0] ? sh_field_text(p, s.cc, 2) : sh_field_null(p);
-	p = d.cc[0] ? sh_field_text(p, d.cc, 2) : sh_field_null(p);
-	return p;
-}
-
-/* ---------------------------------------------------------------------------
- * The end of a load: spamhints.asn and spamhints.load.enrichment.
- * ------------------------------------------------------------------------- */
-
-/* A growing string; out of memory is remembered, not checked at each append. */
-typedef struct strbuf
-{
-	char	   *s;
-	size_t		len;
-	size_t		cap;
-	int			oom;
-} strbuf;
-
-static void
-sb_reserve(strbuf *b, size_t n)
-{
-	char	   *t;
-	size_t		cap;
-
-	if (b->oom || b->len + n + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	t = realloc(b->s, cap);
-	if (t == NULL)
-	{
-		b->oom = 1;
-		return;
-	}
-	b->s = t;
-	b->cap = cap;
-}
-
-static void
-sb_put(strbuf *b, const char *s, size_t n)
-{
-	sb_reserve(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sb_str(strbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void
-sb_u64(strbuf *b, uint64_t v)
-{
-	char		num[24];
-
-	snprintf(num, sizeof(num), "%" PRIu64, v);
-	sb_str(b, num);
-}
-
-/* A JSON string (RFC 8259 escapes); NULL is JSON null. */
-static void
-sb_json(strbuf *b, const char *s)
-{
-	if (s == NULL)
-	{
-		sb_str(b, "null");
-		return;
-	}
-	sb_put(b, "\"", 1);
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-		char		esc[8];
-
-		if (c == '"' || c == '\\')
-		{
-			esc[0] = '\\';
-			esc[1] = (char) c;
-			sb_put(b, esc, 2);
-		}
-		else if (c < 0x20)
-		{
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			sb_put(b, esc, 6);
-		}
-		else
-			sb_put(b, (const char *) &c, 1);
-	}
-	sb_put(b, "\"", 1);
-}
-
-/* The metadata of one file as a JSON object: what spamhints.enrichment_databases() shows. */
-static void
-sb_metadata(strbuf *b, const sh_mmdb *db)
-{
-	const MMDB_metadata_s *m = &db->mmdb.metadata;
-	time_t		built = (time_t) m->build_epoch;
-	struct tm	tm;
-	char		text[64];
-	const char *description = NULL;
-
-	sb_str(b, "{\"file\": ");
-	sb_json(b, db->path);
-	sb_str(b, ", \"database_type\": ");
-	sb_json(b, m->database_type);
-	sb_str(b, ", \"ip_version\": ");
-	sb_u64(b, m->ip_version);
-	sb_str(b, ", \"record_size\": ");
-	sb_u64(b, m->record_size);
-	sb_str(b, ", \"node_count\": ");
-	sb_u64(b, m->node_count);
-	snprintf(text, sizeof(text), "%u.%u", m->binary_format_major_version, m->binary_format_minor_version);
-	sb_str(b, ", \"binary_format\": ");
-	sb_json(b, text);
-	sb_str(b, ", \"build_epoch\": ");
-	sb_u64(b, m->build_epoch);
-	gmtime_r(&built, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sb_str(b, ", \"built\": ");
-	sb_json(b, text);
-	sb_str(b, ", \"languages\": [");
-	for (size_t i = 0; i < m->languages.count; i++)
-	{
-		if (i)
-			sb_str(b, ", ");
-		sb_json(b, m->languages.names[i]);
-	}
-	sb_str(b, "], \"description\": ");
-	for (size_t i = 0; i < m->description.count; i++)
-	{
-		const MMDB_description_s *d = m->description.descriptions[i];
-
-		if (description == NULL || (d->language && strcmp(d->language, "en") == 0))
-			description = d->description;
-	}
-	sb_json(b, description);
-	sb_str(b, "}");
-}
-
-static int
-exec_ok(PGconn *conn, PGresult *res, char *err, size_t errlen)
-{
-	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-	PQclear(res);
-	return ok ? 0 : -1;
-}
-
-int
-sh_enrich_db_finish(PGconn *conn, const sh_enrich *e, int32_t load_id, char *err, size_t errlen)
-{
-	strbuf		asns = {0},
-				orgs = {0},
-				json = {0};
-	char		id[16];
-	const char *values[2];
-	int			rc = -1;
-
-	/* the AS names as two array literals: {15169,...} and {"Google Inc.",NULL,...} */
-	sb_str(&asns, "{");
-	sb_str(&orgs, "{");
-	for (uint32_t i = 0, n = 0; i <= e->names_mask && e->names; i++)
-	{
-		const sh_as_name *a = &e->names[i];
-
-		if (!a->used)
-			continue;
-		if (n++)
-		{
-			sb_str(&asns, ",");
-			sb_str(&orgs, ",");
-		}
-		sb_u64(&asns, a->asn);
-		if (a->org == NULL)
-		{
-			sb_str(&orgs, "NULL");
-			continue;
-		}
-		sb_put(&orgs, "\"", 1);
-		for (uint32_t k = 0; k < a->org_len; k++)
-		{
-			if (a->org[k] == '"' || a->org[k] == '\\')
-				sb_put(&orgs, "\\", 1);
-			sb_put(&orgs, a->org + k, 1);
-		}
-		sb_put(&orgs, "\"", 1);
-	}
-	sb_str(&asns, "}");
-	sb_str(&orgs, "}");
-
-	sb_str(&json, "{");
-	if (e->asn.open)
-	{
-		sb_str(&json, "\"asn\": ");
-		sb_metadata(&json, &e->asn);
-		sb_str(&json, ", ");
-	}
-	if (e->country.open)
-	{
-		sb_str(&json, "\"country\": ");
-		sb_metadata(&json, &e->country);
-		sb_str(&json, ", ");
-	}
-	sb_str(&json, "\"by\": \"spamhints-load\", \"lookups\": ");
-	sb_u64(&json, e->lookups);
-	sb_str(&json, ", \"searches\": ");
-	sb_u64(&json, e->searches);
-	sb_str(&json, ", \"ases\": ");
-	sb_u64(&json, e->names_n);
-	sb_str(&json, "}");
-
-	if (asns.oom || orgs.oom || json.oom)
-	{
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
-
-	/*
-	 * The names are UTF-8 whatever the database's encoding; in AS order, so
-	 * that concurrent loads lock the rows of spamhints.asn in the same order.
-	 */
-	if (exec_ok(conn, PQexec(conn, "SET LOCAL client_encoding = 'UTF8'"), err, errlen) != 0)
-		goto done;
-	if (e->names_n > 0)
-	{
-		values[0] = asns.s;
-		values[1] = orgs.s;
-		if (exec_ok(conn, PQexecParams(conn,
-									   "INSERT INTO spamhints.asn AS a (asn, org) "
-									   "SELECT * FROM unnest($1::bigint[], $2::text[]) AS t(asn, org) ORDER BY asn "
-									   "ON CONFLICT (asn) DO UPDATE SET org = EXCLUDED.org "
-									   "WHERE EXCLUDED.org IS NOT NULL AND a.org IS DISTINCT FROM EXCLUDED.org",
-									   2, NULL, values, NULL, NULL, 0), err, errlen) != 0)
-			goto done;
-	}
-	snprintf(id, sizeof(id), "%d", load_id);
-	values[0] = id;
-	values[1] = json.s;
-	if (exec_ok(conn, PQexecParams(conn,
-								   "UPDATE spamhints.load SET enrichment = $2::jsonb WHERE load_id = $1",
-								   2, NULL, values, NULL, NULL, 0), err, errlen) != 0)
-		goto done;
-	rc = 0;
-
-done:
-	free(asns.s);
-	free(orgs.s);
-	free(json.s);
-	return rc;
+	answer(e, src, &ks, s);
+	answer(e, dst, &kd, d);
 }
 
 /* "GeoLite2-ASN built 2026-02-04" */

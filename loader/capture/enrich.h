@@ -1,6 +1,6 @@
 /*
- * loader/capture/enrich.h: enrichment, the stage between the SMTP filter and the
- * COPY writer: the AS number and country of each sample's two addresses,
+ * loader/capture/enrich.h: enrichment, the stage between the SMTP stage and the
+ * row writer: answers (AS number, country) for each sample's two addresses,
  * from MaxMind DB files (GeoLite2-ASN and -Country, or DB-IP's and IPinfo's
  * files in the same format), read with libmaxminddb.
  *
@@ -8,9 +8,10 @@
  * direct-mapped caches, one keyed by address block (the /24 or /48 around
  * an address, when one network holds all of it, as for most) and one by
  * address: a row costs two hashes and compares, and nothing is allocated
- * per row. The AS names seen in a load are kept
- * (pointing into the mapped file) and written to spamhints.asn at its end,
- * with the files' metadata in spamhints.load.enrichment.
+ * per row. The AS names seen in a load are kept (pointing into the mapped
+ * file); enrich_db.h writes them to spamhints.asn at its end, with the
+ * files' metadata in spamhints.load.enrichment. The row writer
+ * (sample_rows.h) encodes the answers.
  */
 #ifndef SPAMHINTS_ENRICH_H
 #define SPAMHINTS_ENRICH_H
@@ -18,14 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <libpq-fe.h>
 #include <maxminddb.h>
 
-#include "sflow.h"
-
-/* The columns enrichment adds to each row, after the loader's own. */
-#define SH_ENRICH_COLUMNS	"src_asn, dst_asn, src_cc, dst_cc"
-#define SH_ENRICH_NFIELDS	4
+#include "addr.h"
 
 /* One database file. */
 typedef struct sh_mmdb
@@ -112,20 +108,13 @@ sh_enrich_enabled(const sh_enrich *e)
 void		sh_enrich_begin(sh_enrich *e);
 
 /*
- * Write the four COPY fields (src_asn, dst_asn, src_cc, dst_cc) of a row at
- * p; returns the end. An address that is in no database gets NULLs. On a
- * corrupt record or out of memory, writes NULLs and sets e->failed.
+ * The answers for a sample's two addresses: AS number and country, each
+ * unknown (has_asn 0, cc[0] 0) for an address in no database. On a corrupt
+ * record or out of memory, answers unknown and sets e->failed. The AS
+ * names seen are kept for the end of the load (enrich_db.h).
  */
-uint8_t    *sh_enrich_fields(sh_enrich *e, uint8_t *p, const sh_addr *src, const sh_addr *dst);
-
-/*
- * At the end of a load, in its transaction: upsert the AS names seen into
- * spamhints.asn and record the files' metadata and the lookup counts in
- * spamhints.load.enrichment. Returns 0, or -1 with the server's message in
- * err.
- */
-int			sh_enrich_db_finish(PGconn *conn, const sh_enrich *e, int32_t load_id,
-								char *err, size_t errlen);
+void		sh_enrich_lookup(sh_enrich *e, const sh_addr *src, const sh_addr *dst,
+							 sh_answer *s, sh_answer *d);
 
 /* One summary line: the databases, lookups, cache hits and ASes seen. */
 void		sh_enrich_report(const sh_enrich *e, FILE *f, const char *progname, const char *path);

@@ -8,7 +8,7 @@
  * runs for every sampled packet, so there is no allocation and no copying
  * beyond the fields of *out.
  */
-#include "sflow.h"
+#include "packet.h"
 
 #include <string.h>
 

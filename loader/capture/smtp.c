@@ -1,5 +1,6 @@
 /*
- * loader/capture/smtp.c: the SMTP filter stage (see smtp.h).
+ * loader/capture/smtp.c: the SMTP stage (see smtp.h): which records are SMTP
+ * samples, which way they went, their token.
  */
 #include "smtp.h"
 
@@ -102,4 +103,63 @@ sh_smtp_token(const uint8_t *payload, size_t len, int to_server, int from_server
 		}
 	}
 	return 0;
+}
+
+sh_smtp_verdict
+sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *out)
+{
+	const sh_packet *pkt = &rec->pkt;
+
+	switch (rec->parse_status)
+	{
+		case SH_PKT_OK:
+			break;
+		case SH_PKT_NOT_IP:
+			return SH_SMTP_OTHER;
+		case SH_PKT_TRUNCATED:
+			return pkt->l4_cut && pkt->ip_proto == 6 ? SH_SMTP_TCP_CUT : SH_SMTP_PACKET_TRUNCATED;
+		case SH_PKT_BAD_IP:
+			return SH_SMTP_PACKET_BAD_IP;
+		case SH_PKT_UNSUPPORTED:
+			return SH_SMTP_PACKET_UNSUPPORTED;
+	}
+	if (pkt->ip_version == 0)
+		return SH_SMTP_OTHER;
+	if (pkt->fragment)
+		return SH_SMTP_PACKET_FRAGMENT;
+	if (pkt->ip_proto != 6)
+		return SH_SMTP_OTHER;
+	if (!pkt->has_ports)
+		return SH_SMTP_TCP_CUT;
+	out->to_server = sh_ports_has(ports, pkt->dport);
+	out->from_server = sh_ports_has(ports, pkt->sport);
+	if (!out->to_server && !out->from_server)
+		return SH_SMTP_OTHER;
+	if (rec->sampling_rate > INT32_MAX)
+		return SH_SMTP_RATE_RANGE;
+	out->ntoken = sh_smtp_token(pkt->payload, pkt->payload_len, out->to_server, out->from_server,
+								out->token);
+	return SH_SMTP_SAMPLE;
+}
+
+const char *
+sh_smtp_skip_name(sh_smtp_verdict v)
+{
+	switch (v)
+	{
+		case SH_SMTP_PACKET_TRUNCATED:
+			return "packet_header_truncated";
+		case SH_SMTP_PACKET_BAD_IP:
+			return "packet_bad_ip_header";
+		case SH_SMTP_PACKET_UNSUPPORTED:
+			return "packet_header_protocol_unknown";
+		case SH_SMTP_PACKET_FRAGMENT:
+			return "packet_ip_fragment";
+		case SH_SMTP_TCP_CUT:
+			return "packet_tcp_ports_cut";
+		case SH_SMTP_RATE_RANGE:
+			return "sampling_rate_out_of_range";
+		default:
+			return "unknown";
+	}
 }

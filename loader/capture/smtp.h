@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sflow.h"
+
 #define SH_SMTP_MAX_PORTS 64
 
 typedef struct sh_ports
@@ -39,5 +41,40 @@ sh_ports_has(const sh_ports *ports, uint16_t port)
  */
 size_t		sh_smtp_token(const uint8_t *payload, size_t len, int to_server, int from_server,
 						  char out[16]);
+
+/*
+ * What the SMTP stage makes of one sampled packet record: a sample to keep,
+ * a packet that is not SMTP (not counted), or the reason an SMTP packet
+ * cannot be told apart (counted as skipped).
+ */
+typedef enum sh_smtp_verdict
+{
+	SH_SMTP_SAMPLE = 0,
+	SH_SMTP_OTHER,				/* not IP, not TCP, or no SMTP port: not ours */
+	SH_SMTP_PACKET_TRUNCATED,	/* the header stopped before the ports */
+	SH_SMTP_PACKET_BAD_IP,
+	SH_SMTP_PACKET_UNSUPPORTED,
+	SH_SMTP_PACKET_FRAGMENT,	/* a non-first IP fragment: no ports */
+	SH_SMTP_TCP_CUT,			/* TCP, cut inside its ports */
+	SH_SMTP_RATE_RANGE,			/* a sampling rate past what the table holds */
+	SH_SMTP_COUNT_
+} sh_smtp_verdict;
+
+#define SH_SMTP_FIRST_SKIP SH_SMTP_PACKET_TRUNCATED
+
+/* An SMTP sample: which way it went, and its token ("" when none). */
+typedef struct sh_smtp_sample
+{
+	int			to_server;
+	int			from_server;
+	size_t		ntoken;
+	char		token[16];
+} sh_smtp_sample;
+
+/* Decide on one record; fills *out for SH_SMTP_SAMPLE. */
+sh_smtp_verdict sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *out);
+
+/* The skip reason's name, as spamhints.load.skipped counts it. */
+const char *sh_smtp_skip_name(sh_smtp_verdict v);
 
 #endif							/* SPAMHINTS_SMTP_H */

@@ -1,5 +1,5 @@
 /*
- * loader/common/db.c: libpq and terminal helpers shared by the loaders (db.h).
+ * loader/common/db.c: libpq and terminal helpers shared by the pipelines (db.h).
  */
 #include "db.h"
 
@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "load.h"
+
 void
 sh_error(const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "spamhints-load: error: ");
+	fprintf(stderr, "%s: error: ", SH_PROGNAME);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -65,7 +67,7 @@ PGconn *
 sh_connect(const char *conninfo, const char *client_encoding, int *transient)
 {
 	const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-	const char *vals[] = {conninfo, "spamhints-load", client_encoding, NULL};
+	const char *vals[] = {conninfo, SH_PROGNAME, client_encoding, NULL};
 	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
 	PGresult   *res;
 

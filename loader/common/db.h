@@ -1,6 +1,6 @@
 /*
- * loader/common/db.h: what the capture loader (main.c) and the mail-log loader
- * (maillog_load.c) both need of libpq and of the terminal.
+ * loader/common/db.h: what every load needs of libpq and of the terminal
+ * (load.c, and the pipelines' own SQL).
  */
 #ifndef SPAMHINTS_DB_H
 #define SPAMHINTS_DB_H

@@ -1,44 +1,7 @@
 /*
- * loader/common/pgcopy.c: the buffer behind the binary COPY encoder (pgcopy.h).
+ * loader/common/pgcopy.c: the header and trailer of a binary COPY stream (pgcopy.h).
  */
 #include "pgcopy.h"
-
-#include <stdlib.h>
-
-int
-sh_copy_init(sh_copy *c, size_t cap)
-{
-	c->buf = malloc(cap);
-	c->len = 0;
-	c->cap = c->buf ? cap : 0;
-	return c->buf ? 0 : -1;
-}
-
-void
-sh_copy_free(sh_copy *c)
-{
-	free(c->buf);
-	c->buf = NULL;
-	c->len = c->cap = 0;
-}
-
-int
-sh_copy_reserve(sh_copy *c, size_t n)
-{
-	size_t		cap = c->cap ? c->cap : 4096;
-	uint8_t    *buf;
-
-	if (c->len + n <= c->cap)
-		return 0;
-	while (cap < c->len + n)
-		cap *= 2;
-	buf = realloc(c->buf, cap);
-	if (buf == NULL)
-		return -1;
-	c->buf = buf;
-	c->cap = cap;
-	return 0;
-}
 
 void
 sh_copy_header(sh_copy *c)

@@ -1,6 +1,6 @@
 /*
  * loader/common/pgcopy.h: PostgreSQL's binary COPY format, written into one growing
- * buffer (the last stage before libpq).
+ * buffer (buf.h; the last stage before libpq).
  *
  * A row is reserved once (sh_copy_row) and its fields written without
  * further checks: no allocation per row, no formatting of numbers as text.
@@ -17,22 +17,28 @@
 #include <string.h>
 
 #include "addr.h"
+#include "buf.h"
 
 /* The most one row may take: checked by sh_copy_row's caller's field count. */
 #define SH_COPY_ROW_MAX 1024
 
-typedef struct sh_copy
-{
-	uint8_t    *buf;
-	size_t		len;
-	size_t		cap;
-} sh_copy;
+/* The rows, in the buffer every stage writes into. */
+typedef sh_buf sh_copy;
 
 /* Seconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define SH_PG_EPOCH_OFFSET 946684800LL
 
-int			sh_copy_init(sh_copy *c, size_t cap);
-void		sh_copy_free(sh_copy *c);
+static inline int
+sh_copy_init(sh_copy *c, size_t cap)
+{
+	return sh_buf_init(c, cap);
+}
+
+static inline void
+sh_copy_free(sh_copy *c)
+{
+	sh_buf_free(c);
+}
 
 /* The file header (signature, flags, extension length) and the trailer. */
 void		sh_copy_header(sh_copy *c);
@@ -81,7 +87,11 @@ sh_copy_end(sh_copy *c, uint8_t *p)
 }
 
 /* Make room for n more bytes; 0 on success, -1 out of memory. */
-int			sh_copy_reserve(sh_copy *c, size_t n);
+static inline int
+sh_copy_reserve(sh_copy *c, size_t n)
+{
+	return sh_buf_reserve(c, n);
+}
 
 static inline uint8_t *
 sh_field_null(uint8_t *p)

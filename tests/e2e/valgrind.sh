@@ -65,4 +65,21 @@ psql -qX -d $db -c "CREATE SEQUENCE public.shots;
   CREATE TRIGGER terminate_once BEFORE UPDATE ON spamhints.load FOR EACH ROW EXECUTE FUNCTION public.terminate_once();"
 vg "a load whose backend is terminated, then retried (--retry 1)" -d $db --no-progress --retry 1 --retry-wait 0 "$tmp/v2.pcap"
 grep -q 'retrying' "$tmp/err"; ok $? "valgrind: and it was retried"
+
+# mail logs, through the same load
+ML=(--maillog=exim --timezone UTC --year 2007 --no-progress)
+vg "a mail log, --dry-run" "${ML[@]}" --dry-run tests/data/maillog/exim-mainlog
+vg "a mail log, --output" "${ML[@]}" -o "$tmp/events.copy" tests/data/maillog/exim-mainlog
+vg "a mail log into the database" -d $db "${ML[@]}" tests/data/maillog/exim-mainlog
+vg "the same mail log again (already loaded)" -d $db "${ML[@]}" tests/data/maillog/exim-mainlog
+psql -qX -d $db -c "CREATE SEQUENCE public.ml_shots;
+  CREATE FUNCTION public.terminate_once_ml() RETURNS trigger LANGUAGE plpgsql AS \$\$
+  BEGIN
+    IF nextval('public.ml_shots') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); END IF;
+    RETURN NEW;
+  END \$\$;
+  CREATE TRIGGER terminate_once BEFORE UPDATE ON spamhints.maillog_load FOR EACH ROW EXECUTE FUNCTION public.terminate_once_ml();"
+vg "a mail log whose backend is terminated, then retried (--retry 1)" -d $db "${ML[@]}" --retry 1 --retry-wait 0 \
+  tests/data/maillog/postfix-maillog
+grep -q 'retrying' "$tmp/err"; ok $? "valgrind: and the mail log was retried"
 tap_done

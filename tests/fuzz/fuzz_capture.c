@@ -2,9 +2,10 @@
  * tests/fuzz/fuzz_capture.c: libFuzzer target for the loader's front end as
  * a whole: one input is a capture file (pcap or pcapng), read by libpcap
  * through the loader's hashing stream, each frame unwrapped to its UDP
- * payload (capture.c), decoded (sflow.c, packet.c), the SMTP token read
- * (smtp.c), the agents' sequence numbers tracked (agents.c) and each row
- * written in binary COPY form (pgcopy.h). Only the database is missing.
+ * payload (capture.c), decoded (sflow.c, packet.c), each record judged and
+ * its SMTP token read (smtp.c), the agents' sequence numbers tracked
+ * (agents.c) and each row written as the loader writes it (sample_rows.c,
+ * binary COPY). Only enrichment and the database are missing.
  *
  * The capture reaches libpcap as a file, as in the loader: the input is
  * written to a memory file and opened by its /proc/self/fd path. Checks:
@@ -23,6 +24,7 @@
 #include "agents.h"
 #include "capture.h"
 #include "pgcopy.h"
+#include "sample_rows.h"
 #include "sflow.h"
 #include "smtp.h"
 
@@ -46,31 +48,15 @@ static void
 on_record(const sh_record *rec, void *arg)
 {
 	state	   *st = arg;
-	const sh_packet *pkt = &rec->pkt;
-	char		token[16] = "";
-	size_t		n;
-	uint8_t    *p;
-	int			to_server,
-				from_server;
+	sh_smtp_sample smtp;
+	sh_smtp_verdict v = sh_smtp_classify(&st->ports, rec, &smtp);
 
-	if (rec->parse_status != SH_PKT_OK || pkt->ip_version == 0 || pkt->fragment ||
-		pkt->ip_proto != 6 || !pkt->has_ports)
+	CHECK(v >= SH_SMTP_SAMPLE && v < SH_SMTP_COUNT_);
+	if (v != SH_SMTP_SAMPLE)
 		return;
-	to_server = sh_ports_has(&st->ports, pkt->dport);
-	from_server = sh_ports_has(&st->ports, pkt->sport);
-	n = sh_smtp_token(pkt->payload, pkt->payload_len, to_server, from_server, token);
-	CHECK(n < sizeof(token));
-	CHECK(sh_copy_reserve(&st->copy, SH_COPY_ROW_MAX) == 0);
-	p = sh_copy_row(&st->copy, 8);
-	p = sh_field_int8(p, (int64_t) st->frame->number);
-	p = sh_field_timestamptz(p, st->frame->ts_sec, st->frame->ts_usec);
-	p = sh_field_inet(p, &rec->agent);
-	p = sh_field_inet(p, &pkt->src);
-	p = sh_field_inet(p, &pkt->dst);
-	p = pkt->has_mac ? sh_field_macaddr(p, pkt->src_mac) : sh_field_null(p);
-	p = pkt->vlan >= 0 ? sh_field_int4(p, pkt->vlan) : sh_field_null(p);
-	p = n ? sh_field_text(p, token, n) : sh_field_null(p);
-	sh_copy_end(&st->copy, p);
+	CHECK(smtp.ntoken < sizeof(smtp.token));
+	CHECK(smtp.to_server || smtp.from_server);
+	CHECK(sh_sample_row(&st->copy, 1, st->frame, rec, &smtp, NULL, NULL) == 0);
 	if (st->copy.len > (1 << 20))
 		st->copy.len = 0;
 }

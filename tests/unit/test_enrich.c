@@ -1,6 +1,8 @@
 /*
- * tests/unit/test_enrich.c: the loader's enrichment stage (loader/enrich.c)
- * alone, on MaxMind DB files built for the test by tests/lib/make_mmdb.pl:
+ * tests/unit/test_enrich.c: the loader's enrichment stage (loader/capture/enrich.c)
+ * alone, its answers encoded by the row writer (sample_rows.c) as a row's
+ * four enrichment fields, on MaxMind DB files built for the test by
+ * tests/lib/make_mmdb.pl:
  * answers through the block and address caches, blocks split between
  * networks (in either order of lookup), the AS name table growing past its
  * first size, the greatest of two names, addresses in no network, an
@@ -19,6 +21,7 @@
 #include <arpa/inet.h>
 
 #include "enrich.h"
+#include "sample_rows.h"
 
 #define N_NETS 3000				/* more ASes than the name table's first 1024 slots hold */
 
@@ -150,9 +153,13 @@ enrich(sh_enrich *e, const char *src, const char *dst)
 	sh_addr		s = addr(src),
 				d = addr(dst);
 	const uint8_t *p = buf;
-	uint8_t    *end = sh_enrich_fields(e, buf, &s, &d);
+	sh_answer	as,
+				ad;
+	uint8_t    *end;
 	row			r;
 
+	sh_enrich_lookup(e, &s, &d, &as, &ad);
+	end = sh_sample_answers(buf, &as, &ad);
 	assert_false(e->failed);
 	p = read_int8(p, &r.src_asn);
 	p = read_int8(p, &r.dst_asn);

@@ -1,0 +1,410 @@
+/*
+ * loader/capture/capture_pipeline.c: the capture pipeline (capture_pipeline.h).
+ * A capture already loaded (same SHA-256) adds nothing; a load that fails
+ * leaves nothing behind (load.c sees to both).
+ */
+#include "capture_pipeline.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "agents.h"
+#include "capture.h"
+#include "db.h"
+#include "enrich_db.h"
+#include "sample_rows.h"
+#include "sflow.h"
+
+/* Reasons a datagram, frame or sampled packet was skipped, with their counts. */
+enum
+{
+	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
+	SKIP_CAPTURE_UNREADABLE,
+	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
+	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
+};
+
+/* Per-datagram counts, kept apart until the datagram is known to be whole. */
+typedef struct pending
+{
+	uint64_t	rows;
+	uint64_t	skip[SKIP_COUNT_];
+} pending;
+
+/* Everything about the capture being loaded. */
+typedef struct cload
+{
+	const sh_capture_options *opt;
+	sh_load    *ld;
+	sh_capture *cap;
+	const char *filter;			/* the BPF filter in use */
+	const sh_frame *frame;		/* the frame being decoded, for the callback */
+	pending		dg;				/* the datagram being decoded */
+	int			oom;
+
+	/* totals */
+	uint64_t	frames;
+	uint64_t	datagrams;
+	uint64_t	malformed;
+	uint64_t	smtp_rows;
+	uint64_t	skip[SKIP_COUNT_];
+	sh_counts	counts;
+	sh_agents	agents;
+	int64_t		first_ts;
+	int64_t		last_ts;
+	int			have_ts;
+
+	/* the SQL values, kept until they are sent */
+	char		ports[512];
+	char		v[10][72];
+	char		skipped[2048];
+} cload;
+
+static const char *
+skip_name(int reason)
+{
+	if (reason < SH_ERR_COUNT_)
+		return sh_status_name((sh_status) reason);
+	if (reason < SH_ERR_COUNT_ + SH_FRAME_COUNT_)
+		return sh_frame_status_name((sh_frame_status) (reason - SH_ERR_COUNT_));
+	switch (reason)
+	{
+		case SKIP_CAPTURE_TRUNCATED:
+			return "capture_truncated";
+		case SKIP_CAPTURE_UNREADABLE:
+			return "capture_unreadable";
+	}
+	return sh_smtp_skip_name((sh_smtp_verdict) (reason - SKIP_SMTP_FIRST + SH_SMTP_FIRST_SKIP));
+}
+
+/* The decoder's callback: one sampled packet record, a row when it is an SMTP sample. */
+static void
+on_record(const sh_record *rec, void *arg)
+{
+	cload	   *cl = arg;
+	sh_smtp_sample smtp;
+	sh_smtp_verdict v = sh_smtp_classify(&cl->opt->ports, rec, &smtp);
+	sh_answer	src,
+				dst;
+	int			r;
+
+	if (v == SH_SMTP_OTHER)
+		return;
+	if (v != SH_SMTP_SAMPLE)
+	{
+		cl->dg.skip[SKIP_SMTP_FIRST + v - SH_SMTP_FIRST_SKIP]++;
+		return;
+	}
+	if (cl->opt->enrich)
+	{
+		sh_enrich_lookup(cl->opt->enrich, &rec->pkt.src, &rec->pkt.dst, &src, &dst);
+		r = sh_sample_row(&cl->ld->copy, cl->ld->id, cl->frame, rec, &smtp, &src, &dst);
+	}
+	else
+		r = sh_sample_row(&cl->ld->copy, cl->ld->id, cl->frame, rec, &smtp, NULL, NULL);
+	if (r != 0)
+	{
+		cl->oom = 1;
+		return;
+	}
+	cl->dg.rows++;
+}
+
+static void
+ts_text(int64_t usec, char *buf, size_t len)
+{
+	time_t		sec = (time_t) (usec / 1000000);
+	struct tm	tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int) (usec % 1000000));
+}
+
+/* ---------------------------------------------------------------------------
+ * The pipeline's part of a load (load.h).
+ * ------------------------------------------------------------------------- */
+
+static int
+capture_open(const void *config, sh_load *ld)
+{
+	const sh_capture_options *opt = config;
+	cload	   *cl = ld->state;
+	char		err[512];
+
+	cl->opt = opt;
+	cl->ld = ld;
+	cl->cap = sh_capture_open(ld->path, opt->filter, err, sizeof(err));
+	if (cl->cap == NULL)
+	{
+		sh_error("%s", err);
+		return EXIT_INPUT;
+	}
+	cl->filter = sh_capture_filter(cl->cap);
+	if (opt->enrich)
+		sh_enrich_begin(opt->enrich);
+	return 0;
+}
+
+static int
+capture_insert_values(const sh_load *ld, const char **values)
+{
+	cload	   *cl = ld->state;
+	size_t		at = 0;
+
+	at += (size_t) snprintf(cl->ports, sizeof(cl->ports), "{");
+	for (int i = 0; i < cl->opt->ports.n; i++)
+		at += (size_t) snprintf(cl->ports + at, sizeof(cl->ports) - at, "%s%u", i ? "," : "",
+								cl->opt->ports.list[i]);
+	snprintf(cl->ports + at, sizeof(cl->ports) - at, "}");
+	values[0] = cl->ports;
+	values[1] = cl->filter;
+	return 2;
+}
+
+static const char *
+capture_copy_sql(const sh_load *ld)
+{
+	cload	   *cl = ld->state;
+
+	return sh_sample_copy_sql(cl->opt->enrich != NULL);
+}
+
+/* The datagrams of the capture, as rows. */
+static int
+capture_read(sh_load *ld)
+{
+	cload	   *cl = ld->state;
+	char		err[512];
+	sh_frame	frame;
+	int			r,
+				rc;
+
+	sh_copy_header(&ld->copy);
+	while ((r = sh_capture_next(cl->cap, &frame, err, sizeof(err))) == 1)
+	{
+		size_t		mark = ld->copy.len;
+		sh_status	status;
+		sh_dgram	dg;
+		sh_counts	counts = {0};
+		int64_t		ts;
+
+		if (frame.status != SH_FRAME_BAD_TIME)
+		{
+			ts = frame.ts_sec * 1000000LL + frame.ts_usec;
+			if (!cl->have_ts || ts < cl->first_ts)
+				cl->first_ts = ts;
+			if (!cl->have_ts || ts > cl->last_ts)
+				cl->last_ts = ts;
+			cl->have_ts = 1;
+		}
+		if (frame.status != SH_FRAME_OK)
+		{
+			cl->skip[SH_ERR_COUNT_ + frame.status]++;
+			if (frame.status != SH_FRAME_NOT_UDP)
+				cl->malformed++;
+			continue;
+		}
+
+		memset(&cl->dg, 0, sizeof(cl->dg));
+		cl->frame = &frame;
+		status = sh_decode_datagram(frame.payload, frame.len, &dg, &counts, on_record, cl);
+		if (cl->oom)
+		{
+			sh_error("out of memory");
+			return EXIT_INPUT;
+		}
+		if (cl->opt->enrich && cl->opt->enrich->failed)
+		{
+			sh_error("%s", cl->opt->enrich->error);
+			return EXIT_INPUT;
+		}
+		if (status == SH_OK)
+		{
+			cl->datagrams++;
+			cl->smtp_rows += cl->dg.rows;
+			for (int i = 0; i < SKIP_COUNT_; i++)
+				cl->skip[i] += cl->dg.skip[i];
+			cl->counts.flow_samples += counts.flow_samples;
+			cl->counts.counter_samples += counts.counter_samples;
+			cl->counts.other_samples += counts.other_samples;
+			cl->counts.packet_records += counts.packet_records;
+			cl->counts.unknown_records += counts.unknown_records;
+		}
+		else
+		{
+			ld->copy.len = mark;	/* nothing of a malformed datagram is kept */
+			cl->malformed++;
+			cl->skip[status]++;
+		}
+		/* a datagram that arrived was not lost, even if it is malformed */
+		if (dg.version != 0 &&
+			sh_agents_see(&cl->agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
+						  status != SH_OK) != 0)
+		{
+			sh_error("out of memory");
+			return EXIT_INPUT;
+		}
+		if ((rc = sh_load_flush(ld)) != 0)
+			return rc;
+		if ((frame.number & 1023) == 0)
+			sh_load_progress(ld, sh_capture_bytes_read(cl->cap), sh_capture_size(cl->cap),
+							 cl->smtp_rows);
+	}
+	sh_load_progress_end(ld);
+	if (r < 0)
+	{
+		/* a capture cut short (say, by a full disk) still loads what it holds */
+		fprintf(stderr, "%s: warning: %s: %s; loading the packets before it\n", SH_PROGNAME,
+				ld->path, err);
+		cl->skip[r == -2 ? SKIP_CAPTURE_TRUNCATED : SKIP_CAPTURE_UNREADABLE]++;
+	}
+	cl->frames = sh_capture_frames_read(cl->cap);
+	if (sh_capture_finish(cl->cap, ld->sha256, err, sizeof(err)) != 0)
+	{
+		sh_error("%s: %s", ld->path, err);
+		return EXIT_INPUT;
+	}
+	ld->bytes = sh_capture_bytes_read(cl->cap);
+	sh_copy_trailer(&ld->copy);
+	return 0;
+}
+
+/* The per-agent table, by a text-format COPY (a handful of rows). */
+static int
+db_agents(PGconn *conn, const cload *cl)
+{
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_agent (load_id, agent, sub_agent, version, datagrams, "
+							 "malformed, first_seq, last_seq, lost, resets) FROM STDIN");
+	char		line[256];
+
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		sh_error("%s", PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	for (size_t i = 0; i < cl->agents.n; i++)
+	{
+		const sh_agent *a = &cl->agents.v[i];
+		char		addr[64];
+		int			n;
+
+		if (a->addr.family == 6)
+		{
+			size_t		at = 0;
+
+			for (int k = 0; k < 16; k += 2)
+				at += (size_t) snprintf(addr + at, sizeof(addr) - at, "%s%x", k ? ":" : "",
+										a->addr.bytes[k] << 8 | a->addr.bytes[k + 1]);
+		}
+		else
+			snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a->addr.bytes[0], a->addr.bytes[1],
+					 a->addr.bytes[2], a->addr.bytes[3]);
+		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\n",
+					 cl->ld->id, addr, a->sub_agent, a->version, a->datagrams, a->malformed,
+					 a->first_seq, a->last_seq, a->lost, a->resets);
+		if (PQputCopyData(conn, line, n) != 1)
+		{
+			sh_error("%s", PQerrorMessage(conn));
+			return -1;
+		}
+	}
+	return sh_db_copy_end(conn, NULL);
+}
+
+/* After the samples: the agents, and what enrichment keeps. */
+static int
+capture_after_copy(sh_load *ld)
+{
+	cload	   *cl = ld->state;
+	char		err[512];
+
+	if (db_agents(ld->conn, cl) != 0)
+		return -1;
+	if (cl->opt->enrich &&
+		sh_enrich_db_finish(ld->conn, cl->opt->enrich, ld->id, err, sizeof(err)) != 0)
+	{
+		sh_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+capture_update_values(const sh_load *ld, const char **values)
+{
+	cload	   *cl = ld->state;
+
+	ts_text(cl->first_ts, cl->v[0], 72);
+	ts_text(cl->last_ts, cl->v[1], 72);
+	snprintf(cl->v[2], 72, "%" PRIu64, cl->frames);
+	snprintf(cl->v[3], 72, "%" PRIu64, cl->datagrams);
+	snprintf(cl->v[4], 72, "%" PRIu64, cl->counts.flow_samples);
+	snprintf(cl->v[5], 72, "%" PRIu64, cl->counts.counter_samples);
+	snprintf(cl->v[6], 72, "%" PRIu64, cl->counts.packet_records);
+	snprintf(cl->v[7], 72, "%" PRIu64, cl->smtp_rows);
+	snprintf(cl->v[8], 72, "%" PRIu64, cl->malformed);
+	snprintf(cl->v[9], 72, "%" PRIu64, sh_agents_lost(&cl->agents));
+	sh_load_counts_json(cl->skipped, sizeof(cl->skipped), cl->skip, SKIP_COUNT_, skip_name);
+	for (int i = 0; i < 10; i++)
+		values[i] = cl->v[i];
+	if (!cl->have_ts)
+		values[0] = values[1] = NULL;
+	values[10] = cl->skipped;
+	return 11;
+}
+
+static void
+capture_summary(const sh_load *ld, FILE *f, double seconds)
+{
+	cload	   *cl = ld->state;
+	char		skipped[2048];
+
+	fprintf(f, "%" PRIu64 " datagrams, %" PRIu64 " flow samples, %" PRIu64 " SMTP rows, %" PRIu64
+			" malformed, %" PRIu64 " lost in transit, %.2f s, %.0f rows/s",
+			cl->datagrams, cl->counts.flow_samples, cl->smtp_rows, cl->malformed,
+			sh_agents_lost(&cl->agents), seconds, seconds > 0 ? (double) cl->smtp_rows / seconds : 0.0);
+	sh_load_counts_json(skipped, sizeof(skipped), cl->skip, SKIP_COUNT_, skip_name);
+	if (strcmp(skipped, "{}") != 0)
+		fprintf(f, ", skipped %s", skipped);
+}
+
+static void
+capture_after_summary(const sh_load *ld, FILE *f)
+{
+	cload	   *cl = ld->state;
+
+	if (cl->opt->enrich)
+		sh_enrich_report(cl->opt->enrich, f, SH_PROGNAME, ld->path);
+}
+
+static void
+capture_close(sh_load *ld)
+{
+	cload	   *cl = ld->state;
+
+	sh_agents_free(&cl->agents);
+	sh_capture_close(cl->cap);
+}
+
+/* The hooks by phase: the load row, reading, the end of the load, its summary. */
+const sh_pipeline sh_capture_pipeline = {
+	.input = "capture", .row_noun = "load", .count_label = "SMTP rows", .state_size = sizeof(cload),
+	.table = "spamhints.load", .id_column = "load_id",
+	.open = capture_open,
+	.insert_columns = "smtp_ports, filter",
+	.insert_values = capture_insert_values,
+	.copy_sql = capture_copy_sql, .read = capture_read, .after_copy = capture_after_copy,
+	.update_set = "first_ts = $4, last_ts = $5, frames = $6, datagrams = $7, flow_samples = $8, "
+	"counter_samples = $9, sampled_packets = $10, smtp_rows = $11, malformed = $12, "
+	"lost_datagrams = $13, skipped = $14",
+	.update_values = capture_update_values,
+	.summary = capture_summary, .after_summary = capture_after_summary, .close = capture_close,
+};
