@@ -116,8 +116,34 @@ utf8_len(const unsigned char *s, size_t n)
 }
 
 /*
+ * Whether the UTF-8 sequence u (len bytes, valid) is a control or format
+ * character that must not reach a report: a C0 control or DEL, a C1 control
+ * (U+0080-U+009F), the Arabic letter mark U+061C, the marks U+200E and
+ * U+200F, the line and paragraph separators U+2028 and U+2029, and the
+ * bidirectional embeddings, overrides (U+202A-U+202E) and isolates
+ * (U+2066-U+2069). The database refuses them in every column a report
+ * shows (spamhints.plain_text()).
+ */
+static int
+is_control_or_format(const unsigned char *u, size_t len)
+{
+	if (len == 1)
+		return u[0] < 0x20 || u[0] == 0x7f;
+	if (len == 2)
+		return (u[0] == 0xC2 && u[1] <= 0x9F) || (u[0] == 0xD8 && u[1] == 0x9C);
+	if (len == 3 && u[0] == 0xE2 && u[1] == 0x80)
+		return u[2] == 0x8E || u[2] == 0x8F || (u[2] >= 0xA8 && u[2] <= 0xAE);
+	if (len == 3 && u[0] == 0xE2 && u[1] == 0x81)
+		return u[2] >= 0xA6 && u[2] <= 0xA9;
+	return 0;
+}
+
+/*
  * A copy of s[0..n) fit for the database: valid UTF-8 kept, any other byte
- * and every control character replaced by '?', at most FIELD_MAX bytes.
+ * and every control or format character (is_control_or_format) replaced by
+ * one '?', at most FIELD_MAX bytes. Every text field of an event is made by
+ * it, so an outsider's bytes never fail a load; the replacements are not
+ * counted.
  */
 char *
 sh_ml_text_dup(sh_maillog *p, const char *s, size_t n)
@@ -138,10 +164,11 @@ sh_ml_text_dup(sh_maillog *p, const char *s, size_t n)
 		const unsigned char *u = (const unsigned char *) s + i;
 		size_t		len = utf8_len(u, n - i);
 
-		if (len == 0 || (len == 1 && (u[0] < 0x20 || u[0] == 0x7f)))
+		if (len == 0 || is_control_or_format(u, len))
 		{
+			/* a bad byte, or a whole character: one '?' */
 			out[at++] = '?';
-			i++;
+			i += len > 0 ? len : 1;
 			continue;
 		}
 		memcpy(out + at, u, len);

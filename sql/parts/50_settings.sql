@@ -31,23 +31,36 @@ $$;
 COMMENT ON FUNCTION spamhints.setting_default(text) IS
 'The default of a workflow setting (NULL for an unknown name); spamhints.settings lists them all.';
 
+-- Each value is checked when it is set (the module's check hooks: a
+-- positive interval, a plain mail address, a host name, a number from 1 to
+-- 100000), and again when it is used: a value set before the module was
+-- loaded in the session was not checked then.
+CREATE FUNCTION spamhints.setting_check(name text, value text) RETURNS text
+AS 'MODULE_PATHNAME', 'spamhints_setting_check'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.setting_check(text, text) IS
+'value when it is fit for the workflow setting spamhints.NAME (as SET checks it), else an error (22023) that says why: report_suppression and retention an interval greater than zero, at most 100 years; report_from a bare mail address (abuse@isp.example); reporting_mta a host name; report_max_items a number from 1 to 100000. The empty value, the default, is always fit.';
+
 CREATE FUNCTION spamhints.setting(name text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
 DECLARE
-    v text := nullif(current_setting('spamhints.' || name, true), '');
+    v text := current_setting('spamhints.' || name, true);
 BEGIN
     IF spamhints.setting_default(name) IS NULL THEN
         RAISE EXCEPTION 'unknown spamhints setting "%"', name
             USING ERRCODE = '42704', HINT = 'SELECT * FROM spamhints.settings lists them.';
     END IF;
-    RETURN coalesce(v, spamhints.setting_default(name));
+    -- read before the check loads the module, which drops (with a warning) a
+    -- value it cannot take: then it is an error here, not the default
+    RETURN coalesce(nullif(spamhints.setting_check(name, coalesce(v, '')), ''), spamhints.setting_default(name));
 END
 $$;
 
 COMMENT ON FUNCTION spamhints.setting(text) IS
-'The value of workflow setting spamhints.NAME: the parameter when it is set (SET spamhints.retention = ''30 days'', or ALTER DATABASE abuse SET ...), otherwise its default.';
+'The value of workflow setting spamhints.NAME: the parameter when it is set (SET spamhints.retention = ''30 days'', or ALTER DATABASE abuse SET ...), otherwise its default. A value the setting cannot take (spamhints.setting_check) is an error (22023), never used.';
 
 CREATE VIEW spamhints.settings AS
 SELECT s.name, spamhints.setting(s.name) AS value, spamhints.setting_default(s.name) AS "default", s.description
@@ -60,6 +73,17 @@ FROM (VALUES
 
 COMMENT ON VIEW spamhints.settings IS
 'The workflow''s settings (custom parameters spamhints.NAME): name, value in this session, default, and what it does. Change one for a database with ALTER DATABASE db SET spamhints.retention = ''30 days''.';
+
+-- Text as reports show it.
+
+CREATE FUNCTION spamhints.plain_text(s text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+-- a SQL-standard body, bound when it is created (no search_path needed),
+-- that CHECK constraints inline: loads check every row
+RETURN s !~ '[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]';
+
+COMMENT ON FUNCTION spamhints.plain_text(text) IS
+'Whether s holds no control or format character: no C0 control (tab and line breaks included), DEL or C1 control (NEL included), no line or paragraph separator (U+2028, U+2029), no bidirectional mark, embedding, override or isolate (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069). Every text column that reaches a report has it as a CHECK constraint: a report shows its text on lines of its own making, and reads the same in every direction.';
 
 -- Times as reports write them.
 

@@ -2,7 +2,7 @@
 -- address when.
 
 CREATE TABLE spamhints.ip_assignment (
-    customer_id  text NOT NULL,
+    customer_id  text NOT NULL CHECK (spamhints.plain_text(customer_id)),
     network      cidr NOT NULL,
     during       tstzrange NOT NULL DEFAULT tstzrange(NULL, NULL),
     CONSTRAINT ip_assignment_not_empty CHECK (NOT isempty(during)),

@@ -4,14 +4,15 @@
 
 CREATE TABLE spamhints.agreement (
     agreement_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    isp              text NOT NULL UNIQUE,
-    abuse_address    text NOT NULL CHECK (abuse_address ~ '^[^@[:space:]<>",]+@[^@[:space:]<>",]+$'),
+    isp              text NOT NULL UNIQUE CHECK (spamhints.plain_text(isp)),
+    abuse_address    text NOT NULL CHECK (abuse_address ~ '^[^@[:space:]<>",]+@[^@[:space:]<>",]+$'
+                                          AND spamhints.plain_text(abuse_address)),
     asns             bigint[] NOT NULL DEFAULT '{}',
     networks         cidr[] NOT NULL DEFAULT '{}',
     exclude          cidr[] NOT NULL DEFAULT '{}',
     agreed_at        timestamptz NOT NULL DEFAULT now(),
     withdrawn_at     timestamptz,
-    reference        text,
+    reference        text CHECK (spamhints.plain_text(reference)),
     suppression      interval,
     min_samples      integer NOT NULL DEFAULT 1 CHECK (min_samples >= 1),
     include_mail_addresses boolean NOT NULL DEFAULT true,
@@ -73,6 +74,11 @@ $$;
 
 COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
 'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123; without the port when it is NULL.';
+
+-- the SMTP token of samples reaches reports too (the loader writes a verb or
+-- a reply code): like every text that does, no control or format character
+ALTER TABLE spamhints.smtp_sample
+    ADD CONSTRAINT smtp_sample_smtp_check CHECK (spamhints.plain_text(smtp));
 
 CREATE VIEW spamhints.evidence AS
 SELECT s.src_ip AS source_ip,
@@ -339,9 +345,25 @@ AS $$
 DECLARE
     max_items  integer := spamhints.setting('report_max_items')::integer;
     sender     text := spamhints.setting('report_from');
-    retention  text := spamhints.setting('retention');
+    retention  text := spamhints.setting('retention')::interval::text;
+    missing    text;
+    human      text;
 BEGIN
-    RETURN format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
+    -- a report gives its evidence: an item that does not list what it counts
+    -- makes none
+    missing := CASE WHEN item.items IS NULL OR item.items < 1 THEN 'evidence'
+                    WHEN coalesce(cardinality(item.diagnosis), 0) = 0 THEN 'diagnosis'
+                    WHEN coalesce(item.traffic_n, 0) + coalesce(item.server_n, 0) + coalesce(item.mail_n, 0) = 0 THEN 'evidence'
+                    WHEN item.traffic_n > 0 AND item.traffic_lines IS NULL THEN 'sampled packets'
+                    WHEN item.server_n > 0 AND item.server_lines IS NULL THEN 'sampled packets from its port 25'
+                    WHEN item.mail_n > 0 AND item.include_mail_addresses AND item.mail_lines_full IS NULL THEN 'mail events'
+                    WHEN item.mail_n > 0 AND NOT item.include_mail_addresses AND item.mail_lines_bare IS NULL THEN 'mail events'
+               END;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'the report about % would not list its %: no report is made', host(item.source_ip), missing
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() lists its evidence; check the setting report_max_items.';
+    END IF;
+    human := format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
           || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
           || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
                     to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
@@ -400,11 +422,16 @@ BEGIN
              E'they need to know, without other people''s addresses); and delete it when\n'
           || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
           || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+    IF human IS NULL THEN
+        RAISE EXCEPTION 'the human-readable part of the report about % would be empty: no report is made', host(item.source_ip)
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() has every field it needs.';
+    END IF;
+    RETURN human;
 END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
-'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means, the period, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the warning about personal data with the retention, and where replies go (the setting report_from, message_id).';
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means, the period, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the warning about personal data with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
 
 CREATE FUNCTION spamhints.report_machine(item spamhints.report_item) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -414,8 +441,9 @@ SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     mta        text := spamhints.setting('reporting_mta');
+    fields     text;
 BEGIN
-    RETURN E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (item.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
+    fields := E'Feedback-Type: ' || CASE WHEN 'virus' = ANY (item.evidence) THEN 'virus' ELSE 'abuse' END || E'\n'
           || E'User-Agent: spamhints/0.1\n'
           || E'Version: 1\n'
           || 'Source-IP: ' || host(item.source_ip) || E'\n'
@@ -427,6 +455,11 @@ BEGIN
                  coalesce('Original-Mail-From: <' || item.m_sender || E'>\n', '')
                  || coalesce((SELECT string_agg('Original-Rcpt-To: <' || r || E'>\n', '') FROM unnest(item.m_recipients) AS r), '')
              ELSE '' END;
+    IF fields IS NULL THEN
+        RAISE EXCEPTION 'the machine-readable part of the report about % would be empty: no report is made', host(item.source_ip)
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() has its source address, arrival and incidents.';
+    END IF;
+    RETURN fields;
 END
 $$;
 
@@ -459,15 +492,28 @@ COMMENT ON FUNCTION spamhints.report_headers(spamhints.report_item) IS
 CREATE FUNCTION spamhints.report_message(item spamhints.report_item, period tstzrange,
                                          at timestamptz, message_id text)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, spamhints
 SET IntervalStyle = 'postgres'
 SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     sender     text := spamhints.setting('report_from');
-    boundary   text := '=_spamhints_' || md5(message_id);
+    human      text := spamhints.report_human(item, period, message_id);
+    machine    text := spamhints.report_machine(item);
+    headers    text := spamhints.report_headers(item);
+    boundary   text;
 BEGIN
+    IF headers IS NULL THEN
+        RAISE EXCEPTION 'the headers part of the report about % would be missing: no report is made', host(item.source_ip)
+            USING ERRCODE = '22023';
+    END IF;
+    -- a boundary nobody can guess (122 random bits from pg_strong_random),
+    -- so that no text in the parts can end one; and none that they hold
+    LOOP
+        boundary := '=_spamhints_' || replace(gen_random_uuid()::text, '-', '');
+        EXIT WHEN strpos(human || machine || headers, boundary) = 0;
+    END LOOP;
     RETURN format(E'From: %s\nTo: %s\nDate: %s\nSubject: Abuse report: %s (%s), %s\nMessage-ID: %s\n',
                   sender, item.abuse_address, spamhints.rfc5322_date(at), host(item.source_ip),
                   array_to_string(item.diagnosis, ', '), spamhints.report_period_text(period), message_id)
@@ -475,15 +521,15 @@ BEGIN
           || format(E'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="%s"\n\n', boundary)
           || E'This is an abuse report in the Abuse Reporting Format (ARF, RFC 5965).\n\n'
           || format(E'--%s\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n',
-                    boundary, spamhints.report_human(item, period, message_id))
-          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, spamhints.report_machine(item))
-          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, spamhints.report_headers(item))
+                    boundary, human)
+          || format(E'--%s\nContent-Type: message/feedback-report\n\n%s\n', boundary, machine)
+          || format(E'--%s\nContent-Type: text/rfc822-headers\n\n%s\n', boundary, headers)
           || format(E'--%s--\n', boundary);
 END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_message(spamhints.report_item, tstzrange, timestamptz, text) IS
-'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries made from message_id.';
+'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries: a new random one for every message (so the same report made twice differs in it), found nowhere in the parts. An item whose evidence or fields are missing makes no message: an error (22023).';
 
 CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
                                  for_isp text DEFAULT NULL,

@@ -314,6 +314,29 @@ test_text_is_cleaned(void **state)
 }
 
 /*
+ * Control and format characters that are valid UTF-8 are replaced too, one
+ * '?' each: C1 controls (NEL), the line separator, a right-to-left override,
+ * an isolate, the left-to-right mark, the Arabic letter mark. Characters
+ * next to them in the code table (U+00A0, U+2027, U+202F, U+2065, U+200D)
+ * are kept.
+ */
+static void
+test_format_characters_replaced(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:26:00 H=(a\xc2\x85" "b\xc2\x80\xc2\x9f) [192.0.2.66]:1234 F=<x\xe2\x80\xa8" "y@e.example> "
+		  "rejected RCPT <p@e.net>: \xe2\x80\xae" "evil\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c"
+		  " kept\xc2\xa0\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x80\x8d");
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].helo, "a?b??");
+	assert_string_equal(got[0].sender, "x?y@e.example");
+	assert_string_equal(got[0].reason, "rejected RCPT <p@e.net>: ?evil????? kept\xc2\xa0\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x80\x8d");
+	sh_maillog_free(p);
+}
+
+/*
  * Each format reaches its own parser: a line of the other MTA is skipped,
  * and why tells which parser read it.
  */
@@ -455,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_postfix_refusals),
 		cmocka_unit_test(test_years),
 		cmocka_unit_test(test_text_is_cleaned),
+		cmocka_unit_test(test_format_characters_replaced),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_sample_lines_cut_everywhere),

@@ -12,7 +12,7 @@ BEGIN;
 ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.report_id_seq RESTART;
-SELECT plan(52);
+SELECT plan(122);
 
 -- who agreed to receive reports
 INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference) VALUES
@@ -212,8 +212,11 @@ RESET search_path;
 RESET TimeZone;
 RESET DateStyle;
 RESET IntervalStyle;
-SELECT set_eq($$SELECT source_ip, message FROM hostile_preview$$, $$SELECT source_ip, message FROM utc_preview$$,
-              'a hostile search_path, another TimeZone, DateStyle and IntervalStyle change nothing in a report');
+-- every message has its own random boundary: compare them without it
+CREATE FUNCTION pg_temp.unbound(m text) RETURNS text LANGUAGE sql IMMUTABLE
+AS $$ SELECT regexp_replace(m, '=_spamhints_[0-9a-f]{32}', '=_spamhints_(boundary)', 'g') $$;
+SELECT set_eq($$SELECT source_ip, pg_temp.unbound(message) FROM hostile_preview$$, $$SELECT source_ip, pg_temp.unbound(message) FROM utc_preview$$,
+              'a hostile search_path, another TimeZone, DateStyle and IntervalStyle change nothing in a report (but its random boundary)');
 
 -- the parts of a report, each alone: the items, the human-readable part, the
 -- machine-readable part, the headers part, and the message that joins them
@@ -222,11 +225,11 @@ SELECT set_eq($$SELECT source_ip, message FROM hostile_preview$$, $$SELECT sourc
 SELECT results_eq($$SELECT isp, source_ip FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00')$$,
   $$VALUES ('Agreed ISP', '192.0.2.7'::inet), ('Agreed ISP', '192.0.2.50'), ('Agreed ISP', '192.0.2.200'), ('Six ISP', '2001:db8:1::66')$$,
   'report_items: one item per address that report() reports, in its order');
-SELECT set_eq($$SELECT i.source_ip, spamhints.report_message(i, $$ || quote_literal(:period) || $$, '2007-04-20 00:00+00',
-                         format('<spamhints.preview.%s@localhost>', row_number() OVER (ORDER BY i.isp, i.source_ip)))
+SELECT set_eq($$SELECT i.source_ip, pg_temp.unbound(spamhints.report_message(i, $$ || quote_literal(:period) || $$, '2007-04-20 00:00+00',
+                         format('<spamhints.preview.%s@localhost>', row_number() OVER (ORDER BY i.isp, i.source_ip))))
                 FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00') AS i$$,
-              $$SELECT source_ip, message FROM utc_preview$$,
-              'report_message: the message of report(), byte for byte, from its item');
+              $$SELECT source_ip, pg_temp.unbound(message) FROM utc_preview$$,
+              'report_message: the message of report(), byte for byte but its random boundary, from its item');
 SELECT is(spamhints.report_machine(:item '192.0.2.7')),
           E'Feedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
           || E'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
@@ -254,11 +257,146 @@ SELECT ok(NOT has_function_privilege('public', 'spamhints.report_items(tstzrange
           AND NOT has_function_privilege('spamhints_analyst', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE'),
           'report_items reads the mail addresses: not executable by PUBLIC nor by analysts');
 
--- the two reports, whole
+-- MIME boundaries nobody can guess: random for every message, not made from
+-- its Message-ID, and found nowhere else in the message
+SELECT ok(strpos(:v4, md5('<spamhints.1.1@localhost>')) = 0, 'the boundary is not made from the Message-ID');
+SELECT is((SELECT count(DISTINCT substring(m from 'boundary="([^"]*)"'))
+           FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<same@localhost>') AS m
+                 FROM generate_series(1, 20)) AS t), 20::bigint,
+          'the same report made 20 times has 20 different boundaries');
+SELECT ok(bool_and((SELECT count(*) FROM regexp_matches(f.message, substring(f.message from 'boundary="(=_spamhints_[0-9a-f]{32})"'), 'g')) = 5),
+          'each message uses its one boundary five times: declared, three delimiters, the close')
+FROM first_run f;
+
+-- no text that reaches a report holds control or format characters: a line
+-- break (and the boundary) in a HELO must not make a report about one
+-- address read as another
+CREATE FUNCTION pg_temp.refused(stmt text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE stmt;
+        RAISE SQLSTATE 'ZZ000';     -- accepted: undo it
+    EXCEPTION
+        WHEN check_violation THEN RETURN true;
+        WHEN SQLSTATE 'ZZ000' THEN RETURN false;
+    END;
+END
+$$;
+CREATE TEMP TABLE reaching (col text, stmt text);
+INSERT INTO reaching
+SELECT 'mail_event.' || c, format($$INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, verdict, %I)
+                                  VALUES (1, 99, '2007-03-14 10:00+00', '192.0.2.99', 'spam', %%L)$$, c)
+FROM unnest('{host,queue_id,client_name,helo,sender,virus,reason}'::text[]) AS c;
+INSERT INTO reaching VALUES
+  ('mail_event.recipients', $$INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, verdict, recipients)
+                              VALUES (1, 99, '2007-03-14 10:00+00', '192.0.2.99', 'spam', ARRAY['ok@example.net', %L])$$),
+  ('maillog_load.timezone', $$INSERT INTO spamhints.maillog_load (file_name, format, timezone) VALUES ('x', 'exim', %L)$$),
+  ('smtp_sample.smtp', $$INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port, smtp)
+                         VALUES (1, 99, '2007-03-14 10:00+00', '192.0.2.250', 99, 1, '192.0.2.99', '198.51.100.25', 1234, 25, %L)$$),
+  ('agreement.isp', $$INSERT INTO spamhints.agreement (isp, abuse_address, asns) VALUES (%L, 'abuse@x.example', '{1}')$$),
+  ('agreement.abuse_address', $$INSERT INTO spamhints.agreement (isp, abuse_address, asns) VALUES ('X ISP', %L || '@x.example', '{1}')$$),
+  ('agreement.reference', $$INSERT INTO spamhints.agreement (isp, abuse_address, asns, reference) VALUES ('X ISP', 'abuse@x.example', '{1}', %L)$$),
+  ('ip_assignment.customer_id', $$INSERT INTO spamhints.ip_assignment (customer_id, network) VALUES (%L, '10.99.99.99')$$);
+-- C0 controls (tab, line feed, carriage return, escape...), DEL, C1 controls
+-- (NEL among them), the Arabic letter mark, left-to-right and right-to-left
+-- marks, line and paragraph separators, bidirectional embeddings, overrides
+-- and isolates
+CREATE TEMP TABLE bad_char (n integer);
+INSERT INTO bad_char VALUES (1), (9), (10), (11), (12), (13), (27), (31), (127), (128), (133), (159),
+  (1564), (8206), (8207), (8232), (8233), (8234), (8235), (8236), (8237), (8238), (8294), (8295), (8296), (8297);
+SELECT is(ARRAY(SELECT r.col || ' U+' || upper(lpad(to_hex(b.n), 4, '0')) FROM reaching r, bad_char b
+                WHERE NOT pg_temp.refused(format(r.stmt, 'a' || chr(b.n) || 'b')) ORDER BY 1),
+          '{}'::text[], 'every column that reaches a report refuses control and format characters');
+SELECT is(ARRAY(SELECT r.col FROM reaching r WHERE pg_temp.refused(format(r.stmt, 'ok-é€😀' || U&'\200D' || 'x'))),
+          '{}'::text[], 'and takes any other text (accents, symbols, emoji with a zero-width joiner)');
+SELECT throws_ok(format($$INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, helo, verdict)
+                          VALUES (1, 30, '2007-03-14 16:00+00', '192.0.2.9', 4000, %L, 'spam')$$,
+                        E'x\n--=_spamhints_' || md5('<spamhints.5.1@localhost>')
+                        || E'\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 203.0.113.66\n'),
+                 '23514', NULL, 'a HELO that holds line breaks and a MIME boundary is refused');
+-- the same words on one line are only words: the report is about its address
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, helo, verdict)
+  VALUES (1, 30, '2007-03-14 16:00+00', '192.0.2.9', 4000,
+          '--=_spamhints_' || md5('<spamhints.preview.2@localhost>') || ' Content-Type: message/feedback-report Source-IP: 203.0.113.66', 'spam');
+CREATE TEMP TABLE forged AS
+  SELECT source_ip, message FROM spamhints.report(:period, at => '2007-04-20 00:00+00', dry_run => true) WHERE source_ip = '192.0.2.9';
+SELECT results_eq($$SELECT a.source_ip, a.feedback_type FROM forged f, spamhints.parse_arf(f.message) AS a$$,
+                  $$VALUES ('192.0.2.9'::inet, 'abuse')$$, 'parse_arf reads the report about 192.0.2.9 as about 192.0.2.9');
+SELECT is((SELECT array_agg(m[1]) FROM forged f, regexp_matches(f.message, E'\n--=_spamhints_[0-9a-f]{32}\nContent-Type: ([^;\n]*)', 'g') AS m),
+          '{text/plain,message/feedback-report,text/rfc822-headers}'::text[], 'and it has its three parts, no more');
+
+-- every setting is checked when it is set
+SELECT throws_ok(format('SET spamhints.%s = %L', b.name, b.value), '22023', NULL,
+                 format('spamhints.%s = %s is refused', b.name, replace(replace(quote_literal(b.value), E'\n', '\n'), U&'\202E', '\u202E')))
+FROM (VALUES ('report_max_items', '0'), ('report_max_items', '-1'), ('report_max_items', 'many'),
+             ('report_max_items', '1.5'), ('report_max_items', ' 10'), ('report_max_items', '100001'),
+             ('report_max_items', '99999999999999999999'),
+             ('report_suppression', '0'), ('report_suppression', '0 days'), ('report_suppression', '-1 day'),
+             ('report_suppression', '1 mon -31 days'), ('report_suppression', 'a week'), ('report_suppression', '101 years'),
+             ('retention', '0'), ('retention', '-90 days'), ('retention', 'forever'), ('retention', '1000 years'),
+             ('report_from', 'abuse'), ('report_from', 'abuse@'), ('report_from', '@isp.example'),
+             ('report_from', 'ab use@isp.example'), ('report_from', 'abuse@isp..example'), ('report_from', '.abuse@isp.example'),
+             ('report_from', 'Abuse Desk <abuse@isp.example>'), ('report_from', E'abuse@isp.example\nBcc: all@isp.example'),
+             ('report_from', 'abuse@-isp.example'), ('report_from', 'abuse@isp_1.example'), ('report_from', repeat('a', 65) || '@isp.example'),
+             ('report_from', 'abuse@isp.example' || U&'\202E'),
+             ('reporting_mta', 'mx one'), ('reporting_mta', '-mx'), ('reporting_mta', 'mx-'), ('reporting_mta', 'mx..isp.example'),
+             ('reporting_mta', 'mx.isp.example.'), ('reporting_mta', E'mx\n'), ('reporting_mta', 'mx_1'),
+             ('reporting_mta', repeat('a', 64)), ('reporting_mta', repeat('abcdefghi.', 26) || 'example'),
+             ('reporting_mta', 'mx@isp.example'), ('reporting_mta', 'mx>')) AS b(name, value);
+SELECT lives_ok(format('SET LOCAL spamhints.%s = %L', g.name, g.value), format('spamhints.%s = %L is taken', g.name, g.value))
+FROM (VALUES ('report_max_items', '1'), ('report_max_items', '100000'), ('report_max_items', ''),
+             ('report_suppression', '1 second'), ('report_suppression', '30 days'), ('report_suppression', 'P2W'),
+             ('report_suppression', '100 years'), ('report_suppression', ''),
+             ('retention', '1 day'), ('retention', '1 year 6 mons'), ('retention', ''),
+             ('report_from', 'abuse@isp.example'), ('report_from', 'first.last+reports@mail.isp-1.example'),
+             ('report_from', 'abuse@localhost'), ('report_from', ''),
+             ('reporting_mta', 'mx-1.isp.example'), ('reporting_mta', 'localhost'), ('reporting_mta', '')) AS g(name, value);
+RESET spamhints.report_max_items;
+RESET spamhints.report_suppression;
+RESET spamhints.retention;
+RESET spamhints.report_from;
+RESET spamhints.reporting_mta;
+-- what a refusal says
+\set ON_ERROR_ROLLBACK on
+SET spamhints.report_max_items = 0;
+SET spamhints.report_suppression = '-1 day';
+SET spamhints.retention = 'forever';
+SET spamhints.report_from = 'Abuse Desk <abuse@isp.example>';
+SET spamhints.reporting_mta = 'mx one';
+\unset ON_ERROR_ROLLBACK
+
+-- a report lists what report_max_items lets it, counts the rest, and always
+-- has its evidence and its warning
+SET LOCAL spamhints.report_max_items = 1;
+SELECT ok(strpos(m, E'[load 1 frame 1]\n  ... and 1 more sampled packets, not listed\n') > 0
+          AND strpos(m, '[mail log 1 line 7]') > 0 AND strpos(m, 'WARNING: PERSONAL DATA') > 0,
+          'report_max_items = 1: one item per kind, the rest counted, the warning')
+FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<x@localhost>') AS m) AS t;
+RESET spamhints.report_max_items;
+CREATE TEMP TABLE one_item AS SELECT i.* FROM spamhints.report_items(:period, at => '2007-04-20 00:00+00') AS i WHERE i.source_ip = '192.0.2.7';
+UPDATE one_item SET traffic_lines = NULL;
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+                 '22023', NULL, 'an item whose sampled packets are not listed makes no report: an error');
+UPDATE one_item SET traffic_lines = 'x', mail_lines_full = NULL;
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+                 '22023', NULL, 'nor one whose mail events are not listed');
+UPDATE one_item SET mail_lines_full = 'x', arrival = NULL;
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+                 '22023', NULL, 'nor one whose machine-readable part would be empty');
+
+-- the two reports, whole (their boundaries are random)
 \echo ==== the report about 192.0.2.7
-SELECT message FROM first_run WHERE source_ip = '192.0.2.7';
+SELECT pg_temp.unbound(message) FROM first_run WHERE source_ip = '192.0.2.7';
 \echo ==== the report about 2001:db8:1::66 (no mail addresses, as agreed)
-SELECT message FROM first_run WHERE source_ip = '2001:db8:1::66';
+SELECT pg_temp.unbound(message) FROM first_run WHERE source_ip = '2001:db8:1::66';
 
 SELECT * FROM finish();
 ROLLBACK;
+
+-- a setting made before the module was loaded (SET, ALTER DATABASE ... SET)
+-- was not checked when it was made: it is when it is used
+\c
+SET spamhints.report_max_items = 0;
+SELECT spamhints.setting('report_max_items');
+-- loading the module (the call above did) dropped it, with a warning
+SELECT spamhints.setting('report_max_items');
