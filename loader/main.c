@@ -19,6 +19,7 @@
 #include "load.h"
 #include "maillog_pipeline.h"
 #include "smtp.h"
+#include "shared/smtp_roles.h"
 
 /* The options of every load, in both usages. */
 static void
@@ -258,7 +259,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	sh_load_options opt;
-	const char *ports_spec = "25",
+	const char *ports_spec = SH_SMTP_DEFAULT_PORTS,
 			   *filter = NULL,
 			   *asn_db = getenv("SPAMHINTS_ASN_DB"),
 			   *country_db = getenv("SPAMHINTS_COUNTRY_DB"),

@@ -1,7 +1,7 @@
 /*
  * extension/shared/mmdb_fields.h: what enrichment reads from a MaxMind DB record.
  *
- * Shared by the loader (loader/enrich.c) and the extension
+ * Shared by the loader (loader/capture/enrich.c) and the extension
  * (extension/enrich.c), so that spamhints-load and the SQL functions give
  * the same answer for the same address and file. Header-only, C99 and
  * libmaxminddb: nothing of either program.

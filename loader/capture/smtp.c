@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/smtp_roles.h"
+
 int
 sh_ports_parse(sh_ports *ports, const char *spec, char *err, size_t errlen)
 {
@@ -109,6 +111,7 @@ sh_smtp_verdict
 sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *out)
 {
 	const sh_packet *pkt = &rec->pkt;
+	int			role;
 
 	switch (rec->parse_status)
 	{
@@ -131,10 +134,12 @@ sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *ou
 		return SH_SMTP_OTHER;
 	if (!pkt->has_ports)
 		return SH_SMTP_TCP_CUT;
-	out->to_server = sh_ports_has(ports, pkt->dport);
-	out->from_server = sh_ports_has(ports, pkt->sport);
-	if (!out->to_server && !out->from_server)
+	/* the role of the source, by the rule the extension applies too */
+	role = sh_smtp_src_role(sh_ports_has(ports, pkt->dport), sh_ports_has(ports, pkt->sport));
+	if (role == SH_ROLE_NONE)
 		return SH_SMTP_OTHER;
+	out->to_server = (role & SH_ROLE_CLIENT) != 0;
+	out->from_server = (role & SH_ROLE_SERVER) != 0;
 	if (rec->sampling_rate > INT32_MAX)
 		return SH_SMTP_RATE_RANGE;
 	out->ntoken = sh_smtp_token(pkt->payload, pkt->payload_len, out->to_server, out->from_server,

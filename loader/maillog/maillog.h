@@ -6,7 +6,7 @@
  *
  * The parser is pure: lines in, events out through a callback, counts of
  * what was skipped and why. Reading files, hashing and the database are
- * maillog_load.c's.
+ * maillog_pipeline.c's and common/load.c's.
  */
 #ifndef SPAMHINTS_MAILLOG_H
 #define SPAMHINTS_MAILLOG_H
@@ -112,8 +112,6 @@ int			sh_maillog_oom(const sh_maillog *p);
 
 const char *sh_mskip_name(sh_mskip reason);
 
-/* spamhints-load --maillog: the whole command (maillog_load.c). */
-int			sh_maillog_main(int argc, char **argv);
 const char *sh_verdict_name(sh_verdict v);
 /* "exim" or "postfix": 0, or -1 for another name. */
 int			sh_mta_parse(const char *name, sh_mta *out);
