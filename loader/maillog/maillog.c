@@ -212,8 +212,60 @@ sh_ml_digits(const char *s, const char **end, int max)
 }
 
 /*
+ * The end of the address at s: the first byte of stops after it, or the end
+ * of s. A local part in double quotes (RFC 5321's quoted string, with
+ * backslash escapes) is read whole, whatever it holds, when its closing
+ * quote is followed by '@', by a byte of stops or by the end; a quote that
+ * is not closed so is an ordinary byte.
+ */
+const char *
+sh_ml_addr_end(const char *s, const char *stops)
+{
+	if (*s == '"')
+	{
+		const char *q = s + 1;
+
+		while (*q && *q != '"')
+			q += q[0] == '\\' && q[1] ? 2 : 1;
+		if (*q == '"' && (q[1] == '\0' || q[1] == '@' || strchr(stops, q[1]) != NULL))
+			s = q + 1;
+	}
+	return s + strcspn(s, stops);
+}
+
+/*
+ * The first needle in s outside the quoted addresses in angle brackets
+ * (<"...">): the text of a field is never read inside an address.
+ */
+const char *
+sh_ml_find(const char *s, const char *needle)
+{
+	size_t		nlen = strlen(needle);
+
+	while (*s)
+	{
+		if (strncmp(s, needle, nlen) == 0)
+			return s;
+		if (s[0] == '<' && s[1] == '"')
+		{
+			const char *end = sh_ml_addr_end(s + 1, ">");
+
+			if (*end == '>')
+			{
+				s = end;
+				continue;
+			}
+		}
+		s++;
+	}
+	return NULL;
+}
+
+/*
  * The value of a "name=<value>" field in s: *val and its length, or 0. The
- * last occurrence wins (refusal texts may quote addresses too).
+ * last occurrence wins (refusal texts may quote addresses too); occurrences
+ * inside a quoted address do not count, and the value is an address, read
+ * by sh_ml_addr_end().
  */
 int
 sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len)
@@ -223,17 +275,21 @@ sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len
 			   *end;
 	size_t		nlen = strlen(name);
 
-	while ((at = strstr(at, name)) != NULL)
+	while ((at = sh_ml_find(at, name)) != NULL)
 	{
 		if (at == s || at[-1] == ' ' || at[-1] == ',' || at[-1] == ';')
 			hit = at;
 		at += nlen;
+		/* an address value: the next occurrence is after it */
+		end = sh_ml_addr_end(at, ">");
+		if (*end == '>')
+			at = end;
 	}
 	if (hit == NULL)
 		return 0;
 	hit += nlen;
-	end = strchr(hit, '>');
-	if (end == NULL)
+	end = sh_ml_addr_end(hit, ">");
+	if (*end != '>')
 		return 0;
 	*val = hit;
 	*len = (size_t) (end - hit);

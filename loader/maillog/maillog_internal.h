@@ -97,6 +97,8 @@ char	   *sh_ml_text_dup(sh_maillog *p, const char *s, size_t n);
 void		sh_ml_set_text(sh_maillog *p, char **field, const char *s, size_t n);
 int			sh_ml_parse_ip(const char *s, size_t n, char out[48]);
 long		sh_ml_digits(const char *s, const char **end, int max);
+const char *sh_ml_addr_end(const char *s, const char *stops);
+const char *sh_ml_find(const char *s, const char *needle);
 int			sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len);
 int			sh_ml_number_at(const char *s, char *out, size_t outlen);
 sh_verdict	sh_ml_classify(sh_maillog *p, sh_mail_event *ev, const char *text);

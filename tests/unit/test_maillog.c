@@ -443,6 +443,73 @@ test_sample_logs(void **state)
 	}
 }
 
+/*
+ * Addresses with a quoted local part (RFC 5321: "...", backslash escapes)
+ * are kept whole wherever a log names them, whatever the quotes hold:
+ * spaces, '>', '=', ',', ';' or the names of other fields.
+ */
+static void
+test_exim_quoted_addresses(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= \"q\\\"x\"@ex.net H=mail.example.org [192.0.2.25]:41234 P=esmtp S=5321 id=x@y");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => \"q\\\"x\"@ex.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q -> \"sp ace\"@ex.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => alice <\"a>b c\"@ex.net> R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => |/usr/bin/procmail <bob@ex.net> R=pipe T=address_pipe");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q Completed");
+	/* a sender whose quotes hold what looks like the other fields */
+	feeds(p, "2007-07-14 10:16:01 1IAb4y-0001Bc-8R <= \"a H=[203.0.113.9] S=7\"@ex.net H=(helo) [192.0.2.26] P=esmtp S=100");
+	feeds(p, "2007-07-14 10:16:02 1IAb4y-0001Bc-8R Completed");
+	feeds(p, "2007-07-14 10:19:00 H=(x) [192.0.2.43] F=<\"a>b rejected c\"@ex.net> rejected RCPT <\"d>e, f=g\"@ex.net>: blocked");
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].sender, "\"q\\\"x\"@ex.net");
+	assert_string_equal(got[0].rcpt, "\"q\\\"x\"@ex.net,\"sp ace\"@ex.net,\"a>b c\"@ex.net,bob@ex.net");
+	assert_string_equal(got[0].ip, "192.0.2.25");
+	assert_int_equal(got[0].size, 5321);
+	assert_string_equal(got[1].sender, "\"a H=[203.0.113.9] S=7\"@ex.net");
+	assert_string_equal(got[1].ip, "192.0.2.26");
+	assert_string_equal(got[1].helo, "helo");
+	assert_int_equal(got[1].size, 100);
+	assert_string_equal(got[2].ip, "192.0.2.43");
+	assert_string_equal(got[2].sender, "\"a>b rejected c\"@ex.net");
+	assert_string_equal(got[2].rcpt, "\"d>e, f=g\"@ex.net");
+	assert_string_equal(got[2].reason, "rejected RCPT <\"d>e, f=g\"@ex.net>: blocked");
+	sh_maillog_free(p);
+}
+
+static void
+test_postfix_quoted_addresses(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 2007);
+
+	(void) state;
+	feeds(p, "Jan  1 00:01:00 mx2 postfix/smtpd[1001]: 4B3C2D1E0: client=dsl-42.example.com[192.0.2.42]:3321");
+	feeds(p, "Jan  1 00:01:01 mx2 postfix/qmgr[900]: 4B3C2D1E0: from=<\"q\\\"x, size=9\"@ex.net>, size=4321, nrcpt=2 (queue active)");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/local[1004]: 4B3C2D1E0: to=<\"a>b, to=<c@d>\"@ex.net>, orig_to=<o@ex.net>, relay=local, status=sent");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/local[1004]: 4B3C2D1E0: to=<\"sp ace\"@ex.net>, relay=local, status=sent");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/qmgr[900]: 4B3C2D1E0: removed");
+	feeds(p, "Jan  1 00:02:00 mx2 postfix/smtpd[1001]: NOQUEUE: reject: RCPT from unknown[192.0.2.7]:40200: 554 5.7.1 <\"x; from=<e@v> to=<f@v>\"@ex.net>: Relay access denied; from=<\"m n\"@example.com> to=<\"x; from=<e@v> to=<f@v>\"@ex.net> proto=ESMTP helo=<friend>");
+	feeds(p, "Jan  1 00:03:00 mx2 amavis[2002]: (02002-01) Blocked SPAM {DiscardedInbound}, [192.0.2.44]:3321 [192.0.2.44] <\"a> -> <b\"@x.example> -> <\"c,d\"@y.example>,<e@z.example>, Queue-ID: 9F9F9F9F9, Message-ID: <x1@w.example>, mail_id: X, Hits: 25.073, size: 4321, 1520 ms");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ip, "192.0.2.7");
+	assert_string_equal(got[0].sender, "\"m n\"@example.com");
+	assert_string_equal(got[0].rcpt, "\"x; from=<e@v> to=<f@v>\"@ex.net");
+	assert_string_equal(got[0].helo, "friend");
+	assert_string_equal(got[0].reason, "RCPT: 554 5.7.1 <\"x; from=<e@v> to=<f@v>\"@ex.net>: Relay access denied");
+	/* the amavisd-new line, then the message at the end */
+	assert_string_equal(got[1].sender, "\"a> -> <b\"@x.example");
+	assert_string_equal(got[1].rcpt, "\"c,d\"@y.example,e@z.example");
+	assert_int_equal(got[1].size, 4321);
+	assert_string_equal(got[2].sender, "\"q\\\"x, size=9\"@ex.net");
+	assert_int_equal(got[2].size, 4321);
+	assert_string_equal(got[2].rcpt, "\"a>b, to=<c@d>\"@ex.net,\"sp ace\"@ex.net");
+	sh_maillog_free(p);
+}
+
 int
 main(void)
 {
@@ -459,6 +526,8 @@ main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_sample_lines_cut_everywhere),
 		cmocka_unit_test(test_sample_logs),
+		cmocka_unit_test(test_exim_quoted_addresses),
+		cmocka_unit_test(test_postfix_quoted_addresses),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);
