@@ -291,12 +291,11 @@ exim_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 			t.off_secs = 0;
 		}
 	}
-	if (*e != ' ' || !sh_ml_valid_time(&t))
+	if (*e != ' ' || !sh_ml_valid_time(&t) || sh_ml_line_time(p, &t, L) != 0)
 	{
 		p->skip[SH_MSKIP_MALFORMED_TIME]++;
 		return;
 	}
-	sh_ml_time_text(&t, L);
 	e++;
 	if (*e == '[')
 	{

@@ -185,6 +185,7 @@ ev_merge(sh_maillog *p, sh_mail_event *dst, sh_mail_event *src)
 		dst->client_port = src->client_port;
 		dst->line = src->line;
 		memcpy(dst->ts, src->ts, sizeof(dst->ts));
+		dst->ts_fold = src->ts_fold;
 	}
 	if (dst->size < 0)
 		dst->size = src->size;

@@ -81,7 +81,19 @@ collect(const sh_mail_event *ev, void *arg)
 static sh_maillog *
 parser(sh_mta mta, int year)
 {
-	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL};
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL, NULL};
+	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
+
+	assert_non_null(p);
+	ngot = 0;
+	return p;
+}
+
+/* A parser of logs written in zone. */
+static sh_maillog *
+parser_in(sh_mta mta, int year, const char *zone)
+{
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL, zone};
 	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
 
 	assert_non_null(p);
@@ -510,6 +522,182 @@ test_postfix_quoted_addresses(void **state)
 	sh_maillog_free(p);
 }
 
+/* An Exim refusal at local time hms on date (one event each). */
+static void
+exim_at(sh_maillog *p, const char *date, const char *hms)
+{
+	char		line[256];
+
+	snprintf(line, sizeof(line), "%s %s H=(x) [192.0.2.43] F=<a@b> rejected RCPT <c@d>: no", date, hms);
+	feeds(p, line);
+}
+
+/*
+ * Europe/London, 25 October 2026: at 01:00 UTC (02:00 BST) the clocks went
+ * back to 01:00 GMT, so 01:00:00-01:59:59 local happened twice, first at
+ * +01:00 (00:00-00:59 UTC), then at +00:00 (01:00-01:59 UTC). A busy log
+ * tells them apart: its times go back by most of an hour.
+ */
+static void
+test_exim_clocks_go_back(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-10-25", "00:59:30");	/* BST only */
+	exim_at(p, "2026-10-25", "01:10:00");	/* the first 01:10, 00:10 UTC */
+	exim_at(p, "2026-10-25", "01:50:00");	/* 00:50 UTC */
+	exim_at(p, "2026-10-25", "01:49:58");	/* a line written out of order by 2 s */
+	exim_at(p, "2026-10-25", "01:05:00");	/* back: the second 01:05, 01:05 UTC */
+	exim_at(p, "2026-10-25", "01:40:00");	/* 01:40 UTC */
+	exim_at(p, "2026-10-25", "02:00:10");	/* GMT only */
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 7);
+	assert_string_equal(got[0].ts, "2026-10-25 00:59:30");
+	assert_string_equal(got[1].ts, "2026-10-25 01:10:00+01:00");
+	assert_string_equal(got[2].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[3].ts, "2026-10-25 01:49:58+01:00");
+	assert_string_equal(got[4].ts, "2026-10-25 01:05:00+00:00");
+	assert_string_equal(got[5].ts, "2026-10-25 01:40:00+00:00");
+	assert_string_equal(got[6].ts, "2026-10-25 02:00:10");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 0);
+	assert_int_equal(sh_maillog_malformed(p), 0);
+	sh_maillog_free(p);
+
+	/* New York, 1 November 2026: 01:00-01:59 at -04:00, then at -05:00 */
+	p = parser_in(SH_MTA_EXIM, 0, "America/New_York");
+	exim_at(p, "2026-11-01", "01:30:00");
+	exim_at(p, "2026-11-01", "01:59:59");
+	exim_at(p, "2026-11-01", "01:00:00");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ts, "2026-11-01 01:30:00-04:00");
+	assert_string_equal(got[1].ts, "2026-11-01 01:59:59-04:00");
+	assert_string_equal(got[2].ts, "2026-11-01 01:00:00-05:00");
+	sh_maillog_free(p);
+}
+
+/*
+ * Where the lines do not tell (no going back in the repeated hour), its
+ * times are skipped and counted as ambiguous_time, not guessed.
+ */
+static void
+test_exim_clocks_go_back_ambiguous(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-10-25", "00:55:00");
+	exim_at(p, "2026-10-25", "01:30:00");	/* 00:30 or 01:30 UTC: either fits */
+	exim_at(p, "2026-10-25", "01:45:00");
+	exim_at(p, "2026-10-25", "02:05:00");
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[0].ts, "2026-10-25 00:55:00");
+	assert_string_equal(got[1].ts, "2026-10-25 02:05:00");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 2);
+	/* a log that ends in the repeated hour */
+	exim_at(p, "2027-10-31", "01:20:00");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 3);
+	assert_int_equal(sh_maillog_malformed(p), 0);
+	assert_int_equal(sh_maillog_events(p), 2);
+	sh_maillog_free(p);
+}
+
+/*
+ * A message whose arrival is in the repeated hour waits for it to be told,
+ * whether it completes before or after.
+ */
+static void
+test_exim_clocks_go_back_pending(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	feeds(p, "2026-10-25 01:50:00 1IAb3x-0001Ab-7Q <= bob@example.org H=[192.0.2.25] P=esmtp S=5");
+	feeds(p, "2026-10-25 01:51:00 1IAb3x-0001Ab-7Q Completed");
+	feeds(p, "2026-10-25 01:55:00 1IAb4y-0001Bc-8R <= eve@example.org H=[192.0.2.26] P=esmtp S=6");
+	assert_int_equal(ngot, 0);
+	feeds(p, "2026-10-25 01:02:00 1IAb5z-0001Cd-9S <= tom@example.org H=[192.0.2.27] P=esmtp S=7");
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[0].ip, "192.0.2.25");
+	feeds(p, "2026-10-25 01:03:00 1IAb4y-0001Bc-8R Completed");
+	feeds(p, "2026-10-25 01:04:00 1IAb5z-0001Cd-9S Completed");
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[1].ts, "2026-10-25 01:55:00+01:00");
+	assert_string_equal(got[1].ip, "192.0.2.26");
+	assert_string_equal(got[2].ts, "2026-10-25 01:02:00+00:00");
+	sh_maillog_free(p);
+}
+
+/*
+ * Europe/London, 29 March 2026: at 01:00 GMT the clocks went forward to
+ * 02:00 BST; no clock there read 01:00:00-01:59:59: a malformed time.
+ */
+static void
+test_clocks_go_forward(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-03-29", "00:59:59");
+	exim_at(p, "2026-03-29", "01:00:00");
+	exim_at(p, "2026-03-29", "01:59:59");
+	exim_at(p, "2026-03-29", "02:00:00");
+	feeds(p, "2026-03-29 01:30:00 +0000 H=(x) [192.0.2.43] F=<a@b> rejected RCPT <c@d>: no");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ts, "2026-03-29 00:59:59");
+	assert_string_equal(got[1].ts, "2026-03-29 02:00:00");
+	assert_string_equal(got[2].ts, "2026-03-29 01:30:00+00:00");	/* its own offset */
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 2);
+	sh_maillog_free(p);
+
+	p = parser_in(SH_MTA_POSTFIX, 2026, "Europe/London");
+	feeds(p, "Mar 29 01:15:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>");
+	assert_int_equal(ngot, 0);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 1);
+	sh_maillog_free(p);
+}
+
+/* BSD syslog times (Postfix, or Exim through syslog) are local times too. */
+static void
+test_syslog_clocks_go_back(void **state)
+{
+	static const char fmt[] = "Oct 25 %s mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>";
+	static const char *const hms[] = {"01:10:00", "01:50:00", "01:05:00", "02:30:00"};
+	sh_maillog *p = parser_in(SH_MTA_POSTFIX, 2026, "Europe/London");
+	char		line[256];
+
+	(void) state;
+	for (int i = 0; i < 4; i++)
+	{
+		snprintf(line, sizeof(line), fmt, hms[i]);
+		feeds(p, line);
+	}
+	/* RFC 3339 times carry their offset: nothing to tell */
+	feeds(p, "2026-10-25T01:20:00+01:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 5);
+	assert_string_equal(got[0].ts, "2026-10-25 01:10:00+01:00");
+	assert_string_equal(got[1].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[2].ts, "2026-10-25 01:05:00+00:00");
+	assert_string_equal(got[3].ts, "2026-10-25 02:30:00");
+	assert_string_equal(got[4].ts, "2026-10-25 01:20:00+01:00");
+	sh_maillog_free(p);
+
+	/* Exim through syslog */
+	p = parser_in(SH_MTA_EXIM, 2026, "Europe/London");
+	feeds(p, "Oct 25 01:50:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	feeds(p, "Oct 25 01:01:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[0].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[1].ts, "2026-10-25 01:01:00+00:00");
+	sh_maillog_free(p);
+}
+
 int
 main(void)
 {
@@ -528,6 +716,11 @@ main(void)
 		cmocka_unit_test(test_sample_logs),
 		cmocka_unit_test(test_exim_quoted_addresses),
 		cmocka_unit_test(test_postfix_quoted_addresses),
+		cmocka_unit_test(test_exim_clocks_go_back),
+		cmocka_unit_test(test_exim_clocks_go_back_ambiguous),
+		cmocka_unit_test(test_exim_clocks_go_back_pending),
+		cmocka_unit_test(test_clocks_go_forward),
+		cmocka_unit_test(test_syslog_clocks_go_back),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);
