@@ -414,6 +414,8 @@ test_sample_lines_cut_everywhere(void **state)
 	(void) state;
 	cut_everywhere("../data/maillog/exim-mainlog");
 	cut_everywhere("../data/maillog/postfix-maillog");
+	cut_everywhere("../data/maillog/exim-mainlog-london-october");
+	cut_everywhere("../data/maillog/postfix-maillog-london-october");
 }
 
 /* The sample logs whole: the counts the end-to-end test checks too. */
