@@ -235,12 +235,15 @@ sh_ml_addr_end(const char *s, const char *stops)
 
 /*
  * The first needle in s outside the quoted addresses in angle brackets
- * (<"...">): the text of a field is never read inside an address.
+ * (<"...">): the text of a field is never read inside an address. An
+ * address is skipped only when a '>' follows, so each is read once.
  */
 const char *
 sh_ml_find(const char *s, const char *needle)
 {
 	size_t		nlen = strlen(needle);
+	const char *gt = NULL;		/* the next '>' once looked for */
+	int			looked = 0;
 
 	while (*s)
 	{
@@ -248,12 +251,20 @@ sh_ml_find(const char *s, const char *needle)
 			return s;
 		if (s[0] == '<' && s[1] == '"')
 		{
-			const char *end = sh_ml_addr_end(s + 1, ">");
-
-			if (*end == '>')
+			if (!looked || (gt != NULL && gt < s))
 			{
-				s = end;
-				continue;
+				gt = strchr(s, '>');
+				looked = 1;
+			}
+			if (gt != NULL)
+			{
+				const char *end = sh_ml_addr_end(s + 1, ">");
+
+				if (*end == '>')
+				{
+					s = end;
+					continue;
+				}
 			}
 		}
 		s++;
@@ -280,10 +291,12 @@ sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len
 		if (at == s || at[-1] == ' ' || at[-1] == ',' || at[-1] == ';')
 			hit = at;
 		at += nlen;
-		/* an address value: the next occurrence is after it */
+		/* an address value: the next occurrence is after it; with no end,
+		 * there is no value */
 		end = sh_ml_addr_end(at, ">");
-		if (*end == '>')
-			at = end;
+		if (*end != '>')
+			break;
+		at = end;
 	}
 	if (hit == NULL)
 		return 0;
