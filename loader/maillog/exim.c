@@ -45,13 +45,13 @@ exim_id_len(const char *s)
  * Exim's H= field: "H=[ip]", "H=name [ip]", "H=(helo) [ip]",
  * "H=name (helo) [ip]", each with an optional ":port". The HELO is shown
  * apart only when it differs from the verified name, so without
- * parentheses the name is the HELO too. 1 found, 0 absent, -1 malformed,
- * -2 a bad address.
+ * parentheses the name is the HELO too. 1 found (*after: the end of the
+ * field), 0 absent, -1 malformed, -2 a bad address.
  */
 static int
-exim_host(sh_maillog *p, const char *s, sh_mail_event *ev)
+exim_host(sh_maillog *p, const char *s, sh_mail_event *ev, const char **after)
 {
-	const char *h = strstr(s, " H=");
+	const char *h = sh_ml_find(s, " H=");
 	const char *name = NULL,
 			   *helo = NULL,
 			   *ip,
@@ -94,10 +94,10 @@ exim_host(sh_maillog *p, const char *s, sh_mail_event *ev)
 		ev->client_ip[0] = '\0';
 		return -2;
 	}
+	*after = end + 1;
 	if (end[1] == ':' || end[1] == '.')
 	{
-		const char *pe;
-		long		port = sh_ml_digits(end + 2, &pe, 5);
+		long		port = sh_ml_digits(end + 2, after, 5);
 
 		if (port >= 0 && port <= 65535)
 			ev->client_port = (int) port;
@@ -122,15 +122,18 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 
 	if (id && sh_ml_starts(rest, "<= "))
 	{
-		/* arrival: sender, H=, S= */
+		/* arrival: sender, H=, S= (after the sender, which may hold anything
+		 * in quotes) */
 		sh_mail_event ev;
 		const char *sender = rest + 3,
+				   *send = sh_ml_addr_end(sender, " "),
+				   *after = send,
 				   *size;
-		size_t		slen = strcspn(sender, " ");
+		size_t		slen = (size_t) (send - sender);
 		int			r;
 
 		sh_ml_ev_init(&ev, L, p);
-		r = exim_host(p, rest, &ev);
+		r = exim_host(p, send, &ev, &after);
 		if (sh_ml_bad_host(p, r))
 		{
 			sh_ml_ev_free(&ev);
@@ -159,7 +162,7 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 			sh_ml_set_text(p, &e->ev.sender, "", 0);
 		else
 			sh_ml_set_text(p, &e->ev.sender, sender, slen);
-		if ((size = strstr(rest, " S=")) != NULL)
+		if ((size = strstr(after, " S=")) != NULL)
 		{
 			const char *pe;
 			long		v = sh_ml_digits(size + 3, &pe, 12);
@@ -173,7 +176,7 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 			   sh_ml_starts(rest, "** ") || sh_ml_starts(rest, "== ")))
 	{
 		const char *r = rest + 3;
-		size_t		n = strcspn(r, " ");
+		size_t		n = (size_t) (sh_ml_addr_end(r, " ") - r);
 
 		e = sh_ml_pend_get(p, L, id, idlen, 0);
 		if (e == NULL)
@@ -182,17 +185,11 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 			return;
 		}
 		/* a pipe or file delivery names the address after it: |cmd <a@b>,
-		 * "|cmd" <a@b>, /var/mail/x <a@b> */
-		if (r[0] == '"')
-		{
-			const char *q = strchr(r + 1, '"');
-
-			n = q ? (size_t) (q - r + 1) : n;
-		}
+		 * "|cmd" <a@b>, /var/mail/x <a@b>; so does a local one: bob <b@c> */
 		if (memchr(r, '@', n) == NULL && r[n] == ' ' && r[n + 1] == '<')
 		{
 			r += n + 2;
-			n = strcspn(r, ">");
+			n = (size_t) (sh_ml_addr_end(r, ">") - r);
 		}
 		sh_ml_ev_add_rcpt(p, &e->ev, r, n);
 		return;
@@ -206,18 +203,19 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 			sh_ml_pend_drop(p, e, 1);
 		return;
 	}
-	rej = strstr(rest, " rejected ");
+	rej = sh_ml_find(rest, " rejected ");
 	if (rej && strstr(rest, "H="))
 	{
 		/* a refusal: at connect, HELO, MAIL, RCPT, or after DATA */
 		sh_mail_event ev;
 		const char *f,
-				   *rcpt;
+				   *rcpt,
+				   *after;
 		size_t		n;
 		int			r;
 
 		sh_ml_ev_init(&ev, L, p);
-		r = exim_host(p, rest, &ev);
+		r = exim_host(p, rest, &ev, &after);
 		if (sh_ml_bad_host(p, r) || r == 0)
 		{
 			if (r == 0)
@@ -227,12 +225,12 @@ exim_message(sh_maillog *p, const sh_ml_lctx *L, const char *s)
 		}
 		if (id)
 			ev.queue_id = sh_ml_text_dup(p, id, idlen);
-		if (sh_ml_angle_field(rest, "F=<", &f, &n))
+		if (sh_ml_angle_field(after, "F=<", &f, &n))
 			sh_ml_set_text(p, &ev.sender, f, n);
 		if ((rcpt = strstr(rej, "rejected RCPT <")) != NULL)
 		{
 			rcpt += 15;
-			sh_ml_ev_add_rcpt(p, &ev, rcpt, strcspn(rcpt, ">"));
+			sh_ml_ev_add_rcpt(p, &ev, rcpt, (size_t) (sh_ml_addr_end(rcpt, ">") - rcpt));
 		}
 		sh_ml_set_text(p, &ev.reason, rej + 1, strlen(rej + 1));
 		/* only the content checks after DATA say spam or virus */
@@ -293,12 +291,11 @@ exim_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 			t.off_secs = 0;
 		}
 	}
-	if (*e != ' ' || !sh_ml_valid_time(&t))
+	if (*e != ' ' || !sh_ml_valid_time(&t) || sh_ml_line_time(p, &t, L) != 0)
 	{
 		p->skip[SH_MSKIP_MALFORMED_TIME]++;
 		return;
 	}
-	sh_ml_time_text(&t, L);
 	e++;
 	if (*e == '[')
 	{

@@ -31,7 +31,7 @@ static const sh_mta_parser *const mtas[] = {&sh_mta_exim, &sh_mta_postfix};
 #define NMTAS (sizeof(mtas) / sizeof(mtas[0]))
 
 static const char *const skip_names[SH_MSKIP_COUNT_] = {
-	"other_program", "other_line", "local_submission", "loopback_client",
+	"other_program", "other_line", "local_submission", "loopback_client", "ambiguous_time",
 	"malformed_time", "malformed_line", "malformed_address", "line_too_long", "binary"
 };
 
@@ -239,8 +239,71 @@ sh_ml_digits(const char *s, const char **end, int max)
 }
 
 /*
+ * The end of the address at s: the first byte of stops after it, or the end
+ * of s. A local part in double quotes (RFC 5321's quoted string, with
+ * backslash escapes) is read whole, whatever it holds, when its closing
+ * quote is followed by '@', by a byte of stops or by the end; a quote that
+ * is not closed so is an ordinary byte.
+ */
+const char *
+sh_ml_addr_end(const char *s, const char *stops)
+{
+	if (*s == '"')
+	{
+		const char *q = s + 1;
+
+		while (*q && *q != '"')
+			q += q[0] == '\\' && q[1] ? 2 : 1;
+		if (*q == '"' && (q[1] == '\0' || q[1] == '@' || strchr(stops, q[1]) != NULL))
+			s = q + 1;
+	}
+	return s + strcspn(s, stops);
+}
+
+/*
+ * The first needle in s outside the quoted addresses in angle brackets
+ * (<"...">): the text of a field is never read inside an address. An
+ * address is skipped only when a '>' follows, so each is read once.
+ */
+const char *
+sh_ml_find(const char *s, const char *needle)
+{
+	size_t		nlen = strlen(needle);
+	const char *gt = NULL;		/* the next '>' once looked for */
+	int			looked = 0;
+
+	while (*s)
+	{
+		if (strncmp(s, needle, nlen) == 0)
+			return s;
+		if (s[0] == '<' && s[1] == '"')
+		{
+			if (!looked || (gt != NULL && gt < s))
+			{
+				gt = strchr(s, '>');
+				looked = 1;
+			}
+			if (gt != NULL)
+			{
+				const char *end = sh_ml_addr_end(s + 1, ">");
+
+				if (*end == '>')
+				{
+					s = end;
+					continue;
+				}
+			}
+		}
+		s++;
+	}
+	return NULL;
+}
+
+/*
  * The value of a "name=<value>" field in s: *val and its length, or 0. The
- * last occurrence wins (refusal texts may quote addresses too).
+ * last occurrence wins (refusal texts may quote addresses too); occurrences
+ * inside a quoted address do not count, and the value is an address, read
+ * by sh_ml_addr_end().
  */
 int
 sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len)
@@ -250,17 +313,23 @@ sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len
 			   *end;
 	size_t		nlen = strlen(name);
 
-	while ((at = strstr(at, name)) != NULL)
+	while ((at = sh_ml_find(at, name)) != NULL)
 	{
 		if (at == s || at[-1] == ' ' || at[-1] == ',' || at[-1] == ';')
 			hit = at;
 		at += nlen;
+		/* an address value: the next occurrence is after it; with no end,
+		 * there is no value */
+		end = sh_ml_addr_end(at, ">");
+		if (*end != '>')
+			break;
+		at = end;
 	}
 	if (hit == NULL)
 		return 0;
 	hit += nlen;
-	end = strchr(hit, '>');
-	if (end == NULL)
+	end = sh_ml_addr_end(hit, ">");
+	if (*end != '>')
 		return 0;
 	*val = hit;
 	*len = (size_t) (end - hit);
@@ -369,6 +438,7 @@ sh_ml_ev_init(sh_mail_event *ev, const sh_ml_lctx *L, sh_maillog *p)
 	ev->client_port = -1;
 	ev->size = -1;
 	ev->verdict = SH_VERDICT_CLEAN;
+	ev->ts_fold = L->fold;
 	if (L->host)
 		ev->host = sh_ml_text_dup(p, L->host, L->host_len);
 	else if (p->cfg.host)
@@ -424,7 +494,11 @@ sh_ml_ev_add_rcpt(sh_maillog *p, sh_mail_event *ev, const char *s, size_t n)
 	ev->rcpt[ev->nrcpt++] = r;
 }
 
-/* Hand an event over, unless it has no network client; then free it. */
+/*
+ * Hand an event over, unless it has no network client or its time cannot
+ * be told; then free it. An event whose time is not told yet is held (moved
+ * to p->held) until it is.
+ */
 void
 sh_ml_ev_emit(sh_maillog *p, sh_mail_event *ev)
 {
@@ -432,12 +506,85 @@ sh_ml_ev_emit(sh_maillog *p, sh_mail_event *ev)
 		p->skip[SH_MSKIP_LOCAL_SUBMISSION]++;
 	else if (is_loopback(ev->client_ip))
 		p->skip[SH_MSKIP_LOOPBACK_CLIENT]++;
+	else if (ev->ts_fold != 0 && (ev->ts_fold != p->fold || !p->fold_open))
+		p->skip[SH_MSKIP_AMBIGUOUS_TIME]++;
+	else if (ev->ts_fold != 0)
+	{
+		if (p->nheld == p->held_cap)
+		{
+			size_t		cap = p->held_cap ? p->held_cap * 2 : 16;
+			sh_mail_event *v = realloc(p->held, cap * sizeof(*v));
+
+			if (v == NULL)
+			{
+				p->oom = 1;
+				sh_ml_ev_free(ev);
+				return;
+			}
+			p->held = v;
+			p->held_cap = cap;
+		}
+		p->held[p->nheld++] = *ev;
+		memset(ev, 0, sizeof(*ev));
+		return;
+	}
 	else
 	{
 		p->emit(ev, p->arg);
 		p->events++;
 	}
 	sh_ml_ev_free(ev);
+}
+
+/* An event's time told as of the first occurrence of the repeated hour. */
+static void
+fold_first(const sh_maillog *p, sh_mail_event *ev)
+{
+	size_t		n = strlen(ev->ts);
+
+	sh_ml_offset_text(p->fold_first, ev->ts + n, sizeof(ev->ts) - n);
+	ev->ts_fold = 0;
+}
+
+/*
+ * The lines of the open repeated hour told: of its first occurrence (first),
+ * or never (they are ambiguous). The held events are emitted or counted; the
+ * pending ones take their time, or the mark that it cannot be told.
+ */
+void
+sh_ml_fold_told(sh_maillog *p, int first)
+{
+	if (first)
+	{
+		int64_t		u = p->fold_max - p->fold_first;
+
+		if (!p->last_known || u > p->last_utc)
+			p->last_utc = u;
+		p->last_known = 1;
+	}
+	for (size_t i = 0; i < p->nheld; i++)
+	{
+		if (first)
+		{
+			fold_first(p, &p->held[i]);
+			p->emit(&p->held[i], p->arg);
+			p->events++;
+		}
+		else
+			p->skip[SH_MSKIP_AMBIGUOUS_TIME]++;
+		sh_ml_ev_free(&p->held[i]);
+	}
+	p->nheld = 0;
+	for (int h = 0; h < SH_ML_NBUCKETS; h++)
+		for (sh_ml_pending *e = p->buckets[h]; e; e = e->next)
+			if (e->ev.ts_fold == p->fold)
+			{
+				if (first)
+					fold_first(p, &e->ev);
+				else
+					e->ev.ts_fold = -1;
+			}
+	p->fold_open = 0;
 }
 
 /*
@@ -602,6 +749,8 @@ void
 sh_maillog_finish(sh_maillog *p)
 {
 	pend_flush(p, 1);
+	if (p->fold_open)
+		sh_ml_fold_told(p, 0);	/* the log ends in a repeated hour */
 }
 
 void
@@ -612,6 +761,9 @@ sh_maillog_free(sh_maillog *p)
 	for (int h = 0; h < SH_ML_NBUCKETS; h++)
 		while (p->buckets[h])
 			sh_ml_pend_drop(p, p->buckets[h], 0);
+	for (size_t i = 0; i < p->nheld; i++)
+		sh_ml_ev_free(&p->held[i]);
+	free(p->held);
 	free(p->buf);
 	free(p);
 }

@@ -35,6 +35,7 @@ typedef enum sh_mskip
 	SH_MSKIP_OTHER_LINE,		/* an MTA line that holds nothing we load */
 	SH_MSKIP_LOCAL_SUBMISSION,	/* a message with no network client */
 	SH_MSKIP_LOOPBACK_CLIENT,	/* from 127.0.0.0/8 or ::1: a content filter re-injecting */
+	SH_MSKIP_AMBIGUOUS_TIME,	/* a local time of the repeated hour that the lines around it do not tell */
 	/* the malformed lines: counted, never loaded */
 	SH_MSKIP_MALFORMED_TIME,	/* no valid time at the start */
 	SH_MSKIP_MALFORMED_LINE,	/* an MTA line that breaks its own syntax */
@@ -71,6 +72,9 @@ typedef struct sh_mail_event
 	/* the parser's bookkeeping */
 	int			done;
 	int64_t		done_at;
+	int64_t		ts_fold;		/* 0: ts is told; > 0: ts is in the repeated hour
+								 * before that change (UTC seconds), not yet
+								 * told; -1: it cannot be told */
 } sh_mail_event;
 
 typedef void (*sh_mail_emit) (const sh_mail_event *ev, void *arg);
@@ -90,6 +94,14 @@ typedef struct sh_maillog_config
 	/* The mail server's name for lines that do not carry one (Exim's own
 	 * mainlog): --host; NULL leaves it unknown. */
 	const char *host;
+	/* The zone of times without an offset (--timezone), as TZ names it
+	 * ("Europe/London"); NULL: the C library's local zone. Where clocks go
+	 * back, an hour of local times happens twice: such times are told by
+	 * the lines around them and given their offset (an Exim log, or a
+	 * syslog file, is written in time order), or else skipped as
+	 * ambiguous_time; a time in the hour skipped where clocks go forward is
+	 * a malformed_time. */
+	const char *zone;
 } sh_maillog_config;
 
 typedef struct sh_maillog sh_maillog;

@@ -39,6 +39,21 @@ struct sh_maillog
 	int			cur_year;		/* --year: the year of the current syslog line */
 	int			last_month;
 	int64_t		now;			/* seconds of the latest line, for the linger */
+	/* times without an offset, in cfg.zone (times.c) */
+	int64_t		zone_hour;		/* a local hour of one offset, cached ... */
+	int			zone_hour_off;	/* ... with that offset */
+	int			zone_hour_known;
+	int64_t		last_utc;		/* the latest time of a line told */
+	int			last_known;
+	/* the repeated hour (clocks went back) last read */
+	int64_t		fold;			/* the change, UTC seconds; 0: none */
+	int			fold_first;		/* the offset before it (the first occurrence) */
+	int			fold_second;	/* and after it */
+	int			fold_open;		/* its lines not told yet: their events held */
+	int64_t		fold_max;		/* the latest local time read in it while open */
+	sh_mail_event *held;		/* the events held (maillog.c) */
+	size_t		nheld;
+	size_t		held_cap;
 	sh_ml_pending *buckets[SH_ML_NBUCKETS];
 	char	   *buf;			/* the current line, NUL-terminated */
 };
@@ -65,6 +80,7 @@ typedef struct sh_ml_lctx
 	int64_t		secs;
 	const char *host;			/* syslog host or NULL */
 	size_t		host_len;
+	int64_t		fold;			/* the line's time not told yet: see sh_mail_event.ts_fold */
 } sh_ml_lctx;
 
 /*
@@ -97,6 +113,8 @@ char	   *sh_ml_text_dup(sh_maillog *p, const char *s, size_t n);
 void		sh_ml_set_text(sh_maillog *p, char **field, const char *s, size_t n);
 int			sh_ml_parse_ip(const char *s, size_t n, char out[48]);
 long		sh_ml_digits(const char *s, const char **end, int max);
+const char *sh_ml_addr_end(const char *s, const char *stops);
+const char *sh_ml_find(const char *s, const char *needle);
 int			sh_ml_angle_field(const char *s, const char *name, const char **val, size_t *len);
 int			sh_ml_number_at(const char *s, char *out, size_t outlen);
 sh_verdict	sh_ml_classify(sh_maillog *p, sh_mail_event *ev, const char *text);
@@ -109,10 +127,13 @@ void		sh_ml_ev_emit(sh_maillog *p, sh_mail_event *ev);
 int			sh_ml_bad_host(sh_maillog *p, int r);
 sh_ml_pending *sh_ml_pend_get(sh_maillog *p, const sh_ml_lctx *L, const char *qid, size_t qlen, int create);
 void		sh_ml_pend_drop(sh_maillog *p, sh_ml_pending *e, int emit);
+void		sh_ml_fold_told(sh_maillog *p, int first);
 
 /* times.c */
 int			sh_ml_valid_time(const sh_ml_ltime *t);
 void		sh_ml_time_text(const sh_ml_ltime *t, sh_ml_lctx *L);
+int			sh_ml_line_time(sh_maillog *p, sh_ml_ltime *t, sh_ml_lctx *L);
+void		sh_ml_offset_text(int secs, char *out, size_t len);
 const char *sh_ml_clock_at(const char *s, sh_ml_ltime *t);
 const char *sh_ml_fraction_at(const char *s, sh_ml_ltime *t);
 const char *sh_ml_date_at(const char *s, sh_ml_ltime *t);

@@ -133,6 +133,7 @@ maillog_open(const void *config, sh_load *ld)
 	cfg.mta = opt->mta;
 	cfg.year = opt->year;
 	cfg.host = opt->host;
+	cfg.zone = opt->timezone;
 	date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
 
 	ml->parser = sh_maillog_new(&cfg, on_event, ml);

@@ -92,7 +92,7 @@ postfix_reject(sh_maillog *p, const char *s, sh_mail_event *ev, int milter)
 				r;
 
 	/* the fields start at the last "; from=<" (or "; proto=") */
-	while ((at = strstr(at, "; ")) != NULL)
+	while ((at = sh_ml_find(at, "; ")) != NULL)
 	{
 		if (sh_ml_starts(at + 2, "from=<") || sh_ml_starts(at + 2, "proto="))
 			fields = at;
@@ -185,6 +185,7 @@ ev_merge(sh_maillog *p, sh_mail_event *dst, sh_mail_event *src)
 		dst->client_port = src->client_port;
 		dst->line = src->line;
 		memcpy(dst->ts, src->ts, sizeof(dst->ts));
+		dst->ts_fold = src->ts_fold;
 	}
 	if (dst->size < 0)
 		dst->size = src->size;
@@ -306,7 +307,7 @@ postfix_smtp(sh_maillog *p, const sh_ml_lctx *L, const char *msg)
 	}
 	if (sh_ml_starts(rest, "from=<"))
 	{
-		const char *size = strstr(rest, ", size=");
+		const char *size = sh_ml_find(rest, ", size=");
 
 		if (sh_ml_angle_field(rest, "from=<", &v, &n))
 			sh_ml_set_text(p, &e->ev.sender, v, n);
@@ -455,23 +456,26 @@ amavis_line(sh_maillog *p, const sh_ml_lctx *L, const char *msg)
 	sh_ml_set_text(p, &ev.reason, reason, strlen(reason));
 	/* the sender and the recipients: " <s> -> <r>,<r>," */
 	v = strstr(after, " <");
-	if (v && (after = strstr(v, "> -> <")) != NULL)
+	if (v && *(after = sh_ml_addr_end(v + 2, ">")) == '>' && sh_ml_starts(after, "> -> <"))
 	{
 		sh_ml_set_text(p, &ev.sender, v + 2, (size_t) (after - v - 2));
 		s = after + 5;
 		while (*s == '<')
 		{
-			const char *close = strchr(s, '>');
+			const char *close = sh_ml_addr_end(s + 1, ">");
 
-			if (close == NULL)
+			if (*close != '>')
 				break;
 			sh_ml_ev_add_rcpt(p, &ev, s + 1, (size_t) (close - s - 1));
 			s = close + 1;
 			if (*s == ',' && s[1] == '<')
 				s++;
 		}
+		after = s;
 	}
-	if ((v = strstr(after ? after : s, ", size: ")) != NULL)
+	else
+		after = NULL;
+	if ((v = sh_ml_find(after ? after : s, ", size: ")) != NULL)
 	{
 		long		sz = sh_ml_digits(v + 8, &after, 12);
 
@@ -492,10 +496,10 @@ amavis_line(sh_maillog *p, const sh_ml_lctx *L, const char *msg)
 		ev.verdict = word[0] == 'P' ? SH_VERDICT_CLEAN : SH_VERDICT_REJECTED;
 
 	/* SpamAssassin's score, whatever the verdict ("-" when not scanned) */
-	if ((v = strstr(msg, ", Hits: ")) != NULL)
+	if ((v = sh_ml_find(msg, ", Hits: ")) != NULL)
 		sh_ml_number_at(v + 8, ev.spam_score, sizeof(ev.spam_score));
 	/* with its Queue-ID, the verdict joins Postfix's lines of the message */
-	if ((v = strstr(msg, ", Queue-ID: ")) != NULL)
+	if ((v = sh_ml_find(msg, ", Queue-ID: ")) != NULL)
 	{
 		v += 12;
 		n = strcspn(v, ",");

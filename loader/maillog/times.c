@@ -2,13 +2,23 @@
  * loader/maillog/times.c: the time at the start of a mail log line. Syslog
  * headers, BSD ("Mmm dd hh:mm:ss", the year inferred) or RFC 3339; the ISO
  * dates, clocks, fractions and offsets they and Exim's mainlog are made of;
- * the text of a time and the seconds since 1970 it stands for.
+ * the text of a time and the seconds since 1970 it stands for; the offset
+ * of a local time in the log's zone where that is not plain.
  */
 #include "maillog_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/*
+ * In the repeated hour, a line whose local time is this much earlier than
+ * the latest before it shows the clocks went back; less is lines written a
+ * little out of order (several processes, several syslog hosts).
+ */
+#define FOLD_JITTER		600
 
 static int
 leap(int y)
@@ -51,6 +61,226 @@ sh_ml_time_text(const sh_ml_ltime *t, sh_ml_lctx *L)
 	snprintf(L->ts, sizeof(L->ts), "%04d-%02d-%02d %02d:%02d:%02d%s%s",
 			 t->y, t->mo, t->d, t->h, t->mi, t->s, t->frac, t->off);
 	L->secs = days_from_civil(t->y, t->mo, t->d) * 86400 + t->h * 3600 + t->mi * 60 + t->s - t->off_secs;
+}
+
+/* "+HH:MM" (or "+HH:MM:SS") for an offset of secs east of UTC. */
+void
+sh_ml_offset_text(int secs, char *out, size_t len)
+{
+	int			a = secs < 0 ? -secs : secs;
+
+	if (a % 60)
+		snprintf(out, len, "%c%02d:%02d:%02d", secs < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
+	else
+		snprintf(out, len, "%c%02d:%02d", secs < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+/* ---------------------------------------------------------------------------
+ * Local times: the zone's offsets, by the C library's copy of the time zone
+ * database (TZ set to cfg.zone while it is asked).
+ * ------------------------------------------------------------------------- */
+
+typedef struct zone_env
+{
+	int			switched;
+	char	   *saved;			/* TZ before, or NULL when unset */
+} zone_env;
+
+static void
+zone_enter(const char *zone, zone_env *z)
+{
+	const char *old = getenv("TZ");
+
+	z->switched = 0;
+	z->saved = NULL;
+	if (zone != NULL && (old == NULL || strcmp(old, zone) != 0))
+	{
+		z->saved = old ? strdup(old) : NULL;
+		setenv("TZ", zone, 1);
+		z->switched = 1;
+	}
+	tzset();
+}
+
+static void
+zone_leave(zone_env *z)
+{
+	if (!z->switched)
+		return;
+	if (z->saved)
+	{
+		setenv("TZ", z->saved, 1);
+		free(z->saved);
+	}
+	else
+		unsetenv("TZ");
+	tzset();
+}
+
+/* The zone's offset, in seconds east of UTC, at the UTC second u. */
+static int
+zone_offset(int64_t u)
+{
+	time_t		t = (time_t) u;
+	struct tm	tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return (int) (days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
+				  tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec - u);
+}
+
+/*
+ * The offsets the zone may give the local time n (its civil seconds): none
+ * (skipped when clocks went forward), one, or two (repeated when they went
+ * back: off[0] the first, off[1] the second, *change the UTC second they
+ * went back). The zone's offsets a day either side are the candidates.
+ */
+static int
+offsets_at(int64_t n, int off[2], int64_t *change)
+{
+	int			a = zone_offset(n - 86400),
+				b = zone_offset(n + 86400),
+				cnt = 0;
+
+	if (zone_offset(n - a) == a)
+		off[cnt++] = a;
+	if (b != a && zone_offset(n - b) == b)
+		off[cnt++] = b;
+	if (cnt == 2)
+	{
+		int64_t		lo,
+					hi;
+
+		if (off[0] < off[1])
+		{
+			int			x = off[0];
+
+			off[0] = off[1];
+			off[1] = x;
+		}
+		/* the change: the first second with the second offset */
+		lo = n - off[0];
+		hi = n - off[1];
+		while (hi - lo > 1)
+		{
+			int64_t		mid = lo + (hi - lo) / 2;
+
+			if (zone_offset(mid) == off[0])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		*change = hi;
+	}
+	return cnt;
+}
+
+/* offsets_at() for the log's zone; a local hour of one offset is cached. */
+static int
+local_offsets(sh_maillog *p, int64_t n, int off[2], int64_t *change)
+{
+	int64_t		hour = n / 3600;
+	zone_env	z;
+	int			cnt,
+				o[2];
+	int64_t		c;
+
+	if (p->zone_hour_known && p->zone_hour == hour)
+	{
+		off[0] = p->zone_hour_off;
+		return 1;
+	}
+	zone_enter(p->cfg.zone, &z);
+	cnt = offsets_at(n, off, change);
+	if (cnt == 1 && offsets_at(hour * 3600, o, &c) == 1 && o[0] == off[0] &&
+		offsets_at(hour * 3600 + 3599, o, &c) == 1 && o[0] == off[0])
+	{
+		p->zone_hour = hour;
+		p->zone_hour_off = off[0];
+		p->zone_hour_known = 1;
+	}
+	zone_leave(&z);
+	return cnt;
+}
+
+static void
+told(sh_maillog *p, int64_t u)
+{
+	if (!p->last_known || u > p->last_utc)
+		p->last_utc = u;
+	p->last_known = 1;
+}
+
+/*
+ * The time of a line: its text and seconds into L. A time with an offset is
+ * plain. A local time is in cfg.zone: where the zone gives it one offset,
+ * its text stays local (the load converts it in the same zone); in the
+ * repeated hour where clocks went back, the lines are in time order, so
+ * they are of the first occurrence until the times go back (by more than
+ * FOLD_JITTER), then of the second, and are given that offset. Lines of the
+ * first occurrence are told only when the times go back: until then their
+ * events are held (L->fold); if the times go past the hour without going
+ * back, or the log ends, they cannot be told (ambiguous_time). 0, or -1 for
+ * a local time the zone never shows (skipped when clocks went forward).
+ */
+int
+sh_ml_line_time(sh_maillog *p, sh_ml_ltime *t, sh_ml_lctx *L)
+{
+	int64_t		n,
+				change = 0;
+	int			off[2],
+				cnt;
+
+	L->fold = 0;
+	if (t->off[0])
+	{
+		sh_ml_time_text(t, L);
+		told(p, L->secs);
+		return 0;
+	}
+	n = days_from_civil(t->y, t->mo, t->d) * 86400 + t->h * 3600 + t->mi * 60 + t->s;
+	cnt = local_offsets(p, n, off, &change);
+	if (cnt == 0)
+		return -1;
+	if (cnt == 1)
+	{
+		sh_ml_time_text(t, L);
+		L->secs = n - off[0];
+		/* past a repeated hour whose times never went back */
+		if (p->fold_open && L->secs >= p->fold)
+			sh_ml_fold_told(p, 0);
+		told(p, L->secs);
+		return 0;
+	}
+	if (change != p->fold)
+	{
+		/* a repeated hour begins: of the second occurrence already when a
+		 * line before was later than the first */
+		if (p->fold_open)
+			sh_ml_fold_told(p, 0);
+		p->fold = change;
+		p->fold_first = off[0];
+		p->fold_second = off[1];
+		p->fold_open = !(p->last_known && n - off[0] < p->last_utc - FOLD_JITTER);
+		p->fold_max = n;
+	}
+	else if (p->fold_open && n < p->fold_max - FOLD_JITTER)
+		sh_ml_fold_told(p, 1);	/* the times went back */
+	if (p->fold_open)
+	{
+		if (n > p->fold_max)
+			p->fold_max = n;
+		sh_ml_time_text(t, L);
+		L->secs = n - off[0];
+		L->fold = change;
+		return 0;
+	}
+	sh_ml_offset_text(off[1], t->off, sizeof(t->off));
+	t->off_secs = off[1];
+	sh_ml_time_text(t, L);
+	told(p, L->secs);
+	return 0;
 }
 
 /* "HH:MM:SS" at s. */
@@ -205,9 +435,8 @@ syslog_header(sh_maillog *p, const char *s, sh_ml_lctx *L, const char **prog, si
 			return NULL;
 		t.y = syslog_year(p, t.mo, t.d);
 	}
-	if (!sh_ml_valid_time(&t))
+	if (!sh_ml_valid_time(&t) || sh_ml_line_time(p, &t, L) != 0)
 		return NULL;
-	sh_ml_time_text(&t, L);
 	*bad_time = 0;
 
 	/* host and program */

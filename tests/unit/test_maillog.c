@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "maillog.h"
@@ -81,7 +82,19 @@ collect(const sh_mail_event *ev, void *arg)
 static sh_maillog *
 parser(sh_mta mta, int year)
 {
-	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL};
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL, NULL};
+	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
+
+	assert_non_null(p);
+	ngot = 0;
+	return p;
+}
+
+/* A parser of logs written in zone. */
+static sh_maillog *
+parser_in(sh_mta mta, int year, const char *zone)
+{
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, NULL, zone};
 	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
 
 	assert_non_null(p);
@@ -425,6 +438,8 @@ test_sample_lines_cut_everywhere(void **state)
 	(void) state;
 	cut_everywhere("../data/maillog/exim-mainlog");
 	cut_everywhere("../data/maillog/postfix-maillog");
+	cut_everywhere("../data/maillog/exim-mainlog-london-october");
+	cut_everywhere("../data/maillog/postfix-maillog-london-october");
 }
 
 /* The sample logs whole: the counts the end-to-end test checks too. */
@@ -466,6 +481,289 @@ test_sample_logs(void **state)
 	}
 }
 
+/*
+ * Addresses with a quoted local part (RFC 5321: "...", backslash escapes)
+ * are kept whole wherever a log names them, whatever the quotes hold:
+ * spaces, '>', '=', ',', ';' or the names of other fields.
+ */
+static void
+test_exim_quoted_addresses(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= \"q\\\"x\"@ex.net H=mail.example.org [192.0.2.25]:41234 P=esmtp S=5321 id=x@y");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => \"q\\\"x\"@ex.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q -> \"sp ace\"@ex.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => alice <\"a>b c\"@ex.net> R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => |/usr/bin/procmail <bob@ex.net> R=pipe T=address_pipe");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q Completed");
+	/* a sender whose quotes hold what looks like the other fields */
+	feeds(p, "2007-07-14 10:16:01 1IAb4y-0001Bc-8R <= \"a H=[203.0.113.9] S=7\"@ex.net H=(helo) [192.0.2.26] P=esmtp S=100");
+	feeds(p, "2007-07-14 10:16:02 1IAb4y-0001Bc-8R Completed");
+	feeds(p, "2007-07-14 10:19:00 H=(x) [192.0.2.43] F=<\"a>b rejected c\"@ex.net> rejected RCPT <\"d>e, f=g\"@ex.net>: blocked");
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].sender, "\"q\\\"x\"@ex.net");
+	assert_string_equal(got[0].rcpt, "\"q\\\"x\"@ex.net,\"sp ace\"@ex.net,\"a>b c\"@ex.net,bob@ex.net");
+	assert_string_equal(got[0].ip, "192.0.2.25");
+	assert_int_equal(got[0].size, 5321);
+	assert_string_equal(got[1].sender, "\"a H=[203.0.113.9] S=7\"@ex.net");
+	assert_string_equal(got[1].ip, "192.0.2.26");
+	assert_string_equal(got[1].helo, "helo");
+	assert_int_equal(got[1].size, 100);
+	assert_string_equal(got[2].ip, "192.0.2.43");
+	assert_string_equal(got[2].sender, "\"a>b rejected c\"@ex.net");
+	assert_string_equal(got[2].rcpt, "\"d>e, f=g\"@ex.net");
+	assert_string_equal(got[2].reason, "rejected RCPT <\"d>e, f=g\"@ex.net>: blocked");
+	sh_maillog_free(p);
+}
+
+static void
+test_postfix_quoted_addresses(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_POSTFIX, 2007);
+
+	(void) state;
+	feeds(p, "Jan  1 00:01:00 mx2 postfix/smtpd[1001]: 4B3C2D1E0: client=dsl-42.example.com[192.0.2.42]:3321");
+	feeds(p, "Jan  1 00:01:01 mx2 postfix/qmgr[900]: 4B3C2D1E0: from=<\"q\\\"x, size=9\"@ex.net>, size=4321, nrcpt=2 (queue active)");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/local[1004]: 4B3C2D1E0: to=<\"a>b, to=<c@d>\"@ex.net>, orig_to=<o@ex.net>, relay=local, status=sent");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/local[1004]: 4B3C2D1E0: to=<\"sp ace\"@ex.net>, relay=local, status=sent");
+	feeds(p, "Jan  1 00:01:02 mx2 postfix/qmgr[900]: 4B3C2D1E0: removed");
+	feeds(p, "Jan  1 00:02:00 mx2 postfix/smtpd[1001]: NOQUEUE: reject: RCPT from unknown[192.0.2.7]:40200: 554 5.7.1 <\"x; from=<e@v> to=<f@v>\"@ex.net>: Relay access denied; from=<\"m n\"@example.com> to=<\"x; from=<e@v> to=<f@v>\"@ex.net> proto=ESMTP helo=<friend>");
+	feeds(p, "Jan  1 00:03:00 mx2 amavis[2002]: (02002-01) Blocked SPAM {DiscardedInbound}, [192.0.2.44]:3321 [192.0.2.44] <\"a> -> <b\"@x.example> -> <\"c,d\"@y.example>,<e@z.example>, Queue-ID: 9F9F9F9F9, Message-ID: <x1@w.example>, mail_id: X, Hits: 25.073, size: 4321, 1520 ms");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ip, "192.0.2.7");
+	assert_string_equal(got[0].sender, "\"m n\"@example.com");
+	assert_string_equal(got[0].rcpt, "\"x; from=<e@v> to=<f@v>\"@ex.net");
+	assert_string_equal(got[0].helo, "friend");
+	assert_string_equal(got[0].reason, "RCPT: 554 5.7.1 <\"x; from=<e@v> to=<f@v>\"@ex.net>: Relay access denied");
+	/* the amavisd-new line, then the message at the end */
+	assert_string_equal(got[1].sender, "\"a> -> <b\"@x.example");
+	assert_string_equal(got[1].rcpt, "\"c,d\"@y.example,e@z.example");
+	assert_int_equal(got[1].size, 4321);
+	assert_string_equal(got[2].sender, "\"q\\\"x, size=9\"@ex.net");
+	assert_int_equal(got[2].size, 4321);
+	assert_string_equal(got[2].rcpt, "\"a>b, to=<c@d>\"@ex.net,\"sp ace\"@ex.net");
+	sh_maillog_free(p);
+}
+
+/* An Exim refusal at local time hms on date (one event each). */
+static void
+exim_at(sh_maillog *p, const char *date, const char *hms)
+{
+	char		line[256];
+
+	snprintf(line, sizeof(line), "%s %s H=(x) [192.0.2.43] F=<a@b> rejected RCPT <c@d>: no", date, hms);
+	feeds(p, line);
+}
+
+/*
+ * Europe/London, 25 October 2026: at 01:00 UTC (02:00 BST) the clocks went
+ * back to 01:00 GMT, so 01:00:00-01:59:59 local happened twice, first at
+ * +01:00 (00:00-00:59 UTC), then at +00:00 (01:00-01:59 UTC). A busy log
+ * tells them apart: its times go back by most of an hour.
+ */
+static void
+test_exim_clocks_go_back(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-10-25", "00:59:30");	/* BST only */
+	exim_at(p, "2026-10-25", "01:10:00");	/* the first 01:10, 00:10 UTC */
+	exim_at(p, "2026-10-25", "01:50:00");	/* 00:50 UTC */
+	exim_at(p, "2026-10-25", "01:49:58");	/* a line written out of order by 2 s */
+	exim_at(p, "2026-10-25", "01:05:00");	/* back: the second 01:05, 01:05 UTC */
+	exim_at(p, "2026-10-25", "01:40:00");	/* 01:40 UTC */
+	exim_at(p, "2026-10-25", "02:00:10");	/* GMT only */
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 7);
+	assert_string_equal(got[0].ts, "2026-10-25 00:59:30");
+	assert_string_equal(got[1].ts, "2026-10-25 01:10:00+01:00");
+	assert_string_equal(got[2].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[3].ts, "2026-10-25 01:49:58+01:00");
+	assert_string_equal(got[4].ts, "2026-10-25 01:05:00+00:00");
+	assert_string_equal(got[5].ts, "2026-10-25 01:40:00+00:00");
+	assert_string_equal(got[6].ts, "2026-10-25 02:00:10");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 0);
+	assert_int_equal(sh_maillog_malformed(p), 0);
+	sh_maillog_free(p);
+
+	/* New York, 1 November 2026: 01:00-01:59 at -04:00, then at -05:00 */
+	p = parser_in(SH_MTA_EXIM, 0, "America/New_York");
+	exim_at(p, "2026-11-01", "01:30:00");
+	exim_at(p, "2026-11-01", "01:59:59");
+	exim_at(p, "2026-11-01", "01:00:00");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ts, "2026-11-01 01:30:00-04:00");
+	assert_string_equal(got[1].ts, "2026-11-01 01:59:59-04:00");
+	assert_string_equal(got[2].ts, "2026-11-01 01:00:00-05:00");
+	sh_maillog_free(p);
+}
+
+/*
+ * Where the lines do not tell (no going back in the repeated hour), its
+ * times are skipped and counted as ambiguous_time, not guessed.
+ */
+static void
+test_exim_clocks_go_back_ambiguous(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-10-25", "00:55:00");
+	exim_at(p, "2026-10-25", "01:30:00");	/* 00:30 or 01:30 UTC: either fits */
+	exim_at(p, "2026-10-25", "01:45:00");
+	exim_at(p, "2026-10-25", "02:05:00");
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[0].ts, "2026-10-25 00:55:00");
+	assert_string_equal(got[1].ts, "2026-10-25 02:05:00");
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 2);
+	/* a log that ends in the repeated hour */
+	exim_at(p, "2027-10-31", "01:20:00");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 2);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_AMBIGUOUS_TIME), 3);
+	assert_int_equal(sh_maillog_malformed(p), 0);
+	assert_int_equal(sh_maillog_events(p), 2);
+	sh_maillog_free(p);
+}
+
+/*
+ * A message whose arrival is in the repeated hour waits for it to be told,
+ * whether it completes before or after.
+ */
+static void
+test_exim_clocks_go_back_pending(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	feeds(p, "2026-10-25 01:50:00 1IAb3x-0001Ab-7Q <= bob@example.org H=[192.0.2.25] P=esmtp S=5");
+	feeds(p, "2026-10-25 01:51:00 1IAb3x-0001Ab-7Q Completed");
+	feeds(p, "2026-10-25 01:55:00 1IAb4y-0001Bc-8R <= eve@example.org H=[192.0.2.26] P=esmtp S=6");
+	assert_int_equal(ngot, 0);
+	feeds(p, "2026-10-25 01:02:00 1IAb5z-0001Cd-9S <= tom@example.org H=[192.0.2.27] P=esmtp S=7");
+	assert_int_equal(ngot, 1);
+	assert_string_equal(got[0].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[0].ip, "192.0.2.25");
+	feeds(p, "2026-10-25 01:03:00 1IAb4y-0001Bc-8R Completed");
+	feeds(p, "2026-10-25 01:04:00 1IAb5z-0001Cd-9S Completed");
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[1].ts, "2026-10-25 01:55:00+01:00");
+	assert_string_equal(got[1].ip, "192.0.2.26");
+	assert_string_equal(got[2].ts, "2026-10-25 01:02:00+00:00");
+	sh_maillog_free(p);
+}
+
+/*
+ * Europe/London, 29 March 2026: at 01:00 GMT the clocks went forward to
+ * 02:00 BST; no clock there read 01:00:00-01:59:59: a malformed time.
+ */
+static void
+test_clocks_go_forward(void **state)
+{
+	sh_maillog *p = parser_in(SH_MTA_EXIM, 0, "Europe/London");
+
+	(void) state;
+	exim_at(p, "2026-03-29", "00:59:59");
+	exim_at(p, "2026-03-29", "01:00:00");
+	exim_at(p, "2026-03-29", "01:59:59");
+	exim_at(p, "2026-03-29", "02:00:00");
+	feeds(p, "2026-03-29 01:30:00 +0000 H=(x) [192.0.2.43] F=<a@b> rejected RCPT <c@d>: no");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 3);
+	assert_string_equal(got[0].ts, "2026-03-29 00:59:59");
+	assert_string_equal(got[1].ts, "2026-03-29 02:00:00");
+	assert_string_equal(got[2].ts, "2026-03-29 01:30:00+00:00");	/* its own offset */
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 2);
+	sh_maillog_free(p);
+
+	p = parser_in(SH_MTA_POSTFIX, 2026, "Europe/London");
+	feeds(p, "Mar 29 01:15:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>");
+	assert_int_equal(ngot, 0);
+	assert_int_equal(sh_maillog_skipped(p, SH_MSKIP_MALFORMED_TIME), 1);
+	sh_maillog_free(p);
+}
+
+/* BSD syslog times (Postfix, or Exim through syslog) are local times too. */
+static void
+test_syslog_clocks_go_back(void **state)
+{
+	static const char fmt[] = "Oct 25 %s mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>";
+	static const char *const hms[] = {"01:10:00", "01:50:00", "01:05:00", "02:30:00"};
+	sh_maillog *p = parser_in(SH_MTA_POSTFIX, 2026, "Europe/London");
+	char		line[256];
+
+	(void) state;
+	for (int i = 0; i < 4; i++)
+	{
+		snprintf(line, sizeof(line), fmt, hms[i]);
+		feeds(p, line);
+	}
+	/* RFC 3339 times carry their offset: nothing to tell */
+	feeds(p, "2026-10-25T01:20:00+01:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 5; from=<a@b> to=<c@d> proto=SMTP helo=<h>");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 5);
+	assert_string_equal(got[0].ts, "2026-10-25 01:10:00+01:00");
+	assert_string_equal(got[1].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[2].ts, "2026-10-25 01:05:00+00:00");
+	assert_string_equal(got[3].ts, "2026-10-25 02:30:00");
+	assert_string_equal(got[4].ts, "2026-10-25 01:20:00+01:00");
+	sh_maillog_free(p);
+
+	/* Exim through syslog */
+	p = parser_in(SH_MTA_EXIM, 2026, "Europe/London");
+	feeds(p, "Oct 25 01:50:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	feeds(p, "Oct 25 01:01:00 mx exim[12]: H=(pc) [192.0.2.66]:1234 F=<r@e.org> rejected RCPT <p@e.net>: no");
+	assert_int_equal(ngot, 2);
+	assert_string_equal(got[0].ts, "2026-10-25 01:50:00+01:00");
+	assert_string_equal(got[1].ts, "2026-10-25 01:01:00+00:00");
+	sh_maillog_free(p);
+}
+
+/*
+ * Lines full of opened quotes and fields: read within the line
+ * (AddressSanitizer), each address skipped once, not rescanned per field.
+ */
+static void
+test_quotes_hostile(void **state)
+{
+	static const char *const pieces[] = {"<\"; ", " from=<", " F=<", "<\"x\"@", "\"\\", "F=<\"a> rejected "};
+	char	   *line = malloc(SH_MAILLOG_LINE_MAX + 1);
+	clock_t		start = clock();
+
+	(void) state;
+	assert_non_null(line);
+	for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++)
+	{
+		for (int mta = 0; mta < 2; mta++)
+		{
+			const char *head = mta ? "Jan  1 00:02:00 mx2 postfix/smtpd[1001]: NOQUEUE: reject: RCPT from unknown[192.0.2.7]:40200: 554 x; from=<a@b> to=<c@d> "
+				: "2007-07-14 10:19:00 H=(x) [192.0.2.43] rejected RCPT <";
+			sh_maillog *p = parser(mta ? SH_MTA_POSTFIX : SH_MTA_EXIM, 2007);
+			size_t		at = strlen(head),
+						plen = strlen(pieces[k]);
+
+			memcpy(line, head, at);
+			while (at + plen <= SH_MAILLOG_LINE_MAX)
+			{
+				memcpy(line + at, pieces[k], plen);
+				at += plen;
+			}
+			feed(p, line, at);
+			sh_maillog_finish(p);
+			assert_int_equal(sh_maillog_lines(p), 1);
+			sh_maillog_free(p);
+		}
+	}
+	free(line);
+	/* each in milliseconds without the sanitizers; here, within a generous bound */
+	assert_true((double) (clock() - start) / CLOCKS_PER_SEC < 10.0);
+}
+
 int
 main(void)
 {
@@ -483,6 +781,14 @@ main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_sample_lines_cut_everywhere),
 		cmocka_unit_test(test_sample_logs),
+		cmocka_unit_test(test_exim_quoted_addresses),
+		cmocka_unit_test(test_postfix_quoted_addresses),
+		cmocka_unit_test(test_exim_clocks_go_back),
+		cmocka_unit_test(test_exim_clocks_go_back_ambiguous),
+		cmocka_unit_test(test_exim_clocks_go_back_pending),
+		cmocka_unit_test(test_clocks_go_forward),
+		cmocka_unit_test(test_syslog_clocks_go_back),
+		cmocka_unit_test(test_quotes_hostile),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);
