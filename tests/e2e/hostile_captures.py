@@ -10,6 +10,8 @@ Writes OUTDIR/NAME.pcap (or .pcapng) per case and OUTDIR/cases.tsv, one line per
 files: the capture(s) given to the loader, comma-separated; exit: its exit status; smtp_rows,
 malformed: the load's counts; skipped: spamhints.load.skipped, exactly (JSON); check: an SQL
 condition over the load's rows (spamhints.smtp_sample s) that must hold, or "-"; what: the case.
+Every sampled packet that is not an SMTP row is in skipped: the web sample of each good datagram
+under packet_not_smtp, the hostile ones under their reason.
 
 Every capture holds good datagrams (GOOD of them, each with two SMTP samples and one web sample)
 around the hostile part, so each case also shows that the rest of the capture is loaded. The
@@ -185,7 +187,10 @@ cases = []
 
 
 def case(name, what, frames, skipped, malformed=0, extra_rows=0, check="-", exit_status=0, fmt="pcap",
-         data=None, files=None):
+         data=None, files=None, not_smtp=GOOD):
+    """not_smtp: the sampled packets loaded that are not SMTP (one web sample per good datagram)."""
+    if skipped is not None and not_smtp:
+        skipped = dict(skipped, packet_not_smtp=not_smtp)
     cases.append(dict(name=name, what=what, frames=frames, skipped=skipped, malformed=malformed,
                       rows=GOOD * SMTP_PER_GOOD + extra_rows, check=check, exit=exit_status, fmt=fmt,
                       data=data, files=files))
@@ -331,6 +336,108 @@ case("packet_header_protocol_unknown", "a sampled header of header_protocol 2 (I
 case("packet_sampling_rate_absurd", "an SMTP sample with sampling rate 2^31 (no integer column holds it)",
      around([(udp_frame(one_sample(full_v4, 3, rate=0x80000000)), None)]),
      {"sampling_rate_out_of_range": 1})
+
+
+# Sampled packets inside encapsulations: the SMTP packet inside is loaded, its addresses and ports
+# those of the innermost IP header (the outer ones are OUTER_A -> OUTER_B). tshark decodes the
+# inner TCP ports of each of them (hostile.sh checks that too).
+OUTER_A = (10, 9, 9, 1)
+OUTER_B = (10, 9, 9, 2)
+INNER_CHECK = ("bool_or(s.src_port = %d AND s.dst_port = 25 AND host(s.src_ip) = '%s' AND "
+               "host(s.dst_ip) = '%s' AND s.smtp = 'EHLO' AND s.vlan IS NOT DISTINCT FROM %s)")
+
+
+def inner_tcp(sport):
+    return tcp_header(sport, 25, 0x18, b"EHLO x\r\n")
+
+
+def inner_v4(sport):
+    tcp = inner_tcp(sport)
+    return ipv4_header(V4_CLIENT, V4_SERVER, 6, len(tcp)) + tcp
+
+
+def inner_v6(sport):
+    tcp = inner_tcp(sport)
+    return ipv6_header(V6_CLIENT, V6_SERVER, 6, len(tcp)) + tcp
+
+
+def outer_v4(proto, inner):
+    return ipv4_header(OUTER_A, OUTER_B, proto, len(inner)) + inner
+
+
+def mpls(inner, labels=1):
+    return b"".join(struct.pack(">I", (16 + i) << 12 | (0x100 if i == labels - 1 else 0) | 64)
+                    for i in range(labels)) + inner
+
+
+def tagged(tags, ethertype, payload):
+    head = b"\x00\x11\x22\x33\x44\x55" + b"\x00\x66\x77\x88\x99\xaa"
+    for tpid, vid in tags:
+        head += struct.pack(">HH", tpid, vid)
+    return head + struct.pack(">H", ethertype) + payload
+
+
+def gre(proto, inner, flags=0, extra=b""):
+    return struct.pack(">HH", flags, proto) + extra + inner
+
+
+V4C, V4S = "192.0.2.10", "198.51.100.25"
+V6C, V6S = "2001:db8::10", "2001:db8::25"
+encapsulated = [
+    ("mpls", "MPLS, one label", ethernet(0x8847, mpls(inner_v4(41001))), V4C, V4S, "NULL"),
+    ("mpls_after_8021q", "802.1Q VLAN 300, MPLS, two labels, IPv6",
+     ethernet(0x8847, mpls(inner_v6(41002), 2), vlan=300), V6C, V6S, "300"),
+    ("mpls_after_qinq", "802.1ad VLAN 10 + 802.1Q VLAN 20, MPLS",
+     tagged([(0x88A8, 10), (0x8100, 20)], 0x8847, mpls(inner_v4(41003))), V4C, V4S, "10"),
+    ("pppoe", "a PPPoE session frame (PPP IPv4)",
+     ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 0x1234, 2 + len(inner_v4(41004)), 0x0021) + inner_v4(41004)),
+     V4C, V4S, "NULL"),
+    ("pppoe_ipv6", "a PPPoE session frame (PPP IPv6) behind an 802.1Q tag",
+     ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 0x1234, 2 + len(inner_v6(41005)), 0x0057) + inner_v6(41005),
+              vlan=7), V6C, V6S, "7"),
+    ("llc_snap", "an 802.3 frame with an LLC/SNAP header",
+     ethernet(8 + len(inner_v4(41006)), b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + inner_v4(41006)), V4C, V4S, "NULL"),
+    ("gre", "GRE (key and sequence number) around IPv4",
+     ethernet(0x0800, outer_v4(47, gre(0x0800, inner_v4(41007), 0x3000, struct.pack(">II", 99, 1)))),
+     V4C, V4S, "NULL"),
+    ("gre_ethernet", "GRE around Ethernet (transparent bridging) around IPv6",
+     ethernet(0x0800, outer_v4(47, gre(0x6558, ethernet(0x86DD, inner_v6(41008))))), V6C, V6S, "NULL"),
+    ("ip_in_ip", "IPv4 in IPv4", ethernet(0x0800, outer_v4(4, inner_v4(41009))), V4C, V4S, "NULL"),
+    ("ipv6_in_ipv4", "IPv6 in IPv4 (6in4)", ethernet(0x0800, outer_v4(41, inner_v6(41010))), V6C, V6S, "NULL"),
+    ("ipv4_in_ipv6", "IPv4 in IPv6",
+     ethernet(0x86DD, ipv6_header(bytes(16), bytes(15) + b"\x01", 4, len(inner_v4(41011))) + inner_v4(41011)),
+     V4C, V4S, "NULL"),
+]
+for name, what, packet, src, dst, vlan in encapsulated:
+    sport = 41000 + encapsulated.index((name, what, packet, src, dst, vlan)) + 1
+    case("packet_encap_" + name, what + ": the SMTP packet inside is loaded",
+         around([(udp_frame(one_sample(packet, 3)), None)]), {}, extra_rows=1,
+         check=INNER_CHECK % (sport, src, dst, vlan))
+
+deep = inner_v4(41100)
+for _ in range(9):
+    deep = outer_v4(4, deep)
+case("packet_encapsulation_too_deep", "IPv4 in IPv4 nine times over",
+     around([(udp_frame(one_sample(ethernet(0x0800, deep), 3)), None)]), {"packet_encapsulation_too_deep": 1})
+case("packet_mpls_labels_too_many", "an MPLS stack of nine labels without a bottom of stack",
+     around([(udp_frame(one_sample(ethernet(0x8847, b"\x00\x01\x00\x40" * 9 + inner_v4(41101)), 3)), None)]),
+     {"packet_encapsulation_too_deep": 1})
+case("packet_not_ip", "an ARP sample and an LLC (spanning tree) sample: not IP, counted",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(ethernet(0x0806, b"\x00" * 28))], seq=200),
+                                     flow_sample_v5([raw_header_record(ethernet(38, b"\x42\x42\x03" + b"\x00" * 35))],
+                                                    seq=201)], 3)), None)]),
+     {"packet_not_ip": 2})
+case("packet_pppoe_length_short", "a PPPoE length that ends inside the IPv4 header",
+     around([(udp_frame(one_sample(ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 1, 2 + 10, 0x0021) +
+                                            inner_v4(41102)), 3)), None)]),
+     {"packet_header_truncated": 1})
+case("packet_not_smtp_udp", "a DNS sample and an ICMP sample: decoded, not SMTP, counted",
+     around([(udp_frame(datagram_v5([
+         flow_sample_v5([raw_header_record(ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 17, 12) +
+                                                    struct.pack(">HHHH", 5353, 53, 12, 0) + b"abcd"))], seq=200),
+         flow_sample_v5([raw_header_record(ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 1, 8) + b"\x08" + b"\x00" * 7))],
+                        seq=201)], 3)), None)]),
+     {}, not_smtp=GOOD + 2)
 
 
 def main():
