@@ -79,6 +79,10 @@ enum
 	SKIP_PACKET_FRAGMENT,
 	SKIP_TCP_CUT,
 	SKIP_RATE_RANGE,
+	SKIP_PACKET_NOT_IP,
+	SKIP_PACKET_TOO_DEEP,
+	SKIP_PACKET_NOT_SMTP,
+	SKIP_AGENT_LIMIT,
 	SKIP_COUNT_
 };
 
@@ -141,13 +145,23 @@ skip_name(int reason)
 			return "packet_tcp_ports_cut";
 		case SKIP_RATE_RANGE:
 			return "sampling_rate_out_of_range";
+		case SKIP_PACKET_NOT_IP:
+			return "packet_not_ip";
+		case SKIP_PACKET_TOO_DEEP:
+			return "packet_encapsulation_too_deep";
+		case SKIP_PACKET_NOT_SMTP:
+			return "packet_not_smtp";
+		case SKIP_AGENT_LIMIT:
+			return "agent_limit";
 	}
 	return "unknown";
 }
 
 /*
  * The decoder's callback: one sampled packet record. Keeps it as a row when
- * it is TCP to or from an SMTP port; counts what cannot be told.
+ * it is TCP to or from an SMTP port; counts every other one under a reason,
+ * so that SMTP rows plus the packet_* and sampling_rate_out_of_range counts
+ * of skipped add up to sampled_packets.
  */
 static void
 on_record(const sh_record *rec, void *arg)
@@ -165,6 +179,7 @@ on_record(const sh_record *rec, void *arg)
 		case SH_PKT_OK:
 			break;
 		case SH_PKT_NOT_IP:
+			ld->dg.skip[SKIP_PACKET_NOT_IP]++;
 			return;
 		case SH_PKT_TRUNCATED:
 			ld->dg.skip[pkt->l4_cut && pkt->ip_proto == 6 ? SKIP_TCP_CUT : SKIP_PACKET_TRUNCATED]++;
@@ -175,16 +190,25 @@ on_record(const sh_record *rec, void *arg)
 		case SH_PKT_UNSUPPORTED:
 			ld->dg.skip[SKIP_PACKET_UNSUPPORTED]++;
 			return;
+		case SH_PKT_TOO_DEEP:
+			ld->dg.skip[SKIP_PACKET_TOO_DEEP]++;
+			return;
 	}
 	if (pkt->ip_version == 0)
+	{
+		ld->dg.skip[SKIP_PACKET_NOT_IP]++;
 		return;
+	}
 	if (pkt->fragment)
 	{
 		ld->dg.skip[SKIP_PACKET_FRAGMENT]++;
 		return;
 	}
 	if (pkt->ip_proto != 6)
+	{
+		ld->dg.skip[SKIP_PACKET_NOT_SMTP]++;
 		return;
+	}
 	if (!pkt->has_ports)
 	{
 		ld->dg.skip[SKIP_TCP_CUT]++;
@@ -193,7 +217,10 @@ on_record(const sh_record *rec, void *arg)
 	to_server = sh_ports_has(&ld->opt->ports, pkt->dport);
 	from_server = sh_ports_has(&ld->opt->ports, pkt->sport);
 	if (!to_server && !from_server)
+	{
+		ld->dg.skip[SKIP_PACKET_NOT_SMTP]++;
 		return;
+	}
 	if (rec->sampling_rate > INT32_MAX)
 	{
 		ld->dg.skip[SKIP_RATE_RANGE]++;
@@ -573,6 +600,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		sh_dgram	dg;
 		sh_counts	counts = {0};
 		int64_t		ts;
+		int			seen;
 
 		if (frame.status != SH_FRAME_BAD_TIME)
 		{
@@ -606,7 +634,22 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			rc = EXIT_INPUT;
 			goto done;
 		}
-		if (status == SH_OK)
+		/* a datagram that arrived was not lost, even if it is malformed */
+		seen = dg.version != 0 ?
+			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq, status != SH_OK) : 0;
+		if (seen < 0)
+		{
+			sh_error("out of memory");
+			rc = EXIT_INPUT;
+			goto done;
+		}
+		if (status == SH_OK && seen == 1)
+		{
+			/* from an agent past SH_AGENTS_MAX: not loaded, counted */
+			ld.copy.len = mark;
+			ld.skip[SKIP_AGENT_LIMIT]++;
+		}
+		else if (status == SH_OK)
 		{
 			ld.datagrams++;
 			ld.smtp_rows += ld.dg.rows;
@@ -623,15 +666,6 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 			ld.copy.len = mark;	/* nothing of a malformed datagram is kept */
 			ld.malformed++;
 			ld.skip[status]++;
-		}
-		/* a datagram that arrived was not lost, even if it is malformed */
-		if (dg.version != 0 &&
-			sh_agents_see(&ld.agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
-						  status != SH_OK) != 0)
-		{
-			sh_error("out of memory");
-			rc = EXIT_INPUT;
-			goto done;
 		}
 
 		if (ld.copy.len >= SH_FLUSH_BYTES && sh_sender_swap(sender, &ld.copy) != 0)
