@@ -129,8 +129,9 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		goto fail;
 	}
 	/*
-	 * By default also match 802.1Q-tagged frames: a collector listening on a
-	 * trunk port sees its sFlow tagged, and plain "udp port 6343" misses it.
+	 * By default also match frames with one or two VLAN tags: a collector
+	 * listening on a trunk port (or a QinQ one) sees its sFlow tagged, and
+	 * plain "udp port 6343" misses it.
 	 */
 	if (filter == NULL)
 		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;

@@ -42,9 +42,14 @@ typedef struct sh_frame
 /* The last second a frame may be stamped with: 9999-12-31 23:59:59 UTC. */
 #define SH_CAPTURE_MAX_SEC 253402300799LL
 
-/* The default filters: sFlow's port, and on Ethernet also when VLAN-tagged. */
+/*
+ * The default filters: sFlow's port, and on Ethernet also behind one or two
+ * VLAN tags (802.1Q, 802.1ad, 0x9100). Each "vlan" moves the offsets of the
+ * rest of the expression by a tag, hence the nesting.
+ */
 #define SH_DEFAULT_FILTER "udp port 6343"
-#define SH_DEFAULT_FILTER_ETHERNET "udp port 6343 or (vlan and udp port 6343)"
+#define SH_DEFAULT_FILTER_ETHERNET \
+	"udp port 6343 or (vlan and (udp port 6343 or (vlan and udp port 6343)))"
 
 /*
  * Open path ("-" is standard input) with filter as a BPF expression (NULL:

@@ -440,6 +440,40 @@ case("packet_not_smtp_udp", "a DNS sample and an ICMP sample: decoded, not SMTP,
      {}, not_smtp=GOOD + 2)
 
 
+# Agents: any UDP sender can make up sub-agent ids; a load keeps at most 65536 agents (address +
+# sub-agent) and counts the datagrams of the others, not loaded, under agent_limit.
+AGENTS_MAX = 65536
+MANY_AGENTS = 200000
+
+
+def empty_datagram(sub_agent, seq=1):
+    return struct.pack(">IIBBBBIIII", 5, 1, *AGENT, sub_agent, seq, 1000, 0)
+
+
+case("agent_limit", "200,000 datagrams from as many sub-agents: 65,536 agents kept, the rest counted",
+     good_frames(1, 2) + [(udp_frame(empty_datagram(i)), None) for i in range(1, MANY_AGENTS + 1)] +
+     good_frames(3, GOOD - 2),
+     {"agent_limit": MANY_AGENTS - (AGENTS_MAX - 1)},
+     check="count(*) > 0 AND (SELECT count(*) = %d AND min(sub_agent) = 0 AND max(sub_agent) = %d "
+           "AND sum(datagrams) = %d FROM spamhints.load_agent) AND "
+           "(SELECT datagrams = %d AND lost_datagrams = 0 FROM spamhints.load)" % (AGENTS_MAX, AGENTS_MAX - 1, GOOD + AGENTS_MAX - 1,
+                                                             GOOD + AGENTS_MAX - 1))
+
+
+# sFlow reaching the collector tagged: the default filter matches 0, 1 and 2 VLAN tags
+def tagged_udp_frame(payload, tags):
+    udp = struct.pack(">HHHH", 50000, 6343, 8 + len(payload), 0) + payload
+    return tagged(tags, 0x0800, ipv4_header(AGENT, COLLECTOR, 17, len(udp)) + udp)
+
+
+for name, tags in (("8021q", [(0x8100, 5)]), ("qinq", [(0x88A8, 100), (0x8100, 200)]),
+                   ("qinq_9100", [(0x9100, 100), (0x8100, 200)])):
+    case("frame_" + name, "the collector's frames with tags %s: found by the default filter and loaded"
+         % ", ".join("%04x" % t for t, _ in tags),
+         around([(tagged_udp_frame(good_datagram(3), tags), None)]), {}, extra_rows=SMTP_PER_GOOD,
+         not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
