@@ -602,7 +602,7 @@ load_file(const options *opt, PGconn *conn, FILE *outfile, const char *path)
 		int64_t		ts;
 		int			seen;
 
-		if (frame.status != SH_FRAME_BAD_TIME)
+		if (frame.status != SH_FRAME_BAD_TIME && frame.status != SH_FRAME_NO_TIME)
 		{
 			ts = frame.ts_sec * 1000000LL + frame.ts_usec;
 			if (!ld.have_ts || ts < ld.first_ts)

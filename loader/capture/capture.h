@@ -25,6 +25,7 @@ typedef enum sh_frame_status
 	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
 	SH_FRAME_BAD_TIME,			/* a capture time PostgreSQL cannot hold (pcapng allows any) */
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
+	SH_FRAME_NO_TIME,			/* pcapng without a time (simple packet block, or time 0) */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 

@@ -85,6 +85,13 @@ void		sh_packet_clear(sh_packet *pkt);
 sh_packet_status sh_parse_packet(uint32_t header_protocol, const uint8_t *p, size_t len,
 								 sh_packet *out);
 
+/*
+ * Not a format on the wire: what input_format/output_format say when the
+ * interface is the device itself, no ifIndex (the maximum value of a single
+ * interface: 0x3FFFFFFF compact, 0xFFFFFFFF expanded; sFlow v5 section 5.1).
+ */
+#define SH_IF_INTERNAL		0xFFFFFFFFu
+
 /* One sampled packet record, with the context of its datagram and sample. */
 typedef struct sh_record
 {
@@ -103,7 +110,8 @@ typedef struct sh_record
 	uint32_t	sampling_rate;
 	uint32_t	sample_pool;
 	uint32_t	drops;
-	uint32_t	input_format;	/* 0: input_if is a single ifIndex; else discarded/multiple */
+	uint32_t	input_format;	/* 0: input_if is a single ifIndex; SH_IF_INTERNAL:
+								 * the device itself; else discarded/multiple */
 	uint32_t	input_if;		/* the 30-bit (compact) or 32-bit (expanded) value */
 	uint32_t	output_format;
 	uint32_t	output_if;

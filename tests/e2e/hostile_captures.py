@@ -94,10 +94,17 @@ def raw_header_record(packet, header_protocol=1, header_len=None, record_len=Non
     return struct.pack(">II", 1, len(body) if record_len is None else record_len) + body
 
 
-def flow_sample_v5(records, seq=1, rate=1000, sample_len=None, num_records=None):
-    body = struct.pack(">IIIIIIII", seq, 3, rate, (seq * rate) & 0xffffffff, 0, 3, 4,
+def flow_sample_v5(records, seq=1, rate=1000, sample_len=None, num_records=None, input_if=3, output_if=4):
+    body = struct.pack(">IIIIIIII", seq, 3, rate, (seq * rate) & 0xffffffff, 0, input_if, output_if,
                        len(records) if num_records is None else num_records) + b"".join(records)
     return struct.pack(">II", 1, len(body) if sample_len is None else sample_len) + body
+
+
+def expanded_flow_sample_v5(records, seq=1, rate=1000, input_if=(0, 3), output_if=(0, 4)):
+    """An expanded flow sample (format 3): interfaces as (format, value) pairs."""
+    body = struct.pack(">IIIIIIIIIII", seq, 0, 3, rate, seq * rate, 0, input_if[0], input_if[1],
+                       output_if[0], output_if[1], len(records)) + b"".join(records)
+    return struct.pack(">II", 3, len(body)) + body
 
 
 def datagram_v5(samples, seq, num_samples=None, agent_type=1):
@@ -472,6 +479,45 @@ for name, tags in (("8021q", [(0x8100, 5)]), ("qinq", [(0x88A8, 100), (0x8100, 2
          % ", ".join("%04x" % t for t, _ in tags),
          around([(tagged_udp_frame(good_datagram(3), tags), None)]), {}, extra_rows=SMTP_PER_GOOD,
          not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+
+
+# The interface "internal" (the device itself: 0x3FFFFFFF compact, 0xFFFFFFFF expanded) is no ifIndex
+case("interface_internal_compact", "compact interfaces 0x3FFFFFFF (internal, as hsflowd sends) and 7: NULL and 7",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4(40600))], seq=300,
+                                                    input_if=0x3FFFFFFF, output_if=7)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40600 AND s.input_if IS NULL AND s.output_if = 7)")
+case("interface_internal_expanded", "expanded interfaces 0xFFFFFFFF (internal) and 0x3FFFFFFF: NULL and 1073741823",
+     around([(udp_frame(datagram_v5([expanded_flow_sample_v5([raw_header_record(smtp_v4(40601))], seq=301,
+                                                             input_if=(0, 0x3FFFFFFF), output_if=(0, 0xFFFFFFFF))],
+                                    3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40601 AND s.input_if = 1073741823 AND s.output_if IS NULL)")
+
+
+# Capture times: pcap seconds are unsigned 32-bit (2038-2106 are valid); a pcapng simple packet
+# block has no time at all (nor has a pcapng frame stamped 0): skipped as frame_no_time
+def pcap_at(frames, seconds):
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for (data, _), sec in zip(frames, seconds):
+        out += struct.pack("<IIII", sec, 0, len(data), len(data)) + data
+    return out
+
+
+late = good_frames(1, GOOD)
+case("pcap_time_after_2038", "pcap frames stamped 2^31 + 5 s (2038) and 2^32 - 16 s (2106): loaded at those times",
+     None, {}, data=pcap_at(late, [1700000000, 2**31 + 5, 2**32 - 16]),
+     check="bool_or(s.frame = 2 AND s.ts = to_timestamp(2147483653)) AND "
+           "bool_or(s.frame = 3 AND s.ts = to_timestamp(4294967280)) AND "
+           "(SELECT last_ts = to_timestamp(4294967280) FROM spamhints.load)")
+spb = pcapng_block(3, struct.pack("<I", len(late[0][0])) + late[0][0])
+ng_spb = pcapng([(f, 0) for f, _ in good_frames(1, 2)])
+ng_spb += spb + pcapng([(f, 0) for f, _ in good_frames(4, GOOD - 2)])[len(pcapng([])):]
+case("pcapng_simple_packet_block", "a pcapng simple packet block (no time) among enhanced ones: skipped, counted",
+     None, {"frame_no_time": 1}, malformed=1, fmt="pcapng", data=ng_spb,
+     check="count(*) > 0 AND (SELECT first_ts = to_timestamp(1700000000) FROM spamhints.load)")
+case("pcapng_frame_time_zero", "a pcapng frame stamped 0 (1970-01-01 00:00:00): no time, skipped, counted",
+     None, {"frame_no_time": 1}, malformed=1, fmt="pcapng",
+     data=pcapng([(f, 0) for f, _ in good_frames(1, 2)] + [(udp_frame(good_datagram(3)), 0, 0)] +
+                 [(f, 0) for f, _ in good_frames(4, GOOD - 2)]))
 
 
 def main():
