@@ -1,14 +1,20 @@
 /*
  * loader/capture/agents.c: per-agent sequence tracking (see agents.h).
  *
- * Agents are few (an exchange has tens to hundreds of switches) and
- * datagrams from one agent come in runs, so a list searched from the last
- * hit is all it takes.
+ * The agents are a vector in the order first seen (the order of the
+ * load_agent rows) and an open-addressing hash table of indexes into it,
+ * half full at most; datagrams from one agent come in runs, so the last
+ * agent found is tried first.
  */
 #include "agents.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INITIAL_SLOTS	64
 
 static int
 same_agent(const sh_agent *a, const sh_addr *addr, uint32_t sub_agent)
@@ -17,29 +23,151 @@ same_agent(const sh_agent *a, const sh_addr *addr, uint32_t sub_agent)
 		memcmp(a->addr.bytes, addr->bytes, addr->family == 6 ? 16 : 4) == 0;
 }
 
+/* A 64-bit finalizer (as in MurmurHash3): every input bit moves every output bit. */
+static inline uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t
+agent_hash(const uint64_t key[2], const sh_addr *addr, uint32_t sub_agent)
+{
+	uint64_t	hi = 0,
+				lo = 0;
+	size_t		n = addr->family == 6 ? 16 : 4;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i < 8)
+			hi = hi << 8 | addr->bytes[i];
+		else
+			lo = lo << 8 | addr->bytes[i];
+	}
+	return mix64(mix64(mix64(hi ^ key[0]) ^ lo ^ key[1]) ^
+				 ((uint64_t) addr->family << 32 | sub_agent));
+}
+
+/* A key no sender can know: from the kernel, or failing that the time and pid. */
+static void
+draw_key(uint64_t key[2])
+{
+	if (getrandom(key, 2 * sizeof(uint64_t), 0) != (ssize_t) (2 * sizeof(uint64_t)))
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		key[0] = mix64((uint64_t) ts.tv_sec ^ ((uint64_t) ts.tv_nsec << 20));
+		key[1] = mix64(key[0] ^ (uint64_t) getpid());
+	}
+}
+
+/* The slot of the agent, or of the free slot where it would go. */
+static size_t
+find_slot(const sh_agents *agents, const sh_addr *addr, uint32_t sub_agent)
+{
+	size_t		mask = agents->nslots - 1;
+	size_t		i = (size_t) agent_hash(agents->key, addr, sub_agent) & mask;
+
+	while (agents->slots[i] != 0 &&
+		   !same_agent(&agents->v[agents->slots[i] - 1], addr, sub_agent))
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Make the table nslots big, putting back every agent. */
+static int
+rehash(sh_agents *agents, size_t nslots)
+{
+	uint32_t   *slots = calloc(nslots, sizeof(*slots));
+
+	if (slots == NULL)
+		return -1;
+	free(agents->slots);
+	agents->slots = slots;
+	agents->nslots = nslots;
+	for (size_t k = 0; k < agents->n; k++)
+		agents->slots[find_slot(agents, &agents->v[k].addr, agents->v[k].sub_agent)] = (uint32_t) k + 1;
+	return 0;
+}
+
+/* The next sequence number of a known agent. */
+static void
+see_seq(sh_agent *a, uint32_t seq)
+{
+	if (seq > a->last_seq)
+	{
+		uint32_t	gap = seq - a->last_seq;
+
+		/* the numbers between are missing until they arrive late */
+		a->lost += (uint64_t) gap - 1;
+		if (gap > 64)
+			a->seen = 0;
+		else if (gap == 64)
+			a->seen = UINT64_C(1) << 63;
+		else
+			a->seen = a->seen << gap | UINT64_C(1) << (gap - 1);
+		a->last_seq = seq;
+	}
+	else if (seq < a->last_seq)
+	{
+		uint32_t	back = a->last_seq - seq;
+
+		if (back <= SH_SEQ_WINDOW)
+		{
+			uint64_t	bit = UINT64_C(1) << (back - 1);
+
+			/* late: it fills its gap; if it was there already, a duplicate */
+			if ((a->seen & bit) == 0)
+			{
+				a->seen |= bit;
+				a->lost--;
+			}
+		}
+		else
+		{
+			a->resets++;
+			a->last_seq = seq;
+			a->seen = ~UINT64_C(0);
+		}
+	}
+	/* seq == last_seq: a duplicate datagram; neither lost nor a reset */
+}
+
 int
 sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 			  uint32_t version, uint32_t seq, int malformed)
 {
 	sh_agent   *a = NULL;
+	size_t		slot = 0;
 
 	if (agents->n > 0 && same_agent(&agents->v[agents->last], addr, sub_agent))
 		a = &agents->v[agents->last];
 	else
 	{
-		for (size_t i = 0; i < agents->n; i++)
+		if (agents->slots == NULL)
 		{
-			if (same_agent(&agents->v[i], addr, sub_agent))
-			{
-				a = &agents->v[i];
-				agents->last = i;
-				break;
-			}
+			draw_key(agents->key);
+			if (rehash(agents, INITIAL_SLOTS) != 0)
+				return -1;
+		}
+		slot = find_slot(agents, addr, sub_agent);
+		if (agents->slots[slot] != 0)
+		{
+			agents->last = agents->slots[slot] - 1;
+			a = &agents->v[agents->last];
 		}
 	}
 
 	if (a == NULL)
 	{
+		if (agents->n >= SH_AGENTS_MAX)
+			return 1;
 		if (agents->n == agents->cap)
 		{
 			size_t		cap = agents->cap ? agents->cap * 2 : 16;
@@ -56,9 +184,14 @@ sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 		a->sub_agent = sub_agent;
 		a->version = version;
 		a->first_seq = a->last_seq = seq;
+		a->seen = ~UINT64_C(0);	/* nothing before the first one is expected */
 		a->datagrams = malformed ? 0 : 1;
 		a->malformed = malformed ? 1 : 0;
+		agents->slots[slot] = (uint32_t) agents->n + 1;
 		agents->last = agents->n++;
+		/* at most half full */
+		if (agents->n * 2 > agents->nslots && rehash(agents, agents->nslots * 2) != 0)
+			return -1;
 		return 0;
 	}
 
@@ -67,12 +200,7 @@ sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 	else
 		a->datagrams++;
 	a->version = version;
-	if (seq > a->last_seq)
-		a->lost += (uint64_t) (seq - a->last_seq - 1);
-	else if (seq < a->last_seq)
-		a->resets++;
-	/* seq == last_seq: a duplicate datagram; neither lost nor a reset */
-	a->last_seq = seq;
+	see_seq(a, seq);
 	return 0;
 }
 
@@ -90,5 +218,6 @@ void
 sh_agents_free(sh_agents *agents)
 {
 	free(agents->v);
+	free(agents->slots);
 	memset(agents, 0, sizeof(*agents));
 }

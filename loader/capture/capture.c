@@ -28,6 +28,7 @@ struct sh_capture
 	struct bpf_program filter;
 	int			have_filter;
 	int			linktype;
+	int			pcapng;			/* 1: pcapng (64-bit times), 0: pcap (unsigned 32-bit seconds) */
 	char		filter_text[1024];
 	sh_hash    *sha;
 	uint64_t	bytes_read;
@@ -122,6 +123,8 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 	cap->hashing = NULL;		/* pcap_close() closes it now */
 
 	cap->linktype = pcap_datalink(cap->pcap);
+	/* libpcap says version 1.0 for a pcapng file, 2.x for a pcap file */
+	cap->pcapng = pcap_major_version(cap->pcap) == 1;
 	if (!linktype_supported(cap->linktype))
 	{
 		const char *name = pcap_datalink_val_to_name(cap->linktype);
@@ -131,8 +134,9 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		goto fail;
 	}
 	/*
-	 * By default also match 802.1Q-tagged frames: a collector listening on a
-	 * trunk port sees its sFlow tagged, and plain "udp port 6343" misses it.
+	 * By default also match frames with one or two VLAN tags: a collector
+	 * listening on a trunk port (or a QinQ one) sees its sFlow tagged, and
+	 * plain "udp port 6343" misses it.
 	 */
 	if (filter == NULL)
 		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
@@ -239,11 +243,29 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		frame->status = SH_FRAME_NOT_UDP;
 
 		/*
+		 * A pcap record's seconds are unsigned 32-bit (up to 2106), which
+		 * libpcap hands over sign-extended: from 2038 on they look negative.
+		 */
+		if (!cap->pcapng && frame->ts_sec < 0 && frame->ts_sec >= INT32_MIN)
+			frame->ts_sec = (int64_t) (uint32_t) frame->ts_sec;
+
+		/*
+		 * A pcapng simple packet block has no timestamp (libpcap says 0):
+		 * evidence must be timed, so such a frame is skipped on its own, as
+		 * is one stamped exactly 1970-01-01 00:00:00.
+		 */
+		if (cap->pcapng && frame->ts_sec == 0 && frame->ts_usec == 0)
+		{
+			frame->status = SH_FRAME_NO_TIME;
+			return 1;
+		}
+
+		/*
 		 * Rows carry the capture time as a timestamptz: a time before 1970 or
 		 * after 9999 (a pcapng timestamp may say anything) would fail the
 		 * whole load in the server, so the frame is skipped on its own.
 		 */
-		if (hdr->ts.tv_sec < 0 || hdr->ts.tv_sec > SH_CAPTURE_MAX_SEC ||
+		if (frame->ts_sec < 0 || frame->ts_sec > SH_CAPTURE_MAX_SEC ||
 			hdr->ts.tv_usec < 0 || hdr->ts.tv_usec >= 1000000)
 		{
 			frame->status = SH_FRAME_BAD_TIME;
@@ -348,6 +370,8 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_bad_time";
 		case SH_FRAME_EMPTY:
 			return "frame_empty";
+		case SH_FRAME_NO_TIME:
+			return "frame_no_time";
 		default:
 			return "frame_unknown";
 	}

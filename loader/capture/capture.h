@@ -25,6 +25,7 @@ typedef enum sh_frame_status
 	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
 	SH_FRAME_BAD_TIME,			/* a capture time PostgreSQL cannot hold (pcapng allows any) */
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
+	SH_FRAME_NO_TIME,			/* pcapng without a time (simple packet block, or time 0) */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 
@@ -42,9 +43,14 @@ typedef struct sh_frame
 /* The last second a frame may be stamped with: 9999-12-31 23:59:59 UTC. */
 #define SH_CAPTURE_MAX_SEC 253402300799LL
 
-/* The default filters: sFlow's port, and on Ethernet also when VLAN-tagged. */
+/*
+ * The default filters: sFlow's port, and on Ethernet also behind one or two
+ * VLAN tags (802.1Q, 802.1ad, 0x9100). Each "vlan" moves the offsets of the
+ * rest of the expression by a tag, hence the nesting.
+ */
 #define SH_DEFAULT_FILTER "udp port 6343"
-#define SH_DEFAULT_FILTER_ETHERNET "udp port 6343 or (vlan and udp port 6343)"
+#define SH_DEFAULT_FILTER_ETHERNET \
+	"udp port 6343 or (vlan and (udp port 6343 or (vlan and udp port 6343)))"
 
 /*
  * Open path ("-" is standard input) with filter as a BPF expression (NULL:

@@ -24,6 +24,7 @@ enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
 	SKIP_CAPTURE_UNREADABLE,
+	SKIP_AGENT_LIMIT,			/* datagrams of agents past SH_AGENTS_MAX */
 	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
 	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
 };
@@ -77,6 +78,8 @@ skip_name(int reason)
 			return "capture_truncated";
 		case SKIP_CAPTURE_UNREADABLE:
 			return "capture_unreadable";
+		case SKIP_AGENT_LIMIT:
+			return "agent_limit";
 	}
 	return sh_smtp_skip_name((sh_smtp_verdict) (reason - SKIP_SMTP_FIRST + SH_SMTP_FIRST_SKIP));
 }
@@ -92,8 +95,6 @@ on_record(const sh_record *rec, void *arg)
 				dst;
 	int			r;
 
-	if (v == SH_SMTP_OTHER)
-		return;
 	if (v != SH_SMTP_SAMPLE)
 	{
 		cl->dg.skip[SKIP_SMTP_FIRST + v - SH_SMTP_FIRST_SKIP]++;
@@ -193,8 +194,9 @@ capture_read(sh_load *ld)
 		sh_dgram	dg;
 		sh_counts	counts = {0};
 		int64_t		ts;
+		int			seen;
 
-		if (frame.status != SH_FRAME_BAD_TIME)
+		if (frame.status != SH_FRAME_BAD_TIME && frame.status != SH_FRAME_NO_TIME)
 		{
 			ts = frame.ts_sec * 1000000LL + frame.ts_usec;
 			if (!cl->have_ts || ts < cl->first_ts)
@@ -224,7 +226,21 @@ capture_read(sh_load *ld)
 			sh_error("%s", cl->opt->enrich->error);
 			return EXIT_INPUT;
 		}
-		if (status == SH_OK)
+		/* a datagram that arrived was not lost, even if it is malformed */
+		seen = dg.version != 0 ?
+			sh_agents_see(&cl->agents, &dg.agent, dg.sub_agent, dg.version, dg.seq, status != SH_OK) : 0;
+		if (seen < 0)
+		{
+			sh_error("out of memory");
+			return EXIT_INPUT;
+		}
+		if (status == SH_OK && seen == 1)
+		{
+			/* from an agent past SH_AGENTS_MAX: not loaded, counted */
+			ld->copy.len = mark;
+			cl->skip[SKIP_AGENT_LIMIT]++;
+		}
+		else if (status == SH_OK)
 		{
 			cl->datagrams++;
 			cl->smtp_rows += cl->dg.rows;
@@ -241,14 +257,6 @@ capture_read(sh_load *ld)
 			ld->copy.len = mark;	/* nothing of a malformed datagram is kept */
 			cl->malformed++;
 			cl->skip[status]++;
-		}
-		/* a datagram that arrived was not lost, even if it is malformed */
-		if (dg.version != 0 &&
-			sh_agents_see(&cl->agents, &dg.agent, dg.sub_agent, dg.version, dg.seq,
-						  status != SH_OK) != 0)
-		{
-			sh_error("out of memory");
-			return EXIT_INPUT;
 		}
 		if ((rc = sh_load_flush(ld)) != 0)
 			return rc;

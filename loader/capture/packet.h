@@ -1,7 +1,8 @@
 /*
  * loader/capture/packet.h: one sampled packet header (the bytes of an sFlow
  * "raw packet header" record: Ethernet with 802.1Q/QinQ tags, or bare
- * IPv4/IPv6) parsed down to the TCP/UDP ports and payload, the stage after
+ * IPv4/IPv6, through MPLS, PPPoE, LLC/SNAP, GRE and IP in IP) parsed down to
+ * the TCP/UDP ports and payload of the innermost IP packet, the stage after
  * the sFlow decoder (sflow.h), usable alone.
  *
  * Every read is bounds-checked: a hostile length can only end the parse,
@@ -30,12 +31,17 @@ typedef struct sh_packet
 	int32_t		vlan;			/* outermost 802.1Q/802.1ad VLAN id, -1 if untagged */
 	int32_t		inner_vlan;		/* second tag (QinQ), -1 if none */
 
-	/* network layer: the first IP header found */
+	/*
+	 * network layer: the innermost IP header, the one that carries the
+	 * TCP/UDP header (for a tunnel, the tunnelled packet's, not the
+	 * tunnel's); the link layer above is the outermost one
+	 */
 	uint8_t		ip_version;		/* 0 when no IP header was found, else 4 or 6 */
 	sh_addr		src;
 	sh_addr		dst;
 	uint8_t		ip_proto;		/* L4 protocol after any IPv6 extension headers */
-	int32_t		ip_len;			/* IPv4 total length, IPv6 payload length + 40; -1 unknown */
+	int32_t		ip_len;			/* IPv4 total length, IPv6 payload length + 40 (a
+								 * jumbogram's Jumbo Payload length + 40); -1 unknown */
 	int16_t		ttl;			/* TTL or hop limit, -1 unknown */
 	uint8_t		fragment;		/* 1: a non-first fragment (no L4 header follows) */
 	uint8_t		l4_cut;			/* 1: the IP header was whole, the header stopped inside the TCP/UDP ports */
@@ -53,10 +59,13 @@ typedef struct sh_packet
 typedef enum sh_packet_status
 {
 	SH_PKT_OK = 0,				/* reached the L4 ports (or a non-first fragment) */
-	SH_PKT_NOT_IP,				/* not IPv4/IPv6 (ARP, unknown ethertype, ...) */
+	SH_PKT_NOT_IP,				/* not IPv4/IPv6 (ARP, unknown ethertype, LLC without
+								 * SNAP, PPP control, ...), also inside a tunnel */
 	SH_PKT_TRUNCATED,			/* cut inside Ethernet/VLAN/IP/extension headers */
 	SH_PKT_BAD_IP,				/* IP version nibble or header length wrong */
-	SH_PKT_UNSUPPORTED			/* header_protocol the parser does not know */
+	SH_PKT_UNSUPPORTED,			/* header_protocol the parser does not know */
+	SH_PKT_TOO_DEEP				/* more VLAN tags, MPLS labels or nested
+								 * encapsulations than the parser walks */
 } sh_packet_status;
 
 /* Set every field of *pkt to "unknown" (-1, 0, NULL). */

@@ -316,6 +316,14 @@ emit(const sh_record *rec, sh_counts *counts, sh_record_fn fn, void *arg)
 		fn(rec, arg);
 }
 
+/* A single interface of the maximum value is the device itself, no ifIndex. */
+static inline void
+mark_internal(uint32_t *format, uint32_t value, int expanded)
+{
+	if (*format == 0 && value == (expanded ? 0xFFFFFFFFu : 0x3FFFFFFFu))
+		*format = SH_IF_INTERNAL;
+}
+
 /*
  * v5 flow sample or expanded flow sample, s being the sample's window.
  *
@@ -371,6 +379,8 @@ decode_v5_flow_sample(reader *s, int expanded, sh_record *rec,
 	}
 	num_records = next32(s);
 	reset_extended(rec);
+	mark_internal(&rec->input_format, rec->input_if, expanded);
+	mark_internal(&rec->output_format, rec->output_if, expanded);
 
 	records = s->p;
 	for (i = 0; i < num_records; i++)

@@ -17,6 +17,13 @@
 #include "addr.h"
 #include "packet.h"
 
+/*
+ * Not a format on the wire: what input_format/output_format say when the
+ * interface is the device itself, no ifIndex (the maximum value of a single
+ * interface: 0x3FFFFFFF compact, 0xFFFFFFFF expanded; sFlow v5 section 5.1).
+ */
+#define SH_IF_INTERNAL		0xFFFFFFFFu
+
 /* One sampled packet record, with the context of its datagram and sample. */
 typedef struct sh_record
 {
@@ -35,7 +42,8 @@ typedef struct sh_record
 	uint32_t	sampling_rate;
 	uint32_t	sample_pool;
 	uint32_t	drops;
-	uint32_t	input_format;	/* 0: input_if is a single ifIndex; else discarded/multiple */
+	uint32_t	input_format;	/* 0: input_if is a single ifIndex; SH_IF_INTERNAL:
+								 * the device itself; else discarded/multiple */
 	uint32_t	input_if;		/* the 30-bit (compact) or 32-bit (expanded) value */
 	uint32_t	output_format;
 	uint32_t	output_if;

@@ -118,26 +118,28 @@ sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *ou
 		case SH_PKT_OK:
 			break;
 		case SH_PKT_NOT_IP:
-			return SH_SMTP_OTHER;
+			return SH_SMTP_PACKET_NOT_IP;
 		case SH_PKT_TRUNCATED:
 			return pkt->l4_cut && pkt->ip_proto == 6 ? SH_SMTP_TCP_CUT : SH_SMTP_PACKET_TRUNCATED;
 		case SH_PKT_BAD_IP:
 			return SH_SMTP_PACKET_BAD_IP;
 		case SH_PKT_UNSUPPORTED:
 			return SH_SMTP_PACKET_UNSUPPORTED;
+		case SH_PKT_TOO_DEEP:
+			return SH_SMTP_PACKET_TOO_DEEP;
 	}
 	if (pkt->ip_version == 0)
-		return SH_SMTP_OTHER;
+		return SH_SMTP_PACKET_NOT_IP;
 	if (pkt->fragment)
 		return SH_SMTP_PACKET_FRAGMENT;
 	if (pkt->ip_proto != 6)
-		return SH_SMTP_OTHER;
+		return SH_SMTP_NOT_SMTP;
 	if (!pkt->has_ports)
 		return SH_SMTP_TCP_CUT;
 	/* the role of the source, by the rule the extension applies too */
 	role = sh_smtp_src_role(sh_ports_has(ports, pkt->dport), sh_ports_has(ports, pkt->sport));
 	if (role == SH_ROLE_NONE)
-		return SH_SMTP_OTHER;
+		return SH_SMTP_NOT_SMTP;
 	out->to_server = (role & SH_ROLE_CLIENT) != 0;
 	out->from_server = (role & SH_ROLE_SERVER) != 0;
 	if (rec->sampling_rate > INT32_MAX)
@@ -152,6 +154,12 @@ sh_smtp_skip_name(sh_smtp_verdict v)
 {
 	switch (v)
 	{
+		case SH_SMTP_NOT_SMTP:
+			return "packet_not_smtp";
+		case SH_SMTP_PACKET_NOT_IP:
+			return "packet_not_ip";
+		case SH_SMTP_PACKET_TOO_DEEP:
+			return "packet_encapsulation_too_deep";
 		case SH_SMTP_PACKET_TRUNCATED:
 			return "packet_header_truncated";
 		case SH_SMTP_PACKET_BAD_IP:

@@ -44,13 +44,15 @@ size_t		sh_smtp_token(const uint8_t *payload, size_t len, int to_server, int fro
 
 /*
  * What the SMTP stage makes of one sampled packet record: a sample to keep,
- * a packet that is not SMTP (not counted), or the reason an SMTP packet
- * cannot be told apart (counted as skipped).
+ * or the reason it is not kept (counted as skipped: SMTP rows plus these
+ * counts add up to the sampled packet records).
  */
 typedef enum sh_smtp_verdict
 {
 	SH_SMTP_SAMPLE = 0,
-	SH_SMTP_OTHER,				/* not IP, not TCP, or no SMTP port: not ours */
+	SH_SMTP_NOT_SMTP,			/* IP, but not TCP or no SMTP port: not ours */
+	SH_SMTP_PACKET_NOT_IP,		/* no IPv4/IPv6 header (ARP, other ethertypes, ...) */
+	SH_SMTP_PACKET_TOO_DEEP,	/* more tags, labels or tunnels than the parser walks */
 	SH_SMTP_PACKET_TRUNCATED,	/* the header stopped before the ports */
 	SH_SMTP_PACKET_BAD_IP,
 	SH_SMTP_PACKET_UNSUPPORTED,
@@ -60,7 +62,7 @@ typedef enum sh_smtp_verdict
 	SH_SMTP_COUNT_
 } sh_smtp_verdict;
 
-#define SH_SMTP_FIRST_SKIP SH_SMTP_PACKET_TRUNCATED
+#define SH_SMTP_FIRST_SKIP SH_SMTP_NOT_SMTP
 
 /* An SMTP sample: which way it went, and its token ("" when none). */
 typedef struct sh_smtp_sample

@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/packets_add_up.sh
 LOADER=loader/spamhints-load
 GEN=tests/gen/spamhints-gen
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -82,6 +83,7 @@ for version in 5 4 2 mix; do
   is "$packets" "$(truth sampled_packets "$t")" "v$version: sampled packets, SMTP or not"
   is "$smtp" "$(truth smtp_rows "$t")" "v$version: SMTP rows"
   is "$lost" "$(truth lost_datagrams "$t")" "v$version: datagrams lost in transit"
+  packets_add_up $db "$id" "v$version"
 
   is "$(psql -X -d $db -Atc "SELECT smtp_packets, syn, syn_ack, rst, fin, est_packets FROM spamhints.packet_stats")" \
      "$(truth smtp_rows "$t")|$(truth syn "$t")|$(truth syn_ack "$t")|$(truth rst "$t")|$(truth fin "$t")|$(truth est_packets "$t")" \

@@ -10,6 +10,8 @@ Writes OUTDIR/NAME.pcap (or .pcapng) per case and OUTDIR/cases.tsv, one line per
 files: the capture(s) given to the loader, comma-separated; exit: its exit status; smtp_rows,
 malformed: the load's counts; skipped: spamhints.load.skipped, exactly (JSON); check: an SQL
 condition over the load's rows (spamhints.smtp_sample s) that must hold, or "-"; what: the case.
+Every sampled packet that is not an SMTP row is in skipped: the web sample of each good datagram
+under packet_not_smtp, the hostile ones under their reason.
 
 Every capture holds good datagrams (GOOD of them, each with two SMTP samples and one web sample)
 around the hostile part, so each case also shows that the rest of the capture is loaded. The
@@ -92,10 +94,17 @@ def raw_header_record(packet, header_protocol=1, header_len=None, record_len=Non
     return struct.pack(">II", 1, len(body) if record_len is None else record_len) + body
 
 
-def flow_sample_v5(records, seq=1, rate=1000, sample_len=None, num_records=None):
-    body = struct.pack(">IIIIIIII", seq, 3, rate, (seq * rate) & 0xffffffff, 0, 3, 4,
+def flow_sample_v5(records, seq=1, rate=1000, sample_len=None, num_records=None, input_if=3, output_if=4):
+    body = struct.pack(">IIIIIIII", seq, 3, rate, (seq * rate) & 0xffffffff, 0, input_if, output_if,
                        len(records) if num_records is None else num_records) + b"".join(records)
     return struct.pack(">II", 1, len(body) if sample_len is None else sample_len) + body
+
+
+def expanded_flow_sample_v5(records, seq=1, rate=1000, input_if=(0, 3), output_if=(0, 4)):
+    """An expanded flow sample (format 3): interfaces as (format, value) pairs."""
+    body = struct.pack(">IIIIIIIIIII", seq, 0, 3, rate, seq * rate, 0, input_if[0], input_if[1],
+                       output_if[0], output_if[1], len(records)) + b"".join(records)
+    return struct.pack(">II", 3, len(body)) + body
 
 
 def datagram_v5(samples, seq, num_samples=None, agent_type=1):
@@ -185,7 +194,10 @@ cases = []
 
 
 def case(name, what, frames, skipped, malformed=0, extra_rows=0, check="-", exit_status=0, fmt="pcap",
-         data=None, files=None):
+         data=None, files=None, not_smtp=GOOD):
+    """not_smtp: the sampled packets loaded that are not SMTP (one web sample per good datagram)."""
+    if skipped is not None and not_smtp:
+        skipped = dict(skipped, packet_not_smtp=not_smtp)
     cases.append(dict(name=name, what=what, frames=frames, skipped=skipped, malformed=malformed,
                       rows=GOOD * SMTP_PER_GOOD + extra_rows, check=check, exit=exit_status, fmt=fmt,
                       data=data, files=files))
@@ -331,6 +343,181 @@ case("packet_header_protocol_unknown", "a sampled header of header_protocol 2 (I
 case("packet_sampling_rate_absurd", "an SMTP sample with sampling rate 2^31 (no integer column holds it)",
      around([(udp_frame(one_sample(full_v4, 3, rate=0x80000000)), None)]),
      {"sampling_rate_out_of_range": 1})
+
+
+# Sampled packets inside encapsulations: the SMTP packet inside is loaded, its addresses and ports
+# those of the innermost IP header (the outer ones are OUTER_A -> OUTER_B). tshark decodes the
+# inner TCP ports of each of them (hostile.sh checks that too).
+OUTER_A = (10, 9, 9, 1)
+OUTER_B = (10, 9, 9, 2)
+INNER_CHECK = ("bool_or(s.src_port = %d AND s.dst_port = 25 AND host(s.src_ip) = '%s' AND "
+               "host(s.dst_ip) = '%s' AND s.smtp = 'EHLO' AND s.vlan IS NOT DISTINCT FROM %s)")
+
+
+def inner_tcp(sport):
+    return tcp_header(sport, 25, 0x18, b"EHLO x\r\n")
+
+
+def inner_v4(sport):
+    tcp = inner_tcp(sport)
+    return ipv4_header(V4_CLIENT, V4_SERVER, 6, len(tcp)) + tcp
+
+
+def inner_v6(sport):
+    tcp = inner_tcp(sport)
+    return ipv6_header(V6_CLIENT, V6_SERVER, 6, len(tcp)) + tcp
+
+
+def outer_v4(proto, inner):
+    return ipv4_header(OUTER_A, OUTER_B, proto, len(inner)) + inner
+
+
+def mpls(inner, labels=1):
+    return b"".join(struct.pack(">I", (16 + i) << 12 | (0x100 if i == labels - 1 else 0) | 64)
+                    for i in range(labels)) + inner
+
+
+def tagged(tags, ethertype, payload):
+    head = b"\x00\x11\x22\x33\x44\x55" + b"\x00\x66\x77\x88\x99\xaa"
+    for tpid, vid in tags:
+        head += struct.pack(">HH", tpid, vid)
+    return head + struct.pack(">H", ethertype) + payload
+
+
+def gre(proto, inner, flags=0, extra=b""):
+    return struct.pack(">HH", flags, proto) + extra + inner
+
+
+V4C, V4S = "192.0.2.10", "198.51.100.25"
+V6C, V6S = "2001:db8::10", "2001:db8::25"
+encapsulated = [
+    ("mpls", "MPLS, one label", ethernet(0x8847, mpls(inner_v4(41001))), V4C, V4S, "NULL"),
+    ("mpls_after_8021q", "802.1Q VLAN 300, MPLS, two labels, IPv6",
+     ethernet(0x8847, mpls(inner_v6(41002), 2), vlan=300), V6C, V6S, "300"),
+    ("mpls_after_qinq", "802.1ad VLAN 10 + 802.1Q VLAN 20, MPLS",
+     tagged([(0x88A8, 10), (0x8100, 20)], 0x8847, mpls(inner_v4(41003))), V4C, V4S, "10"),
+    ("pppoe", "a PPPoE session frame (PPP IPv4)",
+     ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 0x1234, 2 + len(inner_v4(41004)), 0x0021) + inner_v4(41004)),
+     V4C, V4S, "NULL"),
+    ("pppoe_ipv6", "a PPPoE session frame (PPP IPv6) behind an 802.1Q tag",
+     ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 0x1234, 2 + len(inner_v6(41005)), 0x0057) + inner_v6(41005),
+              vlan=7), V6C, V6S, "7"),
+    ("llc_snap", "an 802.3 frame with an LLC/SNAP header",
+     ethernet(8 + len(inner_v4(41006)), b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + inner_v4(41006)), V4C, V4S, "NULL"),
+    ("gre", "GRE (key and sequence number) around IPv4",
+     ethernet(0x0800, outer_v4(47, gre(0x0800, inner_v4(41007), 0x3000, struct.pack(">II", 99, 1)))),
+     V4C, V4S, "NULL"),
+    ("gre_ethernet", "GRE around Ethernet (transparent bridging) around IPv6",
+     ethernet(0x0800, outer_v4(47, gre(0x6558, ethernet(0x86DD, inner_v6(41008))))), V6C, V6S, "NULL"),
+    ("ip_in_ip", "IPv4 in IPv4", ethernet(0x0800, outer_v4(4, inner_v4(41009))), V4C, V4S, "NULL"),
+    ("ipv6_in_ipv4", "IPv6 in IPv4 (6in4)", ethernet(0x0800, outer_v4(41, inner_v6(41010))), V6C, V6S, "NULL"),
+    ("ipv4_in_ipv6", "IPv4 in IPv6",
+     ethernet(0x86DD, ipv6_header(bytes(16), bytes(15) + b"\x01", 4, len(inner_v4(41011))) + inner_v4(41011)),
+     V4C, V4S, "NULL"),
+]
+for name, what, packet, src, dst, vlan in encapsulated:
+    sport = 41000 + encapsulated.index((name, what, packet, src, dst, vlan)) + 1
+    case("packet_encap_" + name, what + ": the SMTP packet inside is loaded",
+         around([(udp_frame(one_sample(packet, 3)), None)]), {}, extra_rows=1,
+         check=INNER_CHECK % (sport, src, dst, vlan))
+
+deep = inner_v4(41100)
+for _ in range(9):
+    deep = outer_v4(4, deep)
+case("packet_encapsulation_too_deep", "IPv4 in IPv4 nine times over",
+     around([(udp_frame(one_sample(ethernet(0x0800, deep), 3)), None)]), {"packet_encapsulation_too_deep": 1})
+case("packet_mpls_labels_too_many", "an MPLS stack of nine labels without a bottom of stack",
+     around([(udp_frame(one_sample(ethernet(0x8847, b"\x00\x01\x00\x40" * 9 + inner_v4(41101)), 3)), None)]),
+     {"packet_encapsulation_too_deep": 1})
+case("packet_not_ip", "an ARP sample and an LLC (spanning tree) sample: not IP, counted",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(ethernet(0x0806, b"\x00" * 28))], seq=200),
+                                     flow_sample_v5([raw_header_record(ethernet(38, b"\x42\x42\x03" + b"\x00" * 35))],
+                                                    seq=201)], 3)), None)]),
+     {"packet_not_ip": 2})
+case("packet_pppoe_length_short", "a PPPoE length that ends inside the IPv4 header",
+     around([(udp_frame(one_sample(ethernet(0x8864, struct.pack(">BBHHH", 0x11, 0, 1, 2 + 10, 0x0021) +
+                                            inner_v4(41102)), 3)), None)]),
+     {"packet_header_truncated": 1})
+case("packet_not_smtp_udp", "a DNS sample and an ICMP sample: decoded, not SMTP, counted",
+     around([(udp_frame(datagram_v5([
+         flow_sample_v5([raw_header_record(ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 17, 12) +
+                                                    struct.pack(">HHHH", 5353, 53, 12, 0) + b"abcd"))], seq=200),
+         flow_sample_v5([raw_header_record(ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 1, 8) + b"\x08" + b"\x00" * 7))],
+                        seq=201)], 3)), None)]),
+     {}, not_smtp=GOOD + 2)
+
+
+# Agents: any UDP sender can make up sub-agent ids; a load keeps at most 65536 agents (address +
+# sub-agent) and counts the datagrams of the others, not loaded, under agent_limit.
+AGENTS_MAX = 65536
+MANY_AGENTS = 200000
+
+
+def empty_datagram(sub_agent, seq=1):
+    return struct.pack(">IIBBBBIIII", 5, 1, *AGENT, sub_agent, seq, 1000, 0)
+
+
+case("agent_limit", "200,000 datagrams from as many sub-agents: 65,536 agents kept, the rest counted",
+     good_frames(1, 2) + [(udp_frame(empty_datagram(i)), None) for i in range(1, MANY_AGENTS + 1)] +
+     good_frames(3, GOOD - 2),
+     {"agent_limit": MANY_AGENTS - (AGENTS_MAX - 1)},
+     check="count(*) > 0 AND (SELECT count(*) = %d AND min(sub_agent) = 0 AND max(sub_agent) = %d "
+           "AND sum(datagrams) = %d FROM spamhints.load_agent) AND "
+           "(SELECT datagrams = %d AND lost_datagrams = 0 FROM spamhints.load)" % (AGENTS_MAX, AGENTS_MAX - 1, GOOD + AGENTS_MAX - 1,
+                                                             GOOD + AGENTS_MAX - 1))
+
+
+# sFlow reaching the collector tagged: the default filter matches 0, 1 and 2 VLAN tags
+def tagged_udp_frame(payload, tags):
+    udp = struct.pack(">HHHH", 50000, 6343, 8 + len(payload), 0) + payload
+    return tagged(tags, 0x0800, ipv4_header(AGENT, COLLECTOR, 17, len(udp)) + udp)
+
+
+for name, tags in (("8021q", [(0x8100, 5)]), ("qinq", [(0x88A8, 100), (0x8100, 200)]),
+                   ("qinq_9100", [(0x9100, 100), (0x8100, 200)])):
+    case("frame_" + name, "the collector's frames with tags %s: found by the default filter and loaded"
+         % ", ".join("%04x" % t for t, _ in tags),
+         around([(tagged_udp_frame(good_datagram(3), tags), None)]), {}, extra_rows=SMTP_PER_GOOD,
+         not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+
+
+# The interface "internal" (the device itself: 0x3FFFFFFF compact, 0xFFFFFFFF expanded) is no ifIndex
+case("interface_internal_compact", "compact interfaces 0x3FFFFFFF (internal, as hsflowd sends) and 7: NULL and 7",
+     around([(udp_frame(datagram_v5([flow_sample_v5([raw_header_record(smtp_v4(40600))], seq=300,
+                                                    input_if=0x3FFFFFFF, output_if=7)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40600 AND s.input_if IS NULL AND s.output_if = 7)")
+case("interface_internal_expanded", "expanded interfaces 0xFFFFFFFF (internal) and 0x3FFFFFFF: NULL and 1073741823",
+     around([(udp_frame(datagram_v5([expanded_flow_sample_v5([raw_header_record(smtp_v4(40601))], seq=301,
+                                                             input_if=(0, 0x3FFFFFFF), output_if=(0, 0xFFFFFFFF))],
+                                    3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40601 AND s.input_if = 1073741823 AND s.output_if IS NULL)")
+
+
+# Capture times: pcap seconds are unsigned 32-bit (2038-2106 are valid); a pcapng simple packet
+# block has no time at all (nor has a pcapng frame stamped 0): skipped as frame_no_time
+def pcap_at(frames, seconds):
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for (data, _), sec in zip(frames, seconds):
+        out += struct.pack("<IIII", sec, 0, len(data), len(data)) + data
+    return out
+
+
+late = good_frames(1, GOOD)
+case("pcap_time_after_2038", "pcap frames stamped 2^31 + 5 s (2038) and 2^32 - 16 s (2106): loaded at those times",
+     None, {}, data=pcap_at(late, [1700000000, 2**31 + 5, 2**32 - 16]),
+     check="bool_or(s.frame = 2 AND s.ts = to_timestamp(2147483653)) AND "
+           "bool_or(s.frame = 3 AND s.ts = to_timestamp(4294967280)) AND "
+           "(SELECT last_ts = to_timestamp(4294967280) FROM spamhints.load)")
+spb = pcapng_block(3, struct.pack("<I", len(late[0][0])) + late[0][0])
+ng_spb = pcapng([(f, 0) for f, _ in good_frames(1, 2)])
+ng_spb += spb + pcapng([(f, 0) for f, _ in good_frames(4, GOOD - 2)])[len(pcapng([])):]
+case("pcapng_simple_packet_block", "a pcapng simple packet block (no time) among enhanced ones: skipped, counted",
+     None, {"frame_no_time": 1}, malformed=1, fmt="pcapng", data=ng_spb,
+     check="count(*) > 0 AND (SELECT first_ts = to_timestamp(1700000000) FROM spamhints.load)")
+case("pcapng_frame_time_zero", "a pcapng frame stamped 0 (1970-01-01 00:00:00): no time, skipped, counted",
+     None, {"frame_no_time": 1}, malformed=1, fmt="pcapng",
+     data=pcapng([(f, 0) for f, _ in good_frames(1, 2)] + [(udp_frame(good_datagram(3)), 0, 0)] +
+                 [(f, 0) for f, _ in good_frames(4, GOOD - 2)]))
 
 
 def main():

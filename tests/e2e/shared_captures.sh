@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/packets_add_up.sh
 SHARED=${SPAMHINTS_SHARED:-$(cd .. && pwd)/shared}/data
 LOADER=loader/spamhints-load
 
@@ -41,6 +42,7 @@ while read -r f; do
   [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
   id=$(psql -X -d $db -Atc "SELECT load_id FROM spamhints.load WHERE file_name = '$f'")
   [ -n "$id" ] || { ok 1 "$name: has a load row"; continue; }
+  packets_add_up $db "$id" "$name"
 
   tshark -r "$f" -T json --no-duplicate-keys -J "frame sflow" 2>/dev/null \
     | python3 "$SHARED/tshark_sflow_oracle.py" --header --all --ipdata >"$tmp/oracle.tsv"

@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1;
 	status = sh_parse_packet(protocol, p, len, &pkt);
 
-	CHECK(status <= SH_PKT_UNSUPPORTED);
+	CHECK(status <= SH_PKT_TOO_DEEP);
 	CHECK(pkt.ip_version == 0 || pkt.ip_version == 4 || pkt.ip_version == 6);
 	CHECK(pkt.vlan >= -1 && pkt.vlan <= 4095 && pkt.inner_vlan >= -1 && pkt.inner_vlan <= 4095);
 	CHECK(pkt.tcp_flags >= -1 && pkt.tcp_flags <= 255);

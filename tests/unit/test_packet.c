@@ -167,7 +167,7 @@ test_three_tags(void **state)
 	assert_int_equal(p.tcp_flags, 0x01);
 }
 
-/* nine tags is more than the parser walks: not IP */
+/* nine tags is more than the parser walks */
 static void
 test_too_many_tags(void **state)
 {
@@ -182,7 +182,7 @@ test_too_many_tags(void **state)
 	ipv4_header(&b, 6, 40, 64, 0, 0);
 	tcp_header(&b, 1, 2, 0x01, 5);
 
-	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TOO_DEEP);
 	assert_int_equal(p.vlan, 1);
 	assert_int_equal(p.inner_vlan, 2);
 	assert_int_equal(p.ip_version, 0);
@@ -674,6 +674,624 @@ test_every_prefix(void **state)
 	}
 }
 
+/* ---- encapsulations: MPLS, PPPoE, LLC/SNAP, GRE, IP in IP ---------------- */
+
+/* Inner addresses of the tunnelled packets: 192.0.2.1 -> 192.0.2.2, 2001:db8::a -> ::b */
+static const uint8_t IN4_A[4] = {192, 0, 2, 1};
+static const uint8_t IN4_B[4] = {192, 0, 2, 2};
+static const uint8_t IN6_A[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a};
+static const uint8_t IN6_B[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b};
+
+/* the inner packet: IPv4 192.0.2.1 -> 192.0.2.2 TTL 33, TCP 41000 -> 25, "HELO\r\n" (46 bytes) */
+#define INNER4_LEN 46
+static void
+inner_v4_smtp(buf *b)
+{
+	size_t		at = b->len;
+
+	ipv4_header(b, 6, INNER4_LEN, 33, 0, 0);
+	memcpy(b->data + at + 12, IN4_A, 4);
+	memcpy(b->data + at + 16, IN4_B, 4);
+	tcp_header(b, 41000, 25, 0x18, 5);
+	put_bytes(b, "HELO\r\n", 6);
+}
+
+/* the inner packet: IPv6 2001:db8::a -> ::b hop limit 44, TCP 25 -> 42000 (60 bytes) */
+#define INNER6_LEN 60
+static void
+inner_v6_smtp(buf *b)
+{
+	size_t		at = b->len;
+
+	ipv6_header(b, 6, 20, 44);
+	memcpy(b->data + at + 8, IN6_A, 16);
+	memcpy(b->data + at + 24, IN6_B, 16);
+	tcp_header(b, 25, 42000, 0x12, 5);
+}
+
+static void
+assert_inner_v4(const sh_packet *p)
+{
+	assert_int_equal(p->ip_version, 4);
+	assert_memory_equal(p->src.bytes, IN4_A, 4);
+	assert_memory_equal(p->dst.bytes, IN4_B, 4);
+	assert_int_equal(p->ip_proto, 6);
+	assert_int_equal(p->ip_len, INNER4_LEN);
+	assert_int_equal(p->ttl, 33);
+	assert_int_equal(p->has_ports, 1);
+	assert_int_equal(p->sport, 41000);
+	assert_int_equal(p->dport, 25);
+	assert_int_equal(p->tcp_flags, 0x18);
+	assert_int_equal(p->payload_len, 6);
+	assert_memory_equal(p->payload, "HELO\r\n", 6);
+}
+
+static void
+assert_inner_v6(const sh_packet *p)
+{
+	assert_int_equal(p->ip_version, 6);
+	assert_memory_equal(p->src.bytes, IN6_A, 16);
+	assert_memory_equal(p->dst.bytes, IN6_B, 16);
+	assert_int_equal(p->ip_proto, 6);
+	assert_int_equal(p->ip_len, INNER6_LEN);
+	assert_int_equal(p->ttl, 44);
+	assert_int_equal(p->sport, 25);
+	assert_int_equal(p->dport, 42000);
+	assert_int_equal(p->tcp_flags, 0x12);
+}
+
+/* MPLS label stack entry: 20-bit label, 3 bits TC, bottom-of-stack, TTL */
+static void
+mpls_label(buf *b, uint32_t label, int bottom)
+{
+	put32(b, (label << 12) | (bottom ? 0x100 : 0) | 64);
+}
+
+/* MPLS: one label; two labels after an 802.1Q tag; after 802.1ad + 802.1Q */
+static void
+test_mpls(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 0x8847);
+	mpls_label(&b, 16, 1);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.has_mac, 1);
+	assert_int_equal(p.vlan, -1);
+	assert_inner_v4(&p);
+	assert_ptr_equal(p.payload, heap + 14 + 4 + 40);
+
+	b.len = 0;
+	eth_macs(&b);
+	vlan_tag(&b, 0x8100, 0, 300);
+	put16(&b, 0x8847);
+	mpls_label(&b, 1000, 0);
+	mpls_label(&b, 2000, 1);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.vlan, 300);
+	assert_inner_v6(&p);
+
+	b.len = 0;
+	eth_macs(&b);
+	vlan_tag(&b, 0x88a8, 0, 10);
+	vlan_tag(&b, 0x8100, 0, 20);
+	put16(&b, 0x8848);			/* multicast MPLS */
+	mpls_label(&b, 3, 1);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.vlan, 10);
+	assert_int_equal(p.inner_vlan, 20);
+	assert_inner_v4(&p);
+}
+
+/* MPLS that cannot be read: no bottom of stack in 9 labels, cut in a label, not IP below */
+static void
+test_mpls_hostile(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 0x8847);
+	for (int i = 0; i < 9; i++)
+		mpls_label(&b, (uint32_t) i + 16, 0);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TOO_DEEP);
+	assert_int_equal(p.ip_version, 0);
+	assert_int_equal(p.has_ports, 0);
+
+	/* eight labels, the last one the bottom: read */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 0x8847);
+	for (int i = 0; i < 8; i++)
+		mpls_label(&b, (uint32_t) i + 16, i == 7);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, 14 + 4 * 3 + 2, &p), SH_PKT_TRUNCATED);
+	/* cut just after the bottom label: nothing to tell IPv4 from IPv6 by */
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, 14 + 4 * 8, &p), SH_PKT_TRUNCATED);
+
+	/* below the labels, neither IPv4 nor IPv6 */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 0x8847);
+	mpls_label(&b, 16, 1);
+	put32(&b, 0);
+	put32(&b, 0);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+}
+
+/* PPPoE session header: version/type 0x11, code 0, session id, length, then the PPP protocol */
+static void
+pppoe_header(buf *b, uint16_t length, uint16_t ppp_protocol)
+{
+	put8(b, 0x11);
+	put8(b, 0);
+	put16(b, 0x1234);
+	put16(b, length);
+	put16(b, ppp_protocol);
+}
+
+static void
+test_pppoe(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 0x8864);
+	pppoe_header(&b, 2 + INNER4_LEN, 0x0021);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+
+	b.len = 0;
+	eth_macs(&b);
+	vlan_tag(&b, 0x8100, 0, 7);
+	put16(&b, 0x8864);
+	pppoe_header(&b, 2 + INNER6_LEN, 0x0057);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.vlan, 7);
+	assert_inner_v6(&p);
+
+	/* LCP, not IP */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 0x8864);
+	pppoe_header(&b, 2 + 4, 0xc021);
+	put32(&b, 0x01010004);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+
+	/* a PPPoE length that ends inside the IPv4 header: the rest is not the packet's */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 0x8864);
+	pppoe_header(&b, 2 + 10, 0x0021);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TRUNCATED);
+	assert_int_equal(p.ip_version, 0);
+
+	/* a PPPoE length that ends inside the TCP ports */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 0x8864);
+	pppoe_header(&b, 2 + 20 + 2, 0x0021);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TRUNCATED);
+	assert_int_equal(p.l4_cut, 1);
+	assert_int_equal(p.has_ports, 0);
+
+	/* PPPoE lengths 0 and 1 cannot hold the PPP protocol */
+	for (uint16_t len = 0; len < 2; len++)
+	{
+		b.len = 0;
+		eth_macs(&b);
+		put16(&b, 0x8864);
+		pppoe_header(&b, len, 0x0021);
+		inner_v4_smtp(&b);
+		assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TRUNCATED);
+	}
+	/* PPPoE discovery (0x8863) carries no IP */
+	b.data[12] = 0x88;
+	b.data[13] = 0x63;
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+}
+
+/* 802.3 with an LLC/SNAP header (AA AA 03, OUI 0, then the ethertype) */
+static void
+test_llc_snap(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 8 + INNER4_LEN);
+	put_bytes(&b, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.has_mac, 1);
+	assert_inner_v4(&p);
+
+	/* behind an 802.1Q tag, IPv6 */
+	b.len = 0;
+	eth_macs(&b);
+	vlan_tag(&b, 0x8100, 0, 42);
+	put16(&b, 8 + INNER6_LEN);
+	put_bytes(&b, "\xaa\xaa\x03\x00\x00\x00\x86\xdd", 8);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.vlan, 42);
+	assert_inner_v6(&p);
+
+	/* the 802.3 length bounds the packet: ends inside the TCP ports */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 8 + 20 + 3);
+	put_bytes(&b, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_TRUNCATED);
+	assert_int_equal(p.l4_cut, 1);
+
+	/* spanning tree (LLC 42 42 03): not IP; SNAP of another OUI: not IP */
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 39);
+	put_bytes(&b, "\x42\x42\x03\x00\x00\x00\x00\x00", 8);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+	b.len = 0;
+	eth_macs(&b);
+	put16(&b, 8 + INNER4_LEN);
+	put_bytes(&b, "\xaa\xaa\x03\x00\x00\x0c\x08\x00", 8);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_NOT_IP);
+}
+
+/* an outer IPv4 header (198.51.100.7 -> 203.0.113.9) of protocol proto around inner_len bytes */
+static void
+outer_v4(buf *b, uint8_t proto, size_t inner_len)
+{
+	ipv4_header(b, proto, (uint16_t) (20 + inner_len), 200, 0, 0);
+}
+
+/* GRE: plain, with checksum + key + sequence, IPv6 inside, Ethernet inside, MPLS inside */
+static void
+test_gre(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 0x0800);
+	outer_v4(&b, 47, 4 + INNER4_LEN);
+	put16(&b, 0);				/* no flags, version 0 */
+	put16(&b, 0x0800);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+	assert_ptr_equal(p.payload, heap + 14 + 20 + 4 + 40);
+
+	b.len = 0;
+	outer_v4(&b, 47, 16 + INNER6_LEN);
+	put16(&b, 0xb000);			/* checksum, key, sequence number */
+	put16(&b, 0x86dd);
+	put32(&b, 0);				/* checksum, reserved */
+	put32(&b, 0xdeadbeef);		/* key */
+	put32(&b, 7);				/* sequence number */
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v6(&p);
+	/* cut inside the optional fields */
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, 20 + 14, &p), SH_PKT_TRUNCATED);
+
+	/* transparent Ethernet bridging: the outer MACs and tags stay those reported */
+	b.len = 0;
+	eth_macs(&b);
+	vlan_tag(&b, 0x8100, 0, 99);
+	put16(&b, 0x0800);
+	outer_v4(&b, 47, 8 + 18 + INNER4_LEN);
+	put16(&b, 0x2000);			/* key */
+	put16(&b, 0x6558);
+	put32(&b, 1);
+	put_bytes(&b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+	vlan_tag(&b, 0x8100, 0, 555);
+	put16(&b, 0x0800);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_memory_equal(p.dst_mac, MAC_DST, 6);
+	assert_int_equal(p.vlan, 99);
+	assert_int_equal(p.inner_vlan, -1);
+	assert_inner_v4(&p);
+
+	/* MPLS over GRE */
+	b.len = 0;
+	outer_v4(&b, 47, 4 + 4 + INNER4_LEN);
+	put16(&b, 0);
+	put16(&b, 0x8847);
+	mpls_label(&b, 77, 1);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+
+	/* GRE over IPv6 */
+	b.len = 0;
+	ipv6_header(&b, 47, 4 + INNER4_LEN, 64);
+	put16(&b, 0);
+	put16(&b, 0x0800);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+}
+
+/* GRE the parser does not walk: the outer packet is what is known */
+static void
+test_gre_not_walked(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	/* version 1 (PPTP) */
+	outer_v4(&b, 47, 8 + INNER4_LEN);
+	put16(&b, 0x2001);
+	put16(&b, 0x880b);
+	put32(&b, 0x00300001);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_ipv4_fixture_addresses(&p);
+	assert_int_equal(p.ip_proto, 47);
+	assert_int_equal(p.has_ports, 0);
+
+	/* the routing bit (RFC 1701 source routes) */
+	b.len = 0;
+	outer_v4(&b, 47, 8 + INNER4_LEN);
+	put16(&b, 0x4000);
+	put16(&b, 0x0800);
+	put32(&b, 0);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.ip_proto, 47);
+	assert_int_equal(p.has_ports, 0);
+
+	/* a protocol that is not IP (ARP over TEB is NOT_IP, but 0x0806 bare too) */
+	b.len = 0;
+	outer_v4(&b, 47, 4 + 28);
+	put16(&b, 0);
+	put16(&b, 0x0806);
+	for (int i = 0; i < 28; i++)
+		put8(&b, 0);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_NOT_IP);
+}
+
+/* IPv4 in IPv4, IPv6 in IPv4 (6in4), IPv4 in IPv6, IPv6 in IPv6 */
+static void
+test_ip_in_ip(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	eth_macs(&b);
+	put16(&b, 0x0800);
+	outer_v4(&b, 4, INNER4_LEN);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+
+	b.len = 0;
+	outer_v4(&b, 41, INNER6_LEN);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v6(&p);
+
+	b.len = 0;
+	ipv6_header(&b, 4, INNER4_LEN, 64);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v4(&p);
+
+	/* IPv6 in IPv6 behind a destination options header */
+	b.len = 0;
+	ipv6_header(&b, 60, 8 + INNER6_LEN, 64);
+	put8(&b, 41);
+	put8(&b, 0);
+	put16(&b, 0x0104);
+	put32(&b, 0);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_inner_v6(&p);
+
+	/* the inner packet is bounded by the outer one's length */
+	b.len = 0;
+	outer_v4(&b, 4, 20 + 2);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_TRUNCATED);
+	assert_int_equal(p.l4_cut, 1);
+
+	/* protocol 4 with IPv6 inside: a bad inner header */
+	b.len = 0;
+	outer_v4(&b, 4, INNER6_LEN);
+	inner_v6_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_BAD_IP);
+
+	/* a later fragment of the outer packet: the tunnel is not entered */
+	b.len = 0;
+	ipv4_header(&b, 4, 20 + INNER4_LEN, 64, 0x0010, 0);
+	inner_v4_smtp(&b);
+	assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.fragment, 1);
+	assert_ipv4_fixture_addresses(&p);
+}
+
+/* tunnels nested deeper than the bound (8 encapsulations) */
+static void
+test_tunnel_depth(void **state)
+{
+	buf			b;
+	sh_packet	p;
+
+	(void) state;
+	for (int depth = 1; depth <= 12; depth++)
+	{
+		b.len = 0;
+		for (int i = 0; i < depth; i++)
+		{
+			/* total length 0 bounds nothing (segmentation offload) */
+			ipv4_header(&b, i % 2 ? 47 : 4, 0, 64, 0, 0);
+			if (i % 2)
+			{
+				put16(&b, 0);
+				put16(&b, 0x0800);
+			}
+		}
+		inner_v4_smtp(&b);
+		if (depth <= 8)
+		{
+			assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_OK);
+			assert_inner_v4(&p);
+		}
+		else
+		{
+			assert_int_equal(parse(SH_HEADER_IPV4, &b, b.len, &p), SH_PKT_TOO_DEEP);
+			assert_int_equal(p.has_ports, 0);
+		}
+	}
+}
+
+/* IPv6 jumbogram: the length is in the hop-by-hop Jumbo Payload option */
+static void
+test_ipv6_jumbogram(void **state)
+{
+	buf			b = {.len = 0};
+	sh_packet	p;
+
+	(void) state;
+	ipv6_header(&b, 0, 0, 64);
+	put8(&b, 6);				/* hop-by-hop: next = TCP */
+	put8(&b, 0);
+	put8(&b, 0xc2);				/* Jumbo Payload, 4 bytes */
+	put8(&b, 4);
+	put32(&b, 100000);
+	tcp_header(&b, 40000, 25, 0x10, 5);
+	put_bytes(&b, "DATA\r\n", 6);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.ip_len, 100000 + 40);
+	assert_int_equal(p.dport, 25);
+	assert_int_equal(p.payload_len, 6);
+
+	/* after a PadN option */
+	b.len = 0;
+	ipv6_header(&b, 0, 0, 64);
+	put8(&b, 6);
+	put8(&b, 1);				/* 16 bytes */
+	put8(&b, 1);				/* PadN, 4 bytes */
+	put8(&b, 4);
+	put32(&b, 0);
+	put8(&b, 0xc2);
+	put8(&b, 4);
+	put32(&b, 70000);
+	put16(&b, 0x0100);			/* Pad1, Pad1 */
+	tcp_header(&b, 40000, 25, 0x10, 5);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.ip_len, 70000 + 40);
+
+	/* payload length 0 without the option: unknown */
+	b.len = 0;
+	ipv6_header(&b, 6, 0, 64);
+	tcp_header(&b, 40000, 25, 0x10, 5);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.ip_len, -1);
+	assert_int_equal(p.dport, 25);
+
+	/* an option length running past its header: not read, length unknown */
+	b.len = 0;
+	ipv6_header(&b, 0, 0, 64);
+	put8(&b, 6);
+	put8(&b, 0);
+	put8(&b, 0xc2);
+	put8(&b, 40);
+	put32(&b, 100000);
+	tcp_header(&b, 40000, 25, 0x10, 5);
+	assert_int_equal(parse(SH_HEADER_IPV6, &b, b.len, &p), SH_PKT_OK);
+	assert_int_equal(p.ip_len, -1);
+}
+
+/* every prefix of the tunnelled headers: a valid status, the payload inside the bytes */
+static void
+test_every_prefix_tunnels(void **state)
+{
+	buf			frames[4];
+	sh_packet	p;
+
+	(void) state;
+	for (int i = 0; i < 4; i++)
+		frames[i].len = 0;
+	eth_macs(&frames[0]);
+	vlan_tag(&frames[0], 0x8100, 0, 1);
+	put16(&frames[0], 0x8847);
+	mpls_label(&frames[0], 5, 1);
+	outer_v4(&frames[0], 47, 16 + INNER6_LEN);
+	put16(&frames[0], 0xb000);
+	put16(&frames[0], 0x86dd);
+	put32(&frames[0], 0);
+	put32(&frames[0], 1);
+	put32(&frames[0], 2);
+	inner_v6_smtp(&frames[0]);
+	eth_macs(&frames[1]);
+	put16(&frames[1], 0x8864);
+	pppoe_header(&frames[1], 2 + 20 + INNER4_LEN, 0x0021);
+	outer_v4(&frames[1], 4, INNER4_LEN);
+	inner_v4_smtp(&frames[1]);
+	eth_macs(&frames[2]);
+	put16(&frames[2], 8 + 40 + INNER4_LEN);
+	put_bytes(&frames[2], "\xaa\xaa\x03\x00\x00\x00\x86\xdd", 8);
+	ipv6_header(&frames[2], 4, INNER4_LEN, 64);
+	inner_v4_smtp(&frames[2]);
+	eth_macs(&frames[3]);
+	put16(&frames[3], 0x0800);
+	outer_v4(&frames[3], 47, 4 + 14 + INNER4_LEN);
+	put16(&frames[3], 0);
+	put16(&frames[3], 0x6558);
+	eth_macs(&frames[3]);
+	put16(&frames[3], 0x0800);
+	inner_v4_smtp(&frames[3]);
+
+	for (int i = 0; i < 4; i++)
+	{
+		for (size_t len = 0; len <= frames[i].len; len++)
+		{
+			sh_packet_status st = parse(SH_HEADER_ETHERNET, &frames[i], len, &p);
+
+			/* an LLC header that is not whole does not say IP */
+			if (i == 2 && len >= 14 && len < 14 + 8)
+				assert_int_equal(st, SH_PKT_NOT_IP);
+			else
+				assert_true(st == SH_PKT_OK || st == SH_PKT_TRUNCATED);
+			if (p.payload)
+			{
+				assert_true(p.payload >= heap);
+				assert_true(p.payload + p.payload_len <= heap + len);
+			}
+			if (len < frames[i].len && st != SH_PKT_NOT_IP)
+				assert_true(st == SH_PKT_TRUNCATED || p.has_ports);
+		}
+		assert_int_equal(p.has_ports, 1);
+		assert_int_equal(p.dport == 25 || p.sport == 25, 1);
+	}
+}
+
 int
 main(void)
 {
@@ -702,6 +1320,16 @@ main(void)
 		cmocka_unit_test_teardown(test_truncated_headers, teardown),
 		cmocka_unit_test_teardown(test_unsupported_protocol, teardown),
 		cmocka_unit_test_teardown(test_every_prefix, teardown),
+		cmocka_unit_test_teardown(test_mpls, teardown),
+		cmocka_unit_test_teardown(test_mpls_hostile, teardown),
+		cmocka_unit_test_teardown(test_pppoe, teardown),
+		cmocka_unit_test_teardown(test_llc_snap, teardown),
+		cmocka_unit_test_teardown(test_gre, teardown),
+		cmocka_unit_test_teardown(test_gre_not_walked, teardown),
+		cmocka_unit_test_teardown(test_ip_in_ip, teardown),
+		cmocka_unit_test_teardown(test_tunnel_depth, teardown),
+		cmocka_unit_test_teardown(test_ipv6_jumbogram, teardown),
+		cmocka_unit_test_teardown(test_every_prefix_tunnels, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,222 @@
+/*
+ * tests/unit/test_agents.c: per-agent sequence tracking (agents.c): losses,
+ * resets, reordering within the window, duplicates, many agents, the bound
+ * on agents, and the order agents are listed in.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agents.h"
+
+static sh_addr
+v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	sh_addr		addr;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.family = 4;
+	addr.bytes[0] = a;
+	addr.bytes[1] = b;
+	addr.bytes[2] = c;
+	addr.bytes[3] = d;
+	return addr;
+}
+
+/* feed one agent the sequence numbers, in order; return it */
+static sh_agent
+run(const uint32_t *seqs, size_t n)
+{
+	sh_agents	agents;
+	sh_addr		a = v4(10, 0, 0, 1);
+	sh_agent	out;
+
+	memset(&agents, 0, sizeof(agents));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(sh_agents_see(&agents, &a, 0, 5, seqs[i], 0), 0);
+	assert_int_equal(agents.n, 1);
+	out = agents.v[0];
+	assert_int_equal(sh_agents_lost(&agents), out.lost);
+	sh_agents_free(&agents);
+	return out;
+}
+
+static void
+test_in_order_and_gaps(void **state)
+{
+	const uint32_t in_order[] = {1, 2, 3, 4, 5};
+	const uint32_t gaps[] = {1, 2, 5, 6, 10};
+	sh_agent	a;
+
+	(void) state;
+	a = run(in_order, 5);
+	assert_int_equal(a.datagrams, 5);
+	assert_int_equal(a.first_seq, 1);
+	assert_int_equal(a.last_seq, 5);
+	assert_int_equal(a.lost, 0);
+	assert_int_equal(a.resets, 0);
+
+	a = run(gaps, 5);
+	assert_int_equal(a.lost, 2 + 3);
+	assert_int_equal(a.resets, 0);
+	assert_int_equal(a.last_seq, 10);
+}
+
+/* 1, 3, 2, 4, 5: nothing lost, no reset */
+static void
+test_reordered(void **state)
+{
+	const uint32_t swapped[] = {1, 3, 2, 4, 5};
+	const uint32_t late[] = {1, 2, 4, 5, 6, 7, 8, 3, 9};
+	const uint32_t gap_then_late[] = {100, 110, 105, 111};
+	sh_agent	a;
+
+	(void) state;
+	a = run(swapped, 5);
+	assert_int_equal(a.lost, 0);
+	assert_int_equal(a.resets, 0);
+	assert_int_equal(a.datagrams, 5);
+	assert_int_equal(a.last_seq, 5);
+
+	a = run(late, 9);
+	assert_int_equal(a.lost, 0);
+	assert_int_equal(a.resets, 0);
+	assert_int_equal(a.last_seq, 9);
+
+	/* 101..109 missing, 105 comes late: 8 lost */
+	a = run(gap_then_late, 4);
+	assert_int_equal(a.lost, 8);
+	assert_int_equal(a.resets, 0);
+}
+
+/* a late datagram at the edge of the window, and just past it */
+static void
+test_window_edge(void **state)
+{
+	uint32_t	seqs[3];
+	sh_agent	a;
+
+	(void) state;
+	/* 1000, then 1000 + W + 1 (W numbers missing), then 1001: still in the window */
+	seqs[0] = 1000;
+	seqs[1] = 1000 + SH_SEQ_WINDOW + 1;
+	seqs[2] = 1001;
+	a = run(seqs, 3);
+	assert_int_equal(a.lost, SH_SEQ_WINDOW - 1);
+	assert_int_equal(a.resets, 0);
+
+	/* a step back by more than the window: the agent restarted */
+	seqs[0] = 1000;
+	seqs[1] = 1000 + SH_SEQ_WINDOW + 1;
+	seqs[2] = 1000;
+	a = run(seqs, 3);
+	assert_int_equal(a.lost, SH_SEQ_WINDOW);
+	assert_int_equal(a.resets, 1);
+	assert_int_equal(a.last_seq, 1000);
+}
+
+/* a restart: back to 1 after a long run; then counting goes on from there */
+static void
+test_reset(void **state)
+{
+	uint32_t	seqs[300];
+	size_t		n = 0;
+	sh_agent	a;
+
+	(void) state;
+	for (uint32_t s = 1; s <= 200; s++)
+		seqs[n++] = s;
+	seqs[n++] = 1;
+	seqs[n++] = 2;
+	seqs[n++] = 4;
+	a = run(seqs, n);
+	assert_int_equal(a.resets, 1);
+	assert_int_equal(a.lost, 1);
+	assert_int_equal(a.first_seq, 1);
+	assert_int_equal(a.last_seq, 4);
+	assert_int_equal(a.datagrams, 203);
+}
+
+/* duplicates, and numbers below the first one seen: neither lost nor a reset */
+static void
+test_duplicates(void **state)
+{
+	const uint32_t dup[] = {7, 7, 8, 8, 6, 9};
+	sh_agent	a;
+
+	(void) state;
+	a = run(dup, 6);
+	assert_int_equal(a.lost, 0);
+	assert_int_equal(a.resets, 0);
+	assert_int_equal(a.datagrams, 6);
+	assert_int_equal(a.last_seq, 9);
+}
+
+/* many agents: each found again, listed in the order first seen, bounded */
+static void
+test_many_agents(void **state)
+{
+	sh_agents	agents;
+	sh_addr		a = v4(192, 0, 2, 1);
+	sh_addr		b;
+	uint32_t	n = SH_AGENTS_MAX + 1000;
+
+	(void) state;
+	memset(&agents, 0, sizeof(agents));
+	memset(&b, 0, sizeof(b));
+	b.family = 6;
+	b.bytes[0] = 0x20;
+	b.bytes[1] = 0x01;
+	for (uint32_t i = 0; i < n; i++)
+	{
+		int			r = sh_agents_see(&agents, &a, i, 5, 1, 0);
+
+		assert_int_equal(r, i < SH_AGENTS_MAX ? 0 : 1);
+	}
+	assert_int_equal(agents.n, SH_AGENTS_MAX);
+	/* the known ones are still found, and counted */
+	for (uint32_t i = 0; i < SH_AGENTS_MAX; i += 97)
+		assert_int_equal(sh_agents_see(&agents, &a, i, 5, 3, 0), 0);
+	assert_int_equal(agents.n, SH_AGENTS_MAX);
+	for (uint32_t i = 0; i < SH_AGENTS_MAX; i++)
+	{
+		assert_int_equal(agents.v[i].sub_agent, i);
+		assert_int_equal(agents.v[i].datagrams, i % 97 == 0 ? 2 : 1);
+		assert_int_equal(agents.v[i].lost, i % 97 == 0 ? 1 : 0);
+	}
+	/* a new agent past the bound is not kept */
+	assert_int_equal(sh_agents_see(&agents, &b, 0, 5, 1, 0), 1);
+	assert_int_equal(agents.n, SH_AGENTS_MAX);
+	sh_agents_free(&agents);
+
+	/* the same sub-agent under IPv4 and IPv6 addresses: two agents */
+	memset(&agents, 0, sizeof(agents));
+	assert_int_equal(sh_agents_see(&agents, &a, 0, 5, 1, 0), 0);
+	assert_int_equal(sh_agents_see(&agents, &b, 0, 5, 1, 1), 0);
+	assert_int_equal(sh_agents_see(&agents, &a, 0, 5, 2, 0), 0);
+	assert_int_equal(agents.n, 2);
+	assert_int_equal(agents.v[0].addr.family, 4);
+	assert_int_equal(agents.v[0].datagrams, 2);
+	assert_int_equal(agents.v[1].addr.family, 6);
+	assert_int_equal(agents.v[1].malformed, 1);
+	sh_agents_free(&agents);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_order_and_gaps),
+		cmocka_unit_test(test_reordered),
+		cmocka_unit_test(test_window_edge),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_many_agents),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
