@@ -155,10 +155,10 @@ def udp_frame(payload, dport=6343, frag=None):
 
 def pcap(frames, linktype=1, snaplen=65535):
     """frames: (bytes, original length or None)."""
-    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, snaplen, linktype)
+    out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, snaplen, linktype)]
     for i, (data, orig) in enumerate(frames):
-        out += struct.pack("<IIII", 1700000000 + i, 0, len(data), orig or len(data)) + data
-    return out
+        out.append(struct.pack("<IIII", 1700000000 + i, 0, len(data), orig or len(data)) + data)
+    return b"".join(out)
 
 
 def pcapng_block(kind, body):
@@ -169,17 +169,17 @@ def pcapng_block(kind, body):
 
 def pcapng(frames, linktypes=(1,)):
     """frames: (bytes, interface[, microseconds since 1970]); linktypes: one per interface (IDB)."""
-    out = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out = [pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
     idbs = [pcapng_block(1, struct.pack("<HHI", lt, 0, 65535)) for lt in linktypes]
-    out += idbs[0]
+    out.append(idbs[0])
     for i, frame in enumerate(frames):
         data, iface = frame[0], frame[1]
         if iface > 0 and idbs[iface] is not None:
-            out += idbs[iface]
+            out.append(idbs[iface])
             idbs[iface] = None
         ts = frame[2] if len(frame) > 2 else (1700000000 + i) * 1000000
-        out += pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) + data)
-    return out
+        out.append(pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) + data))
+    return b"".join(out)
 
 
 def good_frames(first_seq=1, n=GOOD):
