@@ -58,6 +58,14 @@ COMMENT ON VIEW spamhints.ip_census IS
 
 -- Activity over the capture: a series over a window.
 
+CREATE FUNCTION spamhints.activity_stride(window_start timestamptz, window_end timestamptz, bin interval)
+RETURNS interval
+AS 'MODULE_PATHNAME', 'spamhints_activity_stride'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.activity_stride(timestamptz, timestamptz, interval) IS
+'The bin of activity() as a span of time (a day is 24 hours, as date_bin counts it), checked before any work: error 54000 when [window_start, window_end) holds more than 1,000,000 bins; 22023 for a bin not longer than zero or with months, or an infinite window.';
+
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT '{25}')
@@ -69,8 +77,8 @@ BEGIN ATOMIC
            coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
            coalesce((a.c).client_only + (a.c).both, 0),
            coalesce((a.c).server_only + (a.c).both, 0)
-    FROM generate_series(date_bin(bin, window_start, window_start),
-                         window_end - '1 microsecond'::interval, bin) AS b(bin_start)
+    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
+                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
     LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
                       count(*) AS samples,
                       sum(s.sampling_rate)::bigint AS est_packets,
@@ -79,11 +87,13 @@ BEGIN ATOMIC
                FROM spamhints.smtp_sample s
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
+    -- a one-time filter: the bins are counted before anything is read
+    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
     ORDER BY b.bin_start;
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- AS and country rollups.
 

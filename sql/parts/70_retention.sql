@@ -11,6 +11,16 @@ DECLARE
     cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
     n   bigint;
 BEGIN
+    -- checked before anything is deleted: a negative retention or an infinite
+    -- time would delete what is not old (everything, the future)
+    IF at IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'purge() at must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(retention, spamhints.setting('retention')::interval) < interval '0' THEN
+        RAISE EXCEPTION 'purge() retention must not be negative, not %',
+                        coalesce(retention, spamhints.setting('retention')::interval)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     cutoff := cut;
     DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -31,4 +41,4 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
-'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';

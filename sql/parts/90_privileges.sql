@@ -10,7 +10,9 @@
 --                      names, and runs every function and aggregate; changes
 --                      nothing; never reads the raw SMTP payload field
 --                      (smtp_sample.smtp, the command verb or reply code)
---                      nor a view column that shows it (endpoint.smtp).
+--                      nor a view column that shows it (endpoint.smtp),
+--                      nor a mail address or a text quoting one (senders,
+--                      recipients, rejection reasons, reporters, reports).
 --
 -- Roles belong to the cluster, not to a database: they are created here only
 -- when missing, NOLOGIN. An administrator grants them to login roles:
@@ -64,7 +66,7 @@ GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;
 GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.packet_stats, spamhints.ip_census,
                 spamhints.client_as_top, spamhints.client_cc_top,
-                spamhints.maillog_load, spamhints.ip_assignment, spamhints.incoming_report,
+                spamhints.maillog_load, spamhints.ip_assignment,
                 spamhints.agreement, spamhints.settings,
                 spamhints.detections_per_day, spamhints.incoming_reports_per_day,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
@@ -76,16 +78,19 @@ DECLARE
     cols text;
 BEGIN
     -- every column but the SMTP payload and the mail addresses of mail logs
-    -- (envelope sender and recipients, and the reports that quote them),
+    -- and abuse reports (envelope sender and recipients, the reporter, and the
+    -- texts that quote them: rejection reasons, reports sent and received),
     -- whatever columns the tables and views have by now
     FOREACH rel IN ARRAY ARRAY['spamhints.smtp_sample', 'spamhints.endpoint', 'spamhints.evidence',
-                               'spamhints.mail_event', 'spamhints.report_log'] LOOP
+                               'spamhints.mail_event', 'spamhints.report_log',
+                               'spamhints.incoming_report'] LOOP
         SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
           INTO cols
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = rel::pg_catalog.regclass AND a.attnum > 0
            AND NOT a.attisdropped
-           AND a.attname <> ALL (ARRAY['smtp', 'sender', 'recipients', 'message']);
+           AND a.attname <> ALL (ARRAY['smtp', 'sender', 'recipients', 'message', 'reason',
+                                        'reporter', 'original_mail_from', 'original_rcpt_to']);
         EXECUTE pg_catalog.format('GRANT SELECT (%s) ON %s TO spamhints_analyst', cols, rel);
     END LOOP;
 END

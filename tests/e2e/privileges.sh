@@ -166,6 +166,35 @@ denied sh_test_analyst "SELECT spamhints.report_message(i, spamhints.yesterday()
 denied sh_test_analyst "DELETE FROM spamhints.mail_event" "delete mail events"
 denied sh_test_analyst "INSERT INTO spamhints.agreement (isp, abuse_address) VALUES ('x', 'x@x')" "add an agreement"
 
+# Every column of every table and view, from the catalog, so that a new column
+# cannot slip through: the analyst reads it, or, for the mail addresses (and
+# the texts that quote them: rejection reasons, reports) and the SMTP payload,
+# is refused. Relations the analyst has no grant on at all are refused whole.
+withheld=" smtp_sample.smtp endpoint.smtp evidence.smtp evidence.sender evidence.recipients evidence.reason
+ mail_event.sender mail_event.recipients mail_event.reason report_log.message
+ incoming_report.reporter incoming_report.original_mail_from incoming_report.original_rcpt_to incoming_report.message"
+withheld=" $(echo $withheld) "
+q "SELECT c.relname || '.' || a.attname || ' ' || has_table_privilege('spamhints_analyst', c.oid, 'SELECT')::text
+            || ' ' || pg_catalog.has_any_column_privilege('spamhints_analyst', c.oid, 'SELECT')::text
+   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE c.relnamespace = 'spamhints'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+   ORDER BY 1" >"$tmp/columns"
+ncols=0; wrong=""
+while read -r col whole any; do
+  ncols=$((ncols + 1))
+  rel=${col%%.*} att=${col#*.}
+  as sh_test_analyst "SELECT \"$att\" FROM spamhints.\"$rel\" LIMIT 1" >/dev/null
+  rc=$?
+  if [ "$any" = false ] || [[ "$withheld" == *" $col "* ]]; then
+    { [ $rc -ne 0 ] && grep -q 'permission denied' "$tmp/err"; } || wrong="$wrong $col(readable)"
+  else
+    [ $rc -eq 0 ] || wrong="$wrong $col(refused)"
+  fi
+done <"$tmp/columns"
+is "${wrong:-none}" none "each of the $ncols columns of the extension's tables and views: the analyst reads it, but for the mail addresses, the texts quoting them and the SMTP payload"
+is "$(as sh_test_analyst "SELECT count(*) FROM spamhints.mail_event WHERE helo ~ '@'")" 0 "and the mail events' HELO the analyst reads hold no mail address here"
+is "$(q "SELECT count(*) > 0 FROM spamhints.mail_event WHERE reason ~ '<[^>]*@'")" t "(while their reasons do: \"rejected RCPT <...@...>\")"
+
 # --------------------------------------------------------------------------
 # a role with neither
 # --------------------------------------------------------------------------

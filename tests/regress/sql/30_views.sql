@@ -59,7 +59,50 @@ SELECT * FROM activity('2024-03-01 04:00+00', '2024-03-01 05:00+00', '1 hour', '
 -- spamhints.asn is dumped with the data
 SELECT 'spamhints.asn'::regclass = ANY (extconfig) AS asn_dumped FROM pg_extension WHERE extname = 'spamhints';
 
-SELECT plan(6);
+SELECT plan(21);
+-- activity() bins are fixed spans (a day is 24 hours, as date_bin counts it),
+-- also across a daylight saving change of the session's time zone: the bin
+-- of 2024-03-01 starts at 00:00 UTC in Berlin too, 126 days after 2023-10-28
+SET TimeZone = 'Europe/Berlin';
+SELECT results_eq($$SELECT bin_start, samples FROM spamhints.activity('2023-10-28 00:00+00', '2024-03-02 00:00+00', '1 day') WHERE samples > 0$$,
+                  $$VALUES ('2024-03-01 00:00+00'::timestamptz, 10::bigint)$$,
+                  'activity(1 day) across the end of summer time: the samples fall in their UTC day');
+SELECT is((SELECT count(*) FROM spamhints.activity('2023-10-28 00:00+00', '2024-03-02 00:00+00', '1 day')), 126::bigint,
+          'activity(1 day) across the end of summer time: one bin a day');
+SELECT results_eq($$SELECT bin_start - lag(bin_start) OVER (ORDER BY bin_start) FROM spamhints.activity('2024-03-30 00:00+00', '2024-04-02 00:00+00', '1 day') OFFSET 1$$,
+                  $$VALUES (interval '24 hours'), (interval '24 hours')$$,
+                  'activity(1 day) across the start of summer time: bins of 24 hours');
+SET TimeZone = 'UTC';
+-- activity() returns at most 1,000,000 bins; more is an error before any work
+SET LOCAL statement_timeout = '20s';
+SET LOCAL IntervalStyle = 'postgres';
+SELECT is((SELECT count(*) FROM spamhints.activity('2024-01-01 00:00+00', '2024-01-01 00:00+00'::timestamptz + interval '1000000 minutes', '1 minute')),
+          1000000::bigint, 'activity(): 1,000,000 bins are allowed');
+SELECT is((SELECT count(*) FROM spamhints.activity('2024-01-01 00:00+00', '2024-01-01 00:00:01+00', '1 hour')), 1::bigint,
+          'activity(): a window shorter than the bin is one bin');
+SELECT is((SELECT count(*) FROM spamhints.activity('2024-01-01 00:00+00', '2024-01-01 00:00+00', '1 hour')), 0::bigint,
+          'activity(): an empty window has no bin');
+SELECT is((SELECT count(*) FROM spamhints.activity('2024-01-02', '2024-01-01', '1 hour')), 0::bigint,
+          'activity(): a window that ends before it starts has no bin');
+SELECT is((SELECT count(*) FROM spamhints.activity('2024-01-01', '2024-01-02', NULL)), 0::bigint,
+          'activity(): a NULL bin gives no rows');
+SELECT throws_ok($$SELECT count(*) FROM spamhints.activity('2024-01-01 00:00+00', '2024-01-01 00:00+00'::timestamptz + interval '1000000 minutes 1 microsecond', '1 minute')$$,
+                 '54000', 'activity() would return 1000001 bins, more than 1000000',
+                 'activity(): 1,000,001 bins are an error (54000)');
+SELECT throws_ok($$SELECT count(*) FROM spamhints.activity('1925-01-01', '2025-01-01', '1 second')$$,
+                 '54000', 'activity() would return 3155760000 bins, more than 1000000',
+                 'activity(): a century of 1-second bins is refused at once, before any work');
+SELECT throws_ok($$SELECT count(*) FROM (VALUES ('1925-01-01'::timestamptz, '1 second'::interval)) AS v(s, b), LATERAL spamhints.activity(v.s, '2025-01-01', v.b) AS a$$,
+                 '54000', NULL, 'activity(): the same with the window and bin taken from a query');
+SET LOCAL statement_timeout = 0;
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2024-01-01', '2024-01-02', '0 seconds')$$,
+                 '22023', 'activity() bin must be longer than zero, not 00:00:00', 'activity(): a bin of zero is an error (22023)');
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2024-01-01', '2024-01-02', '-1 hour')$$,
+                 '22023', 'activity() bin must be longer than zero, not -01:00:00', 'activity(): a negative bin is an error (22023)');
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2024-01-01', '2025-01-02', '1 month')$$,
+                 '22023', 'activity() bin cannot contain months or years, not 1 mon', 'activity(): a bin of months is an error (22023)');
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2024-01-01', 'infinity', '1 day')$$,
+                 '22023', 'activity() window must be finite', 'activity(): an infinite window is an error (22023)');
 SELECT has_view('spamhints', 'endpoint', 'view endpoint');
 SELECT has_view('spamhints', 'ip_census', 'view ip_census');
 SELECT has_view('spamhints', 'client_as_top', 'view client_as_top');

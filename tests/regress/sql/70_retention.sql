@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('old.pcap', repeat('c', 64), now());
 INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
@@ -61,6 +61,11 @@ SELECT is((SELECT sum(deleted) FROM spamhints.purge('0 seconds', '2030-01-01 00:
           'keeping nothing deletes the rest');
 SELECT is((SELECT count(*) FROM spamhints.ip_assignment), 2::bigint, 'except running and static assignments');
 SELECT throws_ok($$SELECT * FROM spamhints.purge('forever')$$, '22007', NULL, 'a retention that is not an interval is an error');
+SET IntervalStyle = 'postgres';
+SELECT throws_ok($$SELECT * FROM spamhints.purge('-1 day', '2007-04-15 00:00+00')$$, '22023',
+                 'purge() retention must not be negative, not -1 days', 'a negative retention is an error (it would delete the future)');
+SELECT throws_ok($$SELECT * FROM spamhints.purge('1 day', 'infinity')$$, '22023',
+                 'purge() at must be finite', 'an infinite time is an error (it would delete everything)');
 
 SELECT * FROM finish();
 ROLLBACK;
