@@ -34,6 +34,14 @@ is "$(a "SELECT ip FROM spamhints.endpoint WHERE role <> 'server'")" 198.51.100.
 is "$(a "SELECT count(*) FROM spamhints.endpoint WHERE role IN ('client', 'server')")" 2 "and role IN ('client', 'server') $(head -1 "$tmp/err")"
 is "$(a "SELECT ip FROM spamhints.endpoint WHERE role::text = 'client'")" 198.51.100.1 "and role::text = 'client' $(head -1 "$tmp/err")"
 is "$(PGOPTIONS='-c search_path=spamhints' a "SELECT ip FROM endpoint WHERE role = 'server'")" 203.0.113.25 "with spamhints on the path, the same answer"
+# README's count of the functions by language is the catalog's
+langs=$(psql -XAt -d $db -c "SELECT string_agg(n || ' ' || l, ', ' ORDER BY l) FROM (SELECT l.lanname AS l, count(*) AS n
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'spamhints'::regnamespace AND p.prokind = 'f' GROUP BY 1) t")
+aggs=$(psql -XAt -d $db -c "SELECT count(*) FROM pg_proc WHERE pronamespace = 'spamhints'::regnamespace AND prokind = 'a'")
+read -r nc _ np _ ns _ <<<"${langs//,/}"
+readme=$(tr '\n' ' ' <README.md | tr -s ' ')
+echo "$readme" | grep -q "$nc are C, $ns SQL and $np PL/pgSQL, plus $aggs aggregates"
+ok $? "README counts the functions as pg_proc does: $langs, $aggs aggregates"
 psql -qX -d $db -c "DROP EXTENSION spamhints"
 psql -qX -d postgres -c "DROP DATABASE $db"
 tap_done
