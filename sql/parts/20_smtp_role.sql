@@ -107,12 +107,6 @@ COMMENT ON OPERATOR spamhints.> (spamhints.smtp_role, spamhints.smtp_role) IS 'g
 COMMENT ON OPERATOR spamhints.>= (spamhints.smtp_role, spamhints.smtp_role) IS 'greater than or equal';
 COMMENT ON OPERATOR spamhints.| (spamhints.smtp_role, spamhints.smtp_role) IS 'union of roles: client | server = both, x | x = x';
 
--- The operators above are found only with spamhints on the search_path. So
--- that WHERE role = 'server' (or IN, <>) works without it too, a role
--- converts to its text (client, server, both) where text is wanted: then
--- pg_catalog's text operators apply, with the same answers.
-CREATE CAST (spamhints.smtp_role AS text) WITH INOUT AS IMPLICIT;
-
 CREATE OPERATOR CLASS spamhints.smtp_role_ops
 DEFAULT FOR TYPE spamhints.smtp_role USING btree AS
     OPERATOR 1 spamhints.<,

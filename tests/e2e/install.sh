@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/e2e/install.sh: who may install the extension (spamhints.control,
 # README "Install"), and the first filter an analyst writes, with the
-# default search_path.
+# default search_path and with the database set up as README says.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
@@ -27,13 +27,21 @@ psql -qX -d $db -c "CREATE ROLE spamhints_e2e_alice LOGIN IN ROLE spamhints_anal
 psql -qX -d $db -c "INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('t', repeat('a', 64), now())" \
   -c "INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
       SELECT load_id, 1, now(), '192.0.2.1', 1, 1, '198.51.100.1', '203.0.113.25', 40000, 25 FROM spamhints.load" || exit 1
-a() { psql -XAt -d $db -U spamhints_e2e_alice -c "$1" 2>"$tmp/err"; }
+psql -qX -d $db -c "INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
+      SELECT load_id, 2, now(), '192.0.2.1', 2, 1, '198.51.100.7', '203.0.113.7', 25, 25 FROM spamhints.load" || exit 1
+a() { psql -XAt -d $db -U spamhints_e2e_alice -v VERBOSITY=verbose -c "$1" 2>"$tmp/err"; }
 is "$(a 'SHOW search_path')" '"$user", public' "the analyst has the default search_path"
-is "$(a "SELECT ip FROM spamhints.endpoint WHERE role = 'server'")" 203.0.113.25 "WHERE role = 'server' works without spamhints on the path $(head -1 "$tmp/err")"
-is "$(a "SELECT ip FROM spamhints.endpoint WHERE role <> 'server'")" 198.51.100.1 "WHERE role <> 'server' too $(head -1 "$tmp/err")"
-is "$(a "SELECT count(*) FROM spamhints.endpoint WHERE role IN ('client', 'server')")" 2 "and role IN ('client', 'server') $(head -1 "$tmp/err")"
-is "$(a "SELECT ip FROM spamhints.endpoint WHERE role::text = 'client'")" 198.51.100.1 "and role::text = 'client' $(head -1 "$tmp/err")"
-is "$(PGOPTIONS='-c search_path=spamhints' a "SELECT ip FROM endpoint WHERE role = 'server'")" 203.0.113.25 "with spamhints on the path, the same answer"
+a "SELECT ip FROM spamhints.endpoint WHERE role = 'server'" >/dev/null
+grep -q 'ERROR:  42883: operator does not exist: spamhints.smtp_role = unknown' "$tmp/err"
+ok $? "without spamhints on the path, role = 'server' is refused (42883), never compared as text: $(head -1 "$tmp/err")"
+is "$(a "SELECT ip FROM spamhints.endpoint WHERE role::text = 'client' ORDER BY ip")" 198.51.100.1 "role::text = 'client' works anywhere $(head -1 "$tmp/err")"
+grep -qF 'ALTER DATABASE abuse SET search_path = "$user", public, spamhints' README.md; ok $? "README sets the database's search_path up"
+psql -qX -d $db -c "ALTER DATABASE $db SET search_path = \"\$user\", public, spamhints" || exit 1
+is "$(a "SELECT string_agg(host(ip), ' ' ORDER BY ip) FROM endpoint WHERE role = 'server'")" 203.0.113.25 "then the analyst's WHERE role = 'server' works $(head -1 "$tmp/err")"
+is "$(a "SELECT string_agg(host(ip), ' ' ORDER BY ip) FROM endpoint WHERE role >= 'server'")" "198.51.100.7 203.0.113.7 203.0.113.25" "and role >= 'server' is server or both (the type's order, client < server < both) $(head -1 "$tmp/err")"
+is "$(a "SELECT count(*) FROM endpoint WHERE role IN ('client', 'server')")" 2 "and role IN ('client', 'server') $(head -1 "$tmp/err")"
+is "$(a "SELECT count(*) FROM endpoint WHERE role <> 'client'")" 3 "and role <> 'client' $(head -1 "$tmp/err")"
+
 # README's count of the functions by language is the catalog's
 langs=$(psql -XAt -d $db -c "SELECT string_agg(n || ' ' || l, ', ' ORDER BY l) FROM (SELECT l.lanname AS l, count(*) AS n
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'spamhints'::regnamespace AND p.prokind = 'f' GROUP BY 1) t")
