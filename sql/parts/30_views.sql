@@ -37,7 +37,8 @@ CREATE VIEW spamhints.endpoint AS
 SELECT s.src_ip AS ip, s.dst_ip AS peer, spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role,
        'src'::text AS side, s.src_port AS port, s.dst_port AS peer_port,
        s.src_asn AS asn, s.src_cc AS cc, s.dst_asn AS peer_asn, s.dst_cc AS peer_cc,
-       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame,
+       s.gw_src_as AS gw_as
 FROM spamhints.smtp_sample s
 JOIN spamhints.load l ON l.load_id = s.load_id
 WHERE spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) IS NOT NULL
@@ -45,7 +46,8 @@ UNION ALL
 SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports),
        'dst'::text, s.dst_port, s.src_port,
        s.dst_asn, s.dst_cc, s.src_asn, s.src_cc,
-       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame,
+       s.gw_dst_as
 FROM spamhints.smtp_sample s
 JOIN spamhints.load l ON l.load_id = s.load_id
 WHERE spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports) IS NOT NULL;
@@ -107,12 +109,16 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.asn', '');
 
 CREATE VIEW spamhints.client_as_top AS
 WITH by_cc AS (
-    SELECT e.asn, e.cc, spamhints.census_agg(e.ip, e.role) AS c
+    -- the AS of the enrichment (mmdb), else the sFlow gateway record's (0 there is unknown)
+    SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
+           spamhints.census_agg(e.ip, e.role) AS c
     FROM spamhints.endpoint e
-    WHERE e.asn IS NOT NULL
-    GROUP BY e.asn, e.cc
+    WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
+    GROUP BY 1, e.cc, 3
 ), by_as AS (
     SELECT b.asn,
+           CASE WHEN bool_and(b.mmdb) THEN 'mmdb' WHEN NOT bool_or(b.mmdb) THEN 'sflow gateway'
+                ELSE 'mmdb, sflow gateway' END AS as_source,
            spamhints.counts(spamhints.census_union(b.c)) AS n,
            (array_agg(b.cc ORDER BY (spamhints.counts(b.c)).ips DESC, b.cc)
                FILTER (WHERE b.cc IS NOT NULL))[1] AS country
@@ -124,13 +130,14 @@ SELECT rank() OVER (ORDER BY (a.n).client_only DESC) AS rank,
        (a.n).client_only AS clients,
        (a.n).server_only AS servers,
        (a.n).both AS both,
-       (a.n).ips AS ips
+       (a.n).ips AS ips,
+       a.as_source
 FROM by_as a
 LEFT JOIN spamhints.asn o ON o.asn = a.asn
 ORDER BY rank, a.asn;
 
 COMMENT ON VIEW spamhints.client_as_top IS
-'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address; addresses with no known AS left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1).';
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1).';
 
 CREATE VIEW spamhints.client_cc_top AS
 SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
@@ -146,4 +153,4 @@ FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
 ORDER BY rank, t.cc;
 
 COMMENT ON VIEW spamhints.client_cc_top IS
-'client_as_top by country (src_cc/dst_cc of the address; unknown left out): clients (client only), servers (server only), both, ips, and rank by clients.';
+'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients.';

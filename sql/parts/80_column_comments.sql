@@ -108,6 +108,7 @@ COMMENT ON COLUMN spamhints.endpoint.peer_port IS 'peer''s port';
 COMMENT ON COLUMN spamhints.endpoint.asn IS 'AS of ip (enrichment)';
 COMMENT ON COLUMN spamhints.endpoint.cc IS 'country of ip (enrichment)';
 COMMENT ON COLUMN spamhints.endpoint.peer_asn IS 'AS of peer (enrichment)';
+COMMENT ON COLUMN spamhints.endpoint.gw_as IS 'AS of ip from the sFlow extended gateway record, as the router saw it (gw_src_as or gw_dst_as of the sample)';
 COMMENT ON COLUMN spamhints.endpoint.peer_cc IS 'country of peer (enrichment)';
 COMMENT ON COLUMN spamhints.endpoint.ts IS 'capture time of the sample';
 COMMENT ON COLUMN spamhints.endpoint.sampling_rate IS 'one packet in sampling_rate was sampled';
@@ -120,7 +121,8 @@ COMMENT ON COLUMN spamhints.endpoint.load_id IS 'the load of the sample';
 COMMENT ON COLUMN spamhints.endpoint.frame IS 'position of its datagram in the capture: with load_id, the evidence';
 
 COMMENT ON COLUMN spamhints.client_as_top.rank IS 'rank by clients, 1 first; ties share a rank';
-COMMENT ON COLUMN spamhints.client_as_top.asn IS 'the AS (of the addresses)';
+COMMENT ON COLUMN spamhints.client_as_top.asn IS 'the AS of the addresses: from the ASN database, else from the sFlow gateway record (as_source)';
+COMMENT ON COLUMN spamhints.client_as_top.as_source IS 'where asn comes from: mmdb (the ASN database, enrichment), sflow gateway (gw_src_as/gw_dst_as of loads without enrichment), or mmdb, sflow gateway (some addresses each way)';
 COMMENT ON COLUMN spamhints.client_as_top.as_org IS 'its organisation from spamhints.asn (NULL when absent)';
 COMMENT ON COLUMN spamhints.client_as_top.country IS 'the country of most of its addresses';
 COMMENT ON COLUMN spamhints.client_as_top.clients IS 'its addresses that were only ever clients';

@@ -28,3 +28,18 @@ SELECT samples, clients, servers FROM spamhints.activity('2007-03-14 12:00+00', 
 -- with ports given, those
 SELECT samples, clients, servers FROM spamhints.activity('2007-03-14 12:00+00', '2007-03-14 13:00+00', '1 hour', '{25}');
 ROLLBACK;
+-- a load without enrichment: client_as_top takes the sFlow gateway's AS numbers
+BEGIN;
+INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('c.pcap', repeat('3', 64), now());
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate,
+                                   src_ip, dst_ip, src_port, dst_port, gw_src_as, gw_dst_as)
+SELECT l.load_id, v.frame, '2007-03-14 12:00:00+00', '192.0.2.1', v.frame, 1, v.src::inet, v.dst::inet, 40000, 25, v.sa, v.da
+FROM spamhints.load l,
+     (VALUES (1, '10.1.0.1', '10.2.0.1', 65001, 65009),
+             (2, '10.1.0.2', '10.2.0.1', 65001, 65009),
+             (3, '10.1.0.3', '10.2.0.2', 0, 65009)) AS v(frame, src, dst, sa, da);
+-- expected: 65001 two clients, 65009 two servers (sflow gateway); the AS 0 client left out
+SELECT rank, asn, clients, servers, ips, as_source FROM spamhints.client_as_top ORDER BY rank, asn;
+-- no country from sFlow: client_cc_top is empty (its COMMENT says why)
+SELECT count(*) FROM spamhints.client_cc_top;
+ROLLBACK;
