@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -21,6 +22,7 @@
 #include "fmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "spamhints.h"
@@ -83,10 +85,34 @@ spamhints_load_exists(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Is spamhints.smtp_sample open in this session already, so that TRUNCATE of
+ * it would fail? Either the same TRUNCATE statement holds it (it will be
+ * emptied anyway) or a query or cursor reads it (then the AFTER TRUNCATE
+ * trigger deletes its rows).
+ */
+static bool
+samples_in_use(Oid nspid)
+{
+	Oid			relid = get_relname_relid("smtp_sample", nspid);
+	Relation	rel;
+	bool		in_use;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "spamhints.smtp_sample does not exist");
+	rel = table_open(relid, AccessExclusiveLock);
+	in_use = rel->rd_refcnt > 1 || AfterTriggerPendingOnRel(relid);
+	table_close(rel, NoLock);
+	return in_use;
+}
+
+/*
  * The trigger on spamhints.load that keeps samples and loads together:
  *   AFTER DELETE FOR EACH STATEMENT (transition table old_loads): delete the
  *     samples of the deleted loads;
- *   BEFORE TRUNCATE: truncate the samples too;
+ *   BEFORE TRUNCATE: truncate the samples too, unless this session uses
+ *     them already (they are in the same TRUNCATE, or a cursor reads them:
+ *     TRUNCATE would fail with "being used by active queries");
+ *   AFTER TRUNCATE: delete the samples left (none, but in the second case);
  *   BEFORE UPDATE FOR EACH ROW: refuse to change a load's load_id.
  * Each forgets the load load_exists() remembered, since it may be gone.
  */
@@ -130,10 +156,16 @@ spamhints_load_changed(PG_FUNCTION_ARGS)
 						"WHERE s.load_id OPERATOR(pg_catalog.=) o.load_id", false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "deleting the samples of deleted loads failed");
 	}
+	else if (TRIGGER_FIRED_BY_TRUNCATE(event) && TRIGGER_FIRED_BEFORE(event))
+	{
+		if (!samples_in_use(RelationGetNamespace(trigdata->tg_relation)) &&
+			SPI_execute("TRUNCATE spamhints.smtp_sample", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "truncating the samples failed");
+	}
 	else if (TRIGGER_FIRED_BY_TRUNCATE(event))
 	{
-		if (SPI_execute("TRUNCATE spamhints.smtp_sample", false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "truncating the samples failed");
+		if (SPI_execute("DELETE FROM spamhints.smtp_sample", false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "deleting the samples of truncated loads failed");
 	}
 	else
 		elog(ERROR, "load_changed(): unexpected trigger event %u", event);

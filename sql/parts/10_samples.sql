@@ -32,7 +32,7 @@ CREATE TABLE spamhints.load (
 );
 
 COMMENT ON TABLE spamhints.load IS
-'One row per capture loaded by spamhints-load. sha256 is the content hash of the file: the same capture is never loaded twice. A load is one transaction, so a row here means every sample of it is in spamhints.smtp_sample.';
+'One row per capture loaded by spamhints-load. sha256 is the content hash of the file: the same capture is never loaded twice. A load is one transaction, so a row here means every sample of it is in spamhints.smtp_sample. Deleting or truncating loads deletes their samples and agents; truncating spamhints.smtp_sample deletes every load (and its agents) too, so that the same captures can be loaded again. spamhints.purge() deletes old samples but keeps the loads, so that a purged capture is not loaded again. TRUNCATE spamhints.load without CASCADE is refused (load_agent refers to it).';
 COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture that matched the filter';
 COMMENT ON COLUMN spamhints.load.datagrams IS 'sFlow datagrams decoded whole';
 COMMENT ON COLUMN spamhints.load.sampled_packets IS 'sampled packet records (raw headers, or IPv4/IPv6 data records) in flow samples';
@@ -135,13 +135,43 @@ AS 'MODULE_PATHNAME', 'spamhints_load_changed'
 LANGUAGE C;
 
 COMMENT ON FUNCTION spamhints.load_changed() IS
-'trigger on spamhints.load: deleting or truncating loads deletes their samples; a load_id cannot change';
+'trigger on spamhints.load: deleting or truncating loads deletes their samples (TRUNCATE in one statement with the samples, or while a cursor reads them, works too); a load_id cannot change';
 
 CREATE TRIGGER load_delete_samples AFTER DELETE ON spamhints.load
     REFERENCING OLD TABLE AS old_loads
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_changed();
 CREATE TRIGGER load_truncate_samples BEFORE TRUNCATE ON spamhints.load
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_changed();
+CREATE TRIGGER load_truncated_samples AFTER TRUNCATE ON spamhints.load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_changed();
+
+-- The other way round: truncating the samples (or the mail events) says
+-- "start over", so their loads go too, and the same files can be loaded
+-- again. (spamhints.purge() deletes old rows instead and keeps the loads on
+-- purpose.) A DELETE, not a TRUNCATE: the loads may be in the same TRUNCATE.
+CREATE FUNCTION spamhints.rows_truncated()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'smtp_sample' THEN
+        DELETE FROM spamhints.load;
+    ELSIF TG_TABLE_NAME = 'mail_event' THEN
+        DELETE FROM spamhints.maillog_load;
+    ELSE
+        RAISE EXCEPTION 'rows_truncated() is not a trigger on %', TG_TABLE_NAME
+            USING ERRCODE = 'triggered_action_exception';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.rows_truncated() IS
+'trigger AFTER TRUNCATE on spamhints.smtp_sample and spamhints.mail_event: deletes their loads (spamhints.load with its load_agent rows, spamhints.maillog_load), so that no load is left whose rows are gone and the same files can be loaded again';
+
+CREATE TRIGGER sample_truncate_loads AFTER TRUNCATE ON spamhints.smtp_sample
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.rows_truncated();
 CREATE TRIGGER load_keep_id BEFORE UPDATE OF load_id ON spamhints.load
     FOR EACH ROW EXECUTE FUNCTION spamhints.load_changed();
 

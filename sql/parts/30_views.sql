@@ -30,31 +30,39 @@ END;
 COMMENT ON FUNCTION spamhints.endpoints(integer[]) IS
 'spamhints.endpoint for another SMTP port set, e.g. SELECT * FROM spamhints.endpoints(''{25,587}''): every sample twice, once from each address that plays an SMTP role in it. Inlined into the calling query.';
 
+-- The roles of a sample come from the SMTP ports its load was made with
+-- (spamhints.load.smtp_ports, spamhints-load --ports): the same rows that
+-- packet_stats counts. A load is one small row; the join costs nothing.
 CREATE VIEW spamhints.endpoint AS
-SELECT s.src_ip AS ip, s.dst_ip AS peer, spamhints.src_role(s.src_port, s.dst_port) AS role,
+SELECT s.src_ip AS ip, s.dst_ip AS peer, spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role,
        'src'::text AS side, s.src_port AS port, s.dst_port AS peer_port,
        s.src_asn AS asn, s.src_cc AS cc, s.dst_asn AS peer_asn, s.dst_cc AS peer_cc,
-       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame,
+       s.gw_src_as AS gw_as
 FROM spamhints.smtp_sample s
-WHERE spamhints.src_role(s.src_port, s.dst_port) IS NOT NULL
+JOIN spamhints.load l ON l.load_id = s.load_id
+WHERE spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) IS NOT NULL
 UNION ALL
-SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port),
+SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports),
        'dst'::text, s.dst_port, s.src_port,
        s.dst_asn, s.dst_cc, s.src_asn, s.src_cc,
-       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+       s.ts, s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame,
+       s.gw_dst_as
 FROM spamhints.smtp_sample s
-WHERE spamhints.dst_role(s.src_port, s.dst_port) IS NOT NULL;
+JOIN spamhints.load l ON l.load_id = s.load_id
+WHERE spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports) IS NOT NULL;
 
 COMMENT ON VIEW spamhints.endpoint IS
-'Every sample seen from each of its two addresses (SMTP port 25; spamhints.endpoints(ports) for another set): ip, the address; peer, the other end; role, what this sample makes ip (client, server or both); side, ''src'' or ''dst''; port and peer_port; asn and cc of ip, peer_asn and peer_cc; and the sample''s ts, sampling_rate, tcp_flags, ip_len, ttl, smtp, agent, load_id, frame. A side that plays no SMTP role is left out. Per-address questions become plain SQL: SELECT ip, role_or(role), count(*) FROM spamhints.endpoint GROUP BY ip.';
+'Every sample seen from each of its two addresses, with the SMTP ports of its load (spamhints.load.smtp_ports; spamhints.endpoints(ports) for one set for all): ip, the address; peer, the other end; role, what this sample makes ip (client, server or both); side, ''src'' or ''dst''; port and peer_port; asn and cc of ip, peer_asn and peer_cc; and the sample''s ts, sampling_rate, tcp_flags, ip_len, ttl, smtp, agent, load_id, frame. A side that plays no SMTP role is left out. Per-address questions become plain SQL: SELECT ip, role_or(role), count(*) FROM spamhints.endpoint GROUP BY ip.';
 
 CREATE VIEW spamhints.ip_census AS
 SELECT (c).ips, (c).client_only, (c).server_only, (c).both
-FROM (SELECT spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port) AS c
-      FROM spamhints.smtp_sample s) AS t;
+FROM (SELECT spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports) AS c
+      FROM spamhints.smtp_sample s
+      JOIN spamhints.load l ON l.load_id = s.load_id) AS t;
 
 COMMENT ON VIEW spamhints.ip_census IS
-'The census of addresses by SMTP role over all samples (SMTP port 25), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both.';
+'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both.';
 
 -- Activity over the capture: a series over a window.
 
@@ -68,7 +76,7 @@ COMMENT ON FUNCTION spamhints.activity_stride(timestamptz, timestamptz, interval
 
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
-    bin interval DEFAULT '1 hour', ports integer[] DEFAULT '{25}')
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
 RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
                syn bigint, clients bigint, servers bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -83,8 +91,10 @@ BEGIN ATOMIC
                       count(*) AS samples,
                       sum(s.sampling_rate)::bigint AS est_packets,
                       count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
-                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port, ports) AS c
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
+                                            coalesce(ports, l.smtp_ports)) AS c
                FROM spamhints.smtp_sample s
+               JOIN spamhints.load l ON l.load_id = s.load_id
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
     -- a one-time filter: the bins are counted before anything is read
@@ -93,7 +103,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- AS and country rollups.
 
@@ -109,12 +119,16 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.asn', '');
 
 CREATE VIEW spamhints.client_as_top AS
 WITH by_cc AS (
-    SELECT e.asn, e.cc, spamhints.census_agg(e.ip, e.role) AS c
+    -- the AS of the enrichment (mmdb), else the sFlow gateway record's (0 there is unknown)
+    SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
+           spamhints.census_agg(e.ip, e.role) AS c
     FROM spamhints.endpoint e
-    WHERE e.asn IS NOT NULL
-    GROUP BY e.asn, e.cc
+    WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
+    GROUP BY 1, e.cc, 3
 ), by_as AS (
     SELECT b.asn,
+           CASE WHEN bool_and(b.mmdb) THEN 'mmdb' WHEN NOT bool_or(b.mmdb) THEN 'sflow gateway'
+                ELSE 'mmdb, sflow gateway' END AS as_source,
            spamhints.counts(spamhints.census_union(b.c)) AS n,
            (array_agg(b.cc ORDER BY (spamhints.counts(b.c)).ips DESC, b.cc)
                FILTER (WHERE b.cc IS NOT NULL))[1] AS country
@@ -126,13 +140,14 @@ SELECT rank() OVER (ORDER BY (a.n).client_only DESC) AS rank,
        (a.n).client_only AS clients,
        (a.n).server_only AS servers,
        (a.n).both AS both,
-       (a.n).ips AS ips
+       (a.n).ips AS ips,
+       a.as_source
 FROM by_as a
 LEFT JOIN spamhints.asn o ON o.asn = a.asn
 ORDER BY rank, a.asn;
 
 COMMENT ON VIEW spamhints.client_as_top IS
-'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address; addresses with no known AS left out), its addresses by their role over all samples (SMTP port 25): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1).';
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1).';
 
 CREATE VIEW spamhints.client_cc_top AS
 SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
@@ -148,4 +163,4 @@ FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
 ORDER BY rank, t.cc;
 
 COMMENT ON VIEW spamhints.client_cc_top IS
-'client_as_top by country (src_cc/dst_cc of the address; unknown left out): clients (client only), servers (server only), both, ips, and rank by clients.';
+'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients.';

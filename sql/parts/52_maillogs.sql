@@ -28,7 +28,7 @@ CREATE TABLE spamhints.maillog_load (
 );
 
 COMMENT ON TABLE spamhints.maillog_load IS
-'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes (the same log is never loaded twice), format (exim or postfix), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event.';
+'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes (the same log is never loaded twice), format (exim or postfix), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event. Deleting or truncating (with CASCADE) a load deletes its events; truncating spamhints.mail_event deletes every mail log load too, so that the same logs can be loaded again; spamhints.purge() keeps the loads.';
 COMMENT ON COLUMN spamhints.maillog_load.timezone IS 'the time zone of log times that carry no offset (--timezone; an offset in the line wins)';
 COMMENT ON COLUMN spamhints.maillog_load.year_source IS 'where syslog lines (which have no year) got theirs: option (--year) or mtime (the file''s modification time); NULL when every line carries its year';
 COMMENT ON COLUMN spamhints.maillog_load.lines IS 'lines read';
@@ -74,6 +74,10 @@ COMMENT ON COLUMN spamhints.mail_event.spam_score IS 'SpamAssassin score (amavis
 COMMENT ON COLUMN spamhints.mail_event.reason IS 'what the MTA or filter said: the rejection text, or the amavisd-new action';
 COMMENT ON COLUMN spamhints.mail_event.client_asn IS 'AS of client_ip, when enrichment fills it (reports also take it from samples of the same address)';
 COMMENT ON COLUMN spamhints.mail_event.client_cc IS 'country of client_ip, when enrichment fills it';
+
+-- TRUNCATE of the events deletes their loads too (spamhints.rows_truncated).
+CREATE TRIGGER mail_event_truncate_loads AFTER TRUNCATE ON spamhints.mail_event
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.rows_truncated();
 
 CREATE INDEX mail_event_client_ts ON spamhints.mail_event (client_ip, ts);
 CREATE INDEX mail_event_ts ON spamhints.mail_event (ts);
