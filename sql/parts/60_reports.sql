@@ -551,7 +551,7 @@ BEGIN
              ELSE '' END
           || CASE WHEN item.mail_n > 0 THEN
                  format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
-                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || format(E'Taken from our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
                  || CASE WHEN item.include_mail_addresses
                          THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
                          ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END

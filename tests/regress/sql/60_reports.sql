@@ -20,7 +20,7 @@ SET LOCAL spamhints.report_min_minutes = 1;
 ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.report_id_seq RESTART;
-SELECT plan(145);
+SELECT plan(146);
 
 -- who agreed to receive reports
 INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference, include_mail_addresses) VALUES
@@ -138,6 +138,8 @@ SELECT ok(:v4 ~ E'\nContent-Type: multipart/report; report-type=feedback-report;
 SELECT is((SELECT array_agg(m[1]) FROM regexp_matches(:v4, E'\n--=_spamhints_[0-9a-f]{32}\nContent-Type: ([^;\n]*)', 'g') AS m),
           '{text/plain,message/feedback-report,text/rfc822-headers}'::text[], 'its parts: human-readable, machine-readable, headers');
 SELECT ok(:v4 ~ E'\n--=_spamhints_[0-9a-f]{32}--\n$', 'and its closing boundary');
+SELECT is((SELECT count(*) FROM first_run WHERE message ~ E'\nFrom '), 0::bigint,
+          'no line of a report begins with "From " (an mbox reader, Sisimai''s among them, would start a new message there)');
 SELECT ok(strpos(:v4, E'\n\nFeedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40161\n'
                       'Arrival-Date: Wed, 14 Mar 2007 10:17:33 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
                       'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n\n') > 0,
