@@ -538,9 +538,11 @@ BEGIN
                            to_char(round(b.upper * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
                            CASE WHEN item.traffic_n <= 100 THEN 'exact' ELSE 'approximate (Wilson-Hilferty)' END,
                            CASE WHEN item.rate_min = item.rate_max THEN '' ELSE 'average ' END)
-                 || format(E'We report an address on sampled packets alone when it has at least %s of\nthem in at least %s of the period; this one has %s in %s.\n',
+                 || format(E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least %s of them in at least %s\nof the period. This one has %s in %s%s.\n',
                            item.min_samples, spamhints.counted(item.min_minutes, 'minute', 'different minutes'),
-                           item.traffic_n, spamhints.counted(item.traffic_minutes, 'minute', 'minutes'))
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'minutes'),
+                           CASE WHEN item.events > 0 THEN ' and ' || spamhints.counted(item.events, 'mail event', 'mail events') ELSE '' END)
              ELSE '' END
           || CASE WHEN item.server_n > 0 THEN
                  format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))

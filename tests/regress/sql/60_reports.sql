@@ -20,7 +20,7 @@ SET LOCAL spamhints.report_min_minutes = 1;
 ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.report_id_seq RESTART;
-SELECT plan(146);
+SELECT plan(147);
 
 -- who agreed to receive reports
 INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference, include_mail_addresses) VALUES
@@ -438,8 +438,10 @@ CREATE TEMP TABLE defaults_run AS
 \set t4 '(SELECT message FROM defaults_run WHERE source_ip = ''198.19.0.4'')'
 SELECT ok(strpos(:t3, E'  In all: 3 sampled packets at 1 in 1000 to 1 mail server, in 2 different minutes,\n  from 2007-03-14 09:20:00 UTC to 2007-03-14 09:21:00 UTC.\n  About 3,000 packets (95% bounds 619 to 8,767: exact Poisson bounds on the\n  count of samples, scaled by the sampling rate).\n') > 0,
           'the count, the estimate and its uncertainty');
-SELECT ok(strpos(:t3, E'We report an address on sampled packets alone when it has at least 3 of\nthem in at least 2 different minutes of the period; this one has 3 in 2 minutes.\n') > 0,
+SELECT ok(strpos(:t3, E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least 3 of them in at least 2 different minutes\nof the period. This one has 3 sampled packets in 2 minutes.\n') > 0,
           'the report states the thresholds it was made with');
+SELECT ok(strpos(:t4, E'of the period. This one has 1 sampled packet in 1 minute and 1 mail event.\n') > 0,
+          'and, for an address reported on a mail-log verdict, that too');
 
 -- the machine-readable part and the headers part describe one incident
 SELECT is(spamhints.report_machine(:item '192.0.2.7')),
