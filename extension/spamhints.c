@@ -62,11 +62,15 @@ static const struct
 	check_interval, check_interval_hook},
 	{"spamhints.retention", "Personal data older than this is deleted by spamhints.purge() (empty: 90 days).",
 	check_interval, check_interval_hook},
-	{"spamhints.report_from", "The From address of abuse reports (empty: abuse@localhost).",
+	{"spamhints.report_from", "The From address of abuse reports (empty: unset, no report is made).",
 	check_address, check_address_hook},
-	{"spamhints.reporting_mta", "The host name reports give as their Reporting-MTA (empty: localhost).",
+	{"spamhints.reporting_mta", "The host name reports give in their Message-ID and as Reporting-MTA (empty: unset, no report is made).",
 	check_host, check_host_hook},
 	{"spamhints.report_max_items", "Evidence items listed per kind and address in a report, 1 to 100000 (empty: 100).",
+	check_count, check_count_hook},
+	{"spamhints.report_min_samples", "Sampled client packets an address needs in the period to be reported without a mail-log verdict, 1 to 100000 (empty: 3).",
+	check_count, check_count_hook},
+	{"spamhints.report_min_minutes", "Different minutes those sampled packets must fall in, 1 to 100000 (empty: 2).",
 	check_count, check_count_hook},
 };
 static char *workflow_values[lengthof(workflow_settings)];
@@ -212,7 +216,7 @@ check_count(const char *value, const char **hint)
 			return "It is greater than 100000.";
 	}
 	if (n < 1)
-		return "It is 0: a report lists at least one item of each kind it reports.";
+		return "It is 0: the least it can be is 1.";
 	return NULL;
 }
 

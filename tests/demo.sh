@@ -133,7 +133,8 @@ step "7. What the mail logs caught"
 sql "SELECT * FROM spamhints.detections_per_day;"
 sql "SELECT * FROM spamhints.customers_caught_per_day;"
 
-step "8. The ISPs that agreed to receive reports"
+step "8. Where replies go and the host that makes the reports (report() refuses to run without them), and the ISPs that agreed to receive reports"
+sql "DO \$\$ BEGIN EXECUTE format('ALTER DATABASE %I SET spamhints.report_from = %L', current_database(), 'abuse@isp.example'); EXECUTE format('ALTER DATABASE %I SET spamhints.reporting_mta = %L', current_database(), 'mx.isp.example'); END \$\$;"
 while IFS='|' read -r org domain asn nets; do
   sql "INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, agreed_at, reference, min_samples) VALUES ('$org', 'abuse@$domain', '{$asn}', '$nets', '2007-03-01', 'letter of 2007-03-01', 20);"
 done < agreements.txt

@@ -22,14 +22,16 @@ AS $$
     SELECT d.value
     FROM (VALUES ('report_suppression', '7 days'),
                  ('retention',          '90 days'),
-                 ('report_from',        'abuse@localhost'),
-                 ('reporting_mta',      'localhost'),
-                 ('report_max_items',   '100')) AS d(name, value)
+                 ('report_from',        ''),
+                 ('reporting_mta',      ''),
+                 ('report_max_items',   '100'),
+                 ('report_min_samples', '3'),
+                 ('report_min_minutes', '2')) AS d(name, value)
     WHERE d.name = setting_default.name
 $$;
 
 COMMENT ON FUNCTION spamhints.setting_default(text) IS
-'The default of a workflow setting (NULL for an unknown name); spamhints.settings lists them all.';
+'The default of a workflow setting (NULL for an unknown name); spamhints.settings lists them all. report_from and reporting_mta have none (the empty value): spamhints.report() refuses to run until they are set.';
 
 -- Each value is checked when it is set (the module's check hooks: a
 -- positive interval, a plain mail address, a host name, a number from 1 to
@@ -40,7 +42,7 @@ AS 'MODULE_PATHNAME', 'spamhints_setting_check'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.setting_check(text, text) IS
-'value when it is fit for the workflow setting spamhints.NAME (as SET checks it), else an error (22023) that says why: report_suppression and retention an interval greater than zero, at most 100 years; report_from a bare mail address (abuse@isp.example); reporting_mta a host name; report_max_items a number from 1 to 100000. The empty value, the default, is always fit.';
+'value when it is fit for the workflow setting spamhints.NAME (as SET checks it), else an error (22023) that says why: report_suppression and retention an interval greater than zero, at most 100 years; report_from a bare mail address (abuse@isp.example); reporting_mta a host name; report_max_items, report_min_samples and report_min_minutes a number from 1 to 100000. The empty value, the default, is always fit.';
 
 CREATE FUNCTION spamhints.setting(name text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -67,9 +69,11 @@ SELECT s.name, spamhints.setting(s.name) AS value, spamhints.setting_default(s.n
 FROM (VALUES
   ('report_suppression', 'an address reported to an ISP is not reported to it again within this interval, unless there is a new kind of evidence (agreement.suppression overrides it per ISP)'),
   ('retention', 'personal data older than this is deleted by spamhints.purge(): samples, mail events, reports sent and received, ended address assignments'),
-  ('report_from', 'the From address of the reports, where ISPs reply'),
-  ('reporting_mta', 'the host name that reports name as their Reporting-MTA and in their Message-ID'),
-  ('report_max_items', 'evidence items listed per kind and address in a report; the rest are counted')) AS s(name, description);
+  ('report_from', 'the From address of the reports, where ISPs reply; no default: reports are not made until it is set'),
+  ('reporting_mta', 'the host name that reports name in their Message-ID, and as Reporting-MTA when no mail server of ours is named; no default: reports are not made until it is set'),
+  ('report_max_items', 'evidence items listed per kind and address in a report; the rest are counted'),
+  ('report_min_samples', 'an address with sampled packets only (no mail-log verdict) is reported when it has at least this many sampled client packets in the period (agreement.min_samples overrides it per ISP)'),
+  ('report_min_minutes', 'and when they fall in at least this many different minutes: one burst is no pattern')) AS s(name, description);
 
 COMMENT ON VIEW spamhints.settings IS
 'The workflow''s settings (custom parameters spamhints.NAME): name, value in this session, default, and what it does. Change one for a database with ALTER DATABASE db SET spamhints.retention = ''30 days''.';

@@ -14,8 +14,8 @@ CREATE TABLE spamhints.agreement (
     withdrawn_at     timestamptz,
     reference        text CHECK (spamhints.plain_text(reference)),
     suppression      interval,
-    min_samples      integer NOT NULL DEFAULT 1 CHECK (min_samples >= 1),
-    include_mail_addresses boolean NOT NULL DEFAULT true,
+    min_samples      integer CHECK (min_samples >= 1),
+    include_mail_addresses boolean NOT NULL DEFAULT false,
     CHECK (cardinality(asns) > 0 OR cardinality(networks) > 0),
     CHECK (withdrawn_at IS NULL OR withdrawn_at >= agreed_at)
 );
@@ -24,8 +24,8 @@ COMMENT ON TABLE spamhints.agreement IS
 'The ISPs that have agreed to receive reports based on traffic data, and where: reports are only ever produced for them (spamhints.report() reads nothing else, and every row of spamhints.report_log references one). isp names it; abuse_address receives the reports; an address is theirs when it is in one of networks, or its AS (enrichment, or the sFlow gateway record) is in asns; exclude lists their own mail servers, never reported. In force from agreed_at until withdrawn_at.';
 COMMENT ON COLUMN spamhints.agreement.reference IS 'where the agreement is recorded (a contract, a letter, a ticket)';
 COMMENT ON COLUMN spamhints.agreement.suppression IS 'this ISP''s suppression window; NULL: the setting spamhints.report_suppression';
-COMMENT ON COLUMN spamhints.agreement.min_samples IS 'an address with traffic evidence only (no mail-log verdict) is reported when it has at least this many sampled SMTP client packets in the period';
-COMMENT ON COLUMN spamhints.agreement.include_mail_addresses IS 'whether reports show envelope senders and recipients (personal data); false leaves them out';
+COMMENT ON COLUMN spamhints.agreement.min_samples IS 'an address with traffic evidence only (no mail-log verdict) is reported when it has at least this many sampled SMTP client packets in the period (and they fall in at least the setting report_min_minutes different minutes); NULL: the setting report_min_samples (3)';
+COMMENT ON COLUMN spamhints.agreement.include_mail_addresses IS 'whether reports show envelope senders and recipients (personal data: often our own users'' addresses); false, the default, leaves them out: set it only when the agreement says so';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement', '');
 SELECT pg_catalog.pg_extension_config_dump('spamhints.agreement_agreement_id_seq', '');
@@ -105,11 +105,95 @@ WHERE e.verdict <> 'clean';
 COMMENT ON VIEW spamhints.evidence IS
 'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line).';
 
+-- How sure a count of sampled packets is: n sampled packets at 1 in N stand
+-- for about n * N packets, but n is a Poisson count, and for small n its
+-- exact 95% bounds are wide (3 samples: 0.619 to 8.767).
+CREATE FUNCTION spamhints.poisson_bounds(n bigint, OUT lower float8, OUT upper float8)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    z   CONSTANT float8 := 1.959963984540054;   -- the 97.5% normal quantile
+    k   float8;
+    lo  float8;
+    hi  float8;
+    mid float8;
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'a count of sampled packets cannot be negative: %', n
+            USING ERRCODE = '22023';
+    END IF;
+    IF n > 100 THEN
+        -- Wilson-Hilferty's cube-root approximation of the chi-square
+        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved:
+        -- within 0.01% of the exact bounds here
+        k := 2 * n;
+        lower := k * power(1 - 2 / (9 * k) - z * sqrt(2 / (9 * k)), 3) / 2;
+        k := 2 * n + 2;
+        upper := k * power(1 - 2 / (9 * k) + z * sqrt(2 / (9 * k)), 3) / 2;
+        RETURN;
+    END IF;
+    -- exact: lower is the mean at which P(X >= n) = 2.5%, upper the mean at
+    -- which P(X <= n) = 2.5%, found by bisection (P(X <= c) falls as the mean grows)
+    IF n = 0 THEN
+        lower := 0;
+    ELSE
+        lo := 0;
+        hi := n;
+        FOR i IN 1..60 LOOP
+            mid := (lo + hi) / 2;
+            IF spamhints.poisson_cdf(n - 1, mid) > 0.975 THEN lo := mid; ELSE hi := mid; END IF;
+        END LOOP;
+        lower := (lo + hi) / 2;
+    END IF;
+    lo := n;
+    hi := n + 10 + 10 * sqrt(n);
+    FOR i IN 1..60 LOOP
+        mid := (lo + hi) / 2;
+        IF spamhints.poisson_cdf(n, mid) > 0.025 THEN lo := mid; ELSE hi := mid; END IF;
+    END LOOP;
+    upper := (lo + hi) / 2;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.poisson_bounds(bigint) IS
+'The 95% confidence bounds of the mean of a Poisson count n (two-sided, 2.5% each side): exact (by bisection on spamhints.poisson_cdf) up to n = 100, Wilson-Hilferty''s approximation above, within 0.1%. n sampled packets at 1 in N: between lower * N and upper * N packets. E.g. poisson_bounds(3) = (0.619, 8.767).';
+
+CREATE FUNCTION spamhints.poisson_cdf(c bigint, mean float8) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    term float8 := exp(-mean);
+    total float8 := term;
+BEGIN
+    FOR k IN 1..c LOOP
+        term := term * mean / k;
+        total := total + term;
+    END LOOP;
+    RETURN least(total, 1);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
+'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms (for the small counts spamhints.poisson_bounds uses it for; exp(-mean) underflows above a mean of about 700).';
+
+CREATE FUNCTION spamhints.counted(n bigint, one text, many text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+$$;
+
+COMMENT ON FUNCTION spamhints.counted(bigint, text, text) IS
+'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items.';
+
 CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
 RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
                evidence text[], new_evidence text[], diagnosis text[],
                first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
-               events bigint, items bigint, suppressed boolean)
+               events bigint, items bigint, suppressed boolean, minutes bigint, min_samples integer,
+               min_minutes integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, spamhints
 AS $$
@@ -120,6 +204,7 @@ AS $$
                min(e.ts) AS first_ts,
                max(e.ts) AS last_ts,
                count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
+               count(DISTINCT date_trunc('minute', e.ts)) FILTER (WHERE e.kind = 'traffic') AS minutes,
                coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
                count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
                count(*) AS items
@@ -130,6 +215,8 @@ AS $$
         -- only addresses of ISPs that agreed, and in force at the time of the report
         SELECT g.agreement_id, g.isp, g.abuse_address,
                coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
+               coalesce(g.min_samples, spamhints.setting('report_min_samples')::integer) AS min_samples,
+               spamhints.setting('report_min_minutes')::integer AS min_minutes,
                s.*
         FROM src s
         JOIN spamhints.agreement g
@@ -137,7 +224,6 @@ AS $$
          AND NOT (s.source_ip <<= ANY (g.exclude))
          AND g.agreed_at <= at
          AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
-        WHERE s.events > 0 OR s.samples >= g.min_samples
     )
     SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
            ARRAY(SELECT k FROM unnest(c.kinds) AS k
@@ -150,7 +236,7 @@ AS $$
                    (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
                  ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
            c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
-           c.kinds <@ coalesce(r.kinds, '{}')
+           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes
     FROM scoped c
     LEFT JOIN LATERAL (
         SELECT array_agg(DISTINCT k) AS kinds
@@ -158,11 +244,13 @@ AS $$
         WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
           AND l.reported_at > at - c.suppression AND l.reported_at <= at
     ) AS r ON true
+    -- a mail-log verdict, or enough sampled packets over more than a moment
+    WHERE c.events > 0 OR (c.samples >= c.min_samples AND c.minutes >= c.min_minutes)
     ORDER BY c.isp, c.source_ip
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least agreement.min_samples sampled client packets): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new. Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met. Addresses of ISPs without an agreement never appear.';
 
 -- A report is built in parts that can each be called alone: report_items()
 -- gathers, per address to report, what the report says; report_human(),
@@ -209,11 +297,24 @@ CREATE TYPE spamhints.report_item AS (
     m_helo                  text,
     m_port                  integer,
     m_sender                text,
-    m_recipients            text[]
+    m_recipients            text[],
+    samples                 bigint,
+    traffic_minutes         bigint,
+    min_samples             integer,
+    min_minutes             integer,
+    rate_min                integer,
+    rate_max                integer,
+    client_networks         bigint,
+    incident_ref            text,
+    incident_peer           inet,
+    incident_peer_port      integer,
+    incident_flags          integer,
+    incident_smtp           text,
+    incident_rate           integer
 );
 
 COMMENT ON TYPE spamhints.report_item IS
-'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est, the viruses and the mail logs'' time zones, first_port and arrival (its first item as a client), and m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients), the source of the headers part.';
+'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est, the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';
 
 CREATE FUNCTION spamhints.report_period_text(period tstzrange) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
@@ -299,9 +400,20 @@ BEGIN
                    count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,
                    string_agg(DISTINCT l.virus, ', ') AS viruses,
                    string_agg(DISTINCT l.log_timezone, ', ') AS zones,
-                   -- Source-Port and Arrival-Date: the first item where the address is the client
-                   (array_agg(l.source_port ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS first_port,
-                   (array_agg(l.ts ORDER BY l.grp = 'server', l.ts, l.ref))[1] AS arrival,
+                   count(DISTINCT date_trunc('minute', l.ts)) FILTER (WHERE l.grp = 'traffic') AS traffic_minutes,
+                   min(l.sampling_rate) FILTER (WHERE l.grp = 'traffic') AS rate_min,
+                   max(l.sampling_rate) FILTER (WHERE l.grp = 'traffic') AS rate_max,
+                   count(DISTINCT network(set_masklen(l.peer::cidr, CASE WHEN family(l.peer) = 4 THEN 24 ELSE 48 END)))
+                       FILTER (WHERE l.grp = 'server') AS client_networks,
+                   -- the first sampled client packet: the incident when no mail event is
+                   (array_agg(l.source_port ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_port,
+                   (array_agg(l.ts ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_ts,
+                   (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_ref,
+                   (array_agg(l.peer ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_peer,
+                   (array_agg(l.peer_port ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_peer_port,
+                   (array_agg(l.tcp_flags ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_flags,
+                   (array_agg(l.smtp ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_smtp,
+                   (array_agg(l.sampling_rate ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_rate,
                    (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail'))[1] AS first_mail_ref
             FROM lined l
             GROUP BY l.source_ip
@@ -312,8 +424,16 @@ BEGIN
                a.traffic_lines, a.traffic_n, a.servers, a.traffic_first, a.traffic_last,
                a.server_lines, a.server_n, a.clients, a.server_est,
                a.mail_lines_full, a.mail_lines_bare, a.mail_n, a.viruses, a.zones,
-               a.first_port, a.arrival,
-               m.m_ts, m.m_host, m.m_name, m.m_helo, m.m_port, m.m_sender, m.m_recipients
+               CASE WHEN m.m_ts IS NOT NULL THEN m.m_port ELSE a.p_port END,
+               coalesce(m.m_ts, a.p_ts),
+               m.m_ts, m.m_host, m.m_name, m.m_helo, m.m_port, m.m_sender, m.m_recipients,
+               k.samples, a.traffic_minutes, k.min_samples, k.min_minutes, a.rate_min, a.rate_max, a.client_networks,
+               CASE WHEN m.m_ts IS NOT NULL THEN a.first_mail_ref ELSE a.p_ref END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_peer END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_peer_port END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_flags END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_smtp END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_rate END
         FROM cand k
         JOIN agg a ON a.source_ip = k.source_ip
         LEFT JOIN LATERAL (
@@ -333,7 +453,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) FROM PUBLIC;
 
 COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
-'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address: the evidence listed per kind, up to the setting report_max_items each, and the first mail event. Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address: the evidence listed per kind, up to the setting report_max_items each, and the one incident the machine-readable and headers parts describe (its first mail event, else its first sampled client packet). Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
 
 CREATE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
 RETURNS text
@@ -348,7 +468,9 @@ DECLARE
     retention  text := spamhints.setting('retention')::interval::text;
     missing    text;
     human      text;
+    b          record;
 BEGIN
+    SELECT * INTO b FROM spamhints.poisson_bounds(greatest(coalesce(item.traffic_n, 0), 0));
     -- a report gives its evidence: an item that does not list what it counts
     -- makes none
     missing := CASE WHEN item.items IS NULL OR item.items < 1 THEN 'evidence'
@@ -377,7 +499,12 @@ BEGIN
                       THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
                       ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
              ELSE '' END
-          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN E'- open server: this address answers SMTP connections as a mail server and\n  also sends mail out: it may be an open relay or open proxy that others\n  abuse to send spam.\n' ELSE '' END
+          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN
+                 format(E'- open server: this address answers SMTP as a mail server (sampled packets\n  from its port 25 to %s in %s) and also connects to port 25\n  of %s. A mail server that sends its users'' mail does\n  both; so does an open relay or proxy. These packets do not show which.\n',
+                        spamhints.counted(item.clients, 'client', 'clients'),
+                        spamhints.counted(item.client_networks, 'network', 'networks'),
+                        spamhints.counted(item.servers, 'other mail server', 'other mail servers'))
+             ELSE '' END
           || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
           || E'Every time below is UTC (time zone +00:00).\n'
           || format(E'Evidence: %s items (%s).\n%s\n',
@@ -385,6 +512,13 @@ BEGIN
                     CASE WHEN item.new_evidence = item.evidence
                          THEN format('We have not reported this address to you in the last %s.', item.suppression)
                          ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
+          || format(E'The machine-readable part and the headers part describe one incident: the\nfirst %s from this address, at %s UTC [%s].\n%s\n',
+                    CASE WHEN item.m_ts IS NOT NULL THEN 'mail' ELSE 'sampled packet' END,
+                    spamhints.utc_text(item.arrival), item.incident_ref,
+                    CASE WHEN item.items > 1 THEN format('The other %s of evidence %s listed here (Incidents: %s).',
+                                                         spamhints.counted(item.items - 1, 'item', 'items'),
+                                                         CASE WHEN item.items = 2 THEN 'is' ELSE 'are' END, item.items)
+                         ELSE 'It is the only item of evidence (Incidents: 1).' END)
           || CASE WHEN item.traffic_n > 0 THEN
                  format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
                  || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
@@ -392,19 +526,34 @@ BEGIN
                     E'sampled packet stands for about N packets.\n\n'
                  || item.traffic_lines || E'\n'
                  || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets) to %s mail servers,\n  from %s UTC to %s UTC.\n',
-                           item.traffic_n, item.est_packets, item.servers,
-                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last))
+                 || format(E'  In all: %s at %s to %s, in %s,\n  from %s UTC to %s UTC.\n  About %s packets (95%% bounds %s to %s: %s Poisson bounds on the\n  count of samples, scaled by the %ssampling rate).\n',
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           CASE WHEN item.rate_min = item.rate_max THEN '1 in ' || item.rate_min
+                                ELSE format('1 in %s to 1 in %s', item.rate_min, item.rate_max) END,
+                           spamhints.counted(item.servers, 'mail server', 'mail servers'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'different minutes'),
+                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last),
+                           to_char(item.est_packets, 'FM999,999,999,999,999,990'),
+                           to_char(round(b.lower * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           to_char(round(b.upper * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           CASE WHEN item.traffic_n <= 100 THEN 'exact' ELSE 'approximate (Wilson-Hilferty)' END,
+                           CASE WHEN item.rate_min = item.rate_max THEN '' ELSE 'average ' END)
+                 || format(E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least %s of them in at least %s\nof the period. This one has %s in %s%s.\n',
+                           item.min_samples, spamhints.counted(item.min_minutes, 'minute', 'different minutes'),
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'minutes'),
+                           CASE WHEN item.events > 0 THEN ' and ' || spamhints.counted(item.events, 'mail event', 'mail events') ELSE '' END)
              ELSE '' END
           || CASE WHEN item.server_n > 0 THEN
                  format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
                  || item.server_lines || E'\n'
                  || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets) to %s clients.\n', item.server_n, item.server_est, item.clients)
+                 || format(E'  In all: %s sampled (about %s packets) to %s in %s (/24\n  for IPv4, /48 for IPv6).\n', item.server_n, item.server_est,
+                           spamhints.counted(item.clients, 'client', 'clients'), spamhints.counted(item.client_networks, 'network', 'networks'))
              ELSE '' END
           || CASE WHEN item.mail_n > 0 THEN
                  format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
-                 || format(E'From our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || format(E'Taken from our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
                  || CASE WHEN item.include_mail_addresses
                          THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
                          ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
@@ -414,12 +563,16 @@ BEGIN
                  || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
              ELSE '' END
           || E'\nWARNING: PERSONAL DATA\n'
-          || E'This report contains personal data: IP addresses with the times they were\n' ||
-             E'used, and the email addresses of senders and recipients (many forged, but\n' ||
-             E'some may be real people''s). You receive it only so that you can stop\n' ||
-             E'abuse from your network, under our agreement. Use it for that alone; keep\n' ||
-             E'it confidential and secure; do not pass it on (tell your customer what\n' ||
-             E'they need to know, without other people''s addresses); and delete it when\n'
+          -- exactly the personal data it holds
+          || 'This report contains personal data: IP addresses and times'
+          || CASE WHEN coalesce(item.mail_n, 0) = 0 THEN E'.\n'
+                  WHEN item.include_mail_addresses
+                  THEN E', host names\nclients gave, and the mail addresses of senders and recipients (many forged,\nbut some may be real people''s).\n'
+                  ELSE E', and host names\nclients gave.\n' END
+          || E'You receive it only so that you can stop abuse from your network, under\n' ||
+             E'our agreement. Use it for that alone; keep it confidential and secure; do\n' ||
+             E'not pass it on (tell your customer what they need to know, without other\n' ||
+             E'people''s data); and delete it when\n'
           || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
           || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
     IF human IS NULL THEN
@@ -431,7 +584,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
-'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means, the period, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the warning about personal data with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means (for an open server what was observed, not a verdict), the period, which incident the other parts describe, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the counts of sampled packets with their estimate and its 95% Poisson bounds, and the thresholds of evidence (report_min_samples, report_min_minutes), the warning that says which personal data it holds, with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
 
 CREATE FUNCTION spamhints.report_machine(item spamhints.report_item) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -464,7 +617,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_machine(spamhints.report_item) IS
-'The machine-readable part of a report (message/feedback-report, RFC 5965 section 3 with RFC 6692''s Source-Port): Feedback-Type (virus or abuse), User-Agent, Version, Source-IP, Source-Port and Arrival-Date of the first item where the address is the client, Incidents; with a mail event, Reporting-MTA and, when the agreement includes mail addresses, Original-Mail-From and Original-Rcpt-To.';
+'The machine-readable part of a report (message/feedback-report, RFC 5965 section 3 with RFC 6692''s Source-Port): Feedback-Type (virus or abuse), User-Agent, Version, Source-IP, then the fields of the one incident the headers part shows (its first mail event, else its first sampled client packet): Source-Port, Arrival-Date; for a mail event Reporting-MTA (the mail server of ours that logged it) and, when the agreement includes mail addresses, Original-Mail-From and Original-Rcpt-To; Incidents counts every item of evidence (the human-readable part lists the others).';
 
 CREATE FUNCTION spamhints.report_headers(item spamhints.report_item) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -482,12 +635,21 @@ BEGIN
                        || ' (' || coalesce(item.m_name || ' ', '') || '[' || CASE WHEN family(item.source_ip) = 6 THEN 'IPv6:' ELSE '' END || host(item.source_ip) || ']'
                        || coalesce(':' || item.m_port, '') || ')'
                        || E'\n\tby ' || coalesce(item.m_host, mta) || '; ' || spamhints.rfc5322_date(item.m_ts) || E'\n'
-                   ELSE '' END;
+                   -- no mail: a header block of our own making, labelled as such,
+                   -- with what the sampled packet shows
+                   ELSE 'X-Spamhints-Synthetic: no message was kept; these fields describe the sampled'
+                        || E'\n\tpacket of ' || item.incident_ref || E', not a message\n'
+                        || 'X-Spamhints-Client: ' || spamhints.endpoint_text(item.source_ip, item.first_port) || E'\n'
+                        || 'X-Spamhints-Server: ' || spamhints.endpoint_text(item.incident_peer, item.incident_peer_port) || E'\n'
+                        || 'X-Spamhints-Packet: ' || coalesce(nullif(spamhints.tcp_flags_text(item.incident_flags), ''), 'no flags')
+                        || coalesce(', SMTP ' || item.incident_smtp, '') || ', sampled 1 in ' || item.incident_rate || E'\n'
+                        || 'X-Spamhints-Observed: ' || spamhints.rfc5322_date(item.arrival) || E'\n'
+                   END;
 END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_headers(spamhints.report_item) IS
-'The headers part of a report (text/rfc822-headers): no message is kept, so it is the Received trace field our mail server would have added to the first mail from the address, rebuilt from its log; empty without a mail event.';
+'The headers part of a report (text/rfc822-headers): no message is kept, so it is the Received trace field our mail server would have added to the first mail from the address, rebuilt from its log. Without a mail event, a synthetic header block that says so (X-Spamhints-Synthetic) and gives the first sampled client packet: client and server endpoints, TCP flags, SMTP token and sampling rate, the time it was observed. Never empty: RFC 5965 requires the part.';
 
 CREATE FUNCTION spamhints.report_message(item spamhints.report_item, period tstzrange,
                                          at timestamptz, message_id text)
@@ -504,6 +666,11 @@ DECLARE
     headers    text := spamhints.report_headers(item);
     boundary   text;
 BEGIN
+    IF spamhints.setting('report_from') = '' OR spamhints.setting('reporting_mta') = '' THEN
+        RAISE EXCEPTION 'the settings spamhints.report_from and spamhints.reporting_mta must be set before reports are made'
+            USING ERRCODE = '55000',
+                  HINT = 'Where replies go and the host that makes the reports, e.g. ALTER DATABASE abuse SET spamhints.report_from = ''abuse@isp.example''; ALTER DATABASE abuse SET spamhints.reporting_mta = ''mx.isp.example''.';
+    END IF;
     IF headers IS NULL THEN
         RAISE EXCEPTION 'the headers part of the report about % would be missing: no report is made', host(item.source_ip)
             USING ERRCODE = '22023';
@@ -529,7 +696,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.report_message(spamhints.report_item, tstzrange, timestamptz, text) IS
-'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries: a new random one for every message (so the same report made twice differs in it), found nowhere in the parts. An item whose evidence or fields are missing makes no message: an error (22023).';
+'The report about one address as an ARF message (RFC 5965 multipart/report, report-type=feedback-report), ready for sendmail -t: From (the setting report_from), To (the abuse address), Date (at), Subject, Message-ID, and the three parts report_human(), report_machine() and report_headers() between MIME boundaries: a new random one for every message (so the same report made twice differs in it), found nowhere in the parts. An item whose evidence or fields are missing makes no message: an error (22023); so does an unset report_from or reporting_mta (55000).';
 
 CREATE FUNCTION spamhints.report(period tstzrange DEFAULT spamhints.yesterday(),
                                  for_isp text DEFAULT NULL,
@@ -550,6 +717,11 @@ DECLARE
     n          integer := 0;
     c          spamhints.report_item;
 BEGIN
+    IF spamhints.setting('report_from') = '' OR spamhints.setting('reporting_mta') = '' THEN
+        RAISE EXCEPTION 'the settings spamhints.report_from and spamhints.reporting_mta must be set before reports are made'
+            USING ERRCODE = '55000',
+                  HINT = 'Where replies go and the host that makes the reports, e.g. ALTER DATABASE abuse SET spamhints.report_from = ''abuse@isp.example''; ALTER DATABASE abuse SET spamhints.reporting_mta = ''mx.isp.example''.';
+    END IF;
     IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
         RAISE EXCEPTION 'the report period must be a bounded, non-empty range of times'
             USING ERRCODE = '22023', HINT = 'e.g. tstzrange(''2007-03-14 00:00+00'', ''2007-03-15 00:00+00'')';
@@ -592,4 +764,4 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.report(tstzrange, text, timestamptz, boolean) IS
-'Produces the reports for period (default: yesterday, UTC) to every agreed ISP, or only for_isp: one ARF message (RFC 5965 multipart/report with RFC 6692 Source-Port) per source address, with a human-readable part that gives the diagnosis (virus, spam sender, open server), every item of evidence timed in UTC (sampled packets with their sampling rate, mail events with size, HELO and verdict; up to the setting report_max_items per kind) and the warning about personal data. ISPs without an agreement get nothing. Each report is logged in spamhints.report_log; an address reported to an ISP within its suppression window is not reported again unless there is a new kind of evidence. at is the time of reporting (default now); dry_run => true shows the reports without logging them.';
+'Produces the reports for period (default: yesterday, UTC) to every agreed ISP, or only for_isp: one ARF message (RFC 5965 multipart/report with RFC 6692 Source-Port) per source address, with a human-readable part that gives the diagnosis (virus, spam sender, open server), every item of evidence timed in UTC (sampled packets with their sampling rate, mail events with size, HELO and verdict; up to the setting report_max_items per kind) and the warning about personal data. ISPs without an agreement get nothing. Each report is logged in spamhints.report_log; an address reported to an ISP within its suppression window is not reported again unless there is a new kind of evidence. at is the time of reporting (default now); dry_run => true shows the reports without logging them. Refuses to run (55000) while the settings report_from and reporting_mta are unset.';

@@ -15,14 +15,21 @@ WITH samples AS (
     JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
     WHERE s.dst_port = 25
     GROUP BY 1
-), sent AS (
-    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
+), produced AS (
+    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_produced
     FROM spamhints.report_log r
+    GROUP BY 1
+), sent AS (
+    -- a report is sent when the mailer marks it so, on the day it does
+    SELECT (r.sent_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
+    FROM spamhints.report_log r
+    WHERE r.sent_at IS NOT NULL
     GROUP BY 1
 ), days AS (
     SELECT day FROM samples
     UNION SELECT day FROM spamhints.detections_per_day
     UNION SELECT day FROM spamhints.incoming_reports_per_day
+    UNION SELECT day FROM produced
     UNION SELECT day FROM sent
 )
 SELECT d.day,
@@ -36,6 +43,7 @@ SELECT d.day,
        coalesce(cc.customers, 0) AS customers_caught,
        coalesce(cc.new_customers, 0) AS new_customers_caught,
        coalesce(i.reports, 0) AS incoming_reports,
+       coalesce(p.reports_produced, 0) AS reports_produced,
        coalesce(r.reports_sent, 0) AS reports_sent
 FROM days d
 LEFT JOIN samples s ON s.day = d.day
@@ -43,13 +51,14 @@ LEFT JOIN senders cs ON cs.day = d.day
 LEFT JOIN spamhints.detections_per_day m ON m.day = d.day
 LEFT JOIN spamhints.customers_caught_per_day cc ON cc.day = d.day
 LEFT JOIN spamhints.incoming_reports_per_day i ON i.day = d.day
+LEFT JOIN produced p ON p.day = d.day
 LEFT JOIN sent r ON r.day = d.day
 ORDER BY d.day;
 
 CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
 
 COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
-'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_sent.';
+'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day).';
 
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*

@@ -17,7 +17,9 @@ LOADER=loader/spamhints-load
 tmp=$(mktemp -d); trap "rm -rf $tmp" EXIT
 db=spamhints_e2e_forgery
 dropdb --if-exists $db 2>/dev/null
-createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' || exit 1
+createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' \
+  -c "ALTER DATABASE $db SET spamhints.report_from = 'abuse@isp.example'" \
+  -c "ALTER DATABASE $db SET spamhints.reporting_mta = 'mx.isp.example'" || exit 1
 q() { PGTZ=UTC psql -X -d $db -Atc "$1"; }
 
 # the characters, one log line each (a line feed cannot be inside a line)
@@ -31,7 +33,7 @@ with open(out, "w", encoding="utf-8", newline="\n") as f:
     for i, n in enumerate(chars):
         c = chr(n)
         # the boundary report() used to make for the report about this address
-        guess = "=_spamhints_" + hashlib.md5(f"<spamhints.1.{i + 1}@localhost>".encode()).hexdigest()
+        guess = "=_spamhints_" + hashlib.md5(f"<spamhints.1.{i + 1}@mx.isp.example>".encode()).hexdigest()
         forged = f"{c}--{guess}{c}Content-Type: message/feedback-report{c}{c}Source-IP: 203.0.113.66{c}"
         f.write(f"2007-07-14 10:{i:02d}:00 H=(pc{c}forged) [192.0.2.{10 + i}]:{4000 + i} F=<x{c}y@spam.example> "
                 f"rejected RCPT <nobody@example.net>: bad{forged}\n")
@@ -72,7 +74,7 @@ EOF
 is "$(PGTZ=UTC psql -X -d $db -At -f "$tmp/plant.sql" | tail -1)" "0|$((7 * (n + 1)))" \
    "the owner's INSERTs of each character (and the line feed) into each text field of a mail event are all refused"
 printf -v helo 'x\n--=_spamhints_%s\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 203.0.113.66\n' \
-  "$(printf '<spamhints.1.1@localhost>' | md5sum | cut -d' ' -f1)"
+  "$(printf '<spamhints.1.1@mx.isp.example>' | md5sum | cut -d' ' -f1)"
 psql -X -v ON_ERROR_STOP=1 -d $db -v helo="$helo" >"$tmp/out" 2>&1 <<'EOF'
 INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, helo, verdict)
   VALUES (1, 1000, '2007-07-14 11:00+00', '192.0.2.10', 4000, :'helo', 'spam');

@@ -181,17 +181,25 @@ with open(f"{tmp}/agreed.sql", "w") as f:
             % (agreed.replace("'", "''"), ",".join(str(p) for p in nets[agreed])))
 with open(f"{tmp}/other.txt", "w") as f:
     f.write("\n".join(str(p) for p in nets[other]) + "\n")
+# reported: the client addresses of theirs with at least 3 sampled packets in
+# at least 2 different minutes (the settings' defaults)
+count, minutes = collections.Counter(), collections.defaultdict(set)
+for r in rows:
+    if r[4] == 25 and r[1] in clients[agreed]:
+        count[r[1]] += 1
+        minutes[r[1]].add(r[0] // 60000000)
+reported = {ip for ip in clients[agreed] if count[ip] >= 3 and len(minutes[ip]) >= 2}
 with open(f"{tmp}/reported.expected", "w") as f:
-    for ip in sorted(clients[agreed], key=order):
+    for ip in sorted(reported, key=order):
         f.write(f"{ip}\n")
 # each reported address's sampled packets, as the report must list them
 with open(f"{tmp}/evidence.expected", "w") as f:
     for r in sorted(rows, key=lambda r: (r[0], r[6])):
-        if r[4] == 25 and r[1] in clients[agreed]:
+        if r[4] == 25 and r[1] in reported:
             src = f"[{r[1]}]" if r[1].version == 6 else str(r[1])
             dst = f"[{r[2]}]" if r[2].version == 6 else str(r[2])
             f.write(f"{r[1]}\t  {utc_text(ts(r[0]))} UTC  {src}:{r[3]} -> {dst}:25\n")
-print(f"# ours: {ours} ({len(clients[ours])} client addresses), agreed: {agreed} ({len(clients[agreed])}), other: {other} ({len(clients[other])})")
+print(f"# ours: {ours} ({len(clients[ours])} client addresses), agreed: {agreed} ({len(clients[agreed])}, {len(reported)} to report), other: {other} ({len(clients[other])})")
 EOF
 ok $? "ground truth: our customers, an agreed ISP, one without agreement"
 
@@ -206,6 +214,11 @@ is "$(q "SELECT count(*) FROM spamhints.customer_sender WHERE customer_id LIKE '
    "0|0" "a dynamic address's samples go to each holder only inside its lease"
 
 psql -qX -d $db -f "$tmp/agreed.sql" && ok 0 "an agreement with one ISP" || ok 1 "an agreement with one ISP"
+psql -qX -d $db -Atc "SELECT count(*) FROM spamhints.report(tstzrange('2007-03-13', '2007-03-16'))" >/dev/null 2>"$tmp/err"
+grep -q 'spamhints.report_from and spamhints.reporting_mta must be set' "$tmp/err"
+ok $? "report() refuses to run before report_from and reporting_mta are set: $(head -1 "$tmp/err")"
+psql -qX -d $db -c "ALTER DATABASE $db SET spamhints.report_from = 'abuse@isp.example'" \
+  -c "ALTER DATABASE $db SET spamhints.reporting_mta = 'mx.isp.example'"
 PGTZ=UTC psql -qX -d $db -Atc "SET spamhints.report_max_items = 100000" \
   -c "COPY (SELECT source_ip, message FROM spamhints.report(tstzrange('2007-03-13', '2007-03-16'))) TO STDOUT (FORMAT csv)" >"$tmp/reports.csv"
 ok $? "report() for the capture's days"

@@ -16,8 +16,8 @@ SELECT is((SELECT string_agg(name || '=' || setting || ' ' || context, ', ' ORDE
           'two settings, empty by default, set by superusers only');
 SELECT is((SELECT string_agg(name || '=' || setting || ' ' || context, ', ' ORDER BY name)
            FROM pg_settings WHERE name LIKE 'spamhints.%' AND name NOT IN ('spamhints.asn_db', 'spamhints.country_db')),
-          'spamhints.report_from= user, spamhints.report_max_items= user, spamhints.report_suppression= user, spamhints.reporting_mta= user, spamhints.retention= user',
-          'the workflow''s five settings are defined too, empty (their defaults are in spamhints.settings), set by anyone');
+          'spamhints.report_from= user, spamhints.report_max_items= user, spamhints.report_min_minutes= user, spamhints.report_min_samples= user, spamhints.report_suppression= user, spamhints.reporting_mta= user, spamhints.retention= user',
+          'the workflow''s seven settings are defined too, empty (their defaults are in spamhints.settings), set by anyone');
 SELECT throws_ok($$SET spamhints.no_such_setting = 'x'$$, '42602', NULL,
                  'the spamhints prefix is reserved: a misspelt setting is an error');
 

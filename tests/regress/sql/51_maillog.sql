@@ -123,8 +123,9 @@ WHERE e.extname = 'spamhints';
 
 -- the settings and their defaults
 SELECT results_eq($$SELECT name, value FROM spamhints.settings ORDER BY name$$,
-  $$VALUES ('report_from', 'abuse@localhost'), ('report_max_items', '100'), ('report_suppression', '7 days'),
-           ('reporting_mta', 'localhost'), ('retention', '90 days')$$, 'the settings and their defaults');
+  $$VALUES ('report_from', ''), ('report_max_items', '100'), ('report_min_minutes', '2'), ('report_min_samples', '3'),
+           ('report_suppression', '7 days'), ('reporting_mta', ''), ('retention', '90 days')$$,
+  'the settings and their defaults (report_from and reporting_mta have none: unset)');
 SET LOCAL spamhints.retention = '30 days';
 SELECT is(spamhints.setting('retention'), '30 days', 'a setting set with SET');
 SELECT throws_ok($$SELECT spamhints.setting('nonsense')$$, '42704', NULL, 'an unknown setting is an error');

@@ -8,15 +8,23 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
+-- a report names where replies go and the host that made it: report()
+-- refuses to run without them (tested at the end)
+SET LOCAL spamhints.report_from = 'abuse@isp.example';
+SET LOCAL spamhints.reporting_mta = 'mx.isp.example';
+-- most tests below look at addresses with one or two sampled packets: they
+-- lower the evidence needed from traffic alone; the defaults are tested at the end
+SET LOCAL spamhints.report_min_samples = 1;
+SET LOCAL spamhints.report_min_minutes = 1;
 -- numbers in the reports below do not depend on the tests before
 ALTER SEQUENCE spamhints.load_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.maillog_load_maillog_load_id_seq RESTART;
 ALTER SEQUENCE spamhints.report_id_seq RESTART;
-SELECT plan(122);
+SELECT plan(147);
 
 -- who agreed to receive reports
-INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference) VALUES
-  ('Agreed ISP', 'abuse@agreed.example', '{64501}', '{192.0.2.0/25}', '{192.0.2.25/32}', '2007-01-01 00:00+00', 'letter of 2007-01-01');
+INSERT INTO spamhints.agreement (isp, abuse_address, asns, networks, exclude, agreed_at, reference, include_mail_addresses) VALUES
+  ('Agreed ISP', 'abuse@agreed.example', '{64501}', '{192.0.2.0/25}', '{192.0.2.25/32}', '2007-01-01 00:00+00', 'letter of 2007-01-01', true);
 INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at, include_mail_addresses, suppression) VALUES
   ('Six ISP', 'abuse@six.example', '{2001:db8:1::/48}', '2007-02-01 00:00+00', false, '30 days');
 INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at, withdrawn_at) VALUES
@@ -82,10 +90,10 @@ SELECT results_eq(
 CREATE TEMP TABLE first_run AS
   SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), at => '2007-03-15 06:00+00');
 SELECT results_eq($$SELECT report_id, isp, abuse_address, source_ip, diagnosis, evidence, items, message_id FROM first_run$$,
-  $$VALUES (1::bigint, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.7'::inet, '{virus}'::text[], '{traffic,virus}'::text[], 3::bigint, '<spamhints.1.1@localhost>'),
-           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.50', '{"open server"}', '{server,traffic}', 2, '<spamhints.1.2@localhost>'),
-           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.200', '{"spam sender"}', '{traffic}', 1, '<spamhints.1.3@localhost>'),
-           (1, 'Six ISP', 'abuse@six.example', '2001:db8:1::66', '{"spam sender"}', '{spam,traffic}', 2, '<spamhints.1.4@localhost>')$$,
+  $$VALUES (1::bigint, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.7'::inet, '{virus}'::text[], '{traffic,virus}'::text[], 3::bigint, '<spamhints.1.1@mx.isp.example>'),
+           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.50', '{"open server"}', '{server,traffic}', 2, '<spamhints.1.2@mx.isp.example>'),
+           (1, 'Agreed ISP', 'abuse@agreed.example', '192.0.2.200', '{"spam sender"}', '{traffic}', 1, '<spamhints.1.3@mx.isp.example>'),
+           (1, 'Six ISP', 'abuse@six.example', '2001:db8:1::66', '{"spam sender"}', '{spam,traffic}', 2, '<spamhints.1.4@mx.isp.example>')$$,
   'report: one ARF message per source address, to the abuse address of the ISP that agreed');
 
 -- never to anyone who did not agree
@@ -130,13 +138,15 @@ SELECT ok(:v4 ~ E'\nContent-Type: multipart/report; report-type=feedback-report;
 SELECT is((SELECT array_agg(m[1]) FROM regexp_matches(:v4, E'\n--=_spamhints_[0-9a-f]{32}\nContent-Type: ([^;\n]*)', 'g') AS m),
           '{text/plain,message/feedback-report,text/rfc822-headers}'::text[], 'its parts: human-readable, machine-readable, headers');
 SELECT ok(:v4 ~ E'\n--=_spamhints_[0-9a-f]{32}--\n$', 'and its closing boundary');
-SELECT ok(strpos(:v4, E'\n\nFeedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
-                      'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
+SELECT is((SELECT count(*) FROM first_run WHERE message ~ E'\nFrom '), 0::bigint,
+          'no line of a report begins with "From " (an mbox reader, Sisimai''s among them, would start a new message there)');
+SELECT ok(strpos(:v4, E'\n\nFeedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40161\n'
+                      'Arrival-Date: Wed, 14 Mar 2007 10:17:33 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
                       'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n\n') > 0,
           'the feedback-report fields, with RFC 6692''s Source-Port');
 SELECT results_eq($$SELECT reporter, feedback_type, user_agent, source_ip, source_port, arrival_date, incidents, original_mail_from
                     FROM spamhints.parse_arf((SELECT message FROM first_run WHERE source_ip = '192.0.2.7'))$$,
-  $$VALUES ('abuse@localhost', 'virus', 'spamhints/0.1', '192.0.2.7'::inet, 40001, '2007-03-14 10:15:01+00'::timestamptz, 3, 'info@bank.example')$$,
+  $$VALUES ('abuse@isp.example', 'virus', 'spamhints/0.1', '192.0.2.7'::inet, 40161, '2007-03-14 10:17:33+00'::timestamptz, 3, 'info@bank.example')$$,
   'an ARF reader gets the fields back');
 SELECT ok((SELECT message FROM first_run WHERE source_ip = '192.0.2.50') ~ E'\nFeedback-Type: abuse\n.*\nSource-Port: 41000\nArrival-Date: Wed, 14 Mar 2007 13:01:00 \\+0000\n',
           'Source-Port and Arrival-Date of an open server: its own connection out, not its reply');
@@ -185,7 +195,7 @@ RESET spamhints.report_suppression;
 SELECT results_eq(
   $$SELECT report_id, isp, source_ip, message_id FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'),
                                                                        for_isp => 'Six ISP', at => '2007-04-20 00:00+00', dry_run => true)$$,
-  $$VALUES (NULL::bigint, 'Six ISP', '2001:db8:1::66'::inet, '<spamhints.preview.1@localhost>')$$,
+  $$VALUES (NULL::bigint, 'Six ISP', '2001:db8:1::66'::inet, '<spamhints.preview.1@mx.isp.example>')$$,
   'for_isp: one ISP only; dry_run: the reports without a number');
 SELECT is((SELECT count(*) FROM spamhints.report_log), 8::bigint, 'a dry run logs nothing');
 SELECT is((SELECT count(*) FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), for_isp => 'Nobody', dry_run => true)),
@@ -226,18 +236,13 @@ SELECT results_eq($$SELECT isp, source_ip FROM spamhints.report_items($$ || quot
   $$VALUES ('Agreed ISP', '192.0.2.7'::inet), ('Agreed ISP', '192.0.2.50'), ('Agreed ISP', '192.0.2.200'), ('Six ISP', '2001:db8:1::66')$$,
   'report_items: one item per address that report() reports, in its order');
 SELECT set_eq($$SELECT i.source_ip, pg_temp.unbound(spamhints.report_message(i, $$ || quote_literal(:period) || $$, '2007-04-20 00:00+00',
-                         format('<spamhints.preview.%s@localhost>', row_number() OVER (ORDER BY i.isp, i.source_ip))))
+                         format('<spamhints.preview.%s@mx.isp.example>', row_number() OVER (ORDER BY i.isp, i.source_ip))))
                 FROM spamhints.report_items($$ || quote_literal(:period) || $$, at => '2007-04-20 00:00+00') AS i$$,
               $$SELECT source_ip, pg_temp.unbound(message) FROM utc_preview$$,
               'report_message: the message of report(), byte for byte but its random boundary, from its item');
-SELECT is(spamhints.report_machine(:item '192.0.2.7')),
-          E'Feedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40001\n'
-          || E'Arrival-Date: Wed, 14 Mar 2007 10:15:01 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
-          || E'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n',
-          'report_machine: the RFC 5965 feedback-report fields (Feedback-Type, Source-IP, RFC 6692''s Source-Port, ...)');
 SELECT is(spamhints.report_machine(:item '2001:db8:1::66')),
-          E'Feedback-Type: abuse\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 2001:db8:1::66\nSource-Port: 50000\n'
-          || E'Arrival-Date: Wed, 14 Mar 2007 12:00:00 +0000\nIncidents: 2\nReporting-MTA: dns; mx1\n',
+          E'Feedback-Type: abuse\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 2001:db8:1::66\nSource-Port: 50001\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 12:05:00 +0000\nIncidents: 2\nReporting-MTA: dns; mx1\n',
           'report_machine: no Original-Mail-From or Original-Rcpt-To when the agreement leaves mail addresses out');
 SELECT ok(strpos(h, E'Abuse report about 192.0.2.7 (AS64501)\n\n') = 1
           AND strpos(h, E'Diagnosis: virus\n') > 0
@@ -249,8 +254,8 @@ FROM (SELECT spamhints.report_human(:item '192.0.2.7'), :period, '<ref@example>'
 SELECT is(spamhints.report_headers(:item '192.0.2.7')),
           E'Received: from kjsdhf ([192.0.2.7]:40161)\n\tby mx1; Wed, 14 Mar 2007 10:17:33 +0000\n',
           'report_headers: the Received field rebuilt from the first mail event''s log line');
-SELECT is(spamhints.report_headers(:item '192.0.2.50')), '',
-          'report_headers: empty without a mail event');
+SELECT ok(spamhints.report_headers(:item '192.0.2.50')) ~ E'^X-Spamhints-Synthetic: .*\nX-Spamhints-Client: 192.0.2.50:41000\n',
+          'report_headers: never empty; without a mail event, the first sampled packet it sent');
 SELECT is(spamhints.report_period_text(:period), '2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC',
           'report_period_text: the period as reports write it');
 SELECT ok(NOT has_function_privilege('public', 'spamhints.report_items(tstzrange, text, timestamptz)', 'EXECUTE')
@@ -259,9 +264,9 @@ SELECT ok(NOT has_function_privilege('public', 'spamhints.report_items(tstzrange
 
 -- MIME boundaries nobody can guess: random for every message, not made from
 -- its Message-ID, and found nowhere else in the message
-SELECT ok(strpos(:v4, md5('<spamhints.1.1@localhost>')) = 0, 'the boundary is not made from the Message-ID');
+SELECT ok(strpos(:v4, md5('<spamhints.1.1@mx.isp.example>')) = 0, 'the boundary is not made from the Message-ID');
 SELECT is((SELECT count(DISTINCT substring(m from 'boundary="([^"]*)"'))
-           FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<same@localhost>') AS m
+           FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<same@mx.isp.example>') AS m
                  FROM generate_series(1, 20)) AS t), 20::bigint,
           'the same report made 20 times has 20 different boundaries');
 SELECT ok(bool_and((SELECT count(*) FROM regexp_matches(f.message, substring(f.message from 'boundary="(=_spamhints_[0-9a-f]{32})"'), 'g')) = 5),
@@ -311,13 +316,13 @@ SELECT is(ARRAY(SELECT r.col FROM reaching r WHERE pg_temp.refused(format(r.stmt
           '{}'::text[], 'and takes any other text (accents, symbols, emoji with a zero-width joiner)');
 SELECT throws_ok(format($$INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, helo, verdict)
                           VALUES (1, 30, '2007-03-14 16:00+00', '192.0.2.9', 4000, %L, 'spam')$$,
-                        E'x\n--=_spamhints_' || md5('<spamhints.5.1@localhost>')
+                        E'x\n--=_spamhints_' || md5('<spamhints.5.1@mx.isp.example>')
                         || E'\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 203.0.113.66\n'),
                  '23514', NULL, 'a HELO that holds line breaks and a MIME boundary is refused');
 -- the same words on one line are only words: the report is about its address
 INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, helo, verdict)
   VALUES (1, 30, '2007-03-14 16:00+00', '192.0.2.9', 4000,
-          '--=_spamhints_' || md5('<spamhints.preview.2@localhost>') || ' Content-Type: message/feedback-report Source-IP: 203.0.113.66', 'spam');
+          '--=_spamhints_' || md5('<spamhints.preview.2@mx.isp.example>') || ' Content-Type: message/feedback-report Source-IP: 203.0.113.66', 'spam');
 CREATE TEMP TABLE forged AS
   SELECT source_ip, message FROM spamhints.report(:period, at => '2007-04-20 00:00+00', dry_run => true) WHERE source_ip = '192.0.2.9';
 SELECT results_eq($$SELECT a.source_ip, a.feedback_type FROM forged f, spamhints.parse_arf(f.message) AS a$$,
@@ -356,6 +361,8 @@ RESET spamhints.report_suppression;
 RESET spamhints.retention;
 RESET spamhints.report_from;
 RESET spamhints.reporting_mta;
+SET LOCAL spamhints.report_from = 'abuse@isp.example';
+SET LOCAL spamhints.reporting_mta = 'mx.isp.example';
 -- what a refusal says
 \set ON_ERROR_ROLLBACK on
 SET spamhints.report_max_items = 0;
@@ -371,18 +378,118 @@ SET LOCAL spamhints.report_max_items = 1;
 SELECT ok(strpos(m, E'[load 1 frame 1]\n  ... and 1 more sampled packets, not listed\n') > 0
           AND strpos(m, '[mail log 1 line 7]') > 0 AND strpos(m, 'WARNING: PERSONAL DATA') > 0,
           'report_max_items = 1: one item per kind, the rest counted, the warning')
-FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<x@localhost>') AS m) AS t;
+FROM (SELECT spamhints.report_message(:item '192.0.2.7'), :period, '2007-04-20 00:00+00', '<x@mx.isp.example>') AS m) AS t;
 RESET spamhints.report_max_items;
 CREATE TEMP TABLE one_item AS SELECT i.* FROM spamhints.report_items(:period, at => '2007-04-20 00:00+00') AS i WHERE i.source_ip = '192.0.2.7';
 UPDATE one_item SET traffic_lines = NULL;
-SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@mx.isp.example>') FROM one_item o$$,
                  '22023', NULL, 'an item whose sampled packets are not listed makes no report: an error');
 UPDATE one_item SET traffic_lines = 'x', mail_lines_full = NULL;
-SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@mx.isp.example>') FROM one_item o$$,
                  '22023', NULL, 'nor one whose mail events are not listed');
 UPDATE one_item SET mail_lines_full = 'x', arrival = NULL;
-SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@localhost>') FROM one_item o$$,
+SELECT throws_ok($$SELECT spamhints.report_message(ROW(o.*)::spamhints.report_item, tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), now(), '<x@mx.isp.example>') FROM one_item o$$,
                  '22023', NULL, 'nor one whose machine-readable part would be empty');
+
+-- the uncertainty of counts of sampled packets: exact 95% Poisson bounds on
+-- the count (hand-checked against the chi-square tables: for 3, 0.619 and
+-- 8.767); above 100 samples Wilson-Hilferty's approximation, within 0.1%
+SELECT results_eq($$SELECT c, round(b.lower::numeric, 3), round(b.upper::numeric, 3)
+                    FROM unnest('{0,1,2,3,5,10,20,50,100}'::bigint[]) AS c, spamhints.poisson_bounds(c) AS b$$,
+  $$VALUES (0::bigint, 0.000, 3.689), (1, 0.025, 5.572), (2, 0.242, 7.225), (3, 0.619, 8.767), (5, 1.623, 11.668),
+           (10, 4.795, 18.390), (20, 12.217, 30.888), (50, 37.111, 65.919), (100, 81.364, 121.627)$$,
+  'poisson_bounds: exact 95% bounds of a Poisson mean from a count');
+SELECT ok(bool_and(abs(b.lower / v.lo - 1) < 0.001 AND abs(b.upper / v.up - 1) < 0.001),
+          'poisson_bounds: large counts within 0.1% of the exact bounds')
+FROM (VALUES (101::bigint, 82.2662, 122.7242), (200, 173.2409, 229.722), (1000, 938.973, 1063.9521)) AS v(c, lo, up),
+     spamhints.poisson_bounds(v.c) AS b;
+SELECT throws_ok($$SELECT * FROM spamhints.poisson_bounds(-1)$$, '22023', NULL, 'poisson_bounds: a negative count is an error');
+
+-- how much traffic evidence an address needs, by default: several sampled
+-- packets over more than one minute, or a mail-log verdict
+RESET spamhints.report_min_samples;
+RESET spamhints.report_min_minutes;
+SELECT is(ARRAY[spamhints.setting('report_min_samples'), spamhints.setting('report_min_minutes')], '{3,2}'::text[],
+          'by default an address needs 3 sampled packets in 2 different minutes');
+SELECT throws_ok(format('SET spamhints.%s = %L', b.name, b.value), '22023', NULL, format('spamhints.%s = %s is refused', b.name, b.value))
+FROM (VALUES ('report_min_samples', '0'), ('report_min_samples', 'three'), ('report_min_minutes', '0'), ('report_min_minutes', '-2')) AS b(name, value);
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at) VALUES
+  ('Default ISP', 'abuse@default.example', '{198.19.0.0/24}', '2007-01-01 00:00+00');
+SELECT is((SELECT include_mail_addresses FROM spamhints.agreement WHERE isp = 'Default ISP'), false,
+          'an agreement leaves mail addresses out unless it says otherwise');
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port, tcp_flags, smtp)
+SELECT 1, v.frame, v.ts::timestamptz, '192.0.2.250', v.frame, 1000, v.src::inet, '198.51.100.25', v.sp, 25, 2, NULL
+FROM (VALUES
+  (40, '2007-03-14 09:00:00+00', '198.19.0.1', 5001),                                                    -- one packet
+  (41, '2007-03-14 09:10:01+00', '198.19.0.2', 5101), (42, '2007-03-14 09:10:20+00', '198.19.0.2', 5102), -- three in one minute
+  (43, '2007-03-14 09:10:59+00', '198.19.0.2', 5103),
+  (44, '2007-03-14 09:20:00+00', '198.19.0.3', 5201), (45, '2007-03-14 09:20:30+00', '198.19.0.3', 5202), -- three in two minutes
+  (46, '2007-03-14 09:21:00+00', '198.19.0.3', 5203),
+  (47, '2007-03-14 09:30:00+00', '198.19.0.4', 5301)) AS v(frame, ts, src, sp);                          -- one, and spam
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, host, client_ip, client_port, helo, sender, recipients, verdict, reason)
+  VALUES (1, 40, '2007-03-14 09:31:00+00', 'mx2', '198.19.0.4', 5302, 'pc4', 'boss@forged.example', '{carol@example.net}', 'spam', 'spam');
+SELECT results_eq($$SELECT source_ip, samples, minutes, diagnosis FROM spamhints.report_candidates(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), '2007-04-20 00:00+00')
+                    WHERE isp = 'Default ISP'$$,
+  $$VALUES ('198.19.0.3'::inet, 3::bigint, 2::bigint, '{"spam sender"}'::text[]), ('198.19.0.4', 1, 1, '{"spam sender"}')$$,
+  'one sampled packet, or three in one minute, is no evidence; three in two minutes is, and so is a mail-log verdict');
+CREATE TEMP TABLE defaults_run AS
+  SELECT * FROM spamhints.report(:period, for_isp => 'Default ISP', at => '2007-04-20 00:00+00', dry_run => true);
+\set t3 '(SELECT message FROM defaults_run WHERE source_ip = ''198.19.0.3'')'
+\set t4 '(SELECT message FROM defaults_run WHERE source_ip = ''198.19.0.4'')'
+SELECT ok(strpos(:t3, E'  In all: 3 sampled packets at 1 in 1000 to 1 mail server, in 2 different minutes,\n  from 2007-03-14 09:20:00 UTC to 2007-03-14 09:21:00 UTC.\n  About 3,000 packets (95% bounds 619 to 8,767: exact Poisson bounds on the\n  count of samples, scaled by the sampling rate).\n') > 0,
+          'the count, the estimate and its uncertainty');
+SELECT ok(strpos(:t3, E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least 3 of them in at least 2 different minutes\nof the period. This one has 3 sampled packets in 2 minutes.\n') > 0,
+          'the report states the thresholds it was made with');
+SELECT ok(strpos(:t4, E'of the period. This one has 1 sampled packet in 1 minute and 1 mail event.\n') > 0,
+          'and, for an address reported on a mail-log verdict, that too');
+
+-- the machine-readable part and the headers part describe one incident
+SELECT is(spamhints.report_machine(:item '192.0.2.7')),
+          E'Feedback-Type: virus\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 192.0.2.7\nSource-Port: 40161\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 10:17:33 +0000\nIncidents: 3\nReporting-MTA: dns; mx1\n'
+          || E'Original-Mail-From: <info@bank.example>\nOriginal-Rcpt-To: <alice@example.net>\n',
+          'report_machine: every field from the mail event the headers part shows, not from a sampled packet');
+SELECT ok(strpos(spamhints.report_human(:item '192.0.2.7'), :period, '<x@mx.isp.example>'),
+                 E'The machine-readable part and the headers part describe one incident: the\nfirst mail from this address, at 2007-03-14 10:17:33 UTC [mail log 1 line 7].\nThe other 2 items of evidence are listed here (Incidents: 3).\n') > 0,
+          'the human part says which incident the other parts describe, and counts the others');
+SELECT is(spamhints.report_machine(:item '198.19.0.3')),
+          E'Feedback-Type: abuse\nUser-Agent: spamhints/0.1\nVersion: 1\nSource-IP: 198.19.0.3\nSource-Port: 5201\n'
+          || E'Arrival-Date: Wed, 14 Mar 2007 09:20:00 +0000\nIncidents: 3\n',
+          'report_machine, traffic only: the first sampled packet, no Reporting-MTA (no mail server of ours saw it)');
+SELECT is(spamhints.report_headers(:item '198.19.0.3')),
+          E'X-Spamhints-Synthetic: no message was kept; these fields describe the sampled\n\tpacket of load 1 frame 44, not a message\n'
+          || E'X-Spamhints-Client: 198.19.0.3:5201\nX-Spamhints-Server: 198.51.100.25:25\n'
+          || E'X-Spamhints-Packet: SYN, sampled 1 in 1000\nX-Spamhints-Observed: Wed, 14 Mar 2007 09:20:00 +0000\n',
+          'report_headers, traffic only: a synthetic header block, labelled, with the packet''s facts');
+
+-- personal data: only what the agreement lets through, and the warning says what is there
+SELECT ok(strpos(:t4, 'forged.example') = 0 AND strpos(:t4, 'carol@') = 0 AND strpos(:t4, 'Original-Rcpt-To') = 0,
+          'by default, no sender or recipient address reaches another ISP');
+SELECT ok(strpos(:t3, E'This report contains personal data: IP addresses and times.\n') > 0,
+          'a traffic-only report holds IP addresses and times, and says only that');
+SELECT ok(strpos(:t4, E'This report contains personal data: IP addresses and times, and host names\nclients gave.\n') > 0,
+          'a report of mail without addresses says it holds no mail address');
+SELECT ok(strpos(:v4, E'This report contains personal data: IP addresses and times, host names\nclients gave, and the mail addresses of senders and recipients (many forged,\nbut some may be real people''s).\n') > 0,
+          'a report with mail addresses says it holds them');
+
+-- an open server: what was seen, not a verdict
+\set s50 '(SELECT message FROM first_run WHERE source_ip = ''192.0.2.50'')'
+SELECT ok(strpos(:s50, 'it may be an open relay') = 0 AND strpos(:s50, 'abuse to send spam') = 0,
+          'an open server is not called an open relay on sampled packets alone');
+SELECT ok(strpos(:s50, E'- open server: this address answers SMTP as a mail server (sampled packets\n  from its port 25 to 1 client in 1 network) and also connects to port 25\n  of 1 other mail server. A mail server that sends its users'' mail does\n  both; so does an open relay or proxy. These packets do not show which.\n') > 0,
+          'it says what was observed, and leaves the judgement to the reader');
+
+-- no report without its sender and host
+RESET spamhints.report_from;
+SELECT throws_ok($$SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), dry_run => true)$$,
+                 '55000', 'the settings spamhints.report_from and spamhints.reporting_mta must be set before reports are made',
+                 'report() refuses to run while report_from is unset');
+SET LOCAL spamhints.report_from = 'abuse@isp.example';
+RESET spamhints.reporting_mta;
+SELECT throws_ok($$SELECT * FROM spamhints.report(tstzrange('2007-03-14 00:00+00', '2007-03-15 00:00+00'), dry_run => true)$$,
+                 '55000', 'the settings spamhints.report_from and spamhints.reporting_mta must be set before reports are made',
+                 'and while reporting_mta is unset');
+SET LOCAL spamhints.reporting_mta = 'mx.isp.example';
 
 -- the two reports, whole (their boundaries are random)
 \echo ==== the report about 192.0.2.7

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 SELECT has_materialized_view('spamhints', 'daily_figures', 'materialized view daily_figures');
 SELECT has_materialized_view('spamhints', 'report_queue', 'materialized view report_queue');
@@ -35,14 +35,19 @@ INSERT INTO spamhints.incoming_report (received_at, source_ip) VALUES ('2007-03-
 SELECT is((SELECT count(*) FROM spamhints.daily_figures), 0::bigint, 'a materialized view: nothing new before refresh()');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() refreshes both');
 SELECT results_eq($$SELECT * FROM spamhints.daily_figures ORDER BY day$$,
-  $$VALUES ('2007-03-14'::date, 3::bigint, 3000::bigint, 2::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint),
-           ('2007-03-15', 1, 1000, 1, 0, 0, 0, 1, 0, 0, 0, 0),
-           ('2007-03-16', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)$$,
-  'daily_figures: per UTC day, samples, estimate, client addresses, customer senders, spam, virus, rejected, customers caught (new), reports in and out');
+  $$VALUES ('2007-03-14'::date, 3::bigint, 3000::bigint, 2::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
+           ('2007-03-15', 1, 1000, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0),
+           ('2007-03-16', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0)$$,
+  'daily_figures: per UTC day, samples, estimate, client addresses, customer senders, spam, virus, rejected, customers caught (new), reports in, produced and sent');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() again (concurrently: readers are not blocked)');
 SELECT is((SELECT count(*) FROM spamhints.daily_figures), 3::bigint, 'the same figures');
 
--- the report queue: yesterday's candidates, as of the refresh
+-- the report queue: yesterday's candidates, as of the refresh (one sampled
+-- packet is enough here)
+SET LOCAL spamhints.report_min_samples = 1;
+SET LOCAL spamhints.report_min_minutes = 1;
+SET LOCAL spamhints.report_from = 'abuse@isp.example';
+SET LOCAL spamhints.reporting_mta = 'mx.isp.example';
 INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at) VALUES ('Agreed ISP', 'abuse@agreed.example', '{192.0.2.0/24}', '2007-01-01 00:00+00');
 INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
 SELECT l.load_id, 5, lower(spamhints.yesterday()) + interval '10 hours', '192.0.2.250', 5, 1000, '192.0.2.9', '203.0.113.25', 40000, 25
@@ -54,6 +59,15 @@ SELECT results_eq($$SELECT period, isp, source_ip, evidence, suppressed FROM spa
 SELECT is((SELECT count(*) FROM spamhints.report()), 1::bigint, 'report() with no arguments reports yesterday');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() after the report');
 SELECT is((SELECT suppressed FROM spamhints.report_queue), true, 'after it, the queue shows the address as reported');
+-- produced is not sent: sent is what the mailer marks
+SELECT results_eq($$SELECT day, reports_produced, reports_sent FROM spamhints.daily_figures WHERE reports_produced + reports_sent > 0$$,
+  $$VALUES ((now() AT TIME ZONE 'UTC')::date, 1::bigint, 0::bigint)$$,
+  'daily_figures: a report produced, none sent');
+UPDATE spamhints.report_log SET sent_at = now() + interval '1 day';
+DO $$ BEGIN PERFORM spamhints.refresh(); END $$;
+SELECT results_eq($$SELECT day, reports_produced, reports_sent FROM spamhints.daily_figures WHERE reports_produced + reports_sent > 0 ORDER BY day$$,
+  $$VALUES ((now() AT TIME ZONE 'UTC')::date, 1::bigint, 0::bigint), ((now() AT TIME ZONE 'UTC')::date + 1, 0, 1)$$,
+  'daily_figures: sent on the day the mailer sent it');
 
 -- the schedule
 SELECT results_eq($$SELECT jobname, schedule, command FROM spamhints.cron_jobs()$$,
