@@ -227,3 +227,8 @@ COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real pa
 COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
 COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
 COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';
+
+COMMENT ON COLUMN spamhints.daily_figures.reports_produced IS 'reports spamhints.report() made that day (report_log.reported_at)';
+COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
+COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
+COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
