@@ -23,7 +23,6 @@
 enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
-	SKIP_CAPTURE_UNREADABLE,
 	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
 	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
 };
@@ -75,8 +74,6 @@ skip_name(int reason)
 	{
 		case SKIP_CAPTURE_TRUNCATED:
 			return "capture_truncated";
-		case SKIP_CAPTURE_UNREADABLE:
-			return "capture_unreadable";
 	}
 	return sh_smtp_skip_name((sh_smtp_verdict) (reason - SKIP_SMTP_FIRST + SH_SMTP_FIRST_SKIP));
 }
