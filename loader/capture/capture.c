@@ -135,8 +135,10 @@ next_block(sh_capture *cap)
 				new_section = 0;
 
 	cap->block_left = 0;
-	if ((r = fill_head(cap, 8)) <= 0)
-		return r;
+	if ((r = fill_head(cap, 8)) < 0)
+		return -1;
+	if (r == 0)
+		return cap->head_len > 0;	/* cut in a block header: libpcap gets what there is */
 	type = get32(cap, cap->head);	/* the section header's type reads the same in both orders */
 	if (type == PCAPNG_SHB)
 	{
@@ -343,7 +345,7 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 	}
 	if (fstat(fileno(cap->file), &st) == 0 && S_ISREG(st.st_mode))
 		cap->size = (uint64_t) st.st_size;
-	setvbuf(cap->file, NULL, _IONBF, 0);	/* the hashing stream buffers */
+	setvbuf(cap->file, NULL, _IOFBF, 1 << 16);	/* block headers are read a few bytes at a time */
 
 	cap->sha = sh_hash_start();
 	if (cap->sha == NULL)
