@@ -6,10 +6,21 @@
  * free, whether the capture is a file or a pipe. The BPF filter is applied
  * with pcap_offline_filter() rather than pcap_setfilter() so that every packet
  * is still counted and frame numbers stay those Wireshark shows.
+ *
+ * A pcapng file may hold several sections (cat a.pcapng b.pcapng makes
+ * one), each with its own byte order and interfaces; libpcap stops at a
+ * section in the other byte order or with another link type. So the stream
+ * follows the block framing (type, total length, the section header's
+ * byte-order magic; nothing else of a block is read here) and ends at each
+ * new section header: every section is opened with libpcap on its own,
+ * frame numbers counting on across them as Wireshark counts. It also
+ * passes each interface's snapshot length as 0 (none): libpcap refuses a
+ * packet longer than its interface's, which Wireshark reads.
  */
 #include "capture.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +41,32 @@ struct sh_capture
 	int			linktype;
 	int			pcapng;			/* 1: pcapng (64-bit times), 0: pcap (unsigned 32-bit seconds) */
 	char		filter_text[1024];
+	char	   *user_filter;	/* --filter, or NULL: the link type's default */
 	sh_hash    *sha;
 	uint64_t	bytes_read;
 	uint64_t	size;
 	uint64_t	frames;
 	int			read_error;
+	int			at_eof;			/* the file has no more bytes */
+
+	/* pcapng framing (pcapng set): where the stream stands in the blocks */
+	int			framing;		/* 0: a block's length made no sense; bytes pass as they are */
+	int			big_endian;		/* the current section's byte order */
+	int			section_end;	/* the next section's header is read: the stream ends here */
+	int			sections;		/* sections opened so far */
+	uint64_t	section_offset; /* where the current section starts in the file */
+	uint64_t	blocks;			/* blocks begun in the current section */
+	uint8_t		head[16];		/* the start of the current block, as libpcap gets it */
+	size_t		head_len;
+	size_t		head_pos;
+	uint64_t	block_left;		/* the current block's bytes after head */
+	int			cut_in_block;	/* the file ended inside a block */
 };
 
+/* Up to size bytes of the file, hashed: how many (0 at its end), or -1. */
 static ssize_t
-hashing_read(void *cookie, char *buf, size_t size)
+read_file(sh_capture *cap, void *buf, size_t size)
 {
-	sh_capture *cap = cookie;
 	size_t		n = fread(buf, 1, size, cap->file);
 
 	if (n == 0 && ferror(cap->file))
@@ -48,12 +74,164 @@ hashing_read(void *cookie, char *buf, size_t size)
 		cap->read_error = errno ? errno : EIO;
 		return -1;
 	}
+	if (n < size)
+		cap->at_eof = 1;
 	if (n > 0)
 	{
 		sh_hash_update(cap->sha, buf, n);
 		cap->bytes_read += n;
 	}
 	return (ssize_t) n;
+}
+
+static uint32_t
+get32(const sh_capture *cap, const uint8_t *p)
+{
+	if (cap->big_endian)
+		return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+	return (uint32_t) p[3] << 24 | (uint32_t) p[2] << 16 | (uint32_t) p[1] << 8 | p[0];
+}
+
+#define PCAPNG_SHB 0x0A0D0D0Au
+#define PCAPNG_IDB 1u
+
+/*
+ * Read head bytes of the block at the current position until it holds want:
+ * 1 when it does, 0 when the file ended first (cut_in_block set when some
+ * bytes came), -1 on a read error.
+ */
+static int
+fill_head(sh_capture *cap, size_t want)
+{
+	while (cap->head_len < want)
+	{
+		ssize_t		n = read_file(cap, cap->head + cap->head_len, want - cap->head_len);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+		{
+			if (cap->head_len > 0)
+				cap->cut_in_block = 1;
+			return 0;
+		}
+		cap->head_len += (size_t) n;
+	}
+	return 1;
+}
+
+/*
+ * At a block boundary: read the next block's head. Returns 1 when there is
+ * a block to pass on, 0 at the end of the stream (of the file, or of the
+ * section: section_end), -1 on a read error.
+ */
+static int
+next_block(sh_capture *cap)
+{
+	uint64_t	start = cap->bytes_read;
+	uint32_t	type,
+				length;
+	int			r,
+				new_section = 0;
+
+	cap->block_left = 0;
+	if ((r = fill_head(cap, 8)) < 0)
+		return -1;
+	if (r == 0)
+		return cap->head_len > 0;	/* cut in a block header: libpcap gets what there is */
+	type = get32(cap, cap->head);	/* the section header's type reads the same in both orders */
+	if (type == PCAPNG_SHB)
+	{
+		if ((r = fill_head(cap, 12)) <= 0)
+			return r < 0 ? -1 : 1;	/* cut: libpcap says so */
+		if (memcmp(cap->head + 8, "\x1A\x2B\x3C\x4D", 4) == 0)
+			cap->big_endian = 1;
+		else if (memcmp(cap->head + 8, "\x4D\x3C\x2B\x1A", 4) == 0)
+			cap->big_endian = 0;
+		else
+			cap->framing = 0;	/* not a section header: libpcap refuses it */
+		if (cap->blocks > 0)
+		{
+			new_section = 1;
+			cap->blocks = 0;
+			cap->section_offset = start;
+		}
+	}
+	length = get32(cap, cap->head + 4);
+	if (length < 12 || length % 4 != 0)
+		cap->framing = 0;
+	else if (type == PCAPNG_IDB && length >= 20)
+	{
+		if ((r = fill_head(cap, 16)) < 0)
+			return -1;
+		/* the snapshot length: 0, none (libpcap then allows its maximum) */
+		if (r == 1)
+			memset(cap->head + 12, 0, 4);
+	}
+	cap->blocks++;
+	if (cap->framing && length > cap->head_len)
+		cap->block_left = length - cap->head_len;
+	if (new_section)
+	{
+		cap->section_end = 1;	/* its head waits for the next stream */
+		return 0;
+	}
+	return 1;
+}
+
+/* The stream libpcap reads: the file's bytes, up to the end of the current section. */
+static ssize_t
+section_read(void *cookie, char *buf, size_t size)
+{
+	sh_capture *cap = cookie;
+	size_t		done = 0;
+
+	while (done < size && !cap->section_end)
+	{
+		ssize_t		n;
+
+		if (cap->head_pos < cap->head_len)
+		{
+			n = (ssize_t) (cap->head_len - cap->head_pos);
+			if ((size_t) n > size - done)
+				n = (ssize_t) (size - done);
+			memcpy(buf + done, cap->head + cap->head_pos, (size_t) n);
+			cap->head_pos += (size_t) n;
+		}
+		else if (!cap->pcapng || !cap->framing)
+			n = read_file(cap, buf + done, size - done);
+		else if (cap->block_left > 0)
+		{
+			size_t		want = size - done;
+
+			if (want > cap->block_left)
+				want = (size_t) cap->block_left;
+			n = read_file(cap, buf + done, want);
+			if (n >= 0)
+				cap->block_left -= (uint64_t) n;
+			if (n == 0)
+				cap->cut_in_block = 1;
+		}
+		else
+		{
+			int			r;
+
+			cap->head_len = cap->head_pos = 0;
+			r = next_block(cap);
+
+			if (r < 0)
+				return done > 0 ? (ssize_t) done : -1;
+			if (r == 0)
+				break;
+			continue;
+		}
+		if (n < 0)
+			return done > 0 ? (ssize_t) done : -1;
+		if (n == 0)
+			break;
+		done += (size_t) n;
+	}
+	return (ssize_t) done;
 }
 
 static int
@@ -75,11 +253,81 @@ linktype_supported(int linktype)
 	}
 }
 
+/*
+ * Open the section that starts at the stream's position with libpcap, and
+ * the filter for its link type. 0, or -1 with the reason in err.
+ */
+static int
+open_section(sh_capture *cap, const char *path, char *err, size_t errlen)
+{
+	static const cookie_io_functions_t io = {.read = section_read};
+	char		pcap_err[PCAP_ERRBUF_SIZE];
+	const char *filter = cap->user_filter ? cap->user_filter : NULL;
+	char		where[96] = "";
+
+	cap->sections++;
+	cap->section_end = 0;
+	if (cap->sections > 1)
+		snprintf(where, sizeof(where), " (the section at byte offset %" PRIu64 ", after frame %" PRIu64 ")",
+				 cap->section_offset, cap->frames);
+	cap->hashing = fopencookie(cap, "r", io);
+	if (cap->hashing == NULL)
+	{
+		snprintf(err, errlen, "fopencookie: %s", strerror(errno));
+		return -1;
+	}
+	setvbuf(cap->hashing, NULL, _IOFBF, 1 << 20);
+
+	cap->pcap = pcap_fopen_offline(cap->hashing, pcap_err);
+	if (cap->pcap == NULL)
+	{
+		if (cap->read_error)
+			snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
+		else if (cap->sections > 1)
+			snprintf(err, errlen, "%s%s", pcap_err, where);
+		else
+			snprintf(err, errlen, "\"%s\" is not a pcap or pcapng capture: %s", path, pcap_err);
+		return -1;
+	}
+	cap->hashing = NULL;		/* pcap_close() closes it now */
+
+	cap->linktype = pcap_datalink(cap->pcap);
+	if (!linktype_supported(cap->linktype))
+	{
+		const char *name = pcap_datalink_val_to_name(cap->linktype);
+
+		if (cap->sections > 1)
+			snprintf(err, errlen, "link type %s (%d)%s: sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
+					 name ? name : "unknown", cap->linktype, where);
+		else
+			snprintf(err, errlen, "\"%s\" has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
+					 path, name ? name : "unknown", cap->linktype);
+		return -1;
+	}
+	/*
+	 * By default also match frames with one or two VLAN tags: a collector
+	 * listening on a trunk port (or a QinQ one) sees its sFlow tagged, and
+	 * plain "udp port 6343" misses it.
+	 */
+	if (filter == NULL)
+		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
+	if (cap->sections == 1)
+		snprintf(cap->filter_text, sizeof(cap->filter_text), "%s", filter);
+	if (cap->have_filter)
+		pcap_freecode(&cap->filter);
+	cap->have_filter = 0;
+	if (pcap_compile(cap->pcap, &cap->filter, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+	{
+		snprintf(err, errlen, "bad filter \"%s\"%s: %s", filter, where, pcap_geterr(cap->pcap));
+		return -1;
+	}
+	cap->have_filter = 1;
+	return 0;
+}
+
 sh_capture *
 sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 {
-	static const cookie_io_functions_t io = {.read = hashing_read};
-	char		pcap_err[PCAP_ERRBUF_SIZE];
 	sh_capture *cap = calloc(1, sizeof(*cap));
 	struct stat st;
 
@@ -98,7 +346,7 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 	}
 	if (fstat(fileno(cap->file), &st) == 0 && S_ISREG(st.st_mode))
 		cap->size = (uint64_t) st.st_size;
-	setvbuf(cap->file, NULL, _IONBF, 0);	/* the hashing stream buffers */
+	setvbuf(cap->file, NULL, _IOFBF, 1 << 16);	/* block headers are read a few bytes at a time */
 
 	cap->sha = sh_hash_start();
 	if (cap->sha == NULL)
@@ -106,47 +354,30 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start SHA-256");
 		goto fail;
 	}
-	cap->hashing = fopencookie(cap, "r", io);
-	if (cap->hashing == NULL)
+	if (filter != NULL && (cap->user_filter = strdup(filter)) == NULL)
 	{
-		snprintf(err, errlen, "fopencookie: %s", strerror(errno));
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	setvbuf(cap->hashing, NULL, _IOFBF, 1 << 20);
-
-	cap->pcap = pcap_fopen_offline(cap->hashing, pcap_err);
-	if (cap->pcap == NULL)
+	/* pcapng (its first block a section header) is followed block by block */
+	cap->framing = 1;
+	if (fill_head(cap, 4) < 0)
 	{
-		snprintf(err, errlen, "\"%s\" is not a pcap or pcapng capture: %s", path, pcap_err);
+		snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
 		goto fail;
 	}
-	cap->hashing = NULL;		/* pcap_close() closes it now */
-
-	cap->linktype = pcap_datalink(cap->pcap);
-	/* libpcap says version 1.0 for a pcapng file, 2.x for a pcap file */
-	cap->pcapng = pcap_major_version(cap->pcap) == 1;
-	if (!linktype_supported(cap->linktype))
+	cap->cut_in_block = 0;
+	if (cap->head_len == 4 && memcmp(cap->head, "\x0A\x0D\x0D\x0A", 4) == 0)
 	{
-		const char *name = pcap_datalink_val_to_name(cap->linktype);
-
-		snprintf(err, errlen, "\"%s\" has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
-				 path, name ? name : "unknown", cap->linktype);
-		goto fail;
+		cap->pcapng = 1;
+		if (next_block(cap) < 0)
+		{
+			snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
+			goto fail;
+		}
 	}
-	/*
-	 * By default also match frames with one or two VLAN tags: a collector
-	 * listening on a trunk port (or a QinQ one) sees its sFlow tagged, and
-	 * plain "udp port 6343" misses it.
-	 */
-	if (filter == NULL)
-		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
-	snprintf(cap->filter_text, sizeof(cap->filter_text), "%s", filter);
-	if (pcap_compile(cap->pcap, &cap->filter, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
-	{
-		snprintf(err, errlen, "bad filter \"%s\": %s", filter, pcap_geterr(cap->pcap));
+	if (open_section(cap, path, err, errlen) != 0)
 		goto fail;
-	}
-	cap->have_filter = 1;
 	return cap;
 
 fail:
@@ -219,18 +450,40 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		uint32_t	proto;
 		uint16_t	udp_len;
 
+		if (r == PCAP_ERROR_BREAK && cap->section_end)
+		{
+			/* the next section: libpcap opens it as a capture of its own */
+			pcap_close(cap->pcap);
+			cap->pcap = NULL;
+			if (open_section(cap, "", err, errlen) != 0)
+				return -1;
+			continue;
+		}
 		if (r == PCAP_ERROR_BREAK)
 			return 0;
 		if (r != 1)
 		{
+			const char *why = pcap_geterr(cap->pcap);
+
 			if (cap->read_error)
 			{
 				snprintf(err, errlen, "read error: %s", strerror(cap->read_error));
 				return -1;
 			}
-			snprintf(err, errlen, "%s", pcap_geterr(cap->pcap));
-			/* libpcap ran out of bytes inside a record: the capture is cut short */
-			return feof(pcap_file(cap->pcap)) ? -2 : -1;
+			/*
+			 * libpcap ran out of bytes inside the last record: the capture is
+			 * cut short, and every byte of it was read. Anything else stops
+			 * the read before the end.
+			 */
+			if (cap->at_eof && (!cap->pcapng || cap->cut_in_block) && strstr(why, "truncated") != NULL)
+			{
+				snprintf(err, errlen, "%s", why);
+				return -2;
+			}
+			snprintf(err, errlen, "cannot read past frame %" PRIu64 " (the section at byte offset %" PRIu64
+					 ", %" PRIu64 " bytes read of the file): %s", cap->frames, cap->section_offset,
+					 cap->bytes_read, why);
+			return -1;
 		}
 		cap->frames++;
 		if (!pcap_offline_filter(&cap->filter, hdr, data))
@@ -334,11 +587,10 @@ sh_capture_size(const sh_capture *cap)
 int
 sh_capture_finish(sh_capture *cap, char hex[65], char *err, size_t errlen)
 {
-	FILE	   *stream = pcap_file(cap->pcap);
 	char		sink[65536];
 
 	/* whatever libpcap did not read (after a truncated record, say) still counts */
-	while (stream != NULL && fread(sink, 1, sizeof(sink), stream) > 0)
+	while (read_file(cap, sink, sizeof(sink)) > 0)
 		;
 	if (cap->read_error)
 	{
@@ -391,5 +643,6 @@ sh_capture_close(sh_capture *cap)
 	if (cap->file && cap->file != stdin)
 		fclose(cap->file);
 	sh_hash_free(cap->sha);
+	free(cap->user_filter);
 	free(cap);
 }

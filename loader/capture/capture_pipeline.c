@@ -23,7 +23,6 @@
 enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
-	SKIP_CAPTURE_UNREADABLE,
 	SKIP_AGENT_LIMIT,			/* datagrams of agents past SH_AGENTS_MAX */
 	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
 	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
@@ -76,8 +75,6 @@ skip_name(int reason)
 	{
 		case SKIP_CAPTURE_TRUNCATED:
 			return "capture_truncated";
-		case SKIP_CAPTURE_UNREADABLE:
-			return "capture_unreadable";
 		case SKIP_AGENT_LIMIT:
 			return "agent_limit";
 	}
@@ -265,12 +262,18 @@ capture_read(sh_load *ld)
 							 cl->smtp_rows);
 	}
 	sh_load_progress_end(ld);
-	if (r < 0)
+	if (r == -1)
 	{
-		/* a capture cut short (say, by a full disk) still loads what it holds */
+		/* a capture not read to its end is not loaded, nor is its hash kept */
+		sh_error("%s: %s; nothing of it is loaded", ld->path, err);
+		return EXIT_INPUT;
+	}
+	if (r == -2)
+	{
+		/* a capture cut short (say, by a full disk) still loads what it holds: all of it was read */
 		fprintf(stderr, "%s: warning: %s: %s; loading the packets before it\n", SH_PROGNAME,
 				ld->path, err);
-		cl->skip[r == -2 ? SKIP_CAPTURE_TRUNCATED : SKIP_CAPTURE_UNREADABLE]++;
+		cl->skip[SKIP_CAPTURE_TRUNCATED]++;
 	}
 	cl->frames = sh_capture_frames_read(cl->cap);
 	if (sh_capture_finish(cl->cap, ld->sha256, err, sizeof(err)) != 0)

@@ -5,9 +5,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "load.h"
+
+/* The SQLSTATE of the last failure printed, for sh_db_hint(). */
+static char last_sqlstate[6];
 
 void
 sh_error(const char *fmt,...)
@@ -30,6 +34,64 @@ sh_now(void)
 	return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+void
+sh_db_error(PGconn *conn, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+
+	snprintf(last_sqlstate, sizeof(last_sqlstate), "%s", state ? state : "");
+	sh_error("%s", msg[0] ? msg : PQerrorMessage(conn));
+}
+
+const char *
+sh_db_sqlstate(void)
+{
+	return last_sqlstate;
+}
+
+void
+sh_db_forget(void)
+{
+	last_sqlstate[0] = '\0';
+}
+
+/* Would the same load, run again, succeed where this one failed? */
+static int
+retry_may_help(PGconn *conn, const char *state)
+{
+	if (PQstatus(conn) != CONNECTION_OK)
+		return 1;				/* the connection was lost */
+	return strncmp(state, "08", 2) == 0 ||	/* connection exception */
+		strncmp(state, "40", 2) == 0 ||	/* serialization failure, deadlock */
+		strncmp(state, "53", 2) == 0 ||	/* out of disk, memory, connections */
+		strncmp(state, "57P0", 4) == 0 ||	/* admin or crash shutdown, cannot connect now */
+		strcmp(state, "55P03") == 0 ||	/* lock not available */
+		strcmp(state, "57014") == 0;	/* canceled (statement_timeout, pg_cancel_backend) */
+}
+
+void
+sh_db_hint(PGconn *conn, const char *what)
+{
+	const char *state = last_sqlstate;
+
+	if (retry_may_help(conn, state))
+		fprintf(stderr, "%s: hint: nothing of %s was kept; run the same command again to load it\n",
+				SH_PROGNAME, what);
+	else if (strcmp(state, "42501") == 0)
+		fprintf(stderr, "%s: hint: nothing of %s was kept; the role \"%s\" may not load: "
+				"a superuser or the extension's owner runs GRANT spamhints_loader TO %s;\n",
+				SH_PROGNAME, what, PQuser(conn), PQuser(conn));
+	else if (state[0] == '\0')
+		fprintf(stderr, "%s: hint: nothing of %s was kept\n", SH_PROGNAME, what);
+	else
+		fprintf(stderr, "%s: hint: nothing of %s was kept; the same command would fail the same way%s\n",
+				SH_PROGNAME, what,
+				strncmp(state, "22", 2) == 0 ? ": the server refused a value of the file" :
+				strncmp(state, "23", 2) == 0 ? ": a constraint of the database refused a row" :
+				strcmp(state, "0A000") == 0 ? ": the server does not support what the load needs" : "");
+}
+
 int
 sh_exec_ok(PGconn *conn, const char *sql)
 {
@@ -37,7 +99,7 @@ sh_exec_ok(PGconn *conn, const char *sql)
 	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	if (!ok)
-		sh_error("%s", PQerrorMessage(conn));
+		sh_db_error(conn, res);
 	PQclear(res);
 	return ok;
 }
@@ -56,7 +118,7 @@ sh_db_copy_end(PGconn *conn, const char *errmsg)
 	res = PQgetResult(conn);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok && errmsg == NULL)
-		sh_error("%s", PQerrorMessage(conn));
+		sh_db_error(conn, res);
 	PQclear(res);
 	while ((res = PQgetResult(conn)) != NULL)
 		PQclear(res);

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
+#include "hash.h"
 
 /* Summary lines go here: standard output, unless the COPY stream does. */
 static FILE *report;
@@ -44,7 +46,7 @@ db_begin(const sh_pipeline *pl, sh_load *ld)
 	res = PQexecParams(ld->conn, sql, n, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		sh_error("%s", PQerrorMessage(ld->conn));
+		sh_db_error(ld->conn, res);
 		PQclear(res);
 		return -1;
 	}
@@ -55,7 +57,7 @@ db_begin(const sh_pipeline *pl, sh_load *ld)
 	res = PQexec(ld->conn, pl->copy_sql(ld));
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		sh_error("%s", PQerrorMessage(ld->conn));
+		sh_db_error(ld->conn, res);
 		PQclear(res);
 		return -1;
 	}
@@ -95,7 +97,7 @@ db_finish(const sh_pipeline *pl, sh_load *ld)
 			PQclear(res);
 			return sh_exec_ok(ld->conn, "ROLLBACK") ? 1 : -1;
 		}
-		sh_error("%s", PQerrorMessage(ld->conn));
+		sh_db_error(ld->conn, res);
 		PQclear(res);
 		return -1;
 	}
@@ -103,24 +105,147 @@ db_finish(const sh_pipeline *pl, sh_load *ld)
 	return sh_exec_ok(ld->conn, "COMMIT") ? 0 : -1;
 }
 
-/* Which load holds the file with this hash (after db_finish said 1). */
-static void
-report_duplicate(const sh_pipeline *pl, const sh_load *ld)
+/*
+ * Which load holds the file with this hash: 1 when one does (then "already
+ * loaded" is printed), 0 when none, -1 on error (printed).
+ */
+static int
+find_duplicate(const sh_pipeline *pl, const sh_load *ld, const char *sha256)
 {
 	char		sql[256];
-	const char *values[1] = {ld->sha256};
+	const char *values[1] = {sha256};
 	PGresult   *res;
+	int			found;
 
 	snprintf(sql, sizeof(sql), "SELECT %s, file_name, finished_at FROM %s WHERE sha256 = $1",
 			 pl->id_column, pl->table);
 	res = PQexecParams(ld->conn, sql, 1, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		sh_db_error(ld->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	found = PQntuples(res) == 1;
+	if (found)
 		fprintf(report, "%s: %s: already loaded as %s %s (\"%s\", %s): nothing added\n", SH_PROGNAME,
 				ld->path, pl->row_noun, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
 				PQgetvalue(res, 0, 2));
-	else
-		fprintf(report, "%s: %s: already loaded: nothing added\n", SH_PROGNAME, ld->path);
 	PQclear(res);
+	return found;
+}
+
+/* After db_finish said 1: the load that holds the file (it may have gone since). */
+static void
+report_duplicate(const sh_pipeline *pl, const sh_load *ld)
+{
+	if (find_duplicate(pl, ld, ld->sha256) != 1)
+		fprintf(report, "%s: %s: already loaded: nothing added\n", SH_PROGNAME, ld->path);
+}
+
+/*
+ * The SHA-256 of a regular file, read once before its load, so that a file
+ * loaded before is found before anything is sent (no load row, no id used,
+ * no unique violation in the server's log). 1 with hex set; 0 when path is
+ * not a regular file (standard input, a pipe: the load's own hash is checked
+ * at its end instead); -1 on a read error (printed).
+ */
+static int
+hash_file_first(const char *path, char hex[65])
+{
+	static char buf[1 << 20];
+	struct stat st;
+	FILE	   *f;
+	sh_hash    *sha;
+	size_t		n;
+	int			rc = 1;
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;				/* the pipeline's open said why, or will */
+	if ((sha = sh_hash_start()) == NULL)
+	{
+		fclose(f);
+		return 0;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sh_hash_update(sha, buf, n);
+	if (ferror(f))
+	{
+		sh_error("cannot read \"%s\": %s", path, strerror(errno));
+		rc = -1;
+	}
+	else if (sh_hash_finish(sha, hex) != 0)
+		rc = 0;
+	sh_hash_free(sha);
+	fclose(f);
+	return rc;
+}
+
+/* Is s[0..len) one whole UTF-8 character (no overlong form, no surrogate, at most U+10FFFF)? Its length, or 0. */
+static size_t
+utf8_char(const unsigned char *s, size_t len)
+{
+	size_t		n;
+	uint32_t	c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2, c = s[0] & 0x1F;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3, c = s[0] & 0x0F;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+	{
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10FFFF ||
+		(c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/*
+ * The file name for the load row, which is text in the database's UTF-8: a
+ * name that is valid UTF-8 as it is, else each byte that is not part of a
+ * valid character as \xNN (two lowercase hex digits). Malloc'd; NULL when
+ * out of memory.
+ */
+static char *
+file_name_text(const char *path)
+{
+	const unsigned char *s = (const unsigned char *) path;
+	size_t		len = strlen(path);
+	char	   *out = malloc(4 * len + 1);
+	size_t		at = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len;)
+	{
+		size_t		n = utf8_char(s + i, len - i);
+
+		if (n == 0)
+		{
+			at += (size_t) sprintf(out + at, "\\x%02x", s[i]);
+			i++;
+			continue;
+		}
+		memcpy(out + at, s + i, n);
+		at += n;
+		i += n;
+	}
+	out[at] = '\0';
+	return out;
 }
 
 /* ---------------------------------------------------------------------------
@@ -226,6 +351,8 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 		  const char *path)
 {
 	char		err[512];
+	char		first_sha[65] = "";
+	char	   *name = NULL;
 	sh_load		ld;
 	int			rc;
 
@@ -234,7 +361,16 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 	ld.conn = conn;
 	ld.out = out;
 	ld.path = path;
-	ld.name = strcmp(path, "-") == 0 ? "(standard input)" : path;
+	if (strcmp(path, "-") == 0)
+		ld.name = "(standard input)";
+	else if ((name = file_name_text(path)) != NULL)
+		ld.name = name;
+	else
+	{
+		sh_error("out of memory");
+		return EXIT_INPUT;
+	}
+	sh_db_forget();
 	ld.started = sh_now();
 	ld.show_progress = opt->progress < 0 ? isatty(STDERR_FILENO) && !opt->quiet : opt->progress;
 	ld.count_label = pl->count_label;
@@ -243,6 +379,7 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 	if (ld.state == NULL)
 	{
 		sh_error("out of memory");
+		free(name);
 		return EXIT_INPUT;
 	}
 	rc = pl->open(config, &ld);
@@ -250,7 +387,29 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 	{
 		pl->close(&ld);
 		free(ld.state);
+		free(name);
 		return rc;
+	}
+	if (conn)
+	{
+		/* a file loaded before is found before anything is written */
+		int			hashed = hash_file_first(path, first_sha);
+
+		if (hashed < 0)
+		{
+			rc = EXIT_INPUT;
+			goto done;
+		}
+		if (hashed == 1)
+		{
+			int			found = find_duplicate(pl, &ld, first_sha);
+
+			if (found != 0)
+			{
+				rc = found < 0 ? EXIT_DATABASE : 0;
+				goto done;
+			}
+		}
 	}
 	if (conn && db_begin(pl, &ld) != 0)
 	{
@@ -267,6 +426,18 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 	rc = pl->read(&ld);
 	if (rc != 0)
 		goto done;
+	/*
+	 * The reader hashes the bytes it decoded: the hash stored is theirs. A
+	 * file that changed since it was first hashed is not the file that was
+	 * checked for a duplicate, and keeps nothing.
+	 */
+	if (first_sha[0] != '\0' && strcmp(first_sha, ld.sha256) != 0)
+	{
+		sh_error("%s: the file changed while it was read (SHA-256 %.16s... before, %.16s... after): nothing kept",
+				 path, first_sha, ld.sha256);
+		rc = EXIT_INPUT;
+		goto done;
+	}
 	if (sh_sender_finish(ld.sender, &ld.copy, err, sizeof(err)) != 0)
 	{
 		ld.sender = NULL;
@@ -318,12 +489,12 @@ done:
 		if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
 			sh_exec_ok(conn, "ROLLBACK");
 		if (rc == EXIT_DATABASE)
-			fprintf(stderr, "%s: hint: nothing of %s was kept; run the same command again to load it\n",
-					SH_PROGNAME, path);
+			sh_db_hint(conn, path);
 	}
 	sh_copy_free(&ld.copy);
 	pl->close(&ld);
 	free(ld.state);
+	free(name);
 	return rc;
 }
 
