@@ -38,8 +38,10 @@ while IFS=$'\t' read -r name exit_status rows what; do
   sed 's/^/# /' "$tmp/err"
   id=$(q "SELECT load_id FROM spamhints.load WHERE file_name = '$f'")
   [ -n "$id" ] || { ok 1 "$name: has a load row"; continue; }
-  is "$(q "SELECT smtp_rows || ' ' || skipped::text FROM spamhints.load WHERE load_id = $id")" \
-     "$rows {}" "$name: every datagram loaded, nothing skipped"
+  is "$(q "SELECT smtp_rows || ' ' || (skipped - 'packet_not_smtp')::text FROM spamhints.load WHERE load_id = $id")" \
+     "$rows {}" "$name: every datagram loaded, nothing skipped but the samples that are not SMTP"
+  is "$(q "SELECT smtp_rows + coalesce((skipped->>'packet_not_smtp')::bigint, 0) = flow_samples FROM spamhints.load WHERE load_id = $id")" \
+     "t" "$name: SMTP rows and samples that are not SMTP add up to the flow samples"
   is "$(q "SELECT frames FROM spamhints.load WHERE load_id = $id")" "$(tshark -r "$f" 2>/dev/null | wc -l)" \
      "$name: every frame read, as many as tshark reads"
   tshark -r "$f" -T json --no-duplicate-keys -J "frame sflow" 2>/dev/null \
