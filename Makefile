@@ -10,13 +10,16 @@
 #   make installcheck pg_regress against a running server (PGHOST/PGPORT)
 
 EXTENSION   = spamhints
-EXTVERSION  = 0.1
+# the version being made (spamhints.control's default_version): sql/parts/
+# builds its install script; a released version's script is frozen in sql/
+# beside the upgrade scripts that lead from it (CHANGELOG.md)
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" spamhints.control)
 PREFIX     ?= /usr/local
 
 MODULE_big  = spamhints
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 REGRESS     = $(patsubst tests/regress/sql/%.sql,%,$(sort $(wildcard tests/regress/sql/*.sql)))
 REGRESS_OPTS = --inputdir=tests/regress --outputdir=tests/regress --load-extension=pgtap
 PG_CPPFLAGS = -I$(srcdir)/extension
@@ -45,7 +48,10 @@ LOADER_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Ws
 LOADER_PQINC := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
 LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lcrypto -lpthread
 
-.PHONY: all loader generator install-loader unit test demo bench fuzz
+.PHONY: all loader generator install-loader unit test demo bench fuzz sql
+
+# the install script of the version being made
+sql: $(DATA_built)
 
 all: loader generator
 

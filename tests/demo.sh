@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/lib/deps.sh
-make -s all spamhints.so sql/spamhints--0.1.sql
+make -s all spamhints.so sql
 make -s install >/dev/null
 
 source tests/lib/pgcluster.sh

@@ -14,7 +14,7 @@ ROOT=$(pwd)
 bash tests/lib/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 echo "== build"
-if ! { make -s all spamhints.so "sql/spamhints--0.1.sql" && make -s install >/dev/null; }; then
+if ! { make -s all spamhints.so sql && make -s install >/dev/null; }; then
   echo "build failed"
   echo "0 passed, 1 failed"
   exit 1

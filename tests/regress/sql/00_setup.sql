@@ -1,7 +1,8 @@
 -- tests/regress/sql/00_setup.sql: the extension, for the tests after it.
 CREATE EXTENSION spamhints;
-SELECT extname, extversion, nspname
+SELECT extname, extversion = a.default_version AS default_version, nspname
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+JOIN pg_available_extensions a ON a.name = e.extname
 WHERE extname = 'spamhints';
 
 -- \dx+ and \df+ are the manual: every type, function, aggregate, operator,
