@@ -29,8 +29,8 @@ SEED=${SEED:-7}
 
 make -s loader generator >/dev/null
 if [ -w "$(pg_config --pkglibdir)" ]; then
-  make -s spamhints.so sql/spamhints--0.1.sql >/dev/null
-  install -m 644 sql/spamhints--0.1.sql spamhints.control "$(pg_config --sharedir)/extension/"
+  make -s spamhints.so sql >/dev/null
+  install -m 644 sql/spamhints--*.sql spamhints.control "$(pg_config --sharedir)/extension/"
   install -m 755 spamhints.so "$(pg_config --pkglibdir)/"
 fi
 

@@ -25,9 +25,9 @@ if ! command -v perf >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
 fi
-make -s all spamhints.so sql/spamhints--0.1.sql
+make -s all spamhints.so sql
 if [ -w "$(pg_config --pkglibdir)" ]; then
-  install -m 644 sql/spamhints--0.1.sql spamhints.control "$(pg_config --sharedir)/extension/"
+  install -m 644 sql/spamhints--*.sql spamhints.control "$(pg_config --sharedir)/extension/"
   install -m 755 spamhints.so "$(pg_config --pkglibdir)/"
 fi
 W=$(mktemp -d /tmp/spamhints-profile.XXXXXX)

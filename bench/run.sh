@@ -85,9 +85,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-make -s all spamhints.so sql/spamhints--0.1.sql
+make -s all spamhints.so sql
 if [ -w "$(pg_config --pkglibdir)" ]; then
-  install -m 644 sql/spamhints--0.1.sql spamhints.control "$(pg_config --sharedir)/extension/"
+  install -m 644 sql/spamhints--*.sql spamhints.control "$(pg_config --sharedir)/extension/"
   install -m 755 spamhints.so "$(pg_config --pkglibdir)/"
 fi
 
