@@ -30,7 +30,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -44,7 +44,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -386,6 +386,11 @@ if has_part analytics; then
   fi
 fi
 
+if has_part agents; then
+  say "h. made-up agents (bench/agents.sh)"
+  LOADER=$LOADER RUNS=$RUNS bash bench/agents.sh >"$W/agents.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -494,6 +499,9 @@ table() {
     for src in sql capture; do
       echo; echo "analytics on $src rows (bench/analytics.sh):"; echo '```'; cat "$W/analytics-$src.txt"; echo '```'
     done
+  fi
+  if has_part agents; then
+    echo; echo "datagrams claiming new agents, against one agent (bench/agents.sh):"; echo '```'; cat "$W/agents.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"
