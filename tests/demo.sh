@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/demo.sh: the main job on a demo capture (README: "make demo").
 # Installs the packages, builds, starts a throwaway PostgreSQL cluster,
-# generates a capture, loads it and prints the answers. Leaves nothing behind.
+# generates a capture, loads it and prints the answers, and writes them with
+# their charts (SVG) to demo.html (DEMO_HTML=path for another place). Leaves
+# nothing else behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,9 @@ fi
 pg_start
 DEMO=$(mktemp -d /tmp/spamhints-demo.XXXXXX)
 trap 'rm -rf "$DEMO"; pg_stop' EXIT
+DEMO_HTML=$(realpath -m "${DEMO_HTML:-demo.html}")
+# everything printed is also kept for the page
+exec > >(tee "$DEMO/output.txt")
 
 psql -qX -c 'CREATE EXTENSION spamhints'
 
@@ -79,7 +84,7 @@ echo
 echo "== the generator's ground truth for the same capture"
 grep -E '^(valid_datagrams|malformed_datagrams|lost_datagrams|flow_samples|smtp_rows|syn|syn_ack|rst|fin|est_packets|ips|client_only|server_only|both) ' "$DEMO/truth.txt"
 echo "the top 10 ASes by client-only addresses (asn client_only server_only both):"
-awk '$1 == "as"' "$DEMO/truth.txt" | sort -k3,3nr -k2,2n | head -10 | cut -d' ' -f2-
+awk '$1 == "as"' "$DEMO/truth.txt" | sort -k3,3nr -k2,2n | sed -n 1,10p | cut -d' ' -f2-
 
 # ---------------------------------------------------------------------------
 # A day at the abuse desk (README): customers, mail logs, reports.
@@ -164,5 +169,32 @@ step "14. The daily figures"
 sql "SELECT spamhints.refresh();"
 sql "SELECT * FROM spamhints.daily_figures ORDER BY day;"
 
+# the charts for the page, drawn before the purge below empties the tables
+svg() { psql -X -At -c "$2" >"$DEMO/$1.svg"; }
+svg open_server "SELECT chart_svg(hourly(ts), 'the busiest known open server: samples by hour of day (UTC)') FROM endpoint
+   WHERE ip = (SELECT ip FROM endpoint WHERE role >= 'server' AND tcp_flags & 18 = 18
+               GROUP BY ip ORDER BY count(*) DESC LIMIT 1);"
+svg clients_per_hour "SELECT bars_svg(array_agg(to_char(bin_start AT TIME ZONE 'UTC', 'DD HH24') ORDER BY bin_start),
+                         array_agg(clients ORDER BY bin_start), 'distinct client addresses per hour (day hour, UTC)')
+   FROM activity('2007-03-14 00:00+00', '2007-03-15 01:00+00');"
+svg detections "SELECT bars_svg(array_agg(day::text || ' ' || kind ORDER BY day, kind), array_agg(n ORDER BY day, kind),
+                         'mail-log detections per day: spam, virus, rejected')
+   FROM detections_per_day, LATERAL (VALUES ('spam', spam), ('virus', virus), ('rejected', rejected)) v(kind, n);"
+
 step "15. Personal data past the retention period (90 days; the demo's day is long past)"
 sql "SELECT * FROM spamhints.purge();"
+
+# The page: the charts, then every answer above as printed
+python3 - "$DEMO" "$DEMO_HTML" <<'PY'
+import html, sys
+demo, out = sys.argv[1], sys.argv[2]
+charts = "".join(f"<figure>{open(f'{demo}/{n}.svg').read()}</figure>\n"
+                 for n in ("open_server", "clients_per_hour", "detections"))
+text = html.escape(open(f"{demo}/output.txt", encoding="utf-8", errors="replace").read())
+with open(out, "w", encoding="utf-8") as f:
+    f.write("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spamhints demo</title>"
+            "<style>body{font-family:sans-serif;margin:2em} pre{font-size:12px;background:#f6f6f6;padding:1em}"
+            "figure{margin:1em 0}</style></head><body>\n<h1>spamhints demo</h1>\n"
+            + charts + "<h2>The answers, as make demo printed them</h2>\n<pre>" + text + "</pre>\n</body></html>\n")
+PY
+echo "wrote $DEMO_HTML (the charts and these answers)"

@@ -9,6 +9,7 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron libpq-dev
   libpcap-dev libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libssl-dev
   libcmocka-dev tshark python3 valgrind libsisimai-perl
+  chromium python3-pil fonts-dejavu-core
 )
 
 missing=()
