@@ -1,7 +1,8 @@
 /*
  * loader/maillog/maillog_pipeline.c: the mail-log pipeline
  * (maillog_pipeline.h). Each log file is one load in one transaction, as a
- * capture is; a log loaded before (same SHA-256) adds nothing.
+ * capture is; a log loaded before as the same format (same SHA-256) adds
+ * nothing; what is not a log of its format is refused (maillog_check).
  */
 #include "maillog_pipeline.h"
 
