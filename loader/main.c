@@ -102,8 +102,10 @@ maillog_usage(FILE *f)
 			"         clamav-milter; other programs' lines are skipped and counted\n"
 			"\n"
 			"Each FILE (\"-\": standard input) is one load, in one transaction: all of its\n"
-			"events or none. A file loaded before (same SHA-256) adds nothing. Malformed\n"
-			"lines are counted, never loaded, and do not stop the load.\n"
+			"events or none. A file loaded before as the same format (same SHA-256) adds\n"
+			"nothing. Malformed lines are counted, never loaded, and do not stop the load.\n"
+			"A file that is empty, or has no event and is binary or has not one line of\n"
+			"the format, is refused (exit 2, nothing recorded).\n"
 			"\n"
 			"Options:\n"
 			"  -d, --dbname=CONNINFO  database: a name, a conninfo string or a URI\n"
@@ -125,7 +127,8 @@ maillog_usage(FILE *f)
 	fprintf(f,
 			"\n"
 			"Exit status: 0 loaded (or loaded before), 1 bad command line, 2 a file could\n"
-			"not be read, 3 a database error (the load was rolled back).\n");
+			"not be read or is not a mail log of the format, 3 a database error (the load\n"
+			"was rolled back).\n");
 }
 
 /* The options of one kind of input only, by getopt value. */

@@ -1,8 +1,8 @@
 /*
  * loader/common/hash.h: the content hash of a loaded file, SHA-256 computed
  * as its bytes stream past (no second pass), as hex for spamhints.load and
- * spamhints.maillog_load (whose sha256 is unique: a file loaded before adds
- * nothing).
+ * spamhints.maillog_load (whose sha256 is unique, with the format for mail
+ * logs: a file loaded before adds nothing).
  */
 #ifndef SPAMHINTS_HASH_H
 #define SPAMHINTS_HASH_H

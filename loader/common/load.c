@@ -106,20 +106,25 @@ db_finish(const sh_pipeline *pl, sh_load *ld)
 }
 
 /*
- * Which load holds the file with this hash: 1 when one does (then "already
+ * Which load holds the file with this hash (and the pipeline's
+ * duplicate_column value): 1 when one does (then "already
  * loaded" is printed), 0 when none, -1 on error (printed).
  */
 static int
 find_duplicate(const sh_pipeline *pl, const sh_load *ld, const char *sha256)
 {
-	char		sql[256];
-	const char *values[1] = {sha256};
+	char		sql[512];
+	const char *values[2] = {sha256, NULL};
+	int			n = 1;
 	PGresult   *res;
 	int			found;
 
-	snprintf(sql, sizeof(sql), "SELECT %s, file_name, finished_at FROM %s WHERE sha256 = $1",
-			 pl->id_column, pl->table);
-	res = PQexecParams(ld->conn, sql, 1, NULL, values, NULL, NULL, 0);
+	snprintf(sql, sizeof(sql), "SELECT %s, file_name, finished_at FROM %s WHERE sha256 = $1%s%s%s",
+			 pl->id_column, pl->table, pl->duplicate_column ? " AND " : "",
+			 pl->duplicate_column ? pl->duplicate_column : "", pl->duplicate_column ? " = $2" : "");
+	if (pl->duplicate_column)
+		values[n++] = pl->duplicate_value(ld);
+	res = PQexecParams(ld->conn, sql, n, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		sh_db_error(ld->conn, res);
@@ -424,6 +429,8 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 		goto done;
 	}
 	rc = pl->read(&ld);
+	if (rc == 0 && pl->check)
+		rc = pl->check(&ld);
 	if (rc != 0)
 		goto done;
 	/*

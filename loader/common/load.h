@@ -4,8 +4,9 @@
  * A file is loaded in one transaction: BEGIN, a row in the pipeline's load
  * table (INSERT ... RETURNING its id), COPY of the rows the pipeline reads
  * from the file, what the pipeline adds at the end, then the counts and the
- * file's SHA-256 in the load row. sha256 is unique: a file loaded before
- * fails that UPDATE (SQLSTATE 23505), the transaction is rolled back and the
+ * file's SHA-256 in the load row. sha256 is unique (with the pipeline's
+ * duplicate_column, when it has one): a file loaded before fails that
+ * UPDATE (SQLSTATE 23505), the transaction is rolled back and the
  * file adds nothing. A load that fails otherwise is rolled back too. This
  * module also owns what goes around a load: connecting (and reconnecting,
  * with --retry), the COPY stream's way out (the server, -o FILE, or nowhere
@@ -78,6 +79,14 @@ typedef struct sh_pipeline
 	const char *id_column;		/* its key: "load_id" */
 	const char *client_encoding;	/* NULL: the default */
 	const char *count_label;	/* the rows, on the progress bar: "SMTP rows" */
+	/*
+	 * What makes a load a duplicate besides the hash (may be NULL): a column
+	 * of the load table, unique with sha256, and its value for this load
+	 * (a mail log's format: the same file read as another format is another
+	 * load).
+	 */
+	const char *duplicate_column;
+	const char *(*duplicate_value) (const sh_load *ld);
 
 	/* In the order a load calls them; the hooks that may be NULL say so. */
 
@@ -94,6 +103,12 @@ typedef struct sh_pipeline
 	const char *(*copy_sql) (const sh_load *ld);
 	/* Read the file into rows (sh_load_flush() as they pile up), set ld->sha256 and ld->bytes: 0 or an exit code. */
 	int			(*read) (sh_load *ld);
+	/*
+	 * After read(), before anything is kept (may be NULL): 0, or an exit
+	 * code with its one-line reason printed; then the load is rolled back
+	 * and nothing is recorded (a file that is not what the pipeline reads).
+	 */
+	int			(*check) (sh_load *ld);
 	/* After the COPY, before the UPDATE (may be NULL): 0, or -1 printed. */
 	int			(*after_copy) (sh_load *ld);
 	/* The counts the load row gets at the end, "col = $4, ...", from $4 on (load.c sets sha256, file_bytes, finished_at). */

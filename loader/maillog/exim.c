@@ -269,6 +269,7 @@ exim_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 			p->skip[SH_MSKIP_OTHER_PROGRAM]++;
 			return;
 		}
+		L->mine = 1;
 		exim_message(p, L, msg);
 		return;
 	}
@@ -305,6 +306,7 @@ exim_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 		if (close && close[1] == ' ')
 			e = close + 2;
 	}
+	L->mine = 1;
 	exim_message(p, L, e);
 }
 

@@ -435,6 +435,7 @@ sh_ml_ev_init(sh_mail_event *ev, const sh_ml_lctx *L, sh_maillog *p)
 	memset(ev, 0, sizeof(*ev));
 	ev->line = L->lineno;
 	memcpy(ev->ts, L->ts, sizeof(ev->ts));
+	ev->secs = L->secs;
 	ev->client_port = -1;
 	ev->size = -1;
 	ev->verdict = SH_VERDICT_CLEAN;
@@ -711,12 +712,77 @@ sh_maillog_new(const sh_maillog_config *cfg, sh_mail_emit emit, void *arg)
 	return p;
 }
 
+/* A probe's events go nowhere: only whether it took lines counts. */
+static void
+probe_emit(const sh_mail_event *ev, void *arg)
+{
+	(void) ev;
+	(void) arg;
+}
+
+/*
+ * The other formats' parsers, on the first lines while this one has taken
+ * none: which format the file is when it is not this one. Made at the
+ * first line; a probe that cannot be made (out of memory) is left out, as
+ * it is only advice.
+ */
+static void
+probe_line(sh_maillog *p, const char *line, size_t len)
+{
+	if (p->is_probe || p->recognised > 0 || p->lines > SH_MAILLOG_PROBE_LINES)
+		return;
+	if (!p->probes_made)
+	{
+		int			n = 0;
+
+		p->probes_made = 1;
+		for (size_t i = 0; i < NMTAS && n < SH_ML_NMTAS; i++)
+		{
+			sh_maillog_config c = p->cfg;
+
+			if (mtas[i] == p->mta)
+				continue;
+			c.mta = mtas[i]->mta;
+			if ((p->probes[n] = sh_maillog_new(&c, probe_emit, NULL)) != NULL)
+				p->probes[n++]->is_probe = 1;
+		}
+	}
+	for (int i = 0; i < SH_ML_NMTAS; i++)
+		if (p->probes[i] && p->probes[i]->recognised == 0)
+			sh_maillog_line(p->probes[i], line, len);
+}
+
+/* Keep the first bytes of the lines (each with its '\n'), and count the lines that are not blank. */
+static void
+note_text(sh_maillog *p, const char *line, size_t len)
+{
+	size_t		room = sizeof(p->head) - p->head_len;
+
+	if (room > 0)
+	{
+		size_t		n = len < room ? len : room;
+
+		memcpy(p->head + p->head_len, line, n);
+		p->head_len += n;
+		if (p->head_len < sizeof(p->head))
+			p->head[p->head_len++] = '\n';
+	}
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+		{
+			p->text_lines++;
+			return;
+		}
+}
+
 void
 sh_maillog_line(sh_maillog *p, const char *line, size_t len)
 {
 	sh_ml_lctx	L;
 
 	p->lines++;
+	note_text(p, line, len);
+	probe_line(p, line, len);
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len == 0)
@@ -739,6 +805,8 @@ sh_maillog_line(sh_maillog *p, const char *line, size_t len)
 	memset(&L, 0, sizeof(L));
 	L.lineno = p->lines;
 	p->mta->line(p, &L, p->buf);
+	if (L.mine)
+		p->recognised++;
 	if (L.secs > p->now)
 		p->now = L.secs;
 	if (p->lines % FLUSH_EVERY == 0)
@@ -758,6 +826,8 @@ sh_maillog_free(sh_maillog *p)
 {
 	if (p == NULL)
 		return;
+	for (int i = 0; i < SH_ML_NMTAS; i++)
+		sh_maillog_free(p->probes[i]);
 	for (int h = 0; h < SH_ML_NBUCKETS; h++)
 		while (p->buckets[h])
 			sh_ml_pend_drop(p, p->buckets[h], 0);
@@ -806,4 +876,111 @@ int
 sh_maillog_oom(const sh_maillog *p)
 {
 	return p->oom;
+}
+
+uint64_t
+sh_maillog_text_lines(const sh_maillog *p)
+{
+	return p->text_lines;
+}
+
+uint64_t
+sh_maillog_recognised(const sh_maillog *p)
+{
+	return p->recognised;
+}
+
+int
+sh_maillog_looks_binary(const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *) buf;
+	size_t		odd = 0,
+				nul = 0;
+
+	for (size_t i = 0; i < len;)
+	{
+		size_t		n;
+
+		if (s[i] == '\0')
+			nul++;
+		if (s[i] < 0x20 || s[i] == 0x7f)
+		{
+			if (strchr("\t\n\v\f\r\033", s[i]) == NULL)
+				odd++;
+			i++;
+			continue;
+		}
+		if ((n = utf8_len(s + i, len - i)) == 0)
+		{
+			odd++;
+			i++;
+			continue;
+		}
+		i += n;
+	}
+	return nul * 100 > len || odd * 4 > len;
+}
+
+int
+sh_maillog_binary_start(const sh_maillog *p)
+{
+	return sh_maillog_looks_binary(p->head, p->head_len);
+}
+
+const char *
+sh_maillog_other_format(const sh_maillog *p)
+{
+	for (int i = 0; i < SH_ML_NMTAS; i++)
+		if (p->probes[i] && p->probes[i]->recognised > 0)
+			return p->probes[i]->mta->name;
+	return NULL;
+}
+
+/* "a" or "an" before a format's name. */
+static const char *
+article(const char *name)
+{
+	return strchr("aeiou", name[0]) ? "an" : "a";
+}
+
+const char *
+sh_maillog_refusal(const sh_maillog *p, char *buf, size_t len)
+{
+	const char *other;
+	int			most = -1;
+	size_t		at;
+
+	if (p->text_lines == 0)
+	{
+		if (p->lines == 0)
+			snprintf(buf, len, "empty: not a line to read");
+		else
+			snprintf(buf, len, "empty: %llu line%s, all blank", (unsigned long long) p->lines,
+					 p->lines == 1 ? "" : "s");
+		return buf;
+	}
+	if (p->events > 0)
+		return NULL;
+	if (sh_maillog_binary_start(p))
+	{
+		snprintf(buf, len, "binary data, not a mail log (its first %d bytes are not text): a capture loads without --maillog",
+				 SH_MAILLOG_HEAD_BYTES);
+		return buf;
+	}
+	if (p->recognised > 0)
+		return NULL;
+	for (int i = 0; i < SH_MSKIP_COUNT_; i++)
+		if (p->skip[i] > 0 && (most < 0 || p->skip[i] > p->skip[most]))
+			most = i;
+	at = (size_t) snprintf(buf, len, "%llu line%s read, none of them %s %s line",
+						   (unsigned long long) p->lines, p->lines == 1 ? "" : "s",
+						   article(p->mta->name), p->mta->name);
+	if (most >= 0 && at < len)
+		at += (size_t) snprintf(buf + at, len - at, " (%llu %s)", (unsigned long long) p->skip[most],
+								skip_names[most]);
+	if ((other = sh_maillog_other_format(p)) != NULL && at < len)
+		snprintf(buf + at, len - at, ": it reads as %s %s log, try --maillog=%s", article(other), other, other);
+	else if (at < len)
+		snprintf(buf + at, len - at, ": not %s %s log", article(p->mta->name), p->mta->name);
+	return buf;
 }

@@ -72,6 +72,7 @@ typedef struct sh_mail_event
 	/* the parser's bookkeeping */
 	int			done;
 	int64_t		done_at;
+	int64_t		secs;			/* ts as seconds since 1970, UTC */
 	int64_t		ts_fold;		/* 0: ts is told; > 0: ts is in the repeated hour
 								 * before that change (UTC seconds), not yet
 								 * told; -1: it cannot be told */
@@ -123,6 +124,45 @@ int			sh_maillog_needed_year(const sh_maillog *p);
 int			sh_maillog_oom(const sh_maillog *p);
 
 const char *sh_mskip_name(sh_mskip reason);
+
+/*
+ * What must not be loaded as a mail log of this format. Lines that are not
+ * blank (not only spaces, tabs and a CR), and of those the lines the
+ * format's parser took as its own (a line of its MTA, whatever it held).
+ */
+uint64_t	sh_maillog_text_lines(const sh_maillog *p);
+uint64_t	sh_maillog_recognised(const sh_maillog *p);
+/* Whether the first SH_MAILLOG_HEAD_BYTES of the lines looked binary. */
+int			sh_maillog_binary_start(const sh_maillog *p);
+/*
+ * The name of another format whose parser took some of the first
+ * SH_MAILLOG_PROBE_LINES lines as its own while this one took none, or NULL.
+ */
+const char *sh_maillog_other_format(const sh_maillog *p);
+/*
+ * Why the file read must not be recorded as a load of this format, into
+ * buf (one line, no newline), or NULL when it may: no line that is not
+ * blank ("empty"); no event and a binary start (a capture given as a mail
+ * log); no event and no line of the format, in any number of lines (the
+ * wrong --maillog format, or not a mail log), naming the format that fits
+ * when another one does. A log whose lines are the format's loads even
+ * with no event (a quiet day: a daemon start, a queue run).
+ */
+const char *sh_maillog_refusal(const sh_maillog *p, char *buf, size_t len);
+
+/* The first bytes looked at for a binary start, and the lines probed for another format. */
+#define SH_MAILLOG_HEAD_BYTES	4096
+#define SH_MAILLOG_PROBE_LINES	1000
+
+/*
+ * Whether buf[0..len) looks binary rather than text: more than 1% of its
+ * bytes NUL, or more than a quarter of them control characters (NUL, and
+ * the others but tab, line feed, vertical tab, form feed, carriage return
+ * and escape) or bytes that are not part of valid UTF-8. A capture is
+ * binary (its headers are mostly zeros); a log with a line of NULs, or
+ * with Latin-1 text here and there, is text.
+ */
+int			sh_maillog_looks_binary(const char *buf, size_t len);
 
 const char *sh_verdict_name(sh_verdict v);
 /* "exim" or "postfix": 0, or -1 for another name. */

@@ -25,6 +25,9 @@ typedef struct sh_ml_pending
 
 typedef struct sh_mta_parser sh_mta_parser;
 
+/* The MTAs of maillog.c's mtas[]: a parser probes the others (sh_maillog_other_format). */
+#define SH_ML_NMTAS		2
+
 struct sh_maillog
 {
 	sh_maillog_config cfg;
@@ -56,6 +59,14 @@ struct sh_maillog
 	size_t		held_cap;
 	sh_ml_pending *buckets[SH_ML_NBUCKETS];
 	char	   *buf;			/* the current line, NUL-terminated */
+	/* what tells a file of this format from one that is not (sh_maillog_refusal) */
+	uint64_t	text_lines;		/* not blank */
+	uint64_t	recognised;		/* taken by the MTA's parser as its own */
+	char		head[SH_MAILLOG_HEAD_BYTES];	/* the first bytes of the lines, each ended by '\n' */
+	size_t		head_len;
+	sh_maillog *probes[SH_ML_NMTAS];	/* the other formats' parsers, on the first lines */
+	int			probes_made;
+	int			is_probe;
 };
 
 /* A time read from the start of a line. */
@@ -81,12 +92,14 @@ typedef struct sh_ml_lctx
 	const char *host;			/* syslog host or NULL */
 	size_t		host_len;
 	int64_t		fold;			/* the line's time not told yet: see sh_mail_event.ts_fold */
+	int			mine;			/* the MTA's parser took the line as its MTA's */
 } sh_ml_lctx;
 
 /*
  * One MTA's log format: the name --format gives, and the parser of one line
  * (NUL-terminated, L holding its number), which sets L's time (and syslog
- * host) and counts what it skips. A message its parser marked done (ev.done,
+ * host), sets L->mine when the line is one its MTA writes (its own time
+ * format, or its program's syslog lines), and counts what it skips. A message its parser marked done (ev.done,
  * at ev.done_at) is emitted once linger more seconds of log time have gone
  * by. A new MTA is a file that defines one of these, and its entry in
  * maillog.c's mtas[].

@@ -1,7 +1,8 @@
 /*
  * loader/maillog/maillog_pipeline.c: the mail-log pipeline
  * (maillog_pipeline.h). Each log file is one load in one transaction, as a
- * capture is; a log loaded before (same SHA-256) adds nothing.
+ * capture is; a log loaded before as the same format (same SHA-256) adds
+ * nothing; what is not a log of its format is refused (maillog_check).
  */
 #include "maillog_pipeline.h"
 
@@ -23,6 +24,195 @@
 
 #define READ_BYTES		(1u << 20)
 
+/*
+ * The events' times by UTC day: the first and last of the log, how many
+ * are in the future, and which lie more than a year from the others.
+ */
+#define DATE_DAYS		4096	/* distinct days kept; past them, no "far" warning */
+#define FAR_DAYS		366		/* a gap longer than a year between events */
+#define FUTURE_SLACK	86400	/* later than now by this much is the future */
+
+typedef struct mday
+{
+	int64_t		day;
+	int64_t		min,
+				max;
+	uint64_t	n;
+} mday;
+
+typedef struct mdates
+{
+	int64_t		now;
+	uint64_t	events;
+	int64_t		min,
+				max;
+	uint64_t	future;
+	uint64_t	no_host;		/* events without a mail server's name */
+	mday	   *days;
+	size_t		ndays;
+	size_t		last;			/* the day of the event before: most follow it */
+	int			too_many;
+} mdates;
+
+static int64_t
+day_of(int64_t secs)
+{
+	return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+}
+
+static void
+dates_add(mdates *d, const sh_mail_event *ev)
+{
+	int64_t		day = day_of(ev->secs);
+	size_t		i;
+
+	if (d->events == 0 || ev->secs < d->min)
+		d->min = ev->secs;
+	if (d->events == 0 || ev->secs > d->max)
+		d->max = ev->secs;
+	d->events++;
+	if (ev->secs > d->now + FUTURE_SLACK)
+		d->future++;
+	if (ev->host == NULL)
+		d->no_host++;
+	if (d->too_many)
+		return;
+	if (d->last < d->ndays && d->days[d->last].day == day)
+		i = d->last;
+	else
+	{
+		for (i = 0; i < d->ndays && d->days[i].day != day; i++)
+			;
+		if (i == d->ndays)
+		{
+			if (d->days == NULL && (d->days = malloc(DATE_DAYS * sizeof(mday))) == NULL)
+			{
+				d->too_many = 1;	/* only a warning is lost */
+				return;
+			}
+			if (d->ndays == DATE_DAYS)
+			{
+				d->too_many = 1;
+				return;
+			}
+			d->days[d->ndays++] = (mday) {day, ev->secs, ev->secs, 0};
+		}
+	}
+	d->last = i;
+	if (ev->secs < d->days[i].min)
+		d->days[i].min = ev->secs;
+	if (ev->secs > d->days[i].max)
+		d->days[i].max = ev->secs;
+	d->days[i].n++;
+}
+
+static int
+day_cmp(const void *a, const void *b)
+{
+	const mday *x = a,
+			   *y = b;
+
+	return (x->day > y->day) - (x->day < y->day);
+}
+
+/* "YYYY-MM-DD HH:MM:SS" in UTC. */
+static void
+utc_text(int64_t secs, char *buf, size_t len)
+{
+	time_t		t = (time_t) secs;
+	struct tm	tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, len, "(%lld)", (long long) secs);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * The warning about the events' dates, one line for the file: those in the
+ * future, and those more than a year from the others (the days split where
+ * a year or more passes without an event; the group with the most events
+ * is the log, the rest are far from it).
+ */
+static void
+dates_warn(mdates *d, const char *path)
+{
+	char		line[768],
+				a[32],
+				b[32],
+				c[32];
+	size_t		at = 0;
+	uint64_t	far = 0;
+	int64_t		far_min = 0,
+				far_max = 0,
+				main_min = 0,
+				main_max = 0;
+
+	if (d->future > 0)
+	{
+		utc_text(d->max, a, sizeof(a));
+		at += (size_t) snprintf(line + at, sizeof(line) - at, d->future == 1 ? "%" PRIu64 " event is in the future, the latest at %s UTC" :
+								"%" PRIu64 " events are in the future, the latest at %s UTC", d->future, a);
+	}
+	if (!d->too_many && d->ndays > 1)
+	{
+		size_t		best = 0,
+					best_end = 0,
+					start = 0;
+		uint64_t	best_n = 0,
+					n = 0;
+
+		qsort(d->days, d->ndays, sizeof(mday), day_cmp);
+		/* the group with the most events: days[best, best_end) */
+		for (size_t i = 0; i <= d->ndays; i++)
+		{
+			if (i == d->ndays || (i > start && d->days[i].day - d->days[i - 1].day > FAR_DAYS))
+			{
+				if (n > best_n)
+					best = start, best_end = i, best_n = n;
+				start = i;
+				n = 0;
+			}
+			if (i < d->ndays)
+				n += d->days[i].n;
+		}
+		main_min = d->days[best].min;
+		main_max = d->days[best].max;
+		for (size_t i = best; i < best_end; i++)
+			if (d->days[i].max > main_max)
+				main_max = d->days[i].max;
+		for (size_t i = 0; i < d->ndays; i++)
+		{
+			if (i >= best && i < best_end)
+				continue;
+			if (far == 0 || d->days[i].min < far_min)
+				far_min = d->days[i].min;
+			if (far == 0 || d->days[i].max > far_max)
+				far_max = d->days[i].max;
+			far += d->days[i].n;
+		}
+	}
+	if (far > 0 && at < sizeof(line))
+	{
+		utc_text(far_min, a, sizeof(a));
+		utc_text(main_min, b, sizeof(b));
+		utc_text(main_max, c, sizeof(c));
+		at += (size_t) snprintf(line + at, sizeof(line) - at, "%s%" PRIu64 " event%s more than a year from the others (%s UTC",
+								at ? "; " : "", far, far == 1 ? " is" : "s are", a);
+		if (far_max != far_min && at < sizeof(line))
+		{
+			utc_text(far_max, a, sizeof(a));
+			at += (size_t) snprintf(line + at, sizeof(line) - at, " to %s UTC", a);
+		}
+		if (at < sizeof(line))
+			at += (size_t) snprintf(line + at, sizeof(line) - at, "; the rest from %s UTC to %s UTC)", b, c);
+	}
+	if (at == 0)
+		return;
+	fprintf(stderr, "%s: warning: %s: %s: a clock, the year (--year) or the time zone (--timezone) may be wrong\n",
+			SH_PROGNAME, path, line);
+}
+
 /* Everything about the log being loaded. */
 typedef struct mload
 {
@@ -34,6 +224,7 @@ typedef struct mload
 	sh_maillog *parser;
 	char	   *buf;
 	int			rc;				/* the COPY stream failed: its exit code */
+	mdates		dates;			/* the events' times, for the summary and its warnings */
 
 	/* the SQL values, kept until they are sent */
 	char		v[3][48];
@@ -48,6 +239,7 @@ on_event(const sh_mail_event *ev, void *arg)
 
 	if (ml->rc != 0)
 		return;
+	dates_add(&ml->dates, ev);
 	sh_mail_row(&ml->ld->copy, ml->ld->id, ev);
 	if (!ml->ld->copy.oom)
 		ml->rc = sh_load_flush(ml->ld);
@@ -112,6 +304,7 @@ maillog_open(const void *config, sh_load *ld)
 
 	ml->opt = opt;
 	ml->ld = ld;
+	ml->dates.now = (int64_t) time(NULL);
 	ml->f = strcmp(ld->path, "-") == 0 ? stdin : fopen(ld->path, "rb");
 	if (ml->f == NULL)
 	{
@@ -264,6 +457,34 @@ maillog_read(sh_load *ld)
 	return rc;
 }
 
+/*
+ * What was read, before anything is kept: a file that is not a mail log of
+ * this format is refused (sh_maillog_refusal: exit 2, nothing recorded);
+ * the events' dates and Exim's missing host name are warned about.
+ */
+static int
+maillog_check(sh_load *ld)
+{
+	static int	warned_host;	/* once a run */
+	mload	   *ml = ld->state;
+	char		why[512];
+
+	if (sh_maillog_refusal(ml->parser, why, sizeof(why)) != NULL)
+	{
+		sh_error("%s: %s (nothing loaded)", ld->path, why);
+		return EXIT_INPUT;
+	}
+	dates_warn(&ml->dates, ld->path);
+	if (ml->dates.no_host > 0 && ml->opt->mta == SH_MTA_EXIM && ml->opt->host == NULL && !warned_host)
+	{
+		warned_host = 1;
+		fprintf(stderr, "%s: warning: Exim's own log names no mail server: its events get no host, and reports name the "
+				"setting spamhints.reporting_mta as the server that received them; give the server's name with --host=NAME\n",
+				SH_PROGNAME);
+	}
+	return 0;
+}
+
 static int
 maillog_update_values(const sh_load *ld, const char **values)
 {
@@ -295,6 +516,25 @@ maillog_summary(const sh_load *ld, FILE *f, double seconds)
 			seconds);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
+	if (!ml->opt->year && ml->dates.events > 0)
+	{
+		char		a[32],
+					b[32];
+
+		utc_text(ml->dates.min, a, sizeof(a));
+		utc_text(ml->dates.max, b, sizeof(b));
+		fprintf(f, ", events from %s UTC to %s UTC, years from %s", a, b,
+				!sh_maillog_needed_year(p) ? "the lines" :
+				ml->mtime[0] ? "the file's modification time" : "the time it was read");
+	}
+}
+
+static const char *
+maillog_format(const sh_load *ld)
+{
+	const mload *ml = ld->state;
+
+	return ml->opt->format;
 }
 
 static void
@@ -303,6 +543,7 @@ maillog_close(sh_load *ld)
 	mload	   *ml = ld->state;
 
 	free(ml->buf);
+	free(ml->dates.days);
 	sh_maillog_free(ml->parser);
 	if (ml->f && ml->f != stdin)
 		fclose(ml->f);
@@ -314,7 +555,8 @@ const sh_pipeline sh_maillog_pipeline = {
 	.table = "spamhints.maillog_load", .id_column = "maillog_load_id", .client_encoding = "UTF8",
 	.open = maillog_open,
 	.insert_columns = "format, timezone, file_mtime", .insert_values = maillog_insert_values,
-	.prepare = maillog_prepare, .copy_sql = maillog_copy_sql, .read = maillog_read,
+	.prepare = maillog_prepare, .copy_sql = maillog_copy_sql, .read = maillog_read, .check = maillog_check,
+	.duplicate_column = "format", .duplicate_value = maillog_format,
 	.update_set = "lines = $4, events = $5, malformed = $6, skipped = $7, year_source = $8, "
 	"first_ts = (SELECT min(ts) FROM spamhints.mail_event WHERE maillog_load_id = $1), "
 	"last_ts = (SELECT max(ts) FROM spamhints.mail_event WHERE maillog_load_id = $1)",

@@ -561,6 +561,7 @@ postfix_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 	/* postfix/smtpd, postfix/qmgr, ...; postfix-in/smtpd for a second instance */
 	if (prog_len > 8 && strncmp(prog, "postfix", 7) == 0 && memchr(prog, '/', prog_len))
 	{
+		L->mine = 1;
 		postfix_smtp(p, L, msg);
 		return;
 	}
@@ -568,11 +569,13 @@ postfix_line(sh_maillog *p, sh_ml_lctx *L, const char *s)
 		(prog_len == 7 && strncmp(prog, "amavisd", 7) == 0) ||
 		(prog_len == 11 && strncmp(prog, "amavisd-new", 11) == 0))
 	{
+		L->mine = 1;
 		amavis_line(p, L, msg);
 		return;
 	}
 	if (prog_len == 13 && strncmp(prog, "clamav-milter", 13) == 0)
 	{
+		L->mine = 1;
 		clamav_line(p, L, msg);
 		return;
 	}

@@ -5,11 +5,13 @@
 
 -- A mail log is not a capture: it has a format, a time zone and a year to
 -- tell, lines rather than datagrams. Its loads have a table of their own,
--- with the same content-hash idempotence as spamhints.load.
+-- with the same content-hash idempotence as spamhints.load, by format: the
+-- same file read as another format is another load (a log once recorded
+-- with the wrong --maillog does not stop its load with the right one).
 CREATE TABLE spamhints.maillog_load (
     maillog_load_id  integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     file_name        text NOT NULL,
-    sha256           text UNIQUE CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    sha256           text CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     format           text NOT NULL CHECK (format IN ('exim', 'postfix')),
     file_bytes       bigint,
     file_mtime       timestamptz,
@@ -24,11 +26,12 @@ CREATE TABLE spamhints.maillog_load (
     malformed        bigint NOT NULL DEFAULT 0,
     skipped          jsonb NOT NULL DEFAULT '{}',
     loader_version   text,
-    CHECK (finished_at IS NULL OR sha256 IS NOT NULL)
+    CHECK (finished_at IS NULL OR sha256 IS NOT NULL),
+    UNIQUE (sha256, format)
 );
 
 COMMENT ON TABLE spamhints.maillog_load IS
-'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes (the same log is never loaded twice), format (exim or postfix), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event. Deleting or truncating (with CASCADE) a load deletes its events; truncating spamhints.mail_event deletes every mail log load too, so that the same logs can be loaded again; spamhints.purge() keeps the loads.';
+'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes and format (exim or postfix; the same log is never loaded twice as the same format), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event. Deleting or truncating (with CASCADE) a load deletes its events; truncating spamhints.mail_event deletes every mail log load too, so that the same logs can be loaded again; spamhints.purge() keeps the loads.';
 COMMENT ON COLUMN spamhints.maillog_load.timezone IS 'the time zone of log times that carry no offset (--timezone; an offset in the line wins)';
 COMMENT ON COLUMN spamhints.maillog_load.year_source IS 'where syslog lines (which have no year) got theirs: option (--year) or mtime (the file''s modification time); NULL when every line carries its year';
 COMMENT ON COLUMN spamhints.maillog_load.lines IS 'lines read';

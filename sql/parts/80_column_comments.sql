@@ -41,7 +41,7 @@ COMMENT ON COLUMN spamhints.mail_event.client_port IS 'its TCP source port, when
 
 COMMENT ON COLUMN spamhints.maillog_load.maillog_load_id IS 'the mail log load''s number, from 1; mail_event.maillog_load_id refers to it';
 COMMENT ON COLUMN spamhints.maillog_load.file_name IS 'the log file as given to spamhints-load (- for standard input)';
-COMMENT ON COLUMN spamhints.maillog_load.sha256 IS 'SHA-256 of the log''s bytes, lower-case hex: the same log is never loaded twice';
+COMMENT ON COLUMN spamhints.maillog_load.sha256 IS 'SHA-256 of the log''s bytes, lower-case hex: unique with format, so the same log is never loaded twice as the same format';
 COMMENT ON COLUMN spamhints.maillog_load.format IS 'exim or postfix (--maillog)';
 COMMENT ON COLUMN spamhints.maillog_load.file_bytes IS 'size of the log file in bytes';
 COMMENT ON COLUMN spamhints.maillog_load.file_mtime IS 'modification time of the log file';

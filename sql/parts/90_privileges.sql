@@ -55,7 +55,8 @@ GRANT SELECT (asn, org) ON spamhints.asn TO spamhints_loader;
 
 -- the loader reading mail logs (spamhints-load --maillog): the same steps
 GRANT INSERT, UPDATE ON spamhints.maillog_load TO spamhints_loader;
-GRANT SELECT (maillog_load_id, file_name, sha256, finished_at) ON spamhints.maillog_load TO spamhints_loader;
+-- the duplicate check reads the hash and the format (unique together)
+GRANT SELECT (maillog_load_id, file_name, sha256, format, finished_at) ON spamhints.maillog_load TO spamhints_loader;
 GRANT INSERT ON spamhints.mail_event TO spamhints_loader;
 -- the finishing UPDATE takes the log's first and last time from its events
 GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;

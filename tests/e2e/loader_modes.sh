@@ -14,7 +14,7 @@ db=spamhints_e2e_modes
 dropdb --if-exists $db 2>/dev/null; createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' || exit 1
 q() { PGOPTIONS='-c client_min_messages=warning' psql -X -d $db -Atc "$1"; }
 LOG=tests/data/maillog/exim-mainlog
-ML=(--maillog=exim --timezone UTC --year 2007)
+ML=(--maillog=exim --timezone UTC --year 2007 --host mx1.example.net)
 tests/gen/spamhints-gen --seed 3 --smtp 200 --other 100 -o "$tmp/small.pcap" -t "$tmp/truth" >/dev/null || exit 1
 
 run() { "$LOADER" "$@" >"$tmp/out" 2>"$tmp/err"; echo $?; }
@@ -64,7 +64,7 @@ is "$(run "${ML[@]}" --dry-run -q "$LOG"; cat "$tmp/out" "$tmp/err")" 0 "--maill
 is "$(run --dry-run --progress "$tmp/small.pcap")" 0 "a capture with --progress: exit 0"
 
 # standard input
-is "$(run -d $db "${ML[@]}" --retry 2 - <tests/data/maillog/postfix-maillog)" 0 "--maillog --retry 2 -: standard input loads (nothing to retry)"
+is "$(run -d $db --maillog=postfix --timezone UTC --year 2007 --retry 2 - <tests/data/maillog/postfix-maillog)" 0 "--maillog --retry 2 -: standard input loads (nothing to retry)"
 
 # --retry: the server cannot be reached
 is "$(run -d "host=${PGHOST:-/tmp} port=1 dbname=$db" "${ML[@]}" --retry 1 --retry-wait 0 "$LOG")" 3 \

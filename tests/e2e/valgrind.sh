@@ -72,6 +72,9 @@ vg "a mail log, --dry-run" "${ML[@]}" --dry-run tests/data/maillog/exim-mainlog
 vg "a mail log, --output" "${ML[@]}" -o "$tmp/events.copy" tests/data/maillog/exim-mainlog
 vg "a mail log into the database" -d $db "${ML[@]}" tests/data/maillog/exim-mainlog
 vg "the same mail log again (already loaded)" -d $db "${ML[@]}" tests/data/maillog/exim-mainlog
+vg "a capture given as a mail log (refused)" -d $db "${ML[@]}" "$tmp/v5.pcap"
+vg "an Exim log read as postfix (refused, the other format probed)" -d $db --maillog=postfix --timezone UTC --no-progress \
+  tests/data/maillog/exim-mainlog
 psql -qX -d $db -c "CREATE SEQUENCE public.ml_shots;
   CREATE FUNCTION public.terminate_once_ml() RETURNS trigger LANGUAGE plpgsql AS \$\$
   BEGIN
@@ -79,7 +82,7 @@ psql -qX -d $db -c "CREATE SEQUENCE public.ml_shots;
     RETURN NEW;
   END \$\$;
   CREATE TRIGGER terminate_once BEFORE UPDATE ON spamhints.maillog_load FOR EACH ROW EXECUTE FUNCTION public.terminate_once_ml();"
-vg "a mail log whose backend is terminated, then retried (--retry 1)" -d $db "${ML[@]}" --retry 1 --retry-wait 0 \
-  tests/data/maillog/postfix-maillog
+vg "a mail log whose backend is terminated, then retried (--retry 1)" -d $db --maillog=postfix --timezone UTC --year 2007 \
+  --no-progress --retry 1 --retry-wait 0 tests/data/maillog/postfix-maillog
 grep -q 'retrying' "$tmp/err"; ok $? "valgrind: and the mail log was retried"
 tap_done

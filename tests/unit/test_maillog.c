@@ -35,6 +35,7 @@ typedef struct got_event
 	char		score[24];
 	char		reason[256];
 	char		qid[32];
+	int64_t		secs;
 } got_event;
 
 static got_event got[MAX_EVENTS];
@@ -63,6 +64,7 @@ collect(const sh_mail_event *ev, void *arg)
 	g = &got[ngot++];
 	memset(g, 0, sizeof(*g));
 	g->line = ev->line;
+	g->secs = ev->secs;
 	copy(g->ts, sizeof(g->ts), ev->ts);
 	copy(g->ip, sizeof(g->ip), ev->client_ip);
 	g->port = ev->client_port;
@@ -764,6 +766,148 @@ test_quotes_hostile(void **state)
 	assert_true((double) (clock() - start) / CLOCKS_PER_SEC < 10.0);
 }
 
+
+/*
+ * What looks binary: a capture's bytes (mostly zeros and bytes that are not
+ * UTF-8), or text with a NUL in more than 1 byte of 100; a log with Latin-1
+ * text, a line of NULs among a few kB of lines, tabs and ANSI colours is
+ * text.
+ */
+static void
+test_looks_binary(void **state)
+{
+	/* a pcap's global header and a record header, as libpcap writes them */
+	static const char pcap[] = "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+		"\xff\xff\x00\x00\x01\x00\x00\x00\x5a\x1e\x3b\x47\x10\x27\x00\x00\xb8\x00\x00\x00";
+	char		text[4096],
+				noise[512];
+	size_t		at = 0;
+	uint32_t	x = 12345;
+	const char *latin1,
+			   *colours;
+
+	(void) state;
+	assert_false(sh_maillog_looks_binary("", 0));
+	assert_false(sh_maillog_looks_binary("2007-07-14 10:15:01 Completed\n", 30));
+	assert_true(sh_maillog_looks_binary(pcap, sizeof(pcap) - 1));
+	/* Latin-1 (not UTF-8) in a line: text */
+	latin1 = "Jul 14 10:15:01 mx postfix/smtpd[1]: from=<caf\xe9@x.example>\n";
+	assert_false(sh_maillog_looks_binary(latin1, strlen(latin1)));
+	/* tabs, CR, ESC (colours) */
+	colours = "a\tb\r\n\033[1mc\033[0m\n";
+	assert_false(sh_maillog_looks_binary(colours, strlen(colours)));
+	/* one NUL among 4 kB of lines: text; 1 in 50 bytes: binary */
+	while (at + 64 < sizeof(text))
+		at += (size_t) snprintf(text + at, sizeof(text) - at, "2007-07-14 10:15:%02zu 1IAb3x-0001Ab-7Q Completed\n", at % 60);
+	text[100] = '\0';
+	assert_false(sh_maillog_looks_binary(text, at));
+	for (size_t i = 0; i < at; i += 50)
+		text[i] = '\0';
+	assert_true(sh_maillog_looks_binary(text, at));
+	/* random bytes without a NUL: mostly not UTF-8 */
+	for (size_t i = 0; i < sizeof(noise); i++)
+	{
+		x = x * 1103515245u + 12345u;
+		noise[i] = (char) ((x >> 16) % 255 + 1);
+	}
+	assert_true(sh_maillog_looks_binary(noise, sizeof(noise)));
+}
+
+/* A parser fed lines (no line ends): the refusal, or NULL. */
+static const char *
+refusal_of(sh_mta mta, const char *const *lines, size_t n, char *buf, size_t len)
+{
+	static sh_maillog *p;
+
+	sh_maillog_free(p);
+	p = parser(mta, 2007);
+	for (size_t i = 0; i < n; i++)
+		feed(p, lines[i], strlen(lines[i]));
+	sh_maillog_finish(p);
+	return sh_maillog_refusal(p, buf, len);
+}
+
+/*
+ * What is refused, and why: nothing to read; blank lines; binary data; lines
+ * that are not the format's, in any number, naming the format they are;
+ * neither format's. A log of the format with no event is not refused.
+ */
+static void
+test_refusals(void **state)
+{
+	static const char *const exim[] = {
+		"2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= bob@example.org H=mail.example.org [192.0.2.25]:41234 P=esmtp S=5321",
+		"2007-07-14 10:15:02 1IAb3x-0001Ab-7Q Completed",
+	};
+	static const char *const postfix[] = {
+		"Dec 31 23:58:01 mx2 postfix/smtpd[1001]: connect from mail.example.org[192.0.2.25]",
+		"Dec 31 23:58:02 mx2 postfix/smtpd[1001]: 3F2A41A3C: client=mail.example.org[192.0.2.25]:41000",
+		"Dec 31 23:58:02 mx2 postfix/qmgr[900]: 3F2A41A3C: from=<bob@example.org>, size=2345, nrcpt=1 (queue active)",
+		"Dec 31 23:58:03 mx2 postfix/local[1004]: 3F2A41A3C: to=<alice@example.net>, relay=local, status=sent (delivered)",
+		"Dec 31 23:58:03 mx2 postfix/qmgr[900]: 3F2A41A3C: removed",
+	};
+	static const char *const quiet_exim[] = {
+		"2007-07-14 10:00:00 exim 4.63 daemon started: pid=2201, -q30m",
+		"2007-07-14 10:30:00 Start queue run: pid=2301",
+	};
+	static const char *const quiet_postfix[] = {
+		"Dec 31 23:58:01 mx2 postfix/master[1]: daemon started -- version 2.5.1",
+		"Dec 31 23:58:01 mx2 CRON[2]: (root) CMD (run-parts)",
+	};
+	static const char *const neither[] = {"hello", "world", "Dec 31 23:58:01 mx2 CRON[2]: (root) CMD (x)"};
+	static const char *const blank[] = {"", "  ", "\t\r"};
+	static const char *const nul_lines[] = {"\xd4\xc3\xb2\xa1\x02"};
+	char		why[512];
+	const char *r;
+
+	(void) state;
+	/* the right formats: events, nothing refused */
+	assert_null(refusal_of(SH_MTA_EXIM, exim, 2, why, sizeof(why)));
+	assert_null(refusal_of(SH_MTA_POSTFIX, postfix, 5, why, sizeof(why)));
+	/* lines of the format, no event: loaded */
+	assert_null(refusal_of(SH_MTA_EXIM, quiet_exim, 2, why, sizeof(why)));
+	assert_null(refusal_of(SH_MTA_POSTFIX, quiet_postfix, 2, why, sizeof(why)));
+
+	r = refusal_of(SH_MTA_EXIM, NULL, 0, why, sizeof(why));
+	assert_non_null(r);
+	assert_string_equal(r, "empty: not a line to read");
+	r = refusal_of(SH_MTA_POSTFIX, blank, 3, why, sizeof(why));
+	assert_non_null(r);
+	assert_string_equal(r, "empty: 3 lines, all blank");
+
+	r = refusal_of(SH_MTA_POSTFIX, exim, 2, why, sizeof(why));
+	assert_non_null(r);
+	assert_string_equal(r, "2 lines read, none of them a postfix line (2 malformed_time): it reads as an exim log, try --maillog=exim");
+	r = refusal_of(SH_MTA_EXIM, postfix, 5, why, sizeof(why));
+	assert_non_null(r);
+	assert_string_equal(r, "5 lines read, none of them an exim line (5 other_program): it reads as a postfix log, try --maillog=postfix");
+	r = refusal_of(SH_MTA_EXIM, neither, 3, why, sizeof(why));
+	assert_non_null(r);
+	assert_string_equal(r, "3 lines read, none of them an exim line (2 malformed_time): not an exim log");
+
+	r = refusal_of(SH_MTA_EXIM, nul_lines, 1, why, sizeof(why));
+	assert_non_null(r);
+	assert_non_null(strstr(r, "binary data, not a mail log"));
+	refusal_of(SH_MTA_EXIM, NULL, 0, why, sizeof(why));
+}
+
+/* Each event has its time as seconds since 1970, UTC: the line's, its offset applied. */
+static void
+test_event_seconds(void **state)
+{
+	sh_maillog *p = parser(SH_MTA_EXIM, 0);
+
+	(void) state;
+	feeds(p, "2007-07-14 10:15:01 H=(x) [192.0.2.43] F=<a@ex.net> rejected RCPT <b@ex.net>: blocked");
+	feeds(p, "2007-07-14 10:22:00 +0200 H=(x) [192.0.2.44] F=<a@ex.net> rejected RCPT <b@ex.net>: blocked");
+	sh_maillog_finish(p);
+	assert_int_equal(ngot, 2);
+	/* 2007-07-14 is day 13708 since 1970-01-01 (hand: 37 years, 9 leap days, 194 days) */
+	assert_int_equal(got[0].secs, 13708LL * 86400 + 10 * 3600 + 15 * 60 + 1);
+	assert_int_equal(got[1].secs, 13708LL * 86400 + 8 * 3600 + 22 * 60);
+	sh_maillog_free(p);
+}
+
 int
 main(void)
 {
@@ -789,6 +933,9 @@ main(void)
 		cmocka_unit_test(test_clocks_go_forward),
 		cmocka_unit_test(test_syslog_clocks_go_back),
 		cmocka_unit_test(test_quotes_hostile),
+		cmocka_unit_test(test_looks_binary),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_event_seconds),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);

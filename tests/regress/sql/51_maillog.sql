@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT has_table('spamhints', 'maillog_load', 'table maillog_load');
 SELECT has_table('spamhints', 'mail_event', 'table mail_event');
@@ -14,12 +14,17 @@ SELECT has_table('spamhints', 'incoming_report', 'table incoming_report');
 SELECT col_type_is('spamhints', 'mail_event', 'client_ip', 'inet', 'client_ip is inet');
 SELECT col_type_is('spamhints', 'mail_event', 'recipients', 'text[]', 'recipients is text[]');
 
--- a mail log is loaded once: its hash is unique; a finished load has one
+-- a mail log is loaded once as each format: its hash is unique with its
+-- format; a finished load has one
 INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finished_at)
   VALUES ('mainlog', repeat('a', 64), 'exim', 'Europe/London', now());
 SELECT throws_ok($$INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone)
                    VALUES ('mainlog.1', repeat('a', 64), 'exim', 'UTC')$$,
                  '23505', NULL, 'the same log cannot be loaded twice');
+SELECT lives_ok($$INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finished_at)
+                  VALUES ('mainlog', repeat('a', 64), 'postfix', 'UTC', now())$$,
+                'the same log as another format is another load: the format is part of the key');
+DELETE FROM spamhints.maillog_load WHERE format = 'postfix';
 SELECT throws_ok($$INSERT INTO spamhints.maillog_load (file_name, format, timezone, finished_at)
                    VALUES ('x', 'exim', 'UTC', now())$$,
                  '23514', NULL, 'a finished load without a hash is refused');
