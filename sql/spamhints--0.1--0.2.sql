@@ -100,3 +100,13 @@ RETURN spamhints.bars_svg(ARRAY['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'
 
 COMMENT ON FUNCTION spamhints.chart_svg(spamhints.hist24, text) IS
 'An hour-of-day chart as SVG (bars_svg with the hours 0 to 23): SELECT chart_svg(hourly(ts), ''192.0.2.1 by hour'') FROM spamhints.endpoint WHERE ip = ''192.0.2.1''. The SVG twin of chart().';
+
+-- maillog_load: unique on (sha256, format), not the hash alone: a log once
+-- recorded with the wrong --maillog does not stop its load with the right one
+ALTER TABLE spamhints.maillog_load DROP CONSTRAINT maillog_load_sha256_key;
+ALTER TABLE spamhints.maillog_load ADD UNIQUE (sha256, format);
+COMMENT ON TABLE spamhints.maillog_load IS
+'One row per mail log file loaded by spamhints-load --maillog: file, SHA-256 of its bytes and format (exim or postfix; the same log is never loaded twice as the same format), the time zone its times were read in, where the year of syslog lines came from, line counts. A load is one transaction: a row here means all of its events are in spamhints.mail_event. Deleting or truncating (with CASCADE) a load deletes its events; truncating spamhints.mail_event deletes every mail log load too, so that the same logs can be loaded again; spamhints.purge() keeps the loads.';
+COMMENT ON COLUMN spamhints.maillog_load.sha256 IS 'SHA-256 of the log''s bytes, lower-case hex: unique with format, so the same log is never loaded twice as the same format';
+-- the duplicate check reads the hash and the format
+GRANT SELECT (format) ON spamhints.maillog_load TO spamhints_loader;
