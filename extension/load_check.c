@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(spamhints_load_exists);
 PG_FUNCTION_INFO_V1(spamhints_maillog_load_exists);
 PG_FUNCTION_INFO_V1(spamhints_load_changed);
 PG_FUNCTION_INFO_V1(spamhints_load_guard);
+PG_FUNCTION_INFO_V1(spamhints_owns_table);
 
 /* The two kinds of load: captures and mail logs. */
 typedef enum LoadKind
@@ -137,6 +138,17 @@ owns_relation(Oid relid)
 #else
 	return pg_class_ownercheck(relid, GetUserId());
 #endif
+}
+
+/*
+ * owns_table(regclass): does the current user own it (or is a member of its
+ * owner, or a superuser)? The WHEN of the deferred fence triggers: the owner
+ * queues no event, so its TRUNCATE after an INSERT in one transaction works.
+ */
+Datum
+spamhints_owns_table(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(owns_relation(PG_GETARG_OID(0)));
 }
 
 static const char *

@@ -98,7 +98,8 @@ CREATE TRIGGER maillog_load_fence BEFORE INSERT OR UPDATE OR DELETE ON spamhints
     FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
 CREATE CONSTRAINT TRIGGER maillog_load_fence_commit AFTER INSERT ON spamhints.maillog_load
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.maillog_load'))
+    EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER maillog_load_fence_truncate BEFORE TRUNCATE ON spamhints.maillog_load
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.mail_event
