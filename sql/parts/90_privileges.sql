@@ -5,7 +5,10 @@
 --                      agents, and AS names (enrichment); reads only the
 --                      columns of spamhints.load that the duplicate check
 --                      needs, and the AS names it upserts. Reads no sample,
---                      no view, changes no sample.
+--                      no view, changes no sample; writes only to the
+--                      unfinished load its own transaction created, never
+--                      to a committed one (the fence: load_guard() and
+--                      load_exists(), 10_samples.sql).
 --   spamhints_analyst  reads the loads, the samples, the views and the AS
 --                      names, and runs every function and aggregate; changes
 --                      nothing; never reads the raw SMTP payload field
