@@ -110,3 +110,91 @@ COMMENT ON TABLE spamhints.maillog_load IS
 COMMENT ON COLUMN spamhints.maillog_load.sha256 IS 'SHA-256 of the log''s bytes, lower-case hex: unique with format, so the same log is never loaded twice as the same format';
 -- the duplicate check reads the hash and the format
 GRANT SELECT (format) ON spamhints.maillog_load TO spamhints_loader;
+
+-- The fence: the loader role writes only to the unfinished load its own
+-- transaction created (10_samples.sql, 52_maillogs.sql, 90_privileges.sql)
+COMMENT ON FUNCTION spamhints.load_exists(integer) IS
+'true when the load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503: the check behind "every sample (and agent) belongs to a load", cached per transaction so that a COPY of millions of rows looks its load up once. For a role that does not own spamhints.load (spamhints_loader), also error 42501 unless the load is one its own transaction inserted and has not finished: rows are never added to a committed load';
+ALTER TABLE spamhints.load_agent
+    ADD CONSTRAINT load_agent_load_exists CHECK (spamhints.load_exists(load_id)) NOT VALID;
+
+-- The fence: a role that does not own these tables (spamhints_loader) may
+-- create and finish its own unfinished loads and nothing else. A committed
+-- load, its samples and agents are kept as they are: load_exists() refuses
+-- rows for any other load, and load_guard() refuses a load row inserted
+-- finished or with a hash, a change or deletion of any load row but the
+-- unfinished one of the same transaction, a load committed unfinished, and
+-- any UPDATE, DELETE or TRUNCATE of the rows. Row triggers on the load table
+-- (a few rows per load), statement triggers on the rows: nothing per sample.
+CREATE FUNCTION spamhints.load_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'spamhints_load_guard'
+LANGUAGE C;
+
+COMMENT ON FUNCTION spamhints.load_guard() IS
+'trigger on spamhints.load, maillog_load and the tables of their rows (smtp_sample, load_agent, mail_event): for a role that does not own the table (spamhints_loader), error 42501 for a load inserted finished or with a hash, an UPDATE or DELETE of a load row but the unfinished one its own transaction inserted, a load left unfinished at COMMIT, and any UPDATE, DELETE or TRUNCATE of the rows; nothing for the owner';
+
+CREATE FUNCTION spamhints.owns_table(rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_owns_table'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.owns_table(regclass) IS
+'true when the current user owns the table, is a member of its owner, or is a superuser: whom spamhints.load_guard() lets through';
+
+CREATE TRIGGER load_fence BEFORE INSERT OR UPDATE OR DELETE ON spamhints.load
+    FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
+CREATE CONSTRAINT TRIGGER load_fence_commit AFTER INSERT ON spamhints.load
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.load'))
+    EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER load_fence_truncate BEFORE TRUNCATE ON spamhints.load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER smtp_sample_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.smtp_sample
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- The fence, as for captures (spamhints.load_guard, 10_samples.sql): a role
+-- that does not own these tables adds events only to the unfinished mail log
+-- load its own transaction inserted, and changes no committed one. The
+-- foreign key stays for ON DELETE CASCADE; the CHECK is cached per load.
+CREATE FUNCTION spamhints.maillog_load_exists(maillog_load_id integer)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_maillog_load_exists'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION spamhints.maillog_load_exists(integer) IS
+'true when the mail log load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503; for a role that does not own spamhints.maillog_load (spamhints_loader), error 42501 unless the load is one its own transaction inserted and has not finished. Cached per transaction: one lookup per load';
+
+ALTER TABLE spamhints.mail_event
+    ADD CONSTRAINT mail_event_load_open CHECK (spamhints.maillog_load_exists(maillog_load_id)) NOT VALID;
+
+CREATE TRIGGER maillog_load_fence BEFORE INSERT OR UPDATE OR DELETE ON spamhints.maillog_load
+    FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
+CREATE CONSTRAINT TRIGGER maillog_load_fence_commit AFTER INSERT ON spamhints.maillog_load
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.maillog_load'))
+    EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER maillog_load_fence_truncate BEFORE TRUNCATE ON spamhints.maillog_load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.mail_event
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- INSERT and UPDATE of the load tables on every column but the identity
+REVOKE INSERT, UPDATE ON spamhints.load, spamhints.maillog_load FROM spamhints_loader;
+DO $$
+DECLARE
+    rel text;
+    cols text;
+BEGIN
+    -- INSERT and UPDATE of the load tables, on every column but the identity,
+    -- whatever columns they have by now
+    FOREACH rel IN ARRAY ARRAY['spamhints.load', 'spamhints.maillog_load'] LOOP
+        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+          INTO cols
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = rel::pg_catalog.regclass AND a.attnum > 0
+           AND NOT a.attisdropped AND a.attidentity = '';
+        EXECUTE pg_catalog.format('GRANT INSERT (%1$s), UPDATE (%1$s) ON %2$s TO spamhints_loader', cols, rel);
+    END LOOP;
+END
+$$;

@@ -124,10 +124,47 @@ AS 'MODULE_PATHNAME', 'spamhints_load_exists'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION spamhints.load_exists(integer) IS
-'true when the load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503: the check behind "every sample belongs to a load", cached per transaction so that a COPY of millions of rows looks its load up once';
+'true when the load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503: the check behind "every sample (and agent) belongs to a load", cached per transaction so that a COPY of millions of rows looks its load up once. For a role that does not own spamhints.load (spamhints_loader), also error 42501 unless the load is one its own transaction inserted and has not finished: rows are never added to a committed load';
 
 ALTER TABLE spamhints.smtp_sample
     ADD CONSTRAINT smtp_sample_load_exists CHECK (spamhints.load_exists(load_id)) NOT VALID;
+ALTER TABLE spamhints.load_agent
+    ADD CONSTRAINT load_agent_load_exists CHECK (spamhints.load_exists(load_id)) NOT VALID;
+
+-- The fence: a role that does not own these tables (spamhints_loader) may
+-- create and finish its own unfinished loads and nothing else. A committed
+-- load, its samples and agents are kept as they are: load_exists() refuses
+-- rows for any other load, and load_guard() refuses a load row inserted
+-- finished or with a hash, a change or deletion of any load row but the
+-- unfinished one of the same transaction, a load committed unfinished, and
+-- any UPDATE, DELETE or TRUNCATE of the rows. Row triggers on the load table
+-- (a few rows per load), statement triggers on the rows: nothing per sample.
+CREATE FUNCTION spamhints.load_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'spamhints_load_guard'
+LANGUAGE C;
+
+COMMENT ON FUNCTION spamhints.load_guard() IS
+'trigger on spamhints.load, maillog_load and the tables of their rows (smtp_sample, load_agent, mail_event): for a role that does not own the table (spamhints_loader), error 42501 for a load inserted finished or with a hash, an UPDATE or DELETE of a load row but the unfinished one its own transaction inserted, a load left unfinished at COMMIT, and any UPDATE, DELETE or TRUNCATE of the rows; nothing for the owner';
+
+CREATE FUNCTION spamhints.owns_table(rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_owns_table'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.owns_table(regclass) IS
+'true when the current user owns the table, is a member of its owner, or is a superuser: whom spamhints.load_guard() lets through';
+
+CREATE TRIGGER load_fence BEFORE INSERT OR UPDATE OR DELETE ON spamhints.load
+    FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
+CREATE CONSTRAINT TRIGGER load_fence_commit AFTER INSERT ON spamhints.load
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.load'))
+    EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER load_fence_truncate BEFORE TRUNCATE ON spamhints.load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER load_agent_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.load_agent
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 
 CREATE FUNCTION spamhints.load_changed()
 RETURNS trigger
@@ -172,6 +209,8 @@ COMMENT ON FUNCTION spamhints.rows_truncated() IS
 
 CREATE TRIGGER sample_truncate_loads AFTER TRUNCATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.rows_truncated();
+CREATE TRIGGER smtp_sample_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.smtp_sample
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER load_keep_id BEFORE UPDATE OF load_id ON spamhints.load
     FOR EACH ROW EXECUTE FUNCTION spamhints.load_changed();
 

@@ -82,6 +82,32 @@ COMMENT ON COLUMN spamhints.mail_event.client_cc IS 'country of client_ip, when 
 CREATE TRIGGER mail_event_truncate_loads AFTER TRUNCATE ON spamhints.mail_event
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.rows_truncated();
 
+-- The fence, as for captures (spamhints.load_guard, 10_samples.sql): a role
+-- that does not own these tables adds events only to the unfinished mail log
+-- load its own transaction inserted, and changes no committed one. The
+-- foreign key stays for ON DELETE CASCADE; the CHECK is cached per load.
+CREATE FUNCTION spamhints.maillog_load_exists(maillog_load_id integer)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_maillog_load_exists'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION spamhints.maillog_load_exists(integer) IS
+'true when the mail log load exists (and locks it FOR KEY SHARE until the end of the transaction), else error 23503; for a role that does not own spamhints.maillog_load (spamhints_loader), error 42501 unless the load is one its own transaction inserted and has not finished. Cached per transaction: one lookup per load';
+
+ALTER TABLE spamhints.mail_event
+    ADD CONSTRAINT mail_event_load_open CHECK (spamhints.maillog_load_exists(maillog_load_id)) NOT VALID;
+
+CREATE TRIGGER maillog_load_fence BEFORE INSERT OR UPDATE OR DELETE ON spamhints.maillog_load
+    FOR EACH ROW EXECUTE FUNCTION spamhints.load_guard();
+CREATE CONSTRAINT TRIGGER maillog_load_fence_commit AFTER INSERT ON spamhints.maillog_load
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.maillog_load'))
+    EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER maillog_load_fence_truncate BEFORE TRUNCATE ON spamhints.maillog_load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.mail_event
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
 CREATE INDEX mail_event_client_ts ON spamhints.mail_event (client_ip, ts);
 CREATE INDEX mail_event_ts ON spamhints.mail_event (ts);
 CREATE INDEX mail_event_load ON spamhints.mail_event (maillog_load_id);

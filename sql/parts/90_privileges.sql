@@ -5,7 +5,10 @@
 --                      agents, and AS names (enrichment); reads only the
 --                      columns of spamhints.load that the duplicate check
 --                      needs, and the AS names it upserts. Reads no sample,
---                      no view, changes no sample.
+--                      no view, changes no sample; writes only to the
+--                      unfinished load its own transaction created, never
+--                      to a committed one (the fence: load_guard() and
+--                      load_exists(), 10_samples.sql).
 --   spamhints_analyst  reads the loads, the samples, the views and the AS
 --                      names, and runs every function and aggregate; changes
 --                      nothing; never reads the raw SMTP payload field
@@ -45,7 +48,10 @@ GRANT USAGE ON SCHEMA spamhints TO spamhints_loader, spamhints_analyst;
 -- the loader: INSERT ... RETURNING load_id, COPY of samples and agents, the
 -- UPDATE that finishes the load (WHERE load_id = ...), and the duplicate
 -- check (SELECT load_id, file_name, finished_at ... WHERE sha256 = ...)
-GRANT INSERT, UPDATE ON spamhints.load TO spamhints_loader;
+-- INSERT and UPDATE on every column but the identity (granted below, from the
+-- catalog): the loader never chooses a load id (OVERRIDING SYSTEM VALUE).
+-- What it may write, and to which load, spamhints.load_guard() and
+-- load_exists() decide: only its own unfinished load (10_samples.sql).
 GRANT SELECT (load_id, file_name, sha256, finished_at) ON spamhints.load TO spamhints_loader;
 GRANT INSERT ON spamhints.smtp_sample, spamhints.load_agent TO spamhints_loader;
 -- enrichment: INSERT INTO spamhints.asn ... ON CONFLICT (asn) DO UPDATE SET
@@ -54,12 +60,29 @@ GRANT INSERT, UPDATE (org) ON spamhints.asn TO spamhints_loader;
 GRANT SELECT (asn, org) ON spamhints.asn TO spamhints_loader;
 
 -- the loader reading mail logs (spamhints-load --maillog): the same steps
-GRANT INSERT, UPDATE ON spamhints.maillog_load TO spamhints_loader;
 -- the duplicate check reads the hash and the format (unique together)
 GRANT SELECT (maillog_load_id, file_name, sha256, format, finished_at) ON spamhints.maillog_load TO spamhints_loader;
 GRANT INSERT ON spamhints.mail_event TO spamhints_loader;
 -- the finishing UPDATE takes the log's first and last time from its events
 GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;
+
+DO $$
+DECLARE
+    rel text;
+    cols text;
+BEGIN
+    -- INSERT and UPDATE of the load tables, on every column but the identity,
+    -- whatever columns they have by now
+    FOREACH rel IN ARRAY ARRAY['spamhints.load', 'spamhints.maillog_load'] LOOP
+        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+          INTO cols
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = rel::pg_catalog.regclass AND a.attnum > 0
+           AND NOT a.attisdropped AND a.attidentity = '';
+        EXECUTE pg_catalog.format('GRANT INSERT (%1$s), UPDATE (%1$s) ON %2$s TO spamhints_loader', cols, rel);
+    END LOOP;
+END
+$$;
 
 -- the analyst: everything to read, but the SMTP payload column and the mail
 -- addresses of the mail logs (personal data: reports are made by the
