@@ -150,6 +150,8 @@ CREATE CONSTRAINT TRIGGER load_fence_commit AFTER INSERT ON spamhints.load
     EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER load_fence_truncate BEFORE TRUNCATE ON spamhints.load
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+CREATE TRIGGER load_agent_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.load_agent
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER smtp_sample_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 
