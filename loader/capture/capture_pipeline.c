@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "db.h"
 #include "enrich_db.h"
+#include "input.h"
 #include "sample_rows.h"
 #include "sflow.h"
 
@@ -140,7 +141,7 @@ capture_open(const void *config, sh_load *ld)
 	cl->cap = sh_capture_open(ld->path, opt->filter, err, sizeof(err));
 	if (cl->cap == NULL)
 	{
-		sh_error("%s", err);
+		sh_input_report(ld->path, err);
 		return EXIT_INPUT;
 	}
 	cl->filter = sh_capture_filter(cl->cap);
@@ -258,7 +259,7 @@ capture_read(sh_load *ld)
 		if ((rc = sh_load_flush(ld)) != 0)
 			return rc;
 		if ((frame.number & 1023) == 0)
-			sh_load_progress(ld, sh_capture_bytes_read(cl->cap), sh_capture_size(cl->cap),
+			sh_load_progress(ld, sh_capture_position(cl->cap), sh_capture_size(cl->cap),
 							 cl->smtp_rows);
 	}
 	sh_load_progress_end(ld);
