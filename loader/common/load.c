@@ -525,7 +525,7 @@ connect_retrying(const sh_load_options *opt, const sh_pipeline *pl, int *retries
 	for (;;)
 	{
 		int			transient;
-		PGconn	   *conn = sh_connect(opt->conninfo, pl->client_encoding, &transient);
+		PGconn	   *conn = sh_connect(&opt->conn, pl->client_encoding, &transient);
 
 		if (conn != NULL || !transient || *retries_left <= 0)
 			return conn;

@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "pgcopy.h"
 #include "sender.h"
 
@@ -39,7 +40,7 @@
 /* What the command line says of every load. */
 typedef struct sh_load_options
 {
-	const char *conninfo;
+	sh_conn_params conn;		/* where to connect: -d, -h, -p, -U, -W, -w */
 	const char *output;			/* write the COPY stream here instead of a database */
 	int			dry_run;		/* read only: no database, no output */
 	int			quiet;			/* no summary lines, no progress unless asked */
