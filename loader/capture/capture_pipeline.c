@@ -386,15 +386,12 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 	sh_load_counts_json(skipped, sizeof(skipped), cl->skip, SKIP_COUNT_, skip_name);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
-}
-
-static void
-capture_after_summary(const sh_load *ld, FILE *f)
-{
-	cload	   *cl = ld->state;
-
-	if (cl->opt->enrich)
-		sh_enrich_report(cl->opt->enrich, f, SH_PROGNAME, ld->path);
+	/* enrichment has something to say only when there were addresses to enrich */
+	if (cl->opt->enrich && cl->opt->enrich->lookups > 0)
+	{
+		fprintf(f, "; ");
+		sh_enrich_summary(cl->opt->enrich, f);
+	}
 }
 
 static void
@@ -418,5 +415,5 @@ const sh_pipeline sh_capture_pipeline = {
 	"counter_samples = $9, sampled_packets = $10, smtp_rows = $11, malformed = $12, "
 	"lost_datagrams = $13, skipped = $14",
 	.update_values = capture_update_values,
-	.summary = capture_summary, .after_summary = capture_after_summary, .close = capture_close,
+	.summary = capture_summary, .close = capture_close,
 };

@@ -468,8 +468,6 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 		pl->summary(&ld, report, sh_now() - ld.started);
 		fprintf(report, "\n");
 		fflush(report);
-		if (pl->after_summary)
-			pl->after_summary(&ld, report);
 	}
 
 done:

@@ -101,10 +101,8 @@ typedef struct sh_pipeline
 	const char *update_set;
 	/* Their values, into values[0..]; returns how many. */
 	int			(*update_values) (const sh_load *ld, const char **values);
-	/* The summary line after "spamhints-load: FILE: load N: ", without its newline. */
+	/* The summary line after "spamhints-load: FILE: load N: ", without its newline: one line a file. */
 	void		(*summary) (const sh_load *ld, FILE *f, double seconds);
-	/* More summary lines (may be NULL). */
-	void		(*after_summary) (const sh_load *ld, FILE *f);
 	/* Free what ld->state holds (also after a failed load, or a failed open). */
 	void		(*close) (sh_load *ld);
 } sh_pipeline;
