@@ -436,7 +436,7 @@ main(int argc, char **argv)
 		if (!given[i] || only[i].maillog == (format != NULL))
 			continue;
 		if (only[i].val == OPT_HOST)
-			sh_error("--host is the mail server's name, for mail logs: give it with --maillog=exim or "
+			sh_error("--host is for mail logs (the mail server's name): give it with --maillog=exim or "
 					 "--maillog=postfix; the database server's host is -h HOST (--db-host=HOST)");
 		else if (only[i].maillog)
 			sh_error("%s is for mail logs: give it with --maillog=exim or --maillog=postfix", only[i].name);

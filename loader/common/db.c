@@ -142,8 +142,7 @@ sh_prompt_password(const char *prompt, char *buf, size_t len)
 		snprintf(buf, len, "no terminal to ask on (/dev/tty: %s)", strerror(errno));
 		return -1;
 	}
-	fputs(prompt, tty);
-	fflush(tty);
+	/* echo off before the prompt shows: what is typed after it is never echoed */
 	if (tcgetattr(fileno(tty), &old) == 0)
 	{
 		quiet = old;
@@ -151,6 +150,8 @@ sh_prompt_password(const char *prompt, char *buf, size_t len)
 		quiet.c_lflag |= ECHONL;
 		echo_off = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
 	}
+	fputs(prompt, tty);
+	fflush(tty);
 	if (fgets(buf, (int) len, tty) == NULL)
 		buf[0] = '\0';
 	if (echo_off)
