@@ -461,6 +461,20 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", why);
 				return -2;
 			}
+			/*
+			 * Corrupt gzip data decompresses to garbage before its check
+			 * fails: then the gzip is what to name, not libpcap's view.
+			 */
+			if (sh_input_gzip(cap->in))
+			{
+				char		hex[65];
+
+				if (sh_input_finish(cap->in, hex) != 0)
+				{
+					snprintf(err, errlen, "%s", sh_input_error(cap->in));
+					return -1;
+				}
+			}
 			snprintf(err, errlen, "cannot read past frame %" PRIu64 " (the section at byte offset %" PRIu64
 					 ", %" PRIu64 " bytes read of the file): %s", cap->frames, cap->section_offset,
 					 cap->bytes_read, why);
