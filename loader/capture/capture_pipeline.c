@@ -141,7 +141,7 @@ capture_open(const void *config, sh_load *ld)
 	cl->cap = sh_capture_open(ld->path, opt->filter, err, sizeof(err));
 	if (cl->cap == NULL)
 	{
-		sh_input_report(ld->path, err);
+		sh_file_error(ld->path, err);
 		return EXIT_INPUT;
 	}
 	cl->filter = sh_capture_filter(cl->cap);

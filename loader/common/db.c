@@ -28,6 +28,12 @@ sh_error(const char *fmt,...)
 	fputc('\n', stderr);
 }
 
+void
+sh_file_error(const char *path, const char *reason)
+{
+	fprintf(stderr, "%s: error: %s: %s\n", SH_PROGNAME, path, reason);
+}
+
 double
 sh_now(void)
 {

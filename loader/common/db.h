@@ -12,6 +12,12 @@
 /* "spamhints-load: error: ..." on standard error */
 void		sh_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * "spamhints-load: error: PATH: REASON" on standard error: why a file cannot
+ * be loaded, in one line (as a failed read says it: sh_error("PATH: ...")).
+ */
+void		sh_file_error(const char *path, const char *reason);
+
 /* seconds on a monotonic clock */
 double		sh_now(void);
 

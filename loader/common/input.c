@@ -19,7 +19,6 @@
 #include <zlib.h>
 
 #include "hash.h"
-#include "load.h"
 
 #define OUT_BYTES	(1u << 18)
 #define RAW_BYTES	(1u << 18)
@@ -379,10 +378,4 @@ sh_input_close(sh_input *in)
 	free(in->out);
 	free(in->in);
 	free(in);
-}
-
-void
-sh_input_report(const char *path, const char *reason)
-{
-	fprintf(stderr, "%s: %s: %s\n", SH_PROGNAME, path, reason);
 }

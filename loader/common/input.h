@@ -13,7 +13,7 @@
  * Opening says in one line why a file cannot be loaded (missing,
  * unreadable, a directory, empty) instead of leaving it to the reader's own
  * wording. The reason never names the file: the caller prints
- * "spamhints-load: PATH: REASON" (sh_input_report()).
+ * "spamhints-load: error: PATH: REASON" (sh_file_error(), db.h).
  */
 #ifndef SPAMHINTS_INPUT_H
 #define SPAMHINTS_INPUT_H
@@ -63,8 +63,5 @@ int			sh_input_mtime(const sh_input *in, time_t *t);
 int			sh_input_finish(sh_input *in, char hex[65]);
 
 void		sh_input_close(sh_input *in);
-
-/* "spamhints-load: PATH: REASON" on standard error: why a file cannot be loaded. */
-void		sh_input_report(const char *path, const char *reason);
 
 #endif							/* SPAMHINTS_INPUT_H */

@@ -170,7 +170,7 @@ hash_file_first(const char *path, char hex[65])
 		;
 	if (n < 0 || sh_input_finish(in, hex) != 0)
 	{
-		sh_input_report(path, sh_input_error(in));
+		sh_file_error(path, sh_input_error(in));
 		rc = -1;
 	}
 	sh_input_close(in);

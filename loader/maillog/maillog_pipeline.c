@@ -114,7 +114,7 @@ maillog_open(const void *config, sh_load *ld)
 	ml->in = sh_input_open(ld->path, err, sizeof(err));
 	if (ml->in == NULL)
 	{
-		sh_input_report(ld->path, err);
+		sh_file_error(ld->path, err);
 		return EXIT_INPUT;
 	}
 	if (sh_input_mtime(ml->in, &ref))

@@ -9,7 +9,8 @@
 #   - a gzip'd mail log likewise (events row for row, hash, members, corrupt);
 #   - an empty file, empty standard input, an empty gzip, a directory, a
 #     missing and an unreadable file: exit 2 and one line,
-#     "spamhints-load: PATH: REASON", not libpcap's wording, in both modes;
+#     "spamhints-load: error: PATH: REASON", not libpcap's wording, in both
+#     modes;
 #   - one line per file: the shared public captures loaded with an ASN
 #     database print exactly one line each, the enrichment on it only when
 #     there were addresses to enrich.
@@ -83,7 +84,7 @@ head -c $((gz_size * 2 / 3)) "$tmp/cap.pcap.gz" >"$tmp/truncated.gz"
 for f in corrupt truncated garbage; do
   is "$(run -d ${db}_bad --no-progress "$tmp/$f.gz")" 2 "$f gzip: exit 2"
   is "$(grep -c . "$tmp/err")" 1 "$f gzip: one line: $(head -1 "$tmp/err" | cut -c1-150)"
-  grep -q "^spamhints-load: $tmp/$f.gz: .*gzip" "$tmp/err"; ok $? "$f gzip: the line names the file and says gzip"
+  grep -q "^spamhints-load: error: $tmp/$f.gz: .*gzip" "$tmp/err"; ok $? "$f gzip: the line names the file and says gzip"
   is "$(run -d ${db}_bad --no-progress - <"$tmp/$f.gz")" 2 "$f gzip from standard input: exit 2"
   grep -q "gzip.*nothing of it is loaded" "$tmp/err"; ok $? "$f gzip from standard input: nothing loaded: $(head -1 "$tmp/err" | cut -c1-150)"
 done
@@ -131,7 +132,7 @@ one_line() {   # NAME EXPECTED-REASON-REGEX ARGS...: exit 2, exactly one line, a
   "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
   is "$rc" 2 "$name: exit 2"
   is "$(grep -c . "$tmp/err")" 1 "$name: one line: $(head -1 "$tmp/err")"
-  grep -Eq "^spamhints-load: $path: $want\$" "$tmp/err"; ok $? "$name: \"spamhints-load: PATH: $want\""
+  grep -Eq "^spamhints-load: error: $path: $want\$" "$tmp/err"; ok $? "$name: \"spamhints-load: error: PATH: $want\""
   grep -Eqi 'truncated dump file|unknown file format|libpcap' "$tmp/err"; is $? 1 "$name: not libpcap's wording"
 }
 for mode in capture maillog; do
