@@ -21,6 +21,26 @@
 #include "smtp.h"
 #include "shared/smtp_roles.h"
 
+/* Where to connect, as psql takes it, in both usages. */
+static void
+connection_usage(FILE *f)
+{
+	fprintf(f,
+			"\n"
+			"Connection options (as psql's; PG* variables and ~/.pgpass apply):\n"
+			"  -d, --dbname=CONNINFO  database to load into: a name, a conninfo string or a\n"
+			"                         URI; as in psql, the values a conninfo string or URI\n"
+			"                         gives win over -h, -p and -U\n"
+			"  -h, --db-host=HOST     database server host or socket directory (--host is\n"
+			"                         the mail server's name, for mail logs)\n"
+			"  -p, --port=PORT        database server port\n"
+			"  -U, --username=USER    database user name\n"
+			"  -w, --no-password      never ask for a password\n"
+			"  -W, --password         ask for the password before connecting (without -W\n"
+			"                         and -w it is asked for when the server wants one and\n"
+			"                         standard input is a terminal); asked on the terminal\n");
+}
+
 /* The options of every load, in both usages. */
 static void
 load_options_usage(FILE *f)
@@ -53,9 +73,10 @@ usage(FILE *f)
 			"\"-\" reads one from standard input. Each file is one load, in one transaction:\n"
 			"all of its samples or none. A file loaded before (same SHA-256) adds nothing.\n"
 			"\n"
+			"FILE may be gzip'd (read through zlib; its SHA-256 is of the capture's own\n"
+			"bytes, as zcat FILE | sha256sum gives: a capture and its gzip are one load).\n"
+			"\n"
 			"Options:\n"
-			"  -d, --dbname=CONNINFO  database to load into: a name, a conninfo string or a\n"
-			"                         URI, as psql takes it; PG* variables and .pgpass apply\n"
 			"      --ports=LIST       SMTP ports, comma-separated (default: 25)\n"
 			"      --filter=BPF       which captured packets are sFlow (default: udp port 6343,\n"
 			"                         tagged or not)\n"
@@ -70,6 +91,7 @@ usage(FILE *f)
 			"      --dry-run          decode only: no database, no output\n",
 			SH_PROGNAME, SH_PROGNAME);
 	load_options_usage(f);
+	connection_usage(f);
 	fprintf(f,
 			"\n"
 			"Mail server logs: %s --maillog=exim|postfix [OPTION]... FILE...\n"
@@ -78,9 +100,10 @@ usage(FILE *f)
 			"Exit status:\n"
 			"  0  every file was loaded, or had been loaded before\n"
 			"  1  bad command line\n"
-			"  2  a file could not be read (missing, not a capture, unsupported link type,\n"
-			"     or an enrichment database that is missing, corrupt or of the wrong kind:\n"
-			"     then nothing is loaded)\n"
+			"  2  a file could not be read (missing, unreadable, a directory, empty, not a\n"
+			"     capture, corrupt or truncated gzip, unsupported link type; or an\n"
+			"     enrichment database that is missing, corrupt or of the wrong kind: then\n"
+			"     nothing is loaded)\n"
 			"  3  a database error (cannot connect, no extension, the load failed and was\n"
 			"     rolled back: running the same command again completes it)\n"
 			"Malformed datagrams are not an error: they are skipped, counted in the summary\n"
@@ -105,10 +128,10 @@ maillog_usage(FILE *f)
 			"events or none. A file loaded before as the same format (same SHA-256) adds\n"
 			"nothing. Malformed lines are counted, never loaded, and do not stop the load.\n"
 			"A file that is empty, or has no event and is binary or has not one line of\n"
-			"the format, is refused (exit 2, nothing recorded).\n"
+			"the format, is refused (exit 2, nothing recorded). A gzip'd FILE is read\n"
+			"through zlib, its SHA-256 that of the log's own bytes (zcat | sha256sum).\n"
 			"\n"
 			"Options:\n"
-			"  -d, --dbname=CONNINFO  database: a name, a conninfo string or a URI\n"
 			"      --timezone=ZONE    time zone of log times without an offset (default: the\n"
 			"                         machine's, from TZ or /etc/localtime); an offset written\n"
 			"                         in the line wins\n"
@@ -124,12 +147,31 @@ maillog_usage(FILE *f)
 			"      --dry-run          read only: no database\n",
 			SH_PROGNAME, SH_PROGNAME);
 	load_options_usage(f);
+	connection_usage(f);
 	fprintf(f,
 			"\n"
 			"Exit status: 0 loaded (or loaded before), 1 bad command line, 2 a file could\n"
-			"not be read or is not a mail log of the format, 3 a database error (the load\n"
-			"was rolled back).\n");
+			"not be read (missing, unreadable, a directory, empty, corrupt gzip) or is not\n"
+			"a mail log of the format, 3 a database error (the load was rolled back).\n");
 }
+
+/* getopt values of the long options without a short one */
+enum
+{
+	OPT_DRY_RUN = 256,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_RETRY,
+	OPT_RETRY_WAIT,
+	OPT_PORTS,
+	OPT_FILTER,
+	OPT_ASN_DB,
+	OPT_COUNTRY_DB,
+	OPT_MAILLOG,
+	OPT_TIMEZONE,
+	OPT_HOST,
+	OPT_YEAR
+};
 
 /* The options of one kind of input only, by getopt value. */
 typedef struct only_for
@@ -140,13 +182,13 @@ typedef struct only_for
 } only_for;
 
 static const only_for only[] = {
-	{'p', "--ports", 0},
-	{'f', "--filter", 0},
-	{'A', "--asn-db", 0},
-	{'C', "--country-db", 0},
-	{'z', "--timezone", 1},
-	{'H', "--host", 1},
-	{'y', "--year", 1},
+	{OPT_PORTS, "--ports", 0},
+	{OPT_FILTER, "--filter", 0},
+	{OPT_ASN_DB, "--asn-db", 0},
+	{OPT_COUNTRY_DB, "--country-db", 0},
+	{OPT_TIMEZONE, "--timezone", 1},
+	{OPT_HOST, "--host", 1},
+	{OPT_YEAR, "--year", 1},
 };
 
 #define N_ONLY ((int) (sizeof(only) / sizeof(only[0])))
@@ -240,25 +282,31 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		/* where to connect, as psql's options (but --host: the mail server's, below) */
 		{"dbname", required_argument, NULL, 'd'},
+		{"db-host", required_argument, NULL, 'h'},
+		{"port", required_argument, NULL, 'p'},
+		{"username", required_argument, NULL, 'U'},
+		{"no-password", no_argument, NULL, 'w'},
+		{"password", no_argument, NULL, 'W'},
 		{"output", required_argument, NULL, 'o'},
-		{"dry-run", no_argument, NULL, 'n'},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"quiet", no_argument, NULL, 'q'},
-		{"progress", no_argument, NULL, 'P'},
-		{"no-progress", no_argument, NULL, 'N'},
-		{"retry", required_argument, NULL, 'r'},
-		{"retry-wait", required_argument, NULL, 'w'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"retry", required_argument, NULL, OPT_RETRY},
+		{"retry-wait", required_argument, NULL, OPT_RETRY_WAIT},
 		{"version", no_argument, NULL, 'V'},
 		/* captures */
-		{"ports", required_argument, NULL, 'p'},
-		{"filter", required_argument, NULL, 'f'},
-		{"asn-db", required_argument, NULL, 'A'},
-		{"country-db", required_argument, NULL, 'C'},
+		{"ports", required_argument, NULL, OPT_PORTS},
+		{"filter", required_argument, NULL, OPT_FILTER},
+		{"asn-db", required_argument, NULL, OPT_ASN_DB},
+		{"country-db", required_argument, NULL, OPT_COUNTRY_DB},
 		/* mail logs */
-		{"maillog", required_argument, NULL, 'M'},
-		{"timezone", required_argument, NULL, 'z'},
-		{"host", required_argument, NULL, 'H'},
-		{"year", required_argument, NULL, 'y'},
+		{"maillog", required_argument, NULL, OPT_MAILLOG},
+		{"timezone", required_argument, NULL, OPT_TIMEZONE},
+		{"host", required_argument, NULL, OPT_HOST},
+		{"year", required_argument, NULL, OPT_YEAR},
 		{NULL, 0, NULL, 0}
 	};
 	sh_load_options opt;
@@ -289,7 +337,7 @@ main(int argc, char **argv)
 			help = 1;
 	}
 	opterr = !help;
-	while ((c = getopt_long(argc, argv, "d:o:qV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:wWo:qV", longopts, NULL)) != -1)
 	{
 		for (int i = 0; i < N_ONLY; i++)
 			if (only[i].val == c)
@@ -297,54 +345,69 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'd':
-				opt.conninfo = optarg;
+				opt.conn.dbname = optarg;
+				break;
+			case 'h':
+				opt.conn.host = optarg;
+				break;
+			case 'p':
+				opt.conn.port = optarg;
+				break;
+			case 'U':
+				opt.conn.user = optarg;
+				break;
+			case 'w':
+				opt.conn.password_prompt = -1;
+				break;
+			case 'W':
+				opt.conn.password_prompt = 1;
 				break;
 			case 'o':
 				opt.output = optarg;
 				break;
-			case 'n':
+			case OPT_DRY_RUN:
 				opt.dry_run = 1;
 				break;
 			case 'q':
 				opt.quiet = 1;
 				break;
-			case 'P':
+			case OPT_PROGRESS:
 				opt.progress = 1;
 				break;
-			case 'N':
+			case OPT_NO_PROGRESS:
 				opt.progress = 0;
 				break;
-			case 'r':
+			case OPT_RETRY:
 				retry = optarg;
 				break;
-			case 'w':
+			case OPT_RETRY_WAIT:
 				retry_wait = optarg;
 				break;
 			case 'V':
 				version = 1;
 				break;
-			case 'p':
+			case OPT_PORTS:
 				ports_spec = optarg;
 				break;
-			case 'f':
+			case OPT_FILTER:
 				filter = optarg;
 				break;
-			case 'A':
+			case OPT_ASN_DB:
 				asn_db = optarg;
 				break;
-			case 'C':
+			case OPT_COUNTRY_DB:
 				country_db = optarg;
 				break;
-			case 'M':
+			case OPT_MAILLOG:
 				format = optarg;
 				break;
-			case 'z':
+			case OPT_TIMEZONE:
 				timezone = optarg;
 				break;
-			case 'H':
+			case OPT_HOST:
 				host = optarg;
 				break;
-			case 'y':
+			case OPT_YEAR:
 				year = optarg;
 				break;
 			default:
@@ -374,7 +437,10 @@ main(int argc, char **argv)
 	{
 		if (!given[i] || only[i].maillog == (format != NULL))
 			continue;
-		if (only[i].maillog)
+		if (only[i].val == OPT_HOST)
+			sh_error("--host is for mail logs (the mail server's name): give it with --maillog=exim or "
+					 "--maillog=postfix; the database server's host is -h HOST (--db-host=HOST)");
+		else if (only[i].maillog)
 			sh_error("%s is for mail logs: give it with --maillog=exim or --maillog=postfix", only[i].name);
 		else
 			sh_error("%s is for captures: it cannot be used with --maillog", only[i].name);

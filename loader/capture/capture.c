@@ -2,8 +2,10 @@
  * loader/capture/capture.c: captures in, sFlow datagrams out.
  *
  * libpcap reads the file through a stdio stream of our own (fopencookie)
- * that hashes every byte on its way to libpcap: the content hash comes for
- * free, whether the capture is a file or a pipe. The BPF filter is applied
+ * that takes its bytes from input.h, which hashes every byte on its way to
+ * libpcap (the content hash comes for free, whether the capture is a file
+ * or a pipe) and decompresses a gzip'd capture: libpcap sees the capture's
+ * own bytes. The BPF filter is applied
  * with pcap_offline_filter() rather than pcap_setfilter() so that every packet
  * is still counted and frame numbers stay those Wireshark shows.
  *
@@ -24,16 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <pcap/pcap.h>
 
-#include "hash.h"
+#include "input.h"
 #include "packet.h"
 
 struct sh_capture
 {
-	FILE	   *file;			/* the file itself, or stdin */
+	sh_input   *in;				/* the file itself, or stdin; gzip'd or not */
 	FILE	   *hashing;		/* stdio stream libpcap reads; hashes as it goes */
 	pcap_t	   *pcap;
 	struct bpf_program filter;
@@ -42,9 +43,7 @@ struct sh_capture
 	int			pcapng;			/* 1: pcapng (64-bit times), 0: pcap (unsigned 32-bit seconds) */
 	char		filter_text[1024];
 	char	   *user_filter;	/* --filter, or NULL: the link type's default */
-	sh_hash    *sha;
-	uint64_t	bytes_read;
-	uint64_t	size;
+	uint64_t	bytes_read;		/* of the capture (decompressed) */
 	uint64_t	frames;
 	int			read_error;
 	int			at_eof;			/* the file has no more bytes */
@@ -63,25 +62,21 @@ struct sh_capture
 	int			cut_in_block;	/* the file ended inside a block */
 };
 
-/* Up to size bytes of the file, hashed: how many (0 at its end), or -1. */
+/* Up to size bytes of the capture, hashed: how many (0 at its end), or -1. */
 static ssize_t
 read_file(sh_capture *cap, void *buf, size_t size)
 {
-	size_t		n = fread(buf, 1, size, cap->file);
+	ssize_t		n = sh_input_read(cap->in, buf, size);
 
-	if (n == 0 && ferror(cap->file))
+	if (n < 0)
 	{
-		cap->read_error = errno ? errno : EIO;
+		cap->read_error = 1;
 		return -1;
 	}
-	if (n < size)
+	if ((size_t) n < size)
 		cap->at_eof = 1;
-	if (n > 0)
-	{
-		sh_hash_update(cap->sha, buf, n);
-		cap->bytes_read += n;
-	}
-	return (ssize_t) n;
+	cap->bytes_read += (uint64_t) n;
+	return n;
 }
 
 static uint32_t
@@ -258,7 +253,7 @@ linktype_supported(int linktype)
  * the filter for its link type. 0, or -1 with the reason in err.
  */
 static int
-open_section(sh_capture *cap, const char *path, char *err, size_t errlen)
+open_section(sh_capture *cap, char *err, size_t errlen)
 {
 	static const cookie_io_functions_t io = {.read = section_read};
 	char		pcap_err[PCAP_ERRBUF_SIZE];
@@ -282,11 +277,11 @@ open_section(sh_capture *cap, const char *path, char *err, size_t errlen)
 	if (cap->pcap == NULL)
 	{
 		if (cap->read_error)
-			snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
+			snprintf(err, errlen, "%s", sh_input_error(cap->in));
 		else if (cap->sections > 1)
 			snprintf(err, errlen, "%s%s", pcap_err, where);
 		else
-			snprintf(err, errlen, "\"%s\" is not a pcap or pcapng capture: %s", path, pcap_err);
+			snprintf(err, errlen, "is not a pcap or pcapng capture (libpcap: %s)", pcap_err);
 		return -1;
 	}
 	cap->hashing = NULL;		/* pcap_close() closes it now */
@@ -300,8 +295,8 @@ open_section(sh_capture *cap, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "link type %s (%d)%s: sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
 					 name ? name : "unknown", cap->linktype, where);
 		else
-			snprintf(err, errlen, "\"%s\" has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
-					 path, name ? name : "unknown", cap->linktype);
+			snprintf(err, errlen, "has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
+					 name ? name : "unknown", cap->linktype);
 		return -1;
 	}
 	/*
@@ -329,30 +324,16 @@ sh_capture *
 sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 {
 	sh_capture *cap = calloc(1, sizeof(*cap));
-	struct stat st;
 
 	if (cap == NULL)
 	{
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (strcmp(path, "-") == 0)
-		cap->file = stdin;
-	else if ((cap->file = fopen(path, "rb")) == NULL)
+	if ((cap->in = sh_input_open(path, err, errlen)) == NULL)
 	{
-		snprintf(err, errlen, "cannot open \"%s\": %s", path, strerror(errno));
 		free(cap);
 		return NULL;
-	}
-	if (fstat(fileno(cap->file), &st) == 0 && S_ISREG(st.st_mode))
-		cap->size = (uint64_t) st.st_size;
-	setvbuf(cap->file, NULL, _IOFBF, 1 << 16);	/* block headers are read a few bytes at a time */
-
-	cap->sha = sh_hash_start();
-	if (cap->sha == NULL)
-	{
-		snprintf(err, errlen, "cannot start SHA-256");
-		goto fail;
 	}
 	if (filter != NULL && (cap->user_filter = strdup(filter)) == NULL)
 	{
@@ -363,7 +344,7 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 	cap->framing = 1;
 	if (fill_head(cap, 4) < 0)
 	{
-		snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
+		snprintf(err, errlen, "%s", sh_input_error(cap->in));
 		goto fail;
 	}
 	cap->cut_in_block = 0;
@@ -372,11 +353,11 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		cap->pcapng = 1;
 		if (next_block(cap) < 0)
 		{
-			snprintf(err, errlen, "cannot read \"%s\": %s", path, strerror(cap->read_error));
+			snprintf(err, errlen, "%s", sh_input_error(cap->in));
 			goto fail;
 		}
 	}
-	if (open_section(cap, path, err, errlen) != 0)
+	if (open_section(cap, err, errlen) != 0)
 		goto fail;
 	return cap;
 
@@ -455,7 +436,7 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			/* the next section: libpcap opens it as a capture of its own */
 			pcap_close(cap->pcap);
 			cap->pcap = NULL;
-			if (open_section(cap, "", err, errlen) != 0)
+			if (open_section(cap, err, errlen) != 0)
 				return -1;
 			continue;
 		}
@@ -467,7 +448,7 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 
 			if (cap->read_error)
 			{
-				snprintf(err, errlen, "read error: %s", strerror(cap->read_error));
+				snprintf(err, errlen, "%s", sh_input_error(cap->in));
 				return -1;
 			}
 			/*
@@ -479,6 +460,20 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			{
 				snprintf(err, errlen, "%s", why);
 				return -2;
+			}
+			/*
+			 * Corrupt gzip data decompresses to garbage before its check
+			 * fails: then the gzip is what to name, not libpcap's view.
+			 */
+			if (sh_input_gzip(cap->in))
+			{
+				char		hex[65];
+
+				if (sh_input_finish(cap->in, hex) != 0)
+				{
+					snprintf(err, errlen, "%s", sh_input_error(cap->in));
+					return -1;
+				}
 			}
 			snprintf(err, errlen, "cannot read past frame %" PRIu64 " (the section at byte offset %" PRIu64
 					 ", %" PRIu64 " bytes read of the file): %s", cap->frames, cap->section_offset,
@@ -579,29 +574,27 @@ sh_capture_bytes_read(const sh_capture *cap)
 }
 
 uint64_t
+sh_capture_position(const sh_capture *cap)
+{
+	return sh_input_position(cap->in);
+}
+
+uint64_t
 sh_capture_size(const sh_capture *cap)
 {
-	return cap->size;
+	return sh_input_size(cap->in);
 }
 
 int
 sh_capture_finish(sh_capture *cap, char hex[65], char *err, size_t errlen)
 {
-	char		sink[65536];
-
 	/* whatever libpcap did not read (after a truncated record, say) still counts */
-	while (read_file(cap, sink, sizeof(sink)) > 0)
-		;
-	if (cap->read_error)
+	if (cap->read_error || sh_input_finish(cap->in, hex) != 0)
 	{
-		snprintf(err, errlen, "read error: %s", strerror(cap->read_error));
+		snprintf(err, errlen, "%s", sh_input_error(cap->in));
 		return -1;
 	}
-	if (sh_hash_finish(cap->sha, hex) != 0)
-	{
-		snprintf(err, errlen, "cannot finish SHA-256");
-		return -1;
-	}
+	cap->bytes_read = sh_input_bytes(cap->in);
 	return 0;
 }
 
@@ -640,9 +633,7 @@ sh_capture_close(sh_capture *cap)
 		pcap_close(cap->pcap);
 	else if (cap->hashing)
 		fclose(cap->hashing);
-	if (cap->file && cap->file != stdin)
-		fclose(cap->file);
-	sh_hash_free(cap->sha);
+	sh_input_close(cap->in);
 	free(cap->user_filter);
 	free(cap);
 }

@@ -1,8 +1,9 @@
 /*
  * loader/capture/capture.h: reading captures with libpcap, first stage of the loader.
  *
- * A capture (pcap or pcapng, a file or standard input) is read once, front
- * to back; its SHA-256 is computed from the bytes as libpcap reads them, so
+ * A capture (pcap or pcapng, a file or standard input, plain or gzip'd:
+ * input.h) is read once, front to back; its SHA-256 is computed from the
+ * bytes as libpcap reads them (a gzip'd capture's decompressed bytes), so
  * the content hash costs no second pass. Each packet that matches the BPF
  * filter is unwrapped down to its UDP payload: the sFlow datagram.
  */
@@ -55,7 +56,8 @@ typedef struct sh_frame
 /*
  * Open path ("-" is standard input) with filter as a BPF expression (NULL:
  * the default for the capture's link type). On failure returns NULL and
- * writes the reason into err.
+ * writes the reason into err, without the path (input.h: missing, a
+ * directory, empty, corrupt gzip; not a capture; an unsupported link type).
  */
 sh_capture *sh_capture_open(const char *path, const char *filter, char *err, size_t errlen);
 
@@ -74,8 +76,10 @@ const char *sh_capture_filter(const sh_capture *cap);
 /* Every packet read so far, matching the filter or not. */
 uint64_t	sh_capture_frames_read(const sh_capture *cap);
 
-/* Bytes of the file read so far, and its size (0 when unknown, e.g. a pipe). */
+/* Bytes of the capture read so far (decompressed; after sh_capture_finish(), all of them). */
 uint64_t	sh_capture_bytes_read(const sh_capture *cap);
+/* For progress: bytes of the file itself read so far, and its size (0 when unknown, e.g. a pipe). */
+uint64_t	sh_capture_position(const sh_capture *cap);
 uint64_t	sh_capture_size(const sh_capture *cap);
 
 /* Read whatever libpcap left unread (so the hash covers the whole file), then the hex SHA-256. */

@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "db.h"
 #include "enrich_db.h"
+#include "input.h"
 #include "sample_rows.h"
 #include "sflow.h"
 
@@ -140,7 +141,7 @@ capture_open(const void *config, sh_load *ld)
 	cl->cap = sh_capture_open(ld->path, opt->filter, err, sizeof(err));
 	if (cl->cap == NULL)
 	{
-		sh_error("%s", err);
+		sh_file_error(ld->path, err);
 		return EXIT_INPUT;
 	}
 	cl->filter = sh_capture_filter(cl->cap);
@@ -258,7 +259,7 @@ capture_read(sh_load *ld)
 		if ((rc = sh_load_flush(ld)) != 0)
 			return rc;
 		if ((frame.number & 1023) == 0)
-			sh_load_progress(ld, sh_capture_bytes_read(cl->cap), sh_capture_size(cl->cap),
+			sh_load_progress(ld, sh_capture_position(cl->cap), sh_capture_size(cl->cap),
 							 cl->smtp_rows);
 	}
 	sh_load_progress_end(ld);
@@ -385,15 +386,12 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 	sh_load_counts_json(skipped, sizeof(skipped), cl->skip, SKIP_COUNT_, skip_name);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
-}
-
-static void
-capture_after_summary(const sh_load *ld, FILE *f)
-{
-	cload	   *cl = ld->state;
-
-	if (cl->opt->enrich)
-		sh_enrich_report(cl->opt->enrich, f, SH_PROGNAME, ld->path);
+	/* enrichment has something to say only when there were addresses to enrich */
+	if (cl->opt->enrich && cl->opt->enrich->lookups > 0)
+	{
+		fprintf(f, "; ");
+		sh_enrich_summary(cl->opt->enrich, f);
+	}
 }
 
 static void
@@ -417,5 +415,5 @@ const sh_pipeline sh_capture_pipeline = {
 	"counter_samples = $9, sampled_packets = $10, smtp_rows = $11, malformed = $12, "
 	"lost_datagrams = $13, skipped = $14",
 	.update_values = capture_update_values,
-	.summary = capture_summary, .after_summary = capture_after_summary, .close = capture_close,
+	.summary = capture_summary, .close = capture_close,
 };

@@ -464,7 +464,7 @@ describe(const sh_mmdb *db, char *buf, size_t len)
 }
 
 void
-sh_enrich_report(const sh_enrich *e, FILE *f, const char *progname, const char *path)
+sh_enrich_summary(const sh_enrich *e, FILE *f)
 {
 	char		asn[160] = "",
 				country[160] = "";
@@ -473,8 +473,8 @@ sh_enrich_report(const sh_enrich *e, FILE *f, const char *progname, const char *
 		describe(&e->asn, asn, sizeof(asn));
 	if (e->country.open)
 		describe(&e->country, country, sizeof(country));
-	fprintf(f, "%s: %s: enriched from %s%s%s: %" PRIu64 " addresses, %.1f%% from the cache, %u ASes\n",
-			progname, path, asn, *asn && *country ? " and " : "", country, e->lookups,
+	fprintf(f, "enriched from %s%s%s: %" PRIu64 " addresses, %.1f%% from the cache, %u ASes",
+			asn, *asn && *country ? " and " : "", country, e->lookups,
 			e->lookups ? 100.0 * (double) (e->lookups - e->searches) / (double) e->lookups : 0.0,
 			e->names_n);
 }

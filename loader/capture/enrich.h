@@ -116,8 +116,11 @@ void		sh_enrich_begin(sh_enrich *e);
 void		sh_enrich_lookup(sh_enrich *e, const sh_addr *src, const sh_addr *dst,
 							 sh_answer *s, sh_answer *d);
 
-/* One summary line: the databases, lookups, cache hits and ASes seen. */
-void		sh_enrich_report(const sh_enrich *e, FILE *f, const char *progname, const char *path);
+/*
+ * For the load's summary line, without a newline: the databases, lookups,
+ * cache hits and ASes seen.
+ */
+void		sh_enrich_summary(const sh_enrich *e, FILE *f);
 
 void		sh_enrich_close(sh_enrich *e);
 

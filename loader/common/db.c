@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "load.h"
 
@@ -23,6 +26,12 @@ sh_error(const char *fmt,...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+sh_file_error(const char *path, const char *reason)
+{
+	fprintf(stderr, "%s: error: %s: %s\n", SH_PROGNAME, path, reason);
 }
 
 double
@@ -125,20 +134,129 @@ sh_db_copy_end(PGconn *conn, const char *errmsg)
 	return ok ? 0 : -1;
 }
 
-PGconn *
-sh_connect(const char *conninfo, const char *client_encoding, int *transient)
+int
+sh_prompt_password(const char *prompt, char *buf, size_t len)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-	const char *vals[] = {conninfo, SH_PROGNAME, client_encoding, NULL};
-	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+	FILE	   *tty = fopen("/dev/tty", "r+");
+	struct termios old,
+				quiet;
+	int			echo_off = 0;
+	size_t		n;
+
+	if (tty == NULL)
+	{
+		snprintf(buf, len, "no terminal to ask on (/dev/tty: %s)", strerror(errno));
+		return -1;
+	}
+	/* echo off before the prompt shows: what is typed after it is never echoed */
+	if (tcgetattr(fileno(tty), &old) == 0)
+	{
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t) ~ECHO;
+		quiet.c_lflag |= ECHONL;
+		echo_off = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+	}
+	fputs(prompt, tty);
+	fflush(tty);
+	if (fgets(buf, (int) len, tty) == NULL)
+		buf[0] = '\0';
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	else
+		fputc('\n', tty);
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	fclose(tty);
+	return 0;
+}
+
+/* The password asked for, kept for the reconnections of --retry. */
+static char password[1024];
+static int	have_password;
+
+/* Connect with what the command line says, and the password if one was asked for. */
+static PGconn *
+connect_params(const sh_conn_params *cp, const char *client_encoding, int ping, PGPing *pingp)
+{
+	const char *keys[8],
+			   *vals[8];
+	int			n = 0;
+
+	/* in psql's order: a conninfo string or URI in dbname overrides the keywords before it */
+	keys[n] = "host", vals[n++] = cp->host;
+	keys[n] = "port", vals[n++] = cp->port;
+	keys[n] = "user", vals[n++] = cp->user;
+	keys[n] = "password", vals[n++] = have_password ? password : NULL;
+	keys[n] = "dbname", vals[n++] = cp->dbname;
+	keys[n] = "fallback_application_name", vals[n++] = SH_PROGNAME;
+	keys[n] = "client_encoding", vals[n++] = client_encoding;
+	keys[n] = NULL, vals[n] = NULL;
+	if (ping)
+	{
+		*pingp = PQpingParams(keys, vals, 1);
+		return NULL;
+	}
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Ask for the password: 0, or -1 printed. */
+static int
+ask_password(const char *user)
+{
+	char		prompt[256];
+
+	if (user && *user)
+		snprintf(prompt, sizeof(prompt), "Password for user %s: ", user);
+	else
+		snprintf(prompt, sizeof(prompt), "Password: ");
+	if (sh_prompt_password(prompt, password, sizeof(password)) != 0)
+	{
+		sh_error("cannot ask for the password: %s", password);
+		password[0] = '\0';
+		return -1;
+	}
+	have_password = 1;
+	return 0;
+}
+
+PGconn *
+sh_connect(const sh_conn_params *cp, const char *client_encoding, int *transient)
+{
+	PGconn	   *conn;
 	PGresult   *res;
 
 	*transient = 0;
+	if (cp->password_prompt > 0 && !have_password && ask_password(cp->user) != 0)
+		return NULL;
+	conn = connect_params(cp, client_encoding, 0, NULL);
+	/* the server wants a password that libpq does not have: ask, as psql does */
+	if (PQstatus(conn) == CONNECTION_BAD && PQconnectionNeedsPassword(conn) && !have_password &&
+		cp->password_prompt == 0 && isatty(STDIN_FILENO))
+	{
+		char		user[256];
+
+		snprintf(user, sizeof(user), "%s", PQuser(conn) ? PQuser(conn) : "");
+		PQfinish(conn);
+		if (ask_password(user) != 0)
+			return NULL;
+		conn = connect_params(cp, client_encoding, 0, NULL);
+	}
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
-		PGPing		ping = PQpingParams(keys, vals, 1);
+		PGPing		ping;
+		int			needs = PQconnectionNeedsPassword(conn);
 
+		connect_params(cp, client_encoding, 1, &ping);
 		sh_error("cannot connect to the database: %s", PQerrorMessage(conn));
+		if (needs && cp->password_prompt < 0)
+			fprintf(stderr, "%s: hint: the server asks for a password and -w says not to ask for one: "
+					"put it in ~/.pgpass (or PGPASSWORD), or leave out -w\n", SH_PROGNAME);
+		else if (needs && !isatty(STDIN_FILENO))
+			fprintf(stderr, "%s: hint: the server asks for a password and standard input is not a terminal: "
+					"put it in ~/.pgpass (or PGPASSWORD), or give -W to be asked on the terminal\n", SH_PROGNAME);
 		/* no server there (yet), or one starting up, shutting down, recovering */
 		*transient = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
 		PQfinish(conn);

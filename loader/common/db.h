@@ -5,10 +5,18 @@
 #ifndef SPAMHINTS_DB_H
 #define SPAMHINTS_DB_H
 
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 /* "spamhints-load: error: ..." on standard error */
 void		sh_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * "spamhints-load: error: PATH: REASON" on standard error: why a file cannot
+ * be loaded, in one line (as a failed read says it: sh_error("PATH: ...")).
+ */
+void		sh_file_error(const char *path, const char *reason);
 
 /* seconds on a monotonic clock */
 double		sh_now(void);
@@ -39,13 +47,41 @@ void		sh_db_hint(PGconn *conn, const char *what);
 int			sh_db_copy_end(PGconn *conn, const char *errmsg);
 
 /*
- * Connect as psql does (conninfo is a name, a conninfo string or a URI; PG*
- * variables and .pgpass apply), empty the session's search_path (every name
- * the loader uses is schema-qualified) and check that the extension is
- * installed. NULL on failure, message printed; *transient says whether no
- * server answered (yet), so that retrying may help. client_encoding may be
- * NULL (the default).
+ * Where to connect, as psql takes it: dbname (-d) is a database name, a
+ * conninfo string or a URI; host, port and user (-h, -p, -U) may be NULL.
+ * As in psql and pg_dump, a conninfo string or URI given as dbname wins over
+ * -h, -p and -U (libpq's expand_dbname: its values override the keywords
+ * before it); PG* variables and ~/.pgpass fill in what neither gives.
  */
-PGconn	   *sh_connect(const char *conninfo, const char *client_encoding, int *transient);
+typedef struct sh_conn_params
+{
+	const char *dbname;
+	const char *host;
+	const char *port;
+	const char *user;
+	/*
+	 * 1 (-W): ask for the password on the terminal before connecting; -1
+	 * (-w): never ask; 0: ask when the server wants one that libpq does not
+	 * have, if standard input is a terminal.
+	 */
+	int			password_prompt;
+} sh_conn_params;
+
+/*
+ * Connect (asking for a password as password_prompt says, once: later
+ * connections, after --retry, reuse it), empty the session's search_path
+ * (every name the loader uses is schema-qualified) and check that the
+ * extension is installed. NULL on failure, message printed; *transient
+ * says whether no server answered (yet), so that retrying may help.
+ * client_encoding may be NULL (the default).
+ */
+PGconn	   *sh_connect(const sh_conn_params *cp, const char *client_encoding, int *transient);
+
+/*
+ * Ask for a password on the terminal (/dev/tty), without echo: the line
+ * read, without its newline, into buf. 0, or -1 with the reason in buf when
+ * there is no terminal.
+ */
+int			sh_prompt_password(const char *prompt, char *buf, size_t len);
 
 #endif							/* SPAMHINTS_DB_H */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "hash.h"
+#include "input.h"
 
 /* Summary lines go here: standard output, unless the COPY stream does. */
 static FILE *report;
@@ -151,40 +151,34 @@ report_duplicate(const sh_pipeline *pl, const sh_load *ld)
 /*
  * The SHA-256 of a regular file, read once before its load, so that a file
  * loaded before is found before anything is sent (no load row, no id used,
- * no unique violation in the server's log). 1 with hex set; 0 when path is
- * not a regular file (standard input, a pipe: the load's own hash is checked
- * at its end instead); -1 on a read error (printed).
+ * no unique violation in the server's log). It is the hash of the bytes the
+ * pipeline reads (input.h): of a gzip'd file, its decompressed bytes. 1 with
+ * hex set; 0 when path is not a regular file (standard input, a pipe: the
+ * load's own hash is checked at its end instead); -1 when the file cannot
+ * be read to its end (corrupt gzip data, a read error: printed).
  */
 static int
 hash_file_first(const char *path, char hex[65])
 {
 	static char buf[1 << 20];
 	struct stat st;
-	FILE	   *f;
-	sh_hash    *sha;
-	size_t		n;
+	sh_input   *in;
+	char		err[512];
+	ssize_t		n;
 	int			rc = 1;
 
 	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
-	if ((f = fopen(path, "rb")) == NULL)
+	if ((in = sh_input_open(path, err, sizeof(err))) == NULL)
 		return 0;				/* the pipeline's open said why, or will */
-	if ((sha = sh_hash_start()) == NULL)
+	while ((n = sh_input_read(in, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0 || sh_input_finish(in, hex) != 0)
 	{
-		fclose(f);
-		return 0;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sh_hash_update(sha, buf, n);
-	if (ferror(f))
-	{
-		sh_error("cannot read \"%s\": %s", path, strerror(errno));
+		sh_file_error(path, sh_input_error(in));
 		rc = -1;
 	}
-	else if (sh_hash_finish(sha, hex) != 0)
-		rc = 0;
-	sh_hash_free(sha);
-	fclose(f);
+	sh_input_close(in);
 	return rc;
 }
 
@@ -481,8 +475,6 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 		pl->summary(&ld, report, sh_now() - ld.started);
 		fprintf(report, "\n");
 		fflush(report);
-		if (pl->after_summary)
-			pl->after_summary(&ld, report);
 	}
 
 done:
@@ -538,7 +530,7 @@ connect_retrying(const sh_load_options *opt, const sh_pipeline *pl, int *retries
 	for (;;)
 	{
 		int			transient;
-		PGconn	   *conn = sh_connect(opt->conninfo, pl->client_encoding, &transient);
+		PGconn	   *conn = sh_connect(&opt->conn, pl->client_encoding, &transient);
 
 		if (conn != NULL || !transient || *retries_left <= 0)
 			return conn;

@@ -23,6 +23,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "pgcopy.h"
 #include "sender.h"
 
@@ -40,7 +41,7 @@
 /* What the command line says of every load. */
 typedef struct sh_load_options
 {
-	const char *conninfo;
+	sh_conn_params conn;		/* where to connect: -d, -h, -p, -U, -W, -w */
 	const char *output;			/* write the COPY stream here instead of a database */
 	int			dry_run;		/* read only: no database, no output */
 	int			quiet;			/* no summary lines, no progress unless asked */
@@ -115,10 +116,8 @@ typedef struct sh_pipeline
 	const char *update_set;
 	/* Their values, into values[0..]; returns how many. */
 	int			(*update_values) (const sh_load *ld, const char **values);
-	/* The summary line after "spamhints-load: FILE: load N: ", without its newline. */
+	/* The summary line after "spamhints-load: FILE: load N: ", without its newline: one line a file. */
 	void		(*summary) (const sh_load *ld, FILE *f, double seconds);
-	/* More summary lines (may be NULL). */
-	void		(*after_summary) (const sh_load *ld, FILE *f);
 	/* Free what ld->state holds (also after a failed load, or a failed open). */
 	void		(*close) (sh_load *ld);
 } sh_pipeline;

@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
-#include "hash.h"
+#include "input.h"
 #include "mail_rows.h"
 
 #define READ_BYTES		(1u << 20)
@@ -218,8 +218,7 @@ typedef struct mload
 {
 	const sh_maillog_options *opt;
 	sh_load    *ld;
-	FILE	   *f;
-	uint64_t	size;			/* 0: unknown (a pipe) */
+	sh_input   *in;				/* the file or stdin, gzip'd or not */
 	char		mtime[64];		/* "" unknown */
 	sh_maillog *parser;
 	char	   *buf;
@@ -298,25 +297,23 @@ maillog_open(const void *config, sh_load *ld)
 {
 	const sh_maillog_options *opt = config;
 	mload	   *ml = ld->state;
-	struct stat st;
 	sh_maillog_config cfg;
 	time_t		ref;
+	char		err[512];
 
 	ml->opt = opt;
 	ml->ld = ld;
 	ml->dates.now = (int64_t) time(NULL);
-	ml->f = strcmp(ld->path, "-") == 0 ? stdin : fopen(ld->path, "rb");
-	if (ml->f == NULL)
+	ml->in = sh_input_open(ld->path, err, sizeof(err));
+	if (ml->in == NULL)
 	{
-		sh_error("cannot open \"%s\": %s", ld->path, strerror(errno));
+		sh_file_error(ld->path, err);
 		return EXIT_INPUT;
 	}
-	if (fstat(fileno(ml->f), &st) == 0 && S_ISREG(st.st_mode))
+	if (sh_input_mtime(ml->in, &ref))
 	{
 		struct tm	tm;
 
-		ml->size = (uint64_t) st.st_size;
-		ref = st.st_mtime;
 		gmtime_r(&ref, &tm);
 		strftime(ml->mtime, sizeof(ml->mtime), "%Y-%m-%d %H:%M:%S+00", &tm);
 	}
@@ -383,27 +380,22 @@ maillog_read(sh_load *ld)
 	mload	   *ml = ld->state;
 	sh_maillog *p = ml->parser;
 	char	   *buf = ml->buf;
-	sh_hash    *sha = sh_hash_start();
 	size_t		have = 0;
 	int			too_long = 0,
-				rc = 0;
+				rc = 0,
+				read_failed = 0;
 
-	if (sha == NULL)
-	{
-		sh_error("out of memory");
-		return EXIT_INPUT;
-	}
 	for (;;)
 	{
-		size_t		got = fread(buf + have, 1, READ_BYTES, ml->f);
+		ssize_t		got = sh_input_read(ml->in, buf + have, READ_BYTES);
 		size_t		start = 0;
 		char	   *nl;
 
-		if (got == 0)
+		if (got < 0)
+			read_failed = 1;
+		if (got <= 0)
 			break;
-		sh_hash_update(sha, buf + have, got);
-		ld->bytes += got;
-		have += got;
+		have += (size_t) got;
 		while ((nl = memchr(buf + start, '\n', have - start)) != NULL)
 		{
 			size_t		len = (size_t) (nl - (buf + start));
@@ -425,14 +417,15 @@ maillog_read(sh_load *ld)
 		}
 		if (ml->rc != 0 || ld->copy.oom)
 			break;
-		sh_load_progress(ld, ld->bytes, ml->size, sh_maillog_events(p));
+		sh_load_progress(ld, sh_input_position(ml->in), sh_input_size(ml->in), sh_maillog_events(p));
 	}
 	sh_load_progress_end(ld);
 	if (ml->rc != 0)
 		rc = ml->rc;
-	else if (ferror(ml->f))
+	else if (read_failed)
 	{
-		sh_error("cannot read \"%s\": %s", ld->path, strerror(errno));
+		/* a log not read to its end is not loaded, nor is its hash kept */
+		sh_error("%s: %s; nothing of it is loaded", ld->path, sh_input_error(ml->in));
 		rc = EXIT_INPUT;
 	}
 	else
@@ -447,13 +440,14 @@ maillog_read(sh_load *ld)
 			sh_error("out of memory");
 			rc = EXIT_INPUT;
 		}
-		else if (sh_hash_finish(sha, ld->sha256) != 0)
+		else if (sh_input_finish(ml->in, ld->sha256) != 0)
 		{
-			sh_error("cannot compute the SHA-256 of \"%s\"", ld->path);
+			sh_error("%s: %s; nothing of it is loaded", ld->path, sh_input_error(ml->in));
 			rc = EXIT_INPUT;
 		}
+		else
+			ld->bytes = sh_input_bytes(ml->in);
 	}
-	sh_hash_free(sha);
 	return rc;
 }
 
@@ -545,8 +539,7 @@ maillog_close(sh_load *ld)
 	free(ml->buf);
 	free(ml->dates.days);
 	sh_maillog_free(ml->parser);
-	if (ml->f && ml->f != stdin)
-		fclose(ml->f);
+	sh_input_close(ml->in);
 }
 
 /* Events are UTF-8 whatever the database's encoding; the log's time zone is set once the load row is in. */
