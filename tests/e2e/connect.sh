@@ -107,7 +107,7 @@ is "$(q "SELECT count(*) FROM spamhints.load WHERE file_name = '$tmp/c6.pcap'")"
 # -W: asked before connecting (also when the files come on standard input)
 noenv python3 tests/e2e/pty_answer.py "Password for user sh_conn_pw: " "$pw" "$tmp/tty" -- \
   "$LOADER" -W -h "$SOCK" -p "$PORT" -U sh_conn_pw -d $db --no-progress \
-  --maillog=exim --timezone UTC --year 2007 tests/data/maillog/postfix-maillog
+  --maillog=postfix --timezone UTC --year 2007 tests/data/maillog/postfix-maillog
 is "$?" 0 "-W on a terminal, a mail log: asked, loads"
 noenv python3 tests/e2e/pty_answer.py "Password for user sh_conn_pw: " "wrong" "$tmp/tty" -- \
   "$LOADER" -W -h "$SOCK" -p "$PORT" -U sh_conn_pw -d $db --no-progress "$tmp/c7.pcap"
