@@ -464,6 +464,59 @@ open_file(collector *c)
 }
 
 /*
+ * The kernel's drop counter of a socket from /proc/net/udp or udp6 (its
+ * last column, by the socket's inode): the drops after the last datagram
+ * that was queued, which no SO_RXQ_OVFL message reports yet. 1 and *drops
+ * set, or 0 when not found.
+ */
+static int
+proc_drops(const live_sock *s, uint32_t *drops)
+{
+	struct stat sb;
+	char		line[512];
+	FILE	   *f;
+	int			found = 0;
+
+	if (fstat(s->fd, &sb) != 0)
+		return 0;
+	f = fopen(s->family == AF_INET6 ? "/proc/net/udp6" : "/proc/net/udp", "r");
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+	{
+		unsigned long inode;
+		unsigned long d;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %lu", &inode, &d) == 2 &&
+			inode == (unsigned long) sb.st_ino)
+		{
+			*drops = (uint32_t) d;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Add the drops no datagram has reported yet. */
+static void
+count_late_drops(collector *c)
+{
+	for (int i = 0; i < c->nsocks; i++)
+	{
+		live_sock  *s = &c->socks[i];
+		uint32_t	d;
+
+		if (proc_drops(s, &d) && (uint32_t) (d - s->drops) < 0x80000000u)
+		{
+			c->st.kernel_dropped += (uint32_t) (d - s->drops);
+			s->drops = d;
+		}
+	}
+}
+
+/*
  * Close the file being written: its statistics, fsync, then the rename to
  * its final name (and fsync of the directory). A file that received nothing
  * is removed. 1 closed, 0 removed, -1 on error (printed; the .part stays).
@@ -477,7 +530,8 @@ close_file(collector *c)
 
 	if (c->fd < 0)
 		return 0;
-	if (c->st.received == 0)
+	count_late_drops(c);
+	if (c->st.received == 0 && c->st.kernel_dropped == 0)
 	{
 		unlinkat(c->dirfd, c->part, 0);
 		close(c->fd);
