@@ -26,9 +26,10 @@ free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socke
 # start DB SPOOL ARGS...: the collector in the background, its pid in $cpid
 start() {
   local d=$1 sp=$2; shift 2
+  local n0; n0=$(cat "$tmp/err" 2>/dev/null | grep -c "listening on")
   "$LOADER" -d "$d" --spool "$sp" "$@" >>"$tmp/out" 2>>"$tmp/err" &
   cpid=$!; pids+=("$cpid")
-  for _ in $(seq 50); do grep -q "listening on" "$tmp/err" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 50); do [ "$(grep -c "listening on" "$tmp/err")" -gt "$n0" ] && break; sleep 0.1; done
 }
 # stop PID [SIGNAL]: signal the collector, wait for it; its exit status in $rc
 stop() { kill -"${2:-TERM}" "$1"; wait "$1" 2>/dev/null; rc=$?; }
@@ -116,14 +117,16 @@ fi
 # 2. --agents: datagrams from others counted, not loaded; files removed once loaded
 newdb ${db}_2 >/dev/null
 sp=$tmp/spool2
-start ${db}_2 "$sp" --listen 127.0.0.1:$P --rotate 1 --agents 127.0.0.1/32,2001:db8::/32
+start ${db}_2 "$sp" --listen 127.0.0.1:$P --listen "[::1]:$P" --rotate 1 --agents 127.0.0.1/32,2001:db8::/32,::1
 $SEND "$tmp/a.pcap" 127.0.0.1 $P --from 127.0.0.1 --every 4 --from2 127.0.0.2 >"$tmp/sent2"
 mine=$(awk '$1 == "127.0.0.1" { print $2 }' "$tmp/sent2"); other=$(awk '$1 == "127.0.0.2" { print $2 }' "$tmp/sent2")
-wait_frames ${db}_2 "$mine" >/dev/null
+$SEND "$tmp/a.pcap" ::1 $P >/dev/null
+wait_frames ${db}_2 $((mine + sent)) >/dev/null
 sleep 1.2
 stop $cpid; is "$rc" 0 "--agents: SIGTERM, exit 0"
 is "$(q 'SELECT sum(frames), sum(received), sum(refused) FROM spamhints.load JOIN spamhints.collector_file USING (load_id)' ${db}_2)" \
-   "$mine|$((mine + other))|$other" "--agents: $mine datagrams from 127.0.0.1 loaded, $other from 127.0.0.2 counted as refused"
+   "$((mine + sent))|$((mine + other + sent))|$other" \
+   "--agents: $mine datagrams from 127.0.0.1 and $sent over IPv6 from ::1 loaded, $other from 127.0.0.2 counted as refused"
 grep -q "refused (not in --agents)" "$tmp/out"; ok $? "the summary counts them"
 is "$(ls -A "$sp" | wc -l)" 0 "without --keep the spool files are removed once loaded"
 
