@@ -285,13 +285,13 @@ spool_recover(int fd, uint64_t *cut, char *err, size_t errlen)
 			break;
 		type = get32(h);
 		len = get32(h + 4);
-		if (len < 12 || len % 4 != 0 || at + len > size)
-			break;
 		if (at == 0 && (type != BT_SHB || get32(h + 8) != BYTE_ORDER_MAGIC))
 		{
 			snprintf(err, errlen, "not a spool file: no pcapng section header of this machine's byte order");
 			return -1;
 		}
+		if (len < 12 || len % 4 != 0 || at + len > size)
+			break;
 		if (pread(fd, h, 4, (off_t) (at + len - 4)) != 4 || get32(h) != len)
 			break;
 		if (type == BT_IDB)
