@@ -279,7 +279,20 @@ open_socket(collector *c, const char *spec)
 	struct sockaddr_storage bound;
 	socklen_t	boundlen = sizeof(bound);
 
-	if (colon)
+	if (spec[0] != '\0' && strspn(spec, "0123456789") != strlen(spec) &&
+		(colon == NULL || spec[strlen(spec) - 1] == ']' || (spec[0] != '[' && strchr(spec, ':') != colon)))
+	{
+		/* an address alone (192.0.2.1, [2001:db8::1], 2001:db8::1): sFlow's port */
+		size_t		hl = strlen(spec);
+
+		if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
+			snprintf(host, sizeof(host), "%.*s", (int) (hl - 2), spec + 1);
+		else
+			snprintf(host, sizeof(host), "%s", spec);
+		port = SH_LIVE_DEFAULT_PORT;
+		colon = NULL;
+	}
+	else if (colon)
 	{
 		size_t		hl = (size_t) (colon - spec);
 
@@ -298,7 +311,8 @@ open_socket(collector *c, const char *spec)
 		char	   *end;
 		long		p = strtol(port, &end, 10);
 
-		if (end == port || *end || p < 1 || p > 65535 || (colon && host[0] == '\0'))
+		if (end == port || *end || p < 1 || p > 65535 || (colon && host[0] == '\0') ||
+			(host[0] == '[' || strchr(host, ']') != NULL))
 		{
 			sh_error("bad --listen \"%s\": give [ADDRESS:]PORT, e.g. 6343, 192.0.2.1:6343 or [2001:db8::1]:6343",
 					 spec);
@@ -800,9 +814,9 @@ live_after_copy(sh_load *ld)
 	}
 	values[7] = cur.have_stats ? "false" : "true";
 	res = PQexecParams(ld->conn,
-					   "INSERT INTO spamhints.collector_file (load_id, collector, opened_at, closed_at, received, "
-					   "refused, kernel_dropped, recovered) VALUES ($1, $2, to_timestamp($3::float8), "
-					   "to_timestamp($4::float8), $5, $6, $7, $8)", 8, NULL, values, NULL, NULL, 0);
+					   "UPDATE spamhints.load SET collector = $2, spool_opened_at = to_timestamp($3::float8), "
+					   "spool_closed_at = to_timestamp($4::float8), received = $5, refused = $6, "
+					   "kernel_dropped = $7, recovered = $8 WHERE load_id = $1", 8, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		sh_db_error(ld->conn, res);

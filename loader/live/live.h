@@ -19,8 +19,8 @@
  *
  * What the collector counts per file (datagrams received, refused for
  * --agents, dropped by the kernel at the socket) goes into the file's
- * closing Interface Statistics Block and, with its load, into a row of
- * spamhints.collector_file.
+ * closing Interface Statistics Block and, with its load, into its row of
+ * spamhints.load (collector, received, refused, kernel_dropped, recovered).
  */
 #ifndef SPAMHINTS_LIVE_H
 #define SPAMHINTS_LIVE_H

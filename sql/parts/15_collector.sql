@@ -2,49 +2,47 @@
 -- the collector counted for each spool file it loaded, and two views an
 -- operator alerts on, one per collector and one per sFlow agent.
 
-CREATE TABLE spamhints.collector_file (
-    load_id         integer PRIMARY KEY REFERENCES spamhints.load ON DELETE CASCADE,
-    collector       text NOT NULL,
-    opened_at       timestamptz,
-    closed_at       timestamptz,
-    received        bigint CHECK (received >= 0),
-    refused         bigint CHECK (refused >= 0 AND refused <= received),
-    kernel_dropped  bigint CHECK (kernel_dropped >= 0),
-    recovered       boolean NOT NULL DEFAULT false
-);
+-- What the collector counted while a spool file was open, on the load of the
+-- file (columns of spamhints.load, so that a load and its counts are one row:
+-- deleted, truncated, dumped and restored together). NULL for captures.
+ALTER TABLE spamhints.load
+    ADD COLUMN collector        text,
+    ADD COLUMN spool_opened_at  timestamptz,
+    ADD COLUMN spool_closed_at  timestamptz,
+    ADD COLUMN received         bigint CHECK (received >= 0),
+    ADD COLUMN refused          bigint CHECK (refused >= 0 AND refused <= received),
+    ADD COLUMN kernel_dropped   bigint CHECK (kernel_dropped >= 0),
+    ADD COLUMN recovered        boolean,
+    ADD CHECK (collector IS NOT NULL OR (received IS NULL AND refused IS NULL AND kernel_dropped IS NULL
+                                         AND recovered IS NULL));
 
-COMMENT ON TABLE spamhints.collector_file IS
-'One row per spool file of spamhints-load --listen, written in the transaction of its load (spamhints.load, same load_id): what the collector counted while the file was open. received - refused datagrams are in the file (spamhints.load.frames); with loss in transit (load_agent.lost) and kernel_dropped they account for every datagram the agents sent. A file left open by a collector that stopped (a crash) is closed and loaded at the next start with recovered true, and what was only counted in memory is NULL.';
-COMMENT ON COLUMN spamhints.collector_file.load_id IS 'the load of the spool file (spamhints.load; its file_name is the spool file)';
-COMMENT ON COLUMN spamhints.collector_file.collector IS 'the collector that loaded the file: host name and the addresses it listened on';
-COMMENT ON COLUMN spamhints.collector_file.opened_at IS 'when the spool file was opened; NULL when recovered';
-COMMENT ON COLUMN spamhints.collector_file.closed_at IS 'when it was closed (its last datagram arrived before); NULL when recovered';
-COMMENT ON COLUMN spamhints.collector_file.received IS 'UDP datagrams read from the sockets while the file was open, from any sender; NULL when recovered';
-COMMENT ON COLUMN spamhints.collector_file.refused IS 'of those, from senders not in --agents: counted, not spooled, not loaded; NULL when recovered';
-COMMENT ON COLUMN spamhints.collector_file.kernel_dropped IS 'datagrams the kernel dropped at the sockets for want of receive buffer (SO_RXQ_OVFL) while the file was open, never received; NULL when recovered or not known';
-COMMENT ON COLUMN spamhints.collector_file.recovered IS 'true when the file was left open by a collector that stopped and closed at the next start: it holds every datagram written whole';
-
-SELECT pg_catalog.pg_extension_config_dump('spamhints.collector_file', '');
+COMMENT ON COLUMN spamhints.load.collector IS 'spamhints-load --listen: the collector that loaded this spool file (host name and the addresses it listened on); NULL for a capture loaded as a file';
+COMMENT ON COLUMN spamhints.load.spool_opened_at IS 'spamhints-load --listen: when the spool file was opened; NULL when recovered';
+COMMENT ON COLUMN spamhints.load.spool_closed_at IS 'spamhints-load --listen: when the spool file was closed (its last datagram arrived before); NULL when recovered';
+COMMENT ON COLUMN spamhints.load.received IS 'spamhints-load --listen: UDP datagrams read from the sockets while the spool file was open, from any sender; received - refused = frames; NULL when recovered';
+COMMENT ON COLUMN spamhints.load.refused IS 'spamhints-load --listen: of those, from senders not in --agents: counted, not spooled, not loaded; NULL when recovered';
+COMMENT ON COLUMN spamhints.load.kernel_dropped IS 'spamhints-load --listen: datagrams the kernel dropped at the sockets for want of receive buffer (SO_RXQ_OVFL, /proc/net/udp) while the spool file was open, never received; NULL when recovered or not known';
+COMMENT ON COLUMN spamhints.load.recovered IS 'spamhints-load --listen: true when the spool file was left open by a collector that stopped (a crash) and closed at the next start: it holds every datagram written whole, and what was only counted in memory is NULL';
 
 -- One row per collector: is it loading, and what did it lose?
 CREATE VIEW spamhints.collector_status AS
-SELECT f.collector,
+SELECT l.collector,
        count(*) AS files,
-       count(*) FILTER (WHERE f.recovered) AS recovered_files,
-       min(f.opened_at) AS first_opened,
-       max(f.closed_at) AS last_closed,
+       count(*) FILTER (WHERE l.recovered) AS recovered_files,
+       min(l.spool_opened_at) AS first_opened,
+       max(l.spool_closed_at) AS last_closed,
        max(l.finished_at) AS last_loaded,
        pg_catalog.clock_timestamp() - max(l.finished_at) AS since_last_load,
-       sum(f.received) AS received,
-       sum(f.refused) AS refused,
-       sum(f.kernel_dropped) AS kernel_dropped,
+       sum(l.received) AS received,
+       sum(l.refused) AS refused,
+       sum(l.kernel_dropped) AS kernel_dropped,
        sum(l.datagrams) AS datagrams,
        sum(l.malformed) AS malformed,
        sum(l.smtp_rows) AS smtp_rows,
        sum(l.lost_datagrams) AS lost_in_files
-  FROM spamhints.collector_file f
-  JOIN spamhints.load l USING (load_id)
- GROUP BY f.collector;
+  FROM spamhints.load l
+ WHERE l.collector IS NOT NULL AND l.finished_at IS NOT NULL
+ GROUP BY l.collector;
 
 COMMENT ON VIEW spamhints.collector_status IS
 'Live collection, one row per collector (host and listen addresses): its spool files loaded, when the last one was, and the datagrams it received, refused (--agents), lost to the kernel (kernel_dropped) and found lost in transit within files; spamhints.collector_agent has the loss per agent across files. Alert on since_last_load above two rotations, or kernel_dropped growing.';
@@ -73,8 +71,8 @@ WITH per_file AS (
            pg_catalog.lag(a.last_seq) OVER w AS prev_last_seq,
            pg_catalog.row_number() OVER w AS n
       FROM spamhints.load_agent a
-      JOIN spamhints.collector_file f USING (load_id)
       JOIN spamhints.load l USING (load_id)
+     WHERE l.collector IS NOT NULL
     WINDOW w AS (PARTITION BY a.agent, a.sub_agent ORDER BY l.first_ts, a.load_id)
 )
 SELECT agent, sub_agent,

@@ -48,8 +48,6 @@ GRANT USAGE ON SCHEMA spamhints TO spamhints_loader, spamhints_analyst;
 GRANT INSERT, UPDATE ON spamhints.load TO spamhints_loader;
 GRANT SELECT (load_id, file_name, sha256, finished_at) ON spamhints.load TO spamhints_loader;
 GRANT INSERT ON spamhints.smtp_sample, spamhints.load_agent TO spamhints_loader;
--- the collector (spamhints-load --listen): a row per spool file it loads
-GRANT INSERT ON spamhints.collector_file TO spamhints_loader;
 -- enrichment: INSERT INTO spamhints.asn ... ON CONFLICT (asn) DO UPDATE SET
 -- org = EXCLUDED.org, which reads both columns (public AS names, no personal data)
 GRANT INSERT, UPDATE (org) ON spamhints.asn TO spamhints_loader;
@@ -73,7 +71,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.detections_per_day, spamhints.incoming_reports_per_day,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
                 spamhints.daily_figures, spamhints.report_queue,
-                spamhints.collector_file, spamhints.collector_status, spamhints.collector_agent
+                spamhints.collector_status, spamhints.collector_agent
     TO spamhints_analyst;
 DO $$
 DECLARE

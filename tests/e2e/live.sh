@@ -62,6 +62,9 @@ is "$(run --listen 1 --spool "$tmp/x" --dry-run)" 1 "--listen with --dry-run: ex
 is "$(run --listen 1)" 1 "--listen without --spool: exit 1"
 is "$(run --listen 1 --spool "$tmp/x" --rotate 0)" 1 "--rotate 0: exit 1"
 is "$(run --listen 1 --spool "$tmp/x" --agents 10.0.0.0/33)" 1 "--agents with a bad network: exit 1"
+is "$(run --listen 127.0.0.1:0 --spool "$tmp/x")" 1 "--listen with port 0: exit 1"
+is "$(run --listen '[::1' --spool "$tmp/x")" 1 "--listen with a bad address: exit 1"
+grep -q 'error: bad --listen' "$tmp/e1"; ok $? "says how to write it: $(head -1 "$tmp/e1" | cut -c1-90)"
 is "$(run --listen 1 --help)" 0 "--listen --help: exit 0"
 grep -q -- '--rotate=SECS' "$tmp/o1" && grep -q -- '--keep' "$tmp/o1"; ok $? "the collector's help documents --rotate and --keep"
 
@@ -78,15 +81,17 @@ grep -q 'stopped: every spool file loaded' "$tmp/err"; ok $? "and says every spo
 is "$(q 'SELECT sum(frames), sum(datagrams), sum(malformed) FROM spamhints.load')" \
    "$sent|$(q 'SELECT datagrams, malformed FROM spamhints.load' ${db}_ref)" \
    "frames, datagrams and malformed add up to the capture's, nothing doubled by two sockets on one port"
-is "$(q 'SELECT sum(received), sum(refused), sum(kernel_dropped), bool_or(recovered) FROM spamhints.collector_file')" \
-   "$sent|0|0|f" "collector_file: every datagram received, none refused or dropped"
+is "$(q 'SELECT sum(received), sum(refused), sum(kernel_dropped), bool_or(recovered) FROM spamhints.load')" \
+   "$sent|0|0|f" "spamhints.load: every datagram received, none refused or dropped"
+is "$(q 'SELECT count(*) FROM spamhints.load WHERE collector IS NULL AND received IS NULL AND recovered IS NULL' ${db}_ref)" 1 \
+   "a capture loaded as a file has no collector counts"
 is "$(rows $db)" "$(rows ${db}_ref)" "the sample rows equal the capture's loaded as a file, row for row ($(rows $db | cut -d'|' -f2) rows)"
 is "$(rows $db | cut -d'|' -f2)" "$(awk '$1 == "smtp_rows" { print $2 }' "$tmp/truth")" "as many as the generator's ground truth"
 is "$(agents $db collector_agent)" "$(agents ${db}_ref load_agent)" "collector_agent: the same datagrams and malformed per agent as the file's load_agent"
 is "$(q 'SELECT sum(lost), sum(resets) FROM spamhints.collector_agent')" "$(awk '$1 == "lost_datagrams" { print $2 }' "$tmp/truth")|0" \
    "collector_agent: lost in transit as the generator skipped sequence numbers, no restart, across files"
 is "$(q 'SELECT files, received, datagrams + malformed FROM spamhints.collector_status')" \
-   "$(q 'SELECT count(*) FROM spamhints.collector_file')|$sent|$sent" "collector_status adds the files up"
+   "$(q 'SELECT count(*) FROM spamhints.load')|$sent|$sent" "collector_status adds the files up"
 is "$(ls "$sp" | grep -v '^loaded$' | wc -l)" 0 "--keep: nothing left in the spool directory"
 kept=$(ls "$sp"/loaded/*.pcapng | wc -l)
 is "$kept" "$(q 'SELECT count(*) FROM spamhints.load')" "--keep: each loaded file in loaded/ ($kept)"
@@ -115,16 +120,18 @@ else
 fi
 
 # 2. --agents: datagrams from others counted, not loaded; files removed once loaded
+# (as a member of spamhints_loader, no superuser: as the service runs)
 newdb ${db}_2 >/dev/null
+psql -qX -d ${db}_2 -c "DROP ROLE IF EXISTS sh_live_collector; CREATE ROLE sh_live_collector LOGIN IN ROLE spamhints_loader" 2>/dev/null
 sp=$tmp/spool2
-start ${db}_2 "$sp" --listen 127.0.0.1:$P --listen "[::1]:$P" --rotate 1 --agents 127.0.0.1/32,2001:db8::/32,::1
+start "dbname=${db}_2 user=sh_live_collector" "$sp" --listen 127.0.0.1:$P --listen "[::1]:$P" --rotate 1 --agents 127.0.0.1/32,2001:db8::/32,::1
 $SEND "$tmp/a.pcap" 127.0.0.1 $P --from 127.0.0.1 --every 4 --from2 127.0.0.2 >"$tmp/sent2"
 mine=$(awk '$1 == "127.0.0.1" { print $2 }' "$tmp/sent2"); other=$(awk '$1 == "127.0.0.2" { print $2 }' "$tmp/sent2")
 $SEND "$tmp/a.pcap" ::1 $P >/dev/null
 wait_frames ${db}_2 $((mine + sent)) >/dev/null
 sleep 1.2
 stop $cpid; is "$rc" 0 "--agents: SIGTERM, exit 0"
-is "$(q 'SELECT sum(frames), sum(received), sum(refused) FROM spamhints.load JOIN spamhints.collector_file USING (load_id)' ${db}_2)" \
+is "$(q 'SELECT sum(frames), sum(received), sum(refused) FROM spamhints.load' ${db}_2)" \
    "$((mine + sent))|$((mine + other + sent))|$other" \
    "--agents: $mine datagrams from 127.0.0.1 and $sent over IPv6 from ::1 loaded, $other from 127.0.0.2 counted as refused"
 grep -q "refused (not in --agents)" "$tmp/out"; ok $? "the summary counts them"
@@ -143,7 +150,7 @@ start ${db}_3 "$sp" --listen 127.0.0.1:$P --rotate 1
 wait_frames ${db}_3 "$sent" >/dev/null
 stop $cpid; is "$rc" 0 "restarted and stopped: exit 0"
 grep -q 'left open by a collector that stopped: closed with its' "$tmp/err"; ok $? "the .part was closed: $(grep 'left open' "$tmp/err" | tail -1 | cut -c1-100)"
-is "$(q 'SELECT sum(frames), count(*) FILTER (WHERE recovered), count(*) FILTER (WHERE received IS NULL) FROM spamhints.load JOIN spamhints.collector_file USING (load_id)' ${db}_3)" \
+is "$(q 'SELECT sum(frames), count(*) FILTER (WHERE recovered), count(*) FILTER (WHERE received IS NULL) FROM spamhints.load' ${db}_3)" \
    "$sent|1|1" "every datagram of it loaded once, as a recovered file (its counts unknown)"
 is "$(q "SELECT skipped ? 'capture_truncated' FROM spamhints.load" ${db}_3)" "f" "the cut block was removed, not read as a truncated capture"
 is "$(rows ${db}_3)" "$(rows ${db}_ref)" "the rows equal the capture's"
@@ -164,7 +171,7 @@ kill -HUP $cpid; sleep 0.3
 $SEND "$tmp/a.pcap" 127.0.0.1 $P --pause-every 0 >/dev/null
 stop $cpid; is "$rc" 0 "SIGTERM right after a burst: exit 0"
 grep -q 'SIGHUP: enrichment databases reopened' "$tmp/err"; ok $? "SIGHUP reopened the databases"
-is "$(q 'SELECT sum(frames) + sum(kernel_dropped) FROM spamhints.load JOIN spamhints.collector_file USING (load_id)' ${db}_4)" \
+is "$(q 'SELECT sum(frames) + sum(kernel_dropped) FROM spamhints.load' ${db}_4)" \
    "$((2 * sent))" "the burst sent just before SIGTERM is in the last file (frames + kernel drops = sent)"
 
 # 5. kernel drops: a small receive buffer and a stopped collector
@@ -176,10 +183,11 @@ $SEND "$tmp/a.pcap" 127.0.0.1 $P --pause-every 0 >/dev/null
 kill -CONT $cpid
 sleep 1.5
 stop $cpid; is "$rc" 0 "a collector with a small buffer stops: exit 0"
-read -r recv dropped frames <<<"$(q 'SELECT sum(received), sum(kernel_dropped), sum(frames) FROM spamhints.load JOIN spamhints.collector_file USING (load_id)' ${db}_5 | tr '|' ' ')"
+read -r recv dropped frames <<<"$(q 'SELECT sum(received), sum(kernel_dropped), sum(frames) FROM spamhints.load' ${db}_5 | tr '|' ' ')"
 ok $([ "${dropped:-0}" -gt 0 ] && echo 0 || echo 1) "the kernel dropped datagrams at the socket: $dropped counted"
 is "$((recv + dropped))" "$sent" "received ($recv) + dropped by the kernel ($dropped) = sent ($sent)"
 is "$frames" "$recv" "and every datagram received was loaded"
 
 for d in $db ${db}_ref ${db}_2 ${db}_3 ${db}_4 ${db}_5; do dropdb --if-exists $d 2>/dev/null; done
+psql -qX -c "DROP ROLE IF EXISTS sh_live_collector" 2>/dev/null
 tap_done
