@@ -10,10 +10,11 @@ ALTER TABLE spamhints.load
     ADD COLUMN spool_opened_at  timestamptz,
     ADD COLUMN spool_closed_at  timestamptz,
     ADD COLUMN received         bigint CHECK (received >= 0),
-    ADD COLUMN refused          bigint CHECK (refused >= 0 AND refused <= received),
+    ADD COLUMN refused          bigint CHECK (refused >= 0),
     ADD COLUMN kernel_dropped   bigint CHECK (kernel_dropped >= 0),
     ADD COLUMN recovered        boolean,
-    ADD CHECK (collector IS NOT NULL OR (received IS NULL AND refused IS NULL AND kernel_dropped IS NULL
+    ADD CONSTRAINT load_refused_of_received CHECK (refused <= received),
+    ADD CONSTRAINT load_counts_of_collector CHECK (collector IS NOT NULL OR (received IS NULL AND refused IS NULL AND kernel_dropped IS NULL
                                          AND recovered IS NULL));
 
 COMMENT ON COLUMN spamhints.load.collector IS 'spamhints-load --listen: the collector that loaded this spool file (host name and the addresses it listened on); NULL for a capture loaded as a file';
