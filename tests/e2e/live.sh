@@ -174,6 +174,20 @@ grep -q 'SIGHUP: enrichment databases reopened' "$tmp/err"; ok $? "SIGHUP reopen
 is "$(q 'SELECT sum(frames) + sum(kernel_dropped) FROM spamhints.load' ${db}_4)" \
    "$((2 * sent))" "the burst sent just before SIGTERM is in the last file (frames + kernel drops = sent)"
 
+# 4b. stopped with a file it could not load: exit 3, the file kept; the next start loads it first
+dropdb --if-exists ${db}_6 2>/dev/null
+sp=$tmp/spool6
+start ${db}_6 "$sp" --listen 127.0.0.1:$P --rotate 600
+$SEND "$tmp/a.pcap" 127.0.0.1 $P >/dev/null
+stop $cpid; is "$rc" 3 "SIGTERM with the database missing: exit 3"
+grep -q "1 spool file(s) in $sp not loaded: they are loaded at the next start" "$tmp/err"; ok $? "and says the file waits for the next start"
+is "$(ls "$sp" | grep -c '\.pcapng$')" 1 "the closed file is kept"
+newdb ${db}_6 >/dev/null
+start ${db}_6 "$sp" --listen 127.0.0.1:$P --rotate 600
+wait_frames ${db}_6 "$sent" >/dev/null
+stop $cpid; is "$rc" 0 "the next start: exit 0"
+is "$(q 'SELECT count(*), sum(frames) FROM spamhints.load' ${db}_6)" "1|$sent" "it loaded the file left before, once, before anything new"
+
 # 5. kernel drops: a small receive buffer and a stopped collector
 newdb ${db}_5 >/dev/null
 sp=$tmp/spool5
@@ -188,6 +202,6 @@ ok $([ "${dropped:-0}" -gt 0 ] && echo 0 || echo 1) "the kernel dropped datagram
 is "$((recv + dropped))" "$sent" "received ($recv) + dropped by the kernel ($dropped) = sent ($sent)"
 is "$frames" "$recv" "and every datagram received was loaded"
 
-for d in $db ${db}_ref ${db}_2 ${db}_3 ${db}_4 ${db}_5; do dropdb --if-exists $d 2>/dev/null; done
+for d in $db ${db}_ref ${db}_2 ${db}_3 ${db}_4 ${db}_5 ${db}_6; do dropdb --if-exists $d 2>/dev/null; done
 psql -qX -c "DROP ROLE IF EXISTS sh_live_collector" 2>/dev/null
 tap_done
