@@ -34,7 +34,7 @@ PGXS       := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # The loader and the generator: plain C99, warnings are errors.
 # ---------------------------------------------------------------------------
 LOADER        = loader/spamhints-load
-LOADER_DIRS   = loader loader/common loader/capture loader/maillog
+LOADER_DIRS   = loader loader/common loader/capture loader/maillog loader/live
 LOADER_SRCS   = $(sort $(foreach d,$(LOADER_DIRS),$(wildcard $(d)/*.c)))
 LOADER_HDRS   = $(foreach d,$(LOADER_DIRS),$(wildcard $(d)/*.h))
 # What the loader and the extension must agree on (extension/shared/): a change

@@ -4,8 +4,9 @@
  *
  * The command line, parsed once for both kinds of input: --maillog=exim or
  * --maillog=postfix loads mail logs (maillog_pipeline.h), else the files are
- * sFlow captures (capture_pipeline.h). Options of one kind are refused with
- * the other. Both load each file the same way (load.h).
+ * sFlow captures (capture_pipeline.h); --listen collects sFlow live into
+ * spool files, each loaded as a capture (live.h). Options of one kind are
+ * refused with the others. All load each file the same way (load.h).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include "capture_pipeline.h"
 #include "db.h"
 #include "enrich.h"
+#include "live.h"
 #include "load.h"
 #include "maillog_pipeline.h"
 #include "smtp.h"
@@ -96,6 +98,8 @@ usage(FILE *f)
 			"\n"
 			"Mail server logs: %s --maillog=exim|postfix [OPTION]... FILE...\n"
 			"(%s --maillog=exim --help says more).\n"
+			"Live collection: %s --listen=[ADDR:]PORT --spool=DIR [OPTION]...\n"
+			"(%s --listen=6343 --help says more).\n"
 			"\n"
 			"Exit status:\n"
 			"  0  every file was loaded, or had been loaded before\n"
@@ -108,7 +112,7 @@ usage(FILE *f)
 			"     rolled back: running the same command again completes it)\n"
 			"Malformed datagrams are not an error: they are skipped, counted in the summary\n"
 			"and in spamhints.load (malformed, skipped), and the rest is loaded.\n",
-			SH_PROGNAME, SH_PROGNAME);
+			SH_PROGNAME, SH_PROGNAME, SH_PROGNAME, SH_PROGNAME);
 }
 
 static void
@@ -307,6 +311,13 @@ main(int argc, char **argv)
 		{"timezone", required_argument, NULL, OPT_TIMEZONE},
 		{"host", required_argument, NULL, OPT_HOST},
 		{"year", required_argument, NULL, OPT_YEAR},
+		/* live collection */
+		{"listen", required_argument, NULL, SH_LIVE_OPT_LISTEN},
+		{"spool", required_argument, NULL, SH_LIVE_OPT_SPOOL},
+		{"rotate", required_argument, NULL, SH_LIVE_OPT_ROTATE},
+		{"keep", no_argument, NULL, SH_LIVE_OPT_KEEP},
+		{"agents", required_argument, NULL, SH_LIVE_OPT_AGENTS},
+		{"rcvbuf", required_argument, NULL, SH_LIVE_OPT_RCVBUF},
 		{NULL, 0, NULL, 0}
 	};
 	sh_load_options opt;
@@ -320,6 +331,7 @@ main(int argc, char **argv)
 			   *year = NULL,
 			   *retry = NULL,
 			   *retry_wait = NULL;
+	sh_live_cli live;
 	int			given[N_ONLY] = {0};
 	int			c,
 				help = 0,
@@ -327,6 +339,7 @@ main(int argc, char **argv)
 				bad = 0;
 
 	memset(&opt, 0, sizeof(opt));
+	memset(&live, 0, sizeof(live));
 	opt.progress = -1;
 	opt.retry_wait = 1.0;
 
@@ -411,6 +424,8 @@ main(int argc, char **argv)
 				year = optarg;
 				break;
 			default:
+				if (sh_live_option(&live, c, optarg))
+					break;
 				bad = 1;
 				break;
 		}
@@ -419,6 +434,11 @@ main(int argc, char **argv)
 	{
 		if (format)
 			maillog_usage(stdout);
+		else if (live.listening)
+		{
+			sh_live_usage(stdout);
+			load_options_usage(stdout);
+		}
 		else
 			usage(stdout);
 		return 0;
@@ -477,6 +497,23 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (sh_live_refuse(&live, format != NULL, filter != NULL, &opt, argc - optind) != 0)
+	{
+		try_help(format != NULL);
+		return EXIT_USAGE;
+	}
+	if (live.listening)
+	{
+		sh_ports	ports;
+		char		err[1024];
+
+		if (sh_ports_parse(&ports, ports_spec, err, sizeof(err)) != 0)
+		{
+			sh_error("%s", err);
+			return EXIT_USAGE;
+		}
+		return sh_live_main(&opt, &live, &ports, asn_db, country_db);
+	}
 	if (format)
 		return run_maillogs(&opt, format, year, timezone, host, argv + optind, argc - optind);
 	if (optind >= argc)

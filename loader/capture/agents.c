@@ -97,12 +97,22 @@ rehash(sh_agents *agents, size_t nslots)
 }
 
 /* The next sequence number of a known agent. */
+static int	see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent, uint32_t version,
+				uint32_t seq, int has_uptime, uint32_t uptime, int malformed);
+
 static void
-see_seq(sh_agent *a, uint32_t seq)
+see_seq(sh_agent *a, uint32_t seq, int has_uptime, uint32_t uptime)
 {
+	/* only a sequence number going back can be a restart: a wrapped uptime is not one */
+	int			uptime_back = has_uptime && a->has_uptime && seq < a->last_seq &&
+		uptime < a->last_uptime && a->last_uptime - uptime > SH_UPTIME_SLACK_MS;
+
 	if (seq > a->last_seq)
 	{
 		uint32_t	gap = seq - a->last_seq;
+
+		a->last_uptime = uptime;
+		a->has_uptime = (uint8_t) has_uptime;
 
 		/* the numbers between are missing until they arrive late */
 		a->lost += (uint64_t) gap - 1;
@@ -118,7 +128,7 @@ see_seq(sh_agent *a, uint32_t seq)
 	{
 		uint32_t	back = a->last_seq - seq;
 
-		if (back <= SH_SEQ_WINDOW)
+		if (back <= SH_SEQ_WINDOW && !uptime_back)
 		{
 			uint64_t	bit = UINT64_C(1) << (back - 1);
 
@@ -134,6 +144,8 @@ see_seq(sh_agent *a, uint32_t seq)
 			a->resets++;
 			a->last_seq = seq;
 			a->seen = ~UINT64_C(0);
+			a->last_uptime = uptime;
+			a->has_uptime = (uint8_t) has_uptime;
 		}
 	}
 	/* seq == last_seq: a duplicate datagram; neither lost nor a reset */
@@ -142,6 +154,20 @@ see_seq(sh_agent *a, uint32_t seq)
 int
 sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 			  uint32_t version, uint32_t seq, int malformed)
+{
+	return see(agents, addr, sub_agent, version, seq, 0, 0, malformed);
+}
+
+int
+sh_agents_see_uptime(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
+					 uint32_t version, uint32_t seq, uint32_t uptime_ms, int malformed)
+{
+	return see(agents, addr, sub_agent, version, seq, 1, uptime_ms, malformed);
+}
+
+static int
+see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent, uint32_t version, uint32_t seq,
+	int has_uptime, uint32_t uptime, int malformed)
 {
 	sh_agent   *a = NULL;
 	size_t		slot = 0;
@@ -185,6 +211,8 @@ sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 		a->version = version;
 		a->first_seq = a->last_seq = seq;
 		a->seen = ~UINT64_C(0);	/* nothing before the first one is expected */
+		a->last_uptime = uptime;
+		a->has_uptime = (uint8_t) has_uptime;
 		a->datagrams = malformed ? 0 : 1;
 		a->malformed = malformed ? 1 : 0;
 		agents->slots[slot] = (uint32_t) agents->n + 1;
@@ -200,7 +228,7 @@ sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 	else
 		a->datagrams++;
 	a->version = version;
-	see_seq(a, seq);
+	see_seq(a, seq, has_uptime, uptime);
 	return 0;
 }
 

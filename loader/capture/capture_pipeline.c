@@ -226,7 +226,8 @@ capture_read(sh_load *ld)
 		}
 		/* a datagram that arrived was not lost, even if it is malformed */
 		seen = dg.version != 0 ?
-			sh_agents_see(&cl->agents, &dg.agent, dg.sub_agent, dg.version, dg.seq, status != SH_OK) : 0;
+			sh_agents_see_uptime(&cl->agents, &dg.agent, dg.sub_agent, dg.version, dg.seq, dg.uptime_ms,
+								 status != SH_OK) : 0;
 		if (seen < 0)
 		{
 			sh_error("out of memory");

@@ -26,7 +26,7 @@ COMMENT ON COLUMN spamhints.load_agent.malformed IS 'datagrams of this agent ski
 COMMENT ON COLUMN spamhints.load_agent.first_seq IS 'the first datagram sequence number seen';
 COMMENT ON COLUMN spamhints.load_agent.last_seq IS 'the last datagram sequence number seen';
 COMMENT ON COLUMN spamhints.load_agent.lost IS 'datagrams lost in transit: the gaps where the datagram sequence number jumps forward; after a reset counting goes on from the new number, and nothing lost across a reset is counted';
-COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart): counted here, never as loss; a repeated number (a duplicate) is neither';
+COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
 
 COMMENT ON COLUMN spamhints.smtp_sample.load_id IS 'the load (spamhints.load) that added the row';
 COMMENT ON COLUMN spamhints.smtp_sample.dst_mac IS 'destination MAC of the sampled frame';

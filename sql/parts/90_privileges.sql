@@ -94,7 +94,8 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.agreement, spamhints.settings,
                 spamhints.detections_per_day, spamhints.incoming_reports_per_day,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
-                spamhints.daily_figures, spamhints.report_queue
+                spamhints.daily_figures, spamhints.report_queue,
+                spamhints.collector_status, spamhints.collector_agent
     TO spamhints_analyst;
 DO $$
 DECLARE

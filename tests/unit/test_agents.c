@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_agents.c: per-agent sequence tracking (agents.c): losses,
  * resets, reordering within the window, duplicates, many agents, the bound
- * on agents, and the order agents are listed in.
+ * on agents, the order agents are listed in, and restarts told by the
+ * uptime when the sequence number alone cannot tell them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,11 +207,58 @@ test_many_agents(void **state)
 	sh_agents_free(&agents);
 }
 
+/*
+ * An agent that restarts soon after starting steps back fewer than
+ * SH_SEQ_WINDOW numbers: only its uptime going back says it restarted.
+ * A late datagram has a slightly older uptime and is still late; an uptime
+ * that wraps (49.7 days) while the sequence goes on is no restart.
+ */
+static void
+test_uptime_restart(void **state)
+{
+	sh_agents	agents;
+	sh_addr		a = v4(10, 0, 0, 9);
+	/* seq, uptime (ms) */
+	const uint32_t feed[][2] = {
+		{1, 5000}, {2, 6000}, {4, 8000}, {3, 7000},	/* 3 is late: fills its gap */
+		{5, 9000}, {6, 10000}, {7, 11000},
+		{1, 400}, {2, 1400},	/* restarted: back by 6, uptime back by 10.6 s */
+		{3, 2400}
+	};
+
+	(void) state;
+	memset(&agents, 0, sizeof(agents));
+	for (size_t i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+		assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, feed[i][0], feed[i][1], 0), 0);
+	assert_int_equal(agents.v[0].resets, 1);
+	assert_int_equal(agents.v[0].lost, 0);
+	assert_int_equal(agents.v[0].last_seq, 3);
+	assert_int_equal(agents.v[0].datagrams, 10);
+	sh_agents_free(&agents);
+
+	/* without uptimes (sh_agents_see), the same numbers are late datagrams and duplicates */
+	memset(&agents, 0, sizeof(agents));
+	for (size_t i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+		assert_int_equal(sh_agents_see(&agents, &a, 0, 5, feed[i][0], 0), 0);
+	assert_int_equal(agents.v[0].resets, 0);
+	sh_agents_free(&agents);
+
+	/* the uptime wraps, the sequence goes on: no restart, nothing lost */
+	memset(&agents, 0, sizeof(agents));
+	assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, 100, UINT32_MAX - 500, 0), 0);
+	assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, 101, 500, 0), 0);
+	assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, 102, 1500, 0), 0);
+	assert_int_equal(agents.v[0].resets, 0);
+	assert_int_equal(agents.v[0].lost, 0);
+	sh_agents_free(&agents);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order_and_gaps),
+		cmocka_unit_test(test_uptime_restart),
 		cmocka_unit_test(test_reordered),
 		cmocka_unit_test(test_window_edge),
 		cmocka_unit_test(test_reset),
