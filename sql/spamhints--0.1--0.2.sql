@@ -181,25 +181,9 @@ CREATE TRIGGER maillog_load_fence_truncate BEFORE TRUNCATE ON spamhints.maillog_
 CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.mail_event
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 
--- INSERT and UPDATE of the load tables on every column but the identity
+-- INSERT and UPDATE of the load tables on every column but the identity:
+-- granted once, at the end, when the collector's columns are there too
 REVOKE INSERT, UPDATE ON spamhints.load, spamhints.maillog_load FROM spamhints_loader;
-DO $$
-DECLARE
-    rel text;
-    cols text;
-BEGIN
-    -- INSERT and UPDATE of the load tables, on every column but the identity,
-    -- whatever columns they have by now
-    FOREACH rel IN ARRAY ARRAY['spamhints.load', 'spamhints.maillog_load'] LOOP
-        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
-          INTO cols
-          FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = rel::pg_catalog.regclass AND a.attnum > 0
-           AND NOT a.attisdropped AND a.attidentity = '';
-        EXECUTE pg_catalog.format('GRANT INSERT (%1$s), UPDATE (%1$s) ON %2$s TO spamhints_loader', cols, rel);
-    END LOOP;
-END
-$$;
 
 -- Live collection (15_collector.sql): the collector's counts on the load
 -- row, collector_status and collector_agent
@@ -308,7 +292,7 @@ COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the en
 
 GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
--- the loader's column grants again, now with the collector's columns
+-- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE
     rel text;
