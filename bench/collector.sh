@@ -140,8 +140,8 @@ udp_rxq() {
 }
 udp_bound() { cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk -v p=":$hexport" 'index($2, p) == length($2) - 4 { n++ } END { print n + 0 }'; }
 wait_bound() { for _ in $(seq 100); do [ "$(udp_bound)" -gt 0 ] && return 0; sleep 0.05; done; say "nothing bound to port $PORT"; return 1; }
-# wait_ready FILE PATTERN: the receiver says it is ready (sfacctd binds its socket 2 s before
-# it reads it, its plugins starting meanwhile)
+# wait_ready FILE PATTERN: the receiver says it is ready (sfacctd binds its socket 1-2 s before
+# it reads it, its plugin starting meanwhile)
 wait_ready() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; say "not ready: no \"$2\" in $1"; return 1; }
 wait_unbound() { for _ in $(seq 200); do [ "$(udp_bound)" -eq 0 ] && return 0; sleep 0.05; done; return 1; }
 # wait_drained: the socket queue empty twice in a row
@@ -258,7 +258,8 @@ CONF
   rm -f "$W/sfacctd.log"
   sfacctd -f "$W/sfacctd.conf" >"$W/sfacctd.out" 2>&1 &
   local pid=$!; pids+=("$pid")
-  wait_bound; wait_ready "$W/sfacctd.log" "waiting for sFlow data"; send "$1"; wait_drained || true
+  # its plugin says "cache entries" when ready; datagrams before that leave it writing nothing at all
+  wait_bound; wait_ready "$W/sfacctd.log" "waiting for sFlow data"; wait_ready "$W/sfacctd.log" "cache entries="; sleep 0.5; send "$1"; wait_drained || true
   local pdrops; pdrops=$(udp_drops)
   local want=${SFACCTD_PASS_SAMPLES:+$((LOOPS * SFACCTD_PASS_SAMPLES))}
   # SIGINT: sfacctd hands its last buffer to the plugin, which writes its cache and exits

@@ -16,7 +16,11 @@
 #      the size, against the loader on that same capture;
 #   f. the loader's peak RSS at 2 and 10 million SMTP samples;
 #   g. the slide queries, extension against plain SQL (bench/analytics.sh),
-#      on SQL-generated rows and on the generated capture as loaded.
+#      on SQL-generated rows and on the generated capture as loaded;
+#   i. the live collector (bench/collector.sh): the highest rate of sFlow
+#      datagrams over loopback it takes with no drop and every row loaded,
+#      against sfcapd and sfacctd with its PostgreSQL plugin, its receive +
+#      spool rate on one CPU and the delay from a datagram to its row.
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -30,7 +34,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -44,7 +48,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -76,7 +80,9 @@ say() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------------------
 bash tests/lib/deps.sh
 need=()
-has_part sfacctd && ! command -v sfacctd >/dev/null && need+=(pmacct)
+{ has_part sfacctd || has_part collector; } && ! command -v sfacctd >/dev/null && need+=(pmacct)
+has_part collector && ! command -v sfcapd >/dev/null && need+=(nfdump-sflow)
+has_part collector && ! command -v nfdump >/dev/null && need+=(nfdump)
 command -v /usr/bin/time >/dev/null || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || { say "missing Debian packages: ${need[*]} (run as root or install them)"; exit 1; }
@@ -391,6 +397,15 @@ if has_part agents; then
   LOADER=$LOADER RUNS=$RUNS bash bench/agents.sh >"$W/agents.txt"
 fi
 
+if has_part collector; then
+  say "i. the live collector against sfcapd and sfacctd (bench/collector.sh)"
+  if [ "$SCALE" = quick ]; then
+    LOADER=$LOADER STEP_SECONDS=1 BISECT=1 DELAYS=3 bash bench/collector.sh >"$W/collector.txt"
+  else
+    LOADER=$LOADER bash bench/collector.sh >"$W/collector.txt"
+  fi
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -502,6 +517,9 @@ table() {
   fi
   if has_part agents; then
     echo; echo "datagrams claiming new agents, against one agent (bench/agents.sh):"; echo '```'; cat "$W/agents.txt"; echo '```'
+  fi
+  if has_part collector; then
+    echo; echo "the live collector over loopback (bench/collector.sh):"; echo; sed -n '3,$p' "$W/collector.txt"
   fi
 } >"$REPORT"
 cat "$REPORT"
