@@ -162,8 +162,10 @@ cpu_s() {
   done
   echo "$t"
 }
+# since BEFORE AFTER: the CPU seconds between (what the step cost, not the start)
+since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }
 # per_cpu N SECONDS: N per CPU-second
-per_cpu() { awk -v n="$1" -v c="$2" 'BEGIN { print c > 0 ? int(n / c) : 0 }'; }
+per_cpu() { awk -v n="$1" -v c="$2" 'BEGIN { print (c > 0 ? int(n / c) : 0) }'; }
 kv() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 # send RATE: replay about STEP_SECONDS of datagrams at RATE, whole passes; sets SENT, ACHIEVED, LOOPS
@@ -183,9 +185,9 @@ step_spool() {
   (pin "$RECV_CPU" "$LOADER" -d "host=$W/nowhere dbname=none connect_timeout=1" --listen 127.0.0.1:$PORT \
     --spool "$W/spool" --rotate "$ROTATE" --rcvbuf "$RCVBUF" >"$W/spool.out" 2>"$W/spool.err") &
   local pid=$!; pids+=("$pid")
-  wait_bound; send "$1"; wait_drained || true
+  wait_bound; CPU0=$(cpu_s "$pid"); send "$1"; wait_drained || true
   local pdrops; pdrops=$(udp_drops)
-  CPU=$(cpu_s "$pid")
+  CPU=$(since "$CPU0" "$(cpu_s "$pid")")
   stop_pid "$pid"
   local recv kd
   recv=$(sed -n 's/.*: \([0-9]*\) datagrams received.*/\1/p' "$W/spool.out" | awk '{ s += $1 } END { print s + 0 }')
@@ -203,7 +205,7 @@ step_spamhints() {
   "$LOADER" -d spamhints_live --listen 127.0.0.1:$PORT --spool "$W/spool" --rotate "$ROTATE" --rcvbuf "$RCVBUF" \
     >"$W/live.out" 2>"$W/live.err" &
   local pid=$!; pids+=("$pid")
-  wait_bound; send "$1"; wait_drained || true
+  wait_bound; CPU0=$(cpu_s "$pid"); send "$1"; wait_drained || true
   local pdrops; pdrops=$(udp_drops)
   # every datagram accounted for in a committed load (received or dropped), or no progress for 5 s
   local last=-1 same=0 got
@@ -213,7 +215,7 @@ step_spamhints() {
     if [ "$got" = "$last" ]; then same=$((same + 1)); [ $same -ge 25 ] && break; else same=0; last=$got; fi
     sleep 0.2
   done
-  CPU=$(cpu_s "$pid")
+  CPU=$(since "$CPU0" "$(cpu_s "$pid")")
   stop_pid "$pid"
   local recv frames kd rows
   IFS='|' read -r recv frames kd rows <<<"$(q 'SELECT coalesce(sum(received), 0), coalesce(sum(frames), 0), coalesce(sum(kernel_dropped), 0), (SELECT count(*) FROM spamhints.smtp_sample) FROM spamhints.load' spamhints_live)"
@@ -229,9 +231,9 @@ step_sfcapd() {
   rm -rf "$W/nf"; mkdir -p "$W/nf"
   sfcapd -b 127.0.0.1 -p "$PORT" -w "$W/nf" -t 60 -B "$RCVBUF" >"$W/sfcapd.out" 2>&1 &
   local pid=$!; pids+=("$pid")
-  wait_bound; wait_ready "$W/sfcapd.out" "Startup sfcapd"; send "$1"; wait_drained || true
+  wait_bound; wait_ready "$W/sfcapd.out" "Startup sfcapd"; CPU0=$(cpu_s "$pid"); send "$1"; wait_drained || true
   local pdrops; pdrops=$(udp_drops)
-  CPU=$(cpu_s "$pid")
+  CPU=$(since "$CPU0" "$(cpu_s "$pid")")
   stop_pid "$pid"
   local flows; flows=$(nfdump -R "$W/nf" -I 2>/dev/null | awk '$1 == "Flows:" { s += $2 } END { print s + 0 }')
   if [ -z "$SFCAPD_PASS_FLOWS" ]; then
@@ -272,12 +274,14 @@ CONF
   rm -f "$W/sfacctd.log"
   sfacctd -f "$W/sfacctd.conf" >"$W/sfacctd.out" 2>&1 &
   local pid=$!; pids+=("$pid")
-  # its plugin says "cache entries" when ready; datagrams before that leave it writing nothing at all
-  wait_bound; wait_ready "$W/sfacctd.log" "waiting for sFlow data"; wait_ready "$W/sfacctd.log" "cache entries="; sleep 0.5; send "$1"; wait_drained || true
+  # datagrams in its first seconds (here, before its plugin logs "cache entries" and for a
+  # second or two after) leave it writing nothing at all: 3 s more
+  wait_bound; wait_ready "$W/sfacctd.log" "waiting for sFlow data"; wait_ready "$W/sfacctd.log" "cache entries="; sleep 3
+  CPU0=$(cpu_s "$pid" $(pgrep -P "$pid")); send "$1"; wait_drained || true
   local pdrops; pdrops=$(udp_drops)
   local want=${SFACCTD_PASS_SAMPLES:+$((LOOPS * SFACCTD_PASS_SAMPLES))}
   # the core and its plugin (with the writers it has reaped; not the last one)
-  CPU=$(cpu_s "$pid" $(pgrep -P "$pid"))
+  CPU=$(since "$CPU0" "$(cpu_s "$pid" $(pgrep -P "$pid"))")
   # SIGINT: sfacctd hands its last buffer to the plugin, which writes its cache and exits
   # (its writer runs every sql_refresh_time, but leaves what is in the core's buffer)
   kill -INT "$pid" 2>/dev/null || true
