@@ -292,6 +292,176 @@ COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the en
 
 GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
+-- Confidence bounds (issue 16; sql/parts/05_bounds.sql): midp_low/high,
+-- est_low/high, wilson_low/high, and the 95% bounds appended to
+-- packet_stats, customer_sender and activity()
+CREATE FUNCTION spamhints.midp_low(n bigint) RETURNS float8
+AS 'MODULE_PATHNAME', 'spamhints_midp_low'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.midp_low(bigint) IS
+'The lower mid-p 95% bound of the mean of a Poisson count n: the mean at which P(X > n) + P(X = n) / 2 = 2.5% (0 for n = 0). n sampled packets at 1 in N: at least N * midp_low(n) real packets. E.g. midp_low(3) = 0.763. Error 22023 for a negative n.';
+
+CREATE FUNCTION spamhints.midp_high(n bigint) RETURNS float8
+AS 'MODULE_PATHNAME', 'spamhints_midp_high'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.midp_high(bigint) IS
+'The upper mid-p 95% bound of the mean of a Poisson count n: the mean at which P(X < n) + P(X = n) / 2 = 2.5% (ln 20 = 2.996 for n = 0). n sampled packets at 1 in N: at most N * midp_high(n) real packets. E.g. midp_high(3) = 8.164. Error 22023 for a negative n.';
+
+-- est is the sum of the sampling rates of n samples: the bound of the count
+-- scaled by their mean rate, est / n.
+CREATE FUNCTION spamhints.est_low(samples bigint, est bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_low(samples) / samples)::bigint ELSE 0 END;
+
+COMMENT ON FUNCTION spamhints.est_low(bigint, bigint) IS
+'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. E.g. est_low(3, 3000) = 763.';
+
+CREATE FUNCTION spamhints.est_high(samples bigint, est bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_high(samples) / samples)::bigint END;
+
+COMMENT ON FUNCTION spamhints.est_high(bigint, bigint) IS
+'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). E.g. est_high(3, 3000) = 8164.';
+
+CREATE FUNCTION spamhints.wilson_low(k bigint, n bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN n > 0 AND k >= 0 AND k <= n THEN
+    greatest(0, (k + 1.920729410347062 - 1.959963984540054
+                 * sqrt(k::float8 * (n - k) / n + 0.960364705173531)) / (n + 3.841458820694124)) END;
+
+COMMENT ON FUNCTION spamhints.wilson_low(bigint, bigint) IS
+'The lower bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 - z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_low(5, 10) = 0.2366.';
+
+CREATE FUNCTION spamhints.wilson_high(k bigint, n bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN n > 0 AND k >= 0 AND k <= n THEN
+    least(1, (k + 1.920729410347062 + 1.959963984540054
+              * sqrt(k::float8 * (n - k) / n + 0.960364705173531)) / (n + 3.841458820694124)) END;
+
+COMMENT ON FUNCTION spamhints.wilson_high(bigint, bigint) IS
+'The upper bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 + z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_high(0, 10) = 0.2775.';
+
+CREATE OR REPLACE VIEW spamhints.packet_stats AS
+SELECT s.smtp_packets,
+       s.syn, s.syn_ack, s.rst, s.fin,
+       round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2) AS syn_pct,
+       round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
+       round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
+       round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
+       s.est_packets,
+       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
+       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
+       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
+       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
+       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
+       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
+       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
+       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
+       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
+       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
+FROM (SELECT count(*) AS smtp_packets,
+             count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
+             count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
+             count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
+             count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
+             coalesce(sum(sampling_rate), 0)::bigint     AS est_packets
+      FROM spamhints.smtp_sample) AS s;
+
+COMMENT ON VIEW spamhints.packet_stats IS
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';
+
+CREATE OR REPLACE VIEW spamhints.customer_sender AS
+WITH sent AS (
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+), caught AS (
+    SELECT a.customer_id,
+           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+           max(e.ts) AS last_caught
+    FROM spamhints.mail_event e
+    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+    WHERE e.verdict IN ('spam', 'virus')
+    GROUP BY a.customer_id
+)
+SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+       t.servers, t.hourly,
+       c.customer_id IS NOT NULL AS caught,
+       coalesce(c.spam, 0) AS caught_spam,
+       coalesce(c.virus, 0) AS caught_virus,
+       c.last_caught,
+       spamhints.est_low(t.samples, t.est_packets) AS est_packets_low,
+       spamhints.est_high(t.samples, t.est_packets) AS est_packets_high
+FROM (SELECT s.customer_id,
+             array_agg(DISTINCT s.src_ip) AS addresses,
+             min(s.ts) AS first_seen,
+             max(s.ts) AS last_seen,
+             count(*) AS samples,
+             sum(s.sampling_rate)::bigint AS est_packets,
+             count(DISTINCT s.dst_ip) AS servers,
+             spamhints.hourly(s.ts) AS hourly
+      FROM sent s
+      GROUP BY s.customer_id) AS t
+LEFT JOIN caught c USING (customer_id)
+ORDER BY t.samples DESC, t.customer_id;
+
+COMMENT ON VIEW spamhints.customer_sender IS
+'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';
+
+-- activity() returns two more columns: a new function (nothing depends on it)
+DROP FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]);
+
+CREATE FUNCTION spamhints.activity(
+    window_start timestamptz, window_end timestamptz,
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
+RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
+               syn bigint, clients bigint, servers bigint,
+               est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT b.bin_start,
+           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
+           coalesce((a.c).client_only + (a.c).both, 0),
+           coalesce((a.c).server_only + (a.c).both, 0),
+           spamhints.est_low(coalesce(a.samples, 0), coalesce(a.est_packets, 0)),
+           spamhints.est_high(coalesce(a.samples, 0), coalesce(a.est_packets, 0))
+    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
+                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
+    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
+                      count(*) AS samples,
+                      sum(s.sampling_rate)::bigint AS est_packets,
+                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
+                                            coalesce(ports, l.smtp_ports)) AS c
+               FROM spamhints.smtp_sample s
+               JOIN spamhints.load l ON l.load_id = s.load_id
+               WHERE s.ts >= window_start AND s.ts < window_end
+               GROUP BY 1) AS a USING (bin_start)
+    -- a one-time filter: the bins are counted before anything is read
+    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    ORDER BY b.bin_start;
+END;
+
+COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

@@ -244,7 +244,17 @@ SELECT s.smtp_packets,
        round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
        round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
        round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
-       s.est_packets
+       s.est_packets,
+       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
+       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
+       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
+       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
+       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
+       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
+       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
+       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
+       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
+       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
 FROM (SELECT count(*) AS smtp_packets,
              count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
              count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
@@ -254,4 +264,4 @@ FROM (SELECT count(*) AS smtp_packets,
       FROM spamhints.smtp_sample) AS s;
 
 COMMENT ON VIEW spamhints.packet_stats IS
-'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates).';
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';

@@ -93,6 +93,16 @@ COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct IS 'syn_ack in percent of s
 COMMENT ON COLUMN spamhints.packet_stats.rst_pct IS 'rst in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct IS 'fin in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
 
 COMMENT ON COLUMN spamhints.ip_census.ips IS 'distinct addresses seen in an SMTP role';
 COMMENT ON COLUMN spamhints.ip_census.client_only IS 'of them, only ever a client';
@@ -148,6 +158,8 @@ COMMENT ON COLUMN spamhints.customer_sender.first_seen IS 'first such sample';
 COMMENT ON COLUMN spamhints.customer_sender.last_seen IS 'last such sample';
 COMMENT ON COLUMN spamhints.customer_sender.samples IS 'sampled SMTP client packets';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.servers IS 'distinct destinations (mail servers) they sent to';
 COMMENT ON COLUMN spamhints.customer_sender.hourly IS 'the samples by hour of day (hist24, session TimeZone; chart(hourly) draws it)';
 COMMENT ON COLUMN spamhints.customer_sender.caught IS 'whether our mail logs caught it sending spam or viruses';
