@@ -16,7 +16,9 @@
 #      the size, against the loader on that same capture;
 #   f. the loader's peak RSS at 2 and 10 million SMTP samples;
 #   g. the slide queries, extension against plain SQL (bench/analytics.sh),
-#      on SQL-generated rows and on the generated capture as loaded.
+#      on SQL-generated rows and on the generated capture as loaded;
+#   i. the 95% bounds' coverage and sender_score's detection rates and ROC
+#      curves (bench/score.sh, issue 16).
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -30,7 +32,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents score)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -44,7 +46,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents score}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -391,6 +393,11 @@ if has_part agents; then
   LOADER=$LOADER RUNS=$RUNS bash bench/agents.sh >"$W/agents.txt"
 fi
 
+if has_part score; then
+  say "i. bounds' coverage and sender_score (bench/score.sh)"
+  LOADER=$LOADER bash bench/score.sh >"$W/score.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -502,6 +509,9 @@ table() {
   fi
   if has_part agents; then
     echo; echo "datagrams claiming new agents, against one agent (bench/agents.sh):"; echo '```'; cat "$W/agents.txt"; echo '```'
+  fi
+  if has_part score; then
+    echo; echo "the 95% bounds' coverage and sender_score's detection (bench/score.sh):"; echo '```'; cat "$W/score.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"

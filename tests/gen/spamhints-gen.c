@@ -1687,11 +1687,16 @@ smtp_packet(Gen *g, const Agent *a, Frame *f, PacketInfo *pi, uint32_t c, uint32
  *                   ever a client, port 25, to any mail server or relay at
  *                   random (and open servers, a quarter of the time), so to
  *                   many servers in many networks; SYN-heavy (connections that
- *                   never get far), many resets; as busy at night as by day
+ *                   never get far), many resets; as busy at night as by day.
+ *                   Each bot pushes as hard as its own q (0 to 1, uniform):
+ *                   its flags are the ordinary ones at q = 0, and it sends
+ *                   (1 - q) / 2 of its mail through its provider's relay
  *   ordinary client the other clients: to their own provider's submission
  *                   server or relay (one, sometimes a second), mostly 587;
  *                   ordinary flags; by day and evening (the square of the
- *                   traffic profile)
+ *                   traffic profile). 3% run their own mail server on the
+ *                   client address: port 25 to any mail server, like a bot
+ *                   but with ordinary flags and by day
  *   mail server,    both roles: the server of clients and bots, and the client
  *   relay           of other mail servers (popular ones first) on port 25, by
  *                   the traffic profile, ordinary flags
@@ -1788,17 +1793,32 @@ gen_smtp_labelled(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
 	uint32_t c, sv;
 	uint16_t port = 25;
 	const double *fl = ordinary_flags;
+	double fl_bot[4];
 	if (x < w[0]) {
 		c = g->bots[rng_below(r, g->nbots)];
-		sv = rng_chance(r, 0.25) ? g->opens[rng_below(r, g->nopens)] : g->dests[rng_below(r, g->ndests)];
-		fl = bot_flags;
+		/* how hard this bot pushes, 0 to 1: the gentle ones look ordinary, and
+		 * send half their mail through their provider's relay */
+		double q = (double) (mix64(c ^ 0xb07) >> 11) / 9007199254740992.0;
+		for (int i = 0; i < 4; i++)
+			fl_bot[i] = ordinary_flags[i] + q * (bot_flags[i] - ordinary_flags[i]);
+		fl = fl_bot;
+		if (rng_chance(r, 0.5 * (1 - q)))
+			sv = g->dests[mix64(c) % g->ndests];
+		else
+			sv = rng_chance(r, 0.25) ? g->opens[rng_below(r, g->nopens)] : g->dests[rng_below(r, g->ndests)];
 	} else if (x < w[0] + w[1]) {
 		c = pick_ordinary_client(g);
-		/* its provider's server, sometimes a second one */
 		uint64_t home = mix64(c) % g->ndests;
-		sv = g->dests[rng_chance(r, 0.85) ? home : (home + 1 + mix64(c + 1) % (g->ndests - 1)) % g->ndests];
-		unsigned pu = rng_below(r, 10);
-		port = pu < 6 ? 587 : pu < 9 ? 25 : 465;
+		if (mix64(c ^ 0x3717) % 100 < 3) {
+			/* a small office's own mail server on a client address: straight to
+			 * the recipients' servers, port 25, as a bot would, but by day */
+			sv = g->dests[rng_below(r, g->ndests)];
+		} else {
+			/* its provider's server, sometimes a second one */
+			sv = g->dests[rng_chance(r, 0.85) ? home : (home + 1 + mix64(c + 1) % (g->ndests - 1)) % g->ndests];
+			unsigned pu = rng_below(r, 10);
+			port = pu < 6 ? 587 : pu < 9 ? 25 : 465;
+		}
 	} else if (x < w[0] + w[1] + w[2]) {
 		do {
 			c = g->dests[rng_skewed(r, g->ndests, 2)];
