@@ -543,6 +543,23 @@ END;
 COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
 'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Highest first.';
 
+-- The agents' sampling (issue 16; sql/parts/10_samples.sql): the configured
+-- and effective rates of load_agent, at the end of the table (other 0.2
+-- columns of load_agent may come before or after them)
+ALTER TABLE spamhints.load_agent
+    ADD COLUMN configured_rate  float8 CHECK (configured_rate > 0),
+    ADD COLUMN effective_rate   float8 CHECK (effective_rate >= 0),
+    ADD COLUMN rate_samples     bigint NOT NULL DEFAULT 0 CHECK (rate_samples >= 0),
+    ADD COLUMN sample_drops     bigint NOT NULL DEFAULT 0 CHECK (sample_drops >= 0);
+
+COMMENT ON TABLE spamhints.load_agent IS
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) use each sample''s configured sampling_rate: it is known for every sample, and the bounds are those of the sample count; where effective_rate differs from configured_rate (an agent that samples otherwise than it says, or drops samples), scale an agent''s estimates by effective_rate / configured_rate.';
+
+COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its flow samples say (sampling_rate), averaged over their sequence steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sampled at: the steps of the sample pool (packets that could have been sampled) over the steps of the sample sequence number (samples made), per source (ifIndex), summed; flow samples lost in transit are in both steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
+COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

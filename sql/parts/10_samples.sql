@@ -53,11 +53,17 @@ CREATE TABLE spamhints.load_agent (
     last_seq    bigint NOT NULL,
     lost        bigint NOT NULL,
     resets      bigint NOT NULL,
-    PRIMARY KEY (load_id, agent, sub_agent)
+    PRIMARY KEY (load_id, agent, sub_agent),
+    -- 0.2: the rate its flow samples say they were drawn at, and the rate
+    -- their sample pools show (columns at the end: ALTER TABLE adds them so)
+    configured_rate  float8 CHECK (configured_rate > 0),
+    effective_rate   float8 CHECK (effective_rate >= 0),
+    rate_samples     bigint NOT NULL DEFAULT 0 CHECK (rate_samples >= 0),
+    sample_drops     bigint NOT NULL DEFAULT 0 CHECK (sample_drops >= 0)
 );
 
 COMMENT ON TABLE spamhints.load_agent IS
-'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss.';
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) use each sample''s configured sampling_rate: it is known for every sample, and the bounds are those of the sample count; where effective_rate differs from configured_rate (an agent that samples otherwise than it says, or drops samples), scale an agent''s estimates by effective_rate / configured_rate.';
 
 ------------------------------------------------------------------------------
 -- Samples: one row per sampled SMTP packet.

@@ -17,6 +17,10 @@ COMMENT ON COLUMN spamhints.load.smtp_ports IS 'the SMTP ports of the load (--po
 COMMENT ON COLUMN spamhints.load.filter IS 'the BPF filter the capture was read with (--filter)';
 COMMENT ON COLUMN spamhints.load.loader_version IS 'version of spamhints-load that made the load';
 
+COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its flow samples say (sampling_rate), averaged over their sequence steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sampled at: the steps of the sample pool (packets that could have been sampled) over the steps of the sample sequence number (samples made), per source (ifIndex), summed; flow samples lost in transit are in both steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
+COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
 COMMENT ON COLUMN spamhints.load_agent.load_id IS 'the load (spamhints.load)';
 COMMENT ON COLUMN spamhints.load_agent.agent IS 'the sFlow agent address (switch or router) of the datagrams';
 COMMENT ON COLUMN spamhints.load_agent.sub_agent IS 'the sFlow sub-agent id (sFlow v5; 0 for v2 and v4, which have none)';

@@ -2230,7 +2230,10 @@ open_datagram(Gen *g, Agent *a, bool allow_loss)
 		while (rng_unit(r) * 1000.0 < g->opt.loss_permille) {
 			a->seq++;
 			a->lost++;
-			a->flow_seq += rng_range(r, 3, 8);
+			/* the lost datagram's flow samples were drawn from packets too */
+			uint32_t skipped = rng_range(r, 3, 8);
+			a->flow_seq += skipped;
+			a->pool += skipped * a->rate;
 		}
 	}
 	if (rng_chance(r, 0.12)) {
