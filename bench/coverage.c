@@ -1,6 +1,6 @@
 /*
  * bench/coverage.c: how often the 95% bounds of a sampled count hold the
- * true count (issue 16: between 94% and 96% over at least 1,000
+ * true count (the target: between 94% and 96% over at least 1,000
  * re-samplings, for counts from 5 to 10,000).
  *
  * A stream of T packets of one address is sampled at 1 in N, each packet

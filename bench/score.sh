@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/score.sh: issue 16's evaluation.
+# bench/score.sh: the evaluation of the bounds and the sender score.
 #
 #   1. Coverage of the 95% bounds (bench/coverage.c): streams of T packets
 #      re-sampled at 1 in N, COVERAGE_R times per bucket of T / N from 5 to

@@ -292,7 +292,7 @@ COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the en
 
 GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
--- Confidence bounds (issue 16; sql/parts/05_bounds.sql): midp_low/high,
+-- Confidence bounds (sql/parts/05_bounds.sql): midp_low/high,
 -- est_low/high, wilson_low/high, and the 95% bounds appended to
 -- packet_stats, customer_sender and activity()
 CREATE FUNCTION spamhints.midp_low(n bigint) RETURNS float8
@@ -462,7 +462,7 @@ COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson'
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 
--- The sender score (issue 16; sql/parts/53_sender_score.sql)
+-- The sender score (sql/parts/53_sender_score.sql)
 CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
                                        min_samples integer DEFAULT 10)
 RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
@@ -543,7 +543,7 @@ END;
 COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
 'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Highest first.';
 
--- The agents' sampling (issue 16; sql/parts/10_samples.sql): the configured
+-- The agents' sampling (sql/parts/10_samples.sql): the configured
 -- and effective rates of load_agent, at the end of the table (other 0.2
 -- columns of load_agent may come before or after them)
 ALTER TABLE spamhints.load_agent

@@ -1,5 +1,5 @@
 -- sql/parts/05_bounds.sql: the 95% bounds beside every sampling-scaled
--- estimate and every share (issue 16).
+-- estimate and every share.
 --
 -- n sampled packets at 1 in N stand for about n * N real packets; n is a
 -- Poisson count (each packet of an address is sampled alone with chance

@@ -1,5 +1,5 @@
 -- sql/parts/53_sender_score.sql: a score per sending address from what
--- sampled packets can tell of it (issue 16).
+-- sampled packets can tell of it.
 --
 -- The features, each shown with the score, over the client samples of an
 -- address (samples where it plays the SMTP client; a sample of both roles,
