@@ -21,6 +21,8 @@
 #      datagrams over loopback it takes with no drop and every row loaded,
 #      against sfcapd and sfacctd with its PostgreSQL plugin, its receive +
 #      spool rate on one CPU and the delay from a datagram to its row.
+#   j. the 95% bounds' coverage and sender_score's detection rates and ROC
+#      curves (bench/score.sh, issue 16).
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -34,7 +36,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -48,7 +50,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -406,6 +408,11 @@ if has_part collector; then
   fi
 fi
 
+if has_part score; then
+  say "j. bounds' coverage and sender_score (bench/score.sh)"
+  LOADER=$LOADER bash bench/score.sh >"$W/score.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -520,6 +527,9 @@ table() {
   fi
   if has_part collector; then
     echo; echo "the live collector over loopback (bench/collector.sh):"; echo; sed -n '3,$p' "$W/collector.txt"
+  fi
+  if has_part score; then
+    echo; echo "the 95% bounds' coverage and sender_score's detection (bench/score.sh):"; echo '```'; cat "$W/score.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"

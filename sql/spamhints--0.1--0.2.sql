@@ -292,6 +292,274 @@ COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the en
 
 GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
+-- Confidence bounds (sql/parts/05_bounds.sql): midp_low/high,
+-- est_low/high, wilson_low/high, and the 95% bounds appended to
+-- packet_stats, customer_sender and activity()
+CREATE FUNCTION spamhints.midp_low(n bigint) RETURNS float8
+AS 'MODULE_PATHNAME', 'spamhints_midp_low'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.midp_low(bigint) IS
+'The lower mid-p 95% bound of the mean of a Poisson count n: the mean at which P(X > n) + P(X = n) / 2 = 2.5% (0 for n = 0). n sampled packets at 1 in N: at least N * midp_low(n) real packets. E.g. midp_low(3) = 0.763. Error 22023 for a negative n.';
+
+CREATE FUNCTION spamhints.midp_high(n bigint) RETURNS float8
+AS 'MODULE_PATHNAME', 'spamhints_midp_high'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.midp_high(bigint) IS
+'The upper mid-p 95% bound of the mean of a Poisson count n: the mean at which P(X < n) + P(X = n) / 2 = 2.5% (ln 20 = 2.996 for n = 0). n sampled packets at 1 in N: at most N * midp_high(n) real packets. E.g. midp_high(3) = 8.164. Error 22023 for a negative n.';
+
+-- est is the sum of the sampling rates of n samples: the bound of the count
+-- scaled by their mean rate, est / n.
+CREATE FUNCTION spamhints.est_low(samples bigint, est bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_low(samples) / samples)::bigint ELSE 0 END;
+
+COMMENT ON FUNCTION spamhints.est_low(bigint, bigint) IS
+'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. E.g. est_low(3, 3000) = 763.';
+
+CREATE FUNCTION spamhints.est_high(samples bigint, est bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_high(samples) / samples)::bigint END;
+
+COMMENT ON FUNCTION spamhints.est_high(bigint, bigint) IS
+'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). E.g. est_high(3, 3000) = 8164.';
+
+CREATE FUNCTION spamhints.wilson_low(k bigint, n bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN n > 0 AND k >= 0 AND k <= n THEN
+    greatest(0, (k + 1.920729410347062 - 1.959963984540054
+                 * sqrt(k::float8 * (n - k) / n + 0.960364705173531)) / (n + 3.841458820694124)) END;
+
+COMMENT ON FUNCTION spamhints.wilson_low(bigint, bigint) IS
+'The lower bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 - z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_low(5, 10) = 0.2366.';
+
+CREATE FUNCTION spamhints.wilson_high(k bigint, n bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN n > 0 AND k >= 0 AND k <= n THEN
+    least(1, (k + 1.920729410347062 + 1.959963984540054
+              * sqrt(k::float8 * (n - k) / n + 0.960364705173531)) / (n + 3.841458820694124)) END;
+
+COMMENT ON FUNCTION spamhints.wilson_high(bigint, bigint) IS
+'The upper bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 + z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_high(0, 10) = 0.2775.';
+
+CREATE OR REPLACE VIEW spamhints.packet_stats AS
+SELECT s.smtp_packets,
+       s.syn, s.syn_ack, s.rst, s.fin,
+       round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2) AS syn_pct,
+       round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
+       round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
+       round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
+       s.est_packets,
+       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
+       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
+       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
+       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
+       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
+       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
+       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
+       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
+       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
+       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
+FROM (SELECT count(*) AS smtp_packets,
+             count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
+             count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
+             count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
+             count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
+             coalesce(sum(sampling_rate), 0)::bigint     AS est_packets
+      FROM spamhints.smtp_sample) AS s;
+
+COMMENT ON VIEW spamhints.packet_stats IS
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';
+
+CREATE OR REPLACE VIEW spamhints.customer_sender AS
+WITH sent AS (
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+), caught AS (
+    SELECT a.customer_id,
+           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+           max(e.ts) AS last_caught
+    FROM spamhints.mail_event e
+    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+    WHERE e.verdict IN ('spam', 'virus')
+    GROUP BY a.customer_id
+)
+SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+       t.servers, t.hourly,
+       c.customer_id IS NOT NULL AS caught,
+       coalesce(c.spam, 0) AS caught_spam,
+       coalesce(c.virus, 0) AS caught_virus,
+       c.last_caught,
+       spamhints.est_low(t.samples, t.est_packets) AS est_packets_low,
+       spamhints.est_high(t.samples, t.est_packets) AS est_packets_high
+FROM (SELECT s.customer_id,
+             array_agg(DISTINCT s.src_ip) AS addresses,
+             min(s.ts) AS first_seen,
+             max(s.ts) AS last_seen,
+             count(*) AS samples,
+             sum(s.sampling_rate)::bigint AS est_packets,
+             count(DISTINCT s.dst_ip) AS servers,
+             spamhints.hourly(s.ts) AS hourly
+      FROM sent s
+      GROUP BY s.customer_id) AS t
+LEFT JOIN caught c USING (customer_id)
+ORDER BY t.samples DESC, t.customer_id;
+
+COMMENT ON VIEW spamhints.customer_sender IS
+'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';
+
+-- activity() returns two more columns: a new function (nothing depends on it)
+DROP FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]);
+
+CREATE FUNCTION spamhints.activity(
+    window_start timestamptz, window_end timestamptz,
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
+RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
+               syn bigint, clients bigint, servers bigint,
+               est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT b.bin_start,
+           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
+           coalesce((a.c).client_only + (a.c).both, 0),
+           coalesce((a.c).server_only + (a.c).both, 0),
+           spamhints.est_low(coalesce(a.samples, 0), coalesce(a.est_packets, 0)),
+           spamhints.est_high(coalesce(a.samples, 0), coalesce(a.est_packets, 0))
+    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
+                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
+    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
+                      count(*) AS samples,
+                      sum(s.sampling_rate)::bigint AS est_packets,
+                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
+                                            coalesce(ports, l.smtp_ports)) AS c
+               FROM spamhints.smtp_sample s
+               JOIN spamhints.load l ON l.load_id = s.load_id
+               WHERE s.ts >= window_start AND s.ts < window_end
+               GROUP BY 1) AS a USING (bin_start)
+    -- a one-time filter: the bins are counted before anything is read
+    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    ORDER BY b.bin_start;
+END;
+
+COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
+
+-- The sender score (sql/parts/53_sender_score.sql)
+CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
+                                       min_samples integer DEFAULT 10)
+RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
+               client_only boolean, servers bigint, server_networks bigint,
+               syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
+               network_senders bigint, network_addresses bigint, neighbour_share float8,
+               dynamic boolean, score float8, abstained boolean, rank bigint,
+               est_packets bigint, est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH e AS (
+        SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
+               e.side, e.tcp_flags, e.ts, e.sampling_rate,
+               network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
+        FROM spamhints.endpoint e
+        WHERE e.ts >= window_start AND e.ts < window_end
+    ), per AS (
+        SELECT e.ip, min(e.net) AS net,
+               count(*) FILTER (WHERE e.as_client) AS client_samples,
+               count(*) FILTER (WHERE e.as_server) AS server_samples,
+               count(DISTINCT e.peer) FILTER (WHERE e.as_client) AS servers,
+               count(DISTINCT network(set_masklen(e.peer, CASE WHEN family(e.peer) = 4 THEN 24 ELSE 48 END)))
+                   FILTER (WHERE e.as_client) AS server_networks,
+               count(*) FILTER (WHERE e.as_client AND e.side = 'src' AND e.tcp_flags & 18 = 2) AS syn,
+               count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
+               count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
+               max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
+               coalesce(sum(e.sampling_rate) FILTER (WHERE e.as_client), 0)::bigint AS est_packets
+        FROM e
+        GROUP BY e.ip
+    ), nets AS (
+        SELECT p.net, count(*) AS addresses, count(*) FILTER (WHERE p.client_samples > 0) AS senders
+        FROM per p
+        GROUP BY p.net
+    ), f AS (
+        SELECT p.ip,
+               (SELECT a.customer_id FROM spamhints.ip_assignment a
+                WHERE a.network >>= p.ip AND a.during @> p.last_seen) AS customer_id,
+               p.client_samples, p.server_samples, p.server_samples = 0 AS client_only,
+               p.servers, p.server_networks,
+               p.syn::float8 / p.client_samples AS syn_share,
+               p.rst::float8 / p.client_samples AS rst_share,
+               p.active_hours,
+               least(1, p.active_hours / (24 * (1 - power(23.0 / 24, p.client_samples))))::float8 AS hour_spread,
+               n.senders AS network_senders, n.addresses AS network_addresses,
+               CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
+               EXISTS (SELECT FROM spamhints.ip_assignment a
+                       WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
+                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
+               p.est_packets
+        FROM per p
+        JOIN nets n ON n.net = p.net
+        WHERE p.client_samples > 0
+    ), s AS (
+        SELECT f.*,
+               CASE WHEN f.client_samples >= min_samples THEN
+                   0.25 * f.client_only::integer
+                   + 0.25 * least(1, ln(f.server_networks) / ln(32))
+                   + 0.15 * least(1, f.syn_share / 0.25)
+                   + 0.10 * least(1, f.rst_share / 0.15)
+                   + 0.10 * f.hour_spread
+                   + 0.05 * f.neighbour_share
+                   + 0.10 * f.dynamic::integer
+               END AS score
+        FROM f
+    )
+    SELECT s.ip, s.customer_id, s.client_samples, s.server_samples, s.client_only, s.servers,
+           s.server_networks, s.syn_share, s.rst_share, s.active_hours, s.hour_spread,
+           s.network_senders, s.network_addresses, s.neighbour_share, s.dynamic,
+           round(s.score::numeric, 4)::float8, s.score IS NULL,
+           CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
+           s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
+           spamhints.est_high(s.client_samples, s.est_packets)
+    FROM s
+    ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
+END;
+
+COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Highest first.';
+
+-- The agents' sampling (sql/parts/10_samples.sql): the configured
+-- and effective rates of load_agent, at the end of the table (other 0.2
+-- columns of load_agent may come before or after them)
+ALTER TABLE spamhints.load_agent
+    ADD COLUMN configured_rate  float8 CHECK (configured_rate > 0),
+    ADD COLUMN effective_rate   float8 CHECK (effective_rate >= 0),
+    ADD COLUMN rate_samples     bigint NOT NULL DEFAULT 0 CHECK (rate_samples >= 0),
+    ADD COLUMN sample_drops     bigint NOT NULL DEFAULT 0 CHECK (sample_drops >= 0);
+
+COMMENT ON TABLE spamhints.load_agent IS
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) use each sample''s configured sampling_rate: it is known for every sample, and the bounds are those of the sample count; where effective_rate differs from configured_rate (an agent that samples otherwise than it says, or drops samples), scale an agent''s estimates by effective_rate / configured_rate.';
+
+COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its flow samples say (sampling_rate), averaged over their sequence steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sampled at: the steps of the sample pool (packets that could have been sampled) over the steps of the sample sequence number (samples made), per source (ifIndex), summed; flow samples lost in transit are in both steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
+COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

@@ -131,6 +131,9 @@ sql "SELECT customer_id, addresses, first_seen, last_seen, samples, est_packets,
 step "5. How many, and how many the mail logs already caught"
 sql "SELECT count(*) AS sending_directly, count(*) FILTER (WHERE caught) AS already_caught, count(*) FILTER (WHERE NOT caught) AS still_to_go FROM spamhints.customer_sender;"
 
+step "5b. The customers ranked by sender_score (the features sampled packets support; at least 10 client samples)"
+sql "SELECT rank() OVER (ORDER BY score DESC) AS rank, customer_id, host(ip) AS ip, client_samples AS samples, client_only, server_networks AS networks, round(syn_share::numeric, 3) AS syn, round(rst_share::numeric, 3) AS rst, round(hour_spread::numeric, 2) AS hours, dynamic, score FROM spamhints.sender_score('2007-03-14 00:00+00', '2007-03-15 00:00+00') WHERE customer_id IS NOT NULL AND NOT abstained ORDER BY score DESC, ip LIMIT 8;"
+
 step "6. The busiest one not caught yet, hour by hour (UTC)"
 sql_raw "SELECT customer_id || E'\\n' || spamhints.chart(hourly, 6) FROM spamhints.customer_sender WHERE NOT caught ORDER BY samples DESC, customer_id LIMIT 1;"
 

@@ -242,9 +242,77 @@ sh_agents_lost(const sh_agents *agents)
 	return lost;
 }
 
+int
+sh_agent_flow_sample(sh_agent *a, uint64_t source, uint32_t seq, uint32_t rate, uint32_t pool,
+					 uint32_t drops)
+{
+	sh_source  *s = NULL;
+	uint32_t	dseq,
+				dpool;
+
+	if (a->nsrc > 0 && a->src[a->src_last].id == source)
+		s = &a->src[a->src_last];
+	else
+	{
+		for (uint32_t i = 0; i < a->nsrc; i++)
+			if (a->src[i].id == source)
+			{
+				a->src_last = i;
+				s = &a->src[i];
+				break;
+			}
+	}
+	if (s == NULL)
+	{
+		if (a->nsrc >= SH_SOURCES_MAX)
+			return 0;
+		if (a->nsrc == a->capsrc)
+		{
+			uint32_t	cap = a->capsrc ? a->capsrc * 2 : 4;
+			sh_source  *v = realloc(a->src, cap * sizeof(*v));
+
+			if (v == NULL)
+				return -1;
+			a->src = v;
+			a->capsrc = cap;
+		}
+		a->src_last = a->nsrc++;
+		s = &a->src[a->src_last];
+		s->id = source;
+		s->last_seq = seq;
+		s->last_pool = pool;
+		s->last_drops = drops;
+		return 0;
+	}
+	/* the counters are 32 bits and wrap: steps are taken modulo 2^32 */
+	dseq = seq - s->last_seq;
+	dpool = pool - s->last_pool;
+	if (dseq == 0)
+		return 0;
+	if (dseq >= UINT32_C(0x80000000) && s->last_seq - seq <= SH_SEQ_WINDOW)
+		return 0;				/* late: its step is in the sums already */
+	if (dseq < UINT32_C(0x80000000) && dpool < UINT32_C(0x80000000))
+	{
+		uint32_t	ddrops = drops - s->last_drops;
+
+		a->seq_steps += dseq;
+		a->pool_steps += dpool;
+		a->rate_steps += (uint64_t) rate * dseq;
+		if (ddrops < UINT32_C(0x80000000))
+			a->drop_steps += ddrops;
+	}
+	/* a step forward, or a restart: this sample is where the next step starts */
+	s->last_seq = seq;
+	s->last_pool = pool;
+	s->last_drops = drops;
+	return 0;
+}
+
 void
 sh_agents_free(sh_agents *agents)
 {
+	for (size_t i = 0; i < agents->n; i++)
+		free(agents->v[i].src);
 	free(agents->v);
 	free(agents->slots);
 	memset(agents, 0, sizeof(*agents));

@@ -36,6 +36,24 @@
 /* Agents (address + sub-agent) one load keeps; datagrams of more are not loaded. */
 #define SH_AGENTS_MAX	65536
 
+/* Flow-sample sources (ifIndex) an agent's sampling is followed for; the rest are not. */
+#define SH_SOURCES_MAX	4096
+
+/*
+ * One source of flow samples (sFlow v5: source id type and index; v2/v4: the
+ * same, packed) of an agent: its last flow sample, and the sums over the
+ * steps from one to the next. The sample pool counts the packets the source
+ * could have sampled, the sequence number the samples it made: their steps'
+ * ratio is the rate it really sampled at (sFlow v5 section 4.2).
+ */
+typedef struct sh_source
+{
+	uint64_t	id;
+	uint32_t	last_seq;
+	uint32_t	last_pool;
+	uint32_t	last_drops;
+} sh_source;
+
 typedef struct sh_agent
 {
 	sh_addr		addr;
@@ -50,6 +68,16 @@ typedef struct sh_agent
 	uint64_t	seen;			/* bit i: last_seq - 1 - i arrived (or is before the run) */
 	uint32_t	last_uptime;	/* ms, of the datagram that set last_seq */
 	uint8_t		has_uptime;
+
+	/* sampling, over the steps between consecutive flow samples of each source */
+	sh_source  *src;			/* its sources, in the order first seen */
+	uint32_t	nsrc;
+	uint32_t	capsrc;
+	uint32_t	src_last;		/* index of the last source seen */
+	uint64_t	seq_steps;		/* samples made: the sum of sequence steps */
+	uint64_t	pool_steps;		/* packets they were drawn from: the sum of sample pool steps */
+	uint64_t	drop_steps;		/* samples dropped by the agent (lack of resources) */
+	uint64_t	rate_steps;		/* configured rate times sequence step, summed */
 } sh_agent;
 
 /* All of a load's agents, in the order first seen. Zeroed is empty. */
@@ -80,6 +108,18 @@ int			sh_agents_see(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
  */
 int			sh_agents_see_uptime(sh_agents *agents, const sh_addr *addr, uint32_t sub_agent,
 								 uint32_t version, uint32_t seq, uint32_t uptime_ms, int malformed);
+
+/*
+ * Note one flow sample of agent a: its source, sequence number, configured
+ * sampling rate, sample pool and drops. A step forward (sequence up by less
+ * than 2^31, pool not back) adds to the agent's sums; the same sequence
+ * number again (another record of the sample) and a late sample (up to
+ * SH_SEQ_WINDOW behind) add nothing; a bigger step back, or a pool that went
+ * back, starts the source anew (a restart). Returns 0, or -1 when out of
+ * memory; a source past SH_SOURCES_MAX is not followed.
+ */
+int			sh_agent_flow_sample(sh_agent *a, uint64_t source, uint32_t seq, uint32_t rate,
+								 uint32_t pool, uint32_t drops);
 
 /* Datagrams lost, over all agents. */
 uint64_t	sh_agents_lost(const sh_agents *agents);

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,6 +37,16 @@ typedef struct pending
 	uint64_t	skip[SKIP_COUNT_];
 } pending;
 
+/* A flow sample of the datagram being decoded, for its agent's sampling. */
+typedef struct flow_sample
+{
+	uint64_t	source;
+	uint32_t	seq;
+	uint32_t	rate;
+	uint32_t	pool;
+	uint32_t	drops;
+} flow_sample;
+
 /* Everything about the capture being loaded. */
 typedef struct cload
 {
@@ -45,6 +56,9 @@ typedef struct cload
 	const char *filter;			/* the BPF filter in use */
 	const sh_frame *frame;		/* the frame being decoded, for the callback */
 	pending		dg;				/* the datagram being decoded */
+	flow_sample *fs;			/* its flow samples, once each */
+	size_t		nfs;
+	size_t		capfs;
 	int			oom;
 
 	/* totals */
@@ -92,7 +106,27 @@ on_record(const sh_record *rec, void *arg)
 	sh_answer	src,
 				dst;
 	int			r;
+	uint64_t	source = (uint64_t) rec->source_id_type << 32 | rec->source_id_index;
 
+	/* every flow sample counts for the sampling, SMTP or not; a sample of several records once */
+	if (cl->nfs == 0 || cl->fs[cl->nfs - 1].source != source || cl->fs[cl->nfs - 1].seq != rec->sample_seq)
+	{
+		if (cl->nfs == cl->capfs)
+		{
+			size_t		cap = cl->capfs ? cl->capfs * 2 : 64;
+			flow_sample *fs = realloc(cl->fs, cap * sizeof(*fs));
+
+			if (fs == NULL)
+			{
+				cl->oom = 1;
+				return;
+			}
+			cl->fs = fs;
+			cl->capfs = cap;
+		}
+		cl->fs[cl->nfs++] = (flow_sample) {source, rec->sample_seq, rec->sampling_rate,
+										   rec->sample_pool, rec->drops};
+	}
 	if (v != SH_SMTP_SAMPLE)
 	{
 		cl->dg.skip[SKIP_SMTP_FIRST + v - SH_SMTP_FIRST_SKIP]++;
@@ -212,6 +246,7 @@ capture_read(sh_load *ld)
 		}
 
 		memset(&cl->dg, 0, sizeof(cl->dg));
+		cl->nfs = 0;
 		cl->frame = &frame;
 		status = sh_decode_datagram(frame.payload, frame.len, &dg, &counts, on_record, cl);
 		if (cl->oom)
@@ -241,6 +276,15 @@ capture_read(sh_load *ld)
 		}
 		else if (status == SH_OK)
 		{
+			sh_agent   *a = &cl->agents.v[cl->agents.last];
+
+			for (size_t i = 0; i < cl->nfs; i++)
+				if (sh_agent_flow_sample(a, cl->fs[i].source, cl->fs[i].seq, cl->fs[i].rate,
+										 cl->fs[i].pool, cl->fs[i].drops) != 0)
+				{
+					sh_error("out of memory");
+					return EXIT_INPUT;
+				}
 			cl->datagrams++;
 			cl->smtp_rows += cl->dg.rows;
 			for (int i = 0; i < SKIP_COUNT_; i++)
@@ -293,8 +337,9 @@ static int
 db_agents(PGconn *conn, const cload *cl)
 {
 	PGresult   *res = PQexec(conn, "COPY spamhints.load_agent (load_id, agent, sub_agent, version, datagrams, "
-							 "malformed, first_seq, last_seq, lost, resets) FROM STDIN");
-	char		line[256];
+							 "malformed, first_seq, last_seq, lost, resets, configured_rate, effective_rate, "
+							 "rate_samples, sample_drops) FROM STDIN");
+	char		line[512];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
@@ -320,9 +365,16 @@ db_agents(PGconn *conn, const cload *cl)
 		else
 			snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a->addr.bytes[0], a->addr.bytes[1],
 					 a->addr.bytes[2], a->addr.bytes[3]);
-		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\n",
+		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t",
 					 cl->ld->id, addr, a->sub_agent, a->version, a->datagrams, a->malformed,
 					 a->first_seq, a->last_seq, a->lost, a->resets);
+		/* the rates over the steps between flow samples: none without two of one source */
+		if (a->seq_steps > 0)
+			n += snprintf(line + n, sizeof(line) - (size_t) n, "%.17g\t%.17g\t%" PRIu64 "\t%" PRIu64 "\n",
+						  (double) a->rate_steps / (double) a->seq_steps,
+						  (double) a->pool_steps / (double) a->seq_steps, a->seq_steps, a->drop_steps);
+		else
+			n += snprintf(line + n, sizeof(line) - (size_t) n, "\\N\t\\N\t0\t0\n");
 		if (PQputCopyData(conn, line, n) != 1)
 		{
 			sh_error("%s", PQerrorMessage(conn));
@@ -401,6 +453,7 @@ capture_close(sh_load *ld)
 	cload	   *cl = ld->state;
 
 	sh_agents_free(&cl->agents);
+	free(cl->fs);
 	sh_capture_close(cl->cap);
 }
 

@@ -53,11 +53,17 @@ CREATE TABLE spamhints.load_agent (
     last_seq    bigint NOT NULL,
     lost        bigint NOT NULL,
     resets      bigint NOT NULL,
-    PRIMARY KEY (load_id, agent, sub_agent)
+    PRIMARY KEY (load_id, agent, sub_agent),
+    -- 0.2: the rate its flow samples say they were drawn at, and the rate
+    -- their sample pools show (columns at the end: ALTER TABLE adds them so)
+    configured_rate  float8 CHECK (configured_rate > 0),
+    effective_rate   float8 CHECK (effective_rate >= 0),
+    rate_samples     bigint NOT NULL DEFAULT 0 CHECK (rate_samples >= 0),
+    sample_drops     bigint NOT NULL DEFAULT 0 CHECK (sample_drops >= 0)
 );
 
 COMMENT ON TABLE spamhints.load_agent IS
-'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss.';
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) use each sample''s configured sampling_rate: it is known for every sample, and the bounds are those of the sample count; where effective_rate differs from configured_rate (an agent that samples otherwise than it says, or drops samples), scale an agent''s estimates by effective_rate / configured_rate.';
 
 ------------------------------------------------------------------------------
 -- Samples: one row per sampled SMTP packet.
@@ -244,7 +250,17 @@ SELECT s.smtp_packets,
        round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
        round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
        round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
-       s.est_packets
+       s.est_packets,
+       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
+       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
+       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
+       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
+       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
+       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
+       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
+       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
+       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
+       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
 FROM (SELECT count(*) AS smtp_packets,
              count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
              count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
@@ -254,4 +270,4 @@ FROM (SELECT count(*) AS smtp_packets,
       FROM spamhints.smtp_sample) AS s;
 
 COMMENT ON VIEW spamhints.packet_stats IS
-'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates).';
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';

@@ -78,13 +78,16 @@ CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
 RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
-               syn bigint, clients bigint, servers bigint)
+               syn bigint, clients bigint, servers bigint,
+               est_packets_low bigint, est_packets_high bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT b.bin_start,
            coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
            coalesce((a.c).client_only + (a.c).both, 0),
-           coalesce((a.c).server_only + (a.c).both, 0)
+           coalesce((a.c).server_only + (a.c).both, 0),
+           spamhints.est_low(coalesce(a.samples, 0), coalesce(a.est_packets, 0)),
+           spamhints.est_high(coalesce(a.samples, 0), coalesce(a.est_packets, 0))
     FROM generate_series(window_start, window_end - '1 microsecond'::interval,
                          spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
     LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
@@ -103,7 +106,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, and the distinct client and server addresses of the bin (an address that is both counts in each), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- AS and country rollups.
 

@@ -306,7 +306,9 @@ SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_p
        c.customer_id IS NOT NULL AS caught,
        coalesce(c.spam, 0) AS caught_spam,
        coalesce(c.virus, 0) AS caught_virus,
-       c.last_caught
+       c.last_caught,
+       spamhints.est_low(t.samples, t.est_packets) AS est_packets_low,
+       spamhints.est_high(t.samples, t.est_packets) AS est_packets_high
 FROM (SELECT s.customer_id,
              array_agg(DISTINCT s.src_ip) AS addresses,
              min(s.ts) AS first_seen,
@@ -321,4 +323,4 @@ LEFT JOIN caught c USING (customer_id)
 ORDER BY t.samples DESC, t.customer_id;
 
 COMMENT ON VIEW spamhints.customer_sender IS
-'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught. Busiest first. Not caught: WHERE NOT caught.';
+'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';

@@ -17,6 +17,10 @@ COMMENT ON COLUMN spamhints.load.smtp_ports IS 'the SMTP ports of the load (--po
 COMMENT ON COLUMN spamhints.load.filter IS 'the BPF filter the capture was read with (--filter)';
 COMMENT ON COLUMN spamhints.load.loader_version IS 'version of spamhints-load that made the load';
 
+COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its flow samples say (sampling_rate), averaged over their sequence steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sampled at: the steps of the sample pool (packets that could have been sampled) over the steps of the sample sequence number (samples made), per source (ifIndex), summed; flow samples lost in transit are in both steps; NULL without two flow samples of one source';
+COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
+COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
 COMMENT ON COLUMN spamhints.load_agent.load_id IS 'the load (spamhints.load)';
 COMMENT ON COLUMN spamhints.load_agent.agent IS 'the sFlow agent address (switch or router) of the datagrams';
 COMMENT ON COLUMN spamhints.load_agent.sub_agent IS 'the sFlow sub-agent id (sFlow v5; 0 for v2 and v4, which have none)';
@@ -93,6 +97,16 @@ COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct IS 'syn_ack in percent of s
 COMMENT ON COLUMN spamhints.packet_stats.rst_pct IS 'rst in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct IS 'fin in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
 
 COMMENT ON COLUMN spamhints.ip_census.ips IS 'distinct addresses seen in an SMTP role';
 COMMENT ON COLUMN spamhints.ip_census.client_only IS 'of them, only ever a client';
@@ -148,6 +162,8 @@ COMMENT ON COLUMN spamhints.customer_sender.first_seen IS 'first such sample';
 COMMENT ON COLUMN spamhints.customer_sender.last_seen IS 'last such sample';
 COMMENT ON COLUMN spamhints.customer_sender.samples IS 'sampled SMTP client packets';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.servers IS 'distinct destinations (mail servers) they sent to';
 COMMENT ON COLUMN spamhints.customer_sender.hourly IS 'the samples by hour of day (hist24, session TimeZone; chart(hourly) draws it)';
 COMMENT ON COLUMN spamhints.customer_sender.caught IS 'whether our mail logs caught it sending spam or viruses';

@@ -78,6 +78,17 @@ for version in 5 4 2 mix; do
      FROM spamhints.load WHERE load_id = $id" | tr '|' ' ')
   is "$datagrams" "$(truth valid_datagrams "$t")" "v$version: datagrams"
   is "$malformed" "$(truth malformed_datagrams "$t")" "v$version: malformed datagrams counted, not loaded"
+  # each agent's sampling: the configured rate is its samples' sampling_rate; the
+  # generator steps the sample pool by rate/2 + a uniform draw below rate (mean
+  # rate - 1/2) per flow sample: the effective rate, the mean of some 1,000 to
+  # 3,000 such draws here, is within 3% of that (4 standard deviations)
+  is "$(psql -X -d $db -Atc "SELECT count(*) FROM spamhints.load_agent a
+        WHERE a.load_id = $id AND a.rate_samples > 100
+          AND a.configured_rate = (SELECT max(s.sampling_rate) FROM spamhints.smtp_sample s
+                                   WHERE s.load_id = a.load_id AND s.agent = a.agent)
+          AND abs(a.effective_rate / (a.configured_rate - 0.5) - 1) < 0.03")" \
+     "$(psql -X -d $db -Atc "SELECT count(*) FROM spamhints.load_agent WHERE load_id = $id")" \
+     "v$version: every agent's configured and effective sampling rates"
   is "$flow" "$(truth flow_samples "$t")" "v$version: flow samples"
   is "$counter" "$(truth counter_samples "$t")" "v$version: counter samples (skipped)"
   is "$packets" "$(truth sampled_packets "$t")" "v$version: sampled packets, SMTP or not"

@@ -292,6 +292,7 @@ typedef struct {
 	const char *networks_path;
 	const char *out_path;
 	const char *truth_path;
+	const char *labels_path;
 } Options;
 
 static void
@@ -323,6 +324,10 @@ usage(FILE *f)
 "      --rows FILE       one TSV line per port-25 SMTP row: frame ts_usec agent sampling_rate\n"
 "                        src dst sport dport tcp_flags vlan\n"
 "      --networks FILE   one TSV line per prefix: network asn org cc\n"
+"      --labels FILE     labelled behaviour (a different capture): the SMTP packets come from\n"
+"                        spam bots, mail servers, relays, open servers and ordinary clients,\n"
+"                        each behaving as its kind does (see gen_smtp_labelled), IPv4 only;\n"
+"                        one TSV line per host: address label network_kind\n"
 "  -h, --help            show this help and exit\n",
 	        MAX_AGENTS, (long long) DEFAULT_START);
 }
@@ -344,7 +349,7 @@ static void
 parse_options(int argc, char **argv, Options *o)
 {
 	enum { O_SEED = 256, O_SMTP, O_OTHER, O_VERSION, O_AGENTS, O_HOURS, O_START,
-	       O_MALFORMED, O_LOSS, O_ROWS, O_NETWORKS };
+	       O_MALFORMED, O_LOSS, O_ROWS, O_NETWORKS, O_LABELS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"truth", required_argument, NULL, 't'},
@@ -359,6 +364,7 @@ parse_options(int argc, char **argv, Options *o)
 		{"loss", required_argument, NULL, O_LOSS},
 		{"rows", required_argument, NULL, O_ROWS},
 		{"networks", required_argument, NULL, O_NETWORKS},
+		{"labels", required_argument, NULL, O_LABELS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -406,6 +412,7 @@ parse_options(int argc, char **argv, Options *o)
 			break;
 		case O_ROWS: o->rows_path = optarg; break;
 		case O_NETWORKS: o->networks_path = optarg; break;
+		case O_LABELS: o->labels_path = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default:
 			fprintf(stderr, "Try '" PROGNAME " --help' for more information.\n");
@@ -1315,6 +1322,10 @@ typedef struct {
 	int       *malformed_kinds;
 	uint64_t   nmalformed_frames;
 	uint32_t   gateway_asn;
+	uint8_t   *label;         /* --labels: per host, L_* */
+	uint32_t  *bots, nbots;   /* hosts labelled L_BOT */
+	uint32_t  *opens, nopens; /* L_OPEN */
+	uint32_t  *dests, ndests; /* mail servers and relays that are not open */
 } Gen;
 
 /* Traffic through the day (UTC), and how much busier than that the SMTP bots are. */
@@ -1522,6 +1533,11 @@ smtp_command(Gen *g, uint32_t client, uint16_t port, char *out, size_t cap)
 	return word;
 }
 
+static const double ordinary_flags[4];
+static void smtp_packet(Gen *g, const Agent *a, Frame *f, PacketInfo *pi, uint32_t c, uint32_t sv,
+                        uint16_t port, bool s2s, bool v6, const double *fl);
+static void gen_smtp_labelled(Gen *g, const Agent *a, Frame *f, PacketInfo *pi);
+
 /*
  * One sampled SMTP packet: a TCP segment to or from port 25, 587 or 465, between a client (a
  * bot, or a relay sending) and a server (or a relay receiving); a few relay-to-relay with both
@@ -1532,8 +1548,10 @@ gen_smtp(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
 {
 	Rng *r = &g->rng;
 	const Population *pop = &g->pop;
-	uint8_t pay[FRAME_SCRATCH];
-	char text[192];
+	if (g->label) {
+		gen_smtp_labelled(g, a, f, pi);
+		return;
+	}
 	unsigned pu = rng_below(r, 1000);
 	uint16_t port = pu < 900 ? 25 : pu < 965 ? 587 : 465;
 	bool s2s = port == 25 && rng_chance(r, 0.02);
@@ -1553,7 +1571,20 @@ gen_smtp(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
 	/* the host records are a cache miss away: fetch them while the flags are drawn */
 	__builtin_prefetch(&pop->hosts[c]);
 	__builtin_prefetch(&pop->hosts[sv]);
+	smtp_packet(g, a, f, pi, c, sv, port, s2s, v6, ordinary_flags);
+}
 
+/* Where a packet's flags fall: the cumulative shares of SYN, SYN/ACK, RST and FIN. */
+static const double ordinary_flags[4] = { 0.042, 0.062, 0.069, 0.109 };
+
+static void
+smtp_packet(Gen *g, const Agent *a, Frame *f, PacketInfo *pi, uint32_t c, uint32_t sv,
+            uint16_t port, bool s2s, bool v6, const double *fl)
+{
+	Rng *r = &g->rng;
+	const Population *pop = &g->pop;
+	uint8_t pay[FRAME_SCRATCH];
+	char text[192];
 	PktSpec s;
 	memset(&s, 0, sizeof(s));
 	s.proto = 6;
@@ -1563,16 +1594,16 @@ gen_smtp(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
 	const uint8_t *payload = pay;
 	uint32_t pavail = 0;
 	double u = rng_unit(r);
-	if (u < 0.042) {
+	if (u < fl[0]) {
 		c2s = true;
 		s.flags = rng_chance(r, 0.05) ? 0xc2 : 0x02;      /* some SYNs negotiate ECN */
-	} else if (u < 0.062) {
+	} else if (u < fl[1]) {
 		c2s = false;
 		s.flags = rng_chance(r, 0.03) ? 0x52 : 0x12;
-	} else if (u < 0.069) {
+	} else if (u < fl[2]) {
 		c2s = rng_chance(r, 0.4);
 		s.flags = rng_chance(r, 0.5) ? 0x04 : 0x14;
-	} else if (u < 0.109) {
+	} else if (u < fl[3]) {
 		c2s = rng_chance(r, 0.5);
 		s.flags = 0x11;
 		if (!c2s && port != 465 && rng_chance(r, 0.25)) {
@@ -1645,6 +1676,160 @@ gen_smtp(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
 	choose_tags(g, a, &s);
 	build_ip_frame(f, &s, r);
 	fill_info(pi, &s, true, src, dst, word);
+}
+
+/*
+ * --labels: SMTP from hosts that behave as their kind does. Synthetic, and
+ * only as realistic as these rules (the bots of the seed's time, seen from an
+ * exchange), not a model of any real network:
+ *
+ *   spam bot        a few percent of the client hosts of access networks: only
+ *                   ever a client, port 25, to any mail server or relay at
+ *                   random (and open servers, a quarter of the time), so to
+ *                   many servers in many networks; SYN-heavy (connections that
+ *                   never get far), many resets; as busy at night as by day.
+ *                   Each bot pushes as hard as its own q (0 to 1, uniform):
+ *                   its flags are the ordinary ones at q = 0, and it sends
+ *                   (1 - q) / 2 of its mail through its provider's relay
+ *   ordinary client the other clients: to their own provider's submission
+ *                   server or relay (one, sometimes a second), mostly 587;
+ *                   ordinary flags; by day and evening (the square of the
+ *                   traffic profile). 3% run their own mail server on the
+ *                   client address: port 25 to any mail server, like a bot
+ *                   but with ordinary flags and by day
+ *   mail server,    both roles: the server of clients and bots, and the client
+ *   relay           of other mail servers (popular ones first) on port 25, by
+ *                   the traffic profile, ordinary flags
+ *   open server     a few percent of the mail servers: bots use them, and they
+ *                   send on what they receive to any mail server, day and night,
+ *                   with more SYNs and resets than a well-run one
+ */
+enum { L_NONE, L_BOT, L_SERVER, L_RELAY, L_OPEN, L_CLIENT, L_KINDS };
+static const char *const label_name[L_KINDS] = {
+	"", "spam_bot", "mail_server", "relay", "open_server", "ordinary_client"
+};
+static const char *const net_kind_name[NET_KINDS] = { "access", "hosting", "enterprise", "mail" };
+static const double bot_flags[4] = { 0.22, 0.28, 0.40, 0.43 };
+static const double open_flags[4] = { 0.10, 0.14, 0.19, 0.23 };
+
+static void
+setup_labels(Gen *g, uint64_t seed)
+{
+	Population *pop = &g->pop;
+	Rng lr;
+	rng_seed(&lr, seed, 3);
+	g->label = xcalloc(pop->nhosts, 1);
+	g->bots = xcalloc(pop->nhosts, sizeof(uint32_t));
+	g->opens = xcalloc(pop->nhosts, sizeof(uint32_t));
+	g->dests = xcalloc(pop->nhosts, sizeof(uint32_t));
+	for (uint32_t h = 0; h < pop->nhosts; h++) {
+		const Host *ho = &pop->hosts[h];
+		switch (ho->type) {
+		case HT_CLIENT:
+			if (pop->nets[ho->net].kind == NET_ACCESS && rng_chance(&lr, 0.04)) {
+				g->label[h] = L_BOT;
+				g->bots[g->nbots++] = h;
+			} else
+				g->label[h] = L_CLIENT;
+			break;
+		case HT_SERVER:
+			if (rng_chance(&lr, 0.03)) {
+				g->label[h] = L_OPEN;
+				g->opens[g->nopens++] = h;
+			} else {
+				g->label[h] = L_SERVER;
+				g->dests[g->ndests++] = h;
+			}
+			break;
+		case HT_RELAY:
+			g->label[h] = L_RELAY;
+			g->dests[g->ndests++] = h;
+			break;
+		default:
+			break;
+		}
+	}
+	if (g->nbots == 0 || g->nopens == 0 || g->ndests < 2)
+		die("--labels: too few hosts for every kind (more --smtp)");
+}
+
+static void
+write_labels(const Gen *g, const char *path)
+{
+	const Population *pop = &g->pop;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	for (uint32_t h = 0; h < pop->nhosts; h++) {
+		const Host *ho = &pop->hosts[h];
+		if (g->label[h] == L_NONE)
+			continue;
+		fprintf(f, "%u.%u.%u.%u\t%s\t%s\n", ho->v4 >> 24, (ho->v4 >> 16) & 255, (ho->v4 >> 8) & 255,
+		        ho->v4 & 255, label_name[g->label[h]], net_kind_name[pop->nets[ho->net].kind]);
+	}
+	if (fclose(f) != 0)
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* an ordinary client host: popular ones more often, never a bot */
+static uint32_t
+pick_ordinary_client(Gen *g)
+{
+	for (;;) {
+		uint32_t c = pick_host(g, HT_CLIENT, false);
+		if (g->label[c] == L_CLIENT)
+			return c;
+	}
+}
+
+static void
+gen_smtp_labelled(Gen *g, const Agent *a, Frame *f, PacketInfo *pi)
+{
+	Rng *r = &g->rng;
+	double prof = traffic_profile[hour_of(g->now_us)];
+	/* bot and open server traffic flat through the day, the rest by the profile */
+	double w[4] = { 0.30 / prof, 0.40 * prof * prof, 0.25 * prof, 0.05 / prof };
+	double x = rng_unit(r) * (w[0] + w[1] + w[2] + w[3]);
+	uint32_t c, sv;
+	uint16_t port = 25;
+	const double *fl = ordinary_flags;
+	double fl_bot[4];
+	if (x < w[0]) {
+		c = g->bots[rng_below(r, g->nbots)];
+		/* how hard this bot pushes, 0 to 1: the gentle ones look ordinary, and
+		 * send half their mail through their provider's relay */
+		double q = (double) (mix64(c ^ 0xb07) >> 11) / 9007199254740992.0;
+		for (int i = 0; i < 4; i++)
+			fl_bot[i] = ordinary_flags[i] + q * (bot_flags[i] - ordinary_flags[i]);
+		fl = fl_bot;
+		if (rng_chance(r, 0.5 * (1 - q)))
+			sv = g->dests[mix64(c) % g->ndests];
+		else
+			sv = rng_chance(r, 0.25) ? g->opens[rng_below(r, g->nopens)] : g->dests[rng_below(r, g->ndests)];
+	} else if (x < w[0] + w[1]) {
+		c = pick_ordinary_client(g);
+		uint64_t home = mix64(c) % g->ndests;
+		if (mix64(c ^ 0x3717) % 100 < 3) {
+			/* a small office's own mail server on a client address: straight to
+			 * the recipients' servers, port 25, as a bot would, but by day */
+			sv = g->dests[rng_below(r, g->ndests)];
+		} else {
+			/* its provider's server, sometimes a second one */
+			sv = g->dests[rng_chance(r, 0.85) ? home : (home + 1 + mix64(c + 1) % (g->ndests - 1)) % g->ndests];
+			unsigned pu = rng_below(r, 10);
+			port = pu < 6 ? 587 : pu < 9 ? 25 : 465;
+		}
+	} else if (x < w[0] + w[1] + w[2]) {
+		do {
+			c = g->dests[rng_skewed(r, g->ndests, 2)];
+			sv = pick_host(g, HT_SERVER, false);
+		} while (sv == c || g->label[sv] == L_OPEN);
+	} else {
+		c = g->opens[rng_below(r, g->nopens)];
+		sv = g->dests[rng_below(r, g->ndests)];
+		fl = open_flags;
+	}
+	smtp_packet(g, a, f, pi, c, sv, port, false, false, fl);
 }
 
 enum {
@@ -2045,7 +2230,10 @@ open_datagram(Gen *g, Agent *a, bool allow_loss)
 		while (rng_unit(r) * 1000.0 < g->opt.loss_permille) {
 			a->seq++;
 			a->lost++;
-			a->flow_seq += rng_range(r, 3, 8);
+			/* the lost datagram's flow samples were drawn from packets too */
+			uint32_t skipped = rng_range(r, 3, 8);
+			a->flow_seq += skipped;
+			a->pool += skipped * a->rate;
 		}
 	}
 	if (rng_chance(r, 0.12)) {
@@ -2649,6 +2837,10 @@ main(int argc, char **argv)
 	}
 	clock_init(&g->clock, o->start, o->hours);
 	g->roles = xcalloc((size_t) g->pop.nhosts * 2, 1);
+	if (o->labels_path) {
+		setup_labels(g, o->seed);
+		write_labels(g, o->labels_path);
+	}
 
 	uint64_t total = o->smtp + o->other;
 	uint64_t est_dgrams = total / 6;

@@ -2,7 +2,8 @@
  * tests/unit/test_agents.c: per-agent sequence tracking (agents.c): losses,
  * resets, reordering within the window, duplicates, many agents, the bound
  * on agents, the order agents are listed in, and restarts told by the
- * uptime when the sequence number alone cannot tell them.
+ * uptime when the sequence number alone cannot tell them; the flow samples'
+ * steps behind the effective sampling rate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +254,63 @@ test_uptime_restart(void **state)
 	sh_agents_free(&agents);
 }
 
+/*
+ * Flow samples and the effective sampling rate: steps of the sample pool over
+ * steps of the sequence number, per source, counted by hand.
+ */
+static void
+test_flow_sampling(void **state)
+{
+	sh_agent	a,
+				b;
+
+	(void) state;
+	memset(&a, 0, sizeof(a));
+	/* source 1 at 1 in 1000, its pool about to wrap */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 1, 1000, UINT32_C(4294966796), 0), 0);	/* 2^32 - 500 */
+	assert_int_equal(a.seq_steps, 0);
+	/* +1 sample, +1000 packets across the wrap */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 2, 1000, 500, 0), 0);
+	/* another record of the same sample: nothing */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 2, 1000, 500, 0), 0);
+	/* +2 samples (one lost in transit), +2500 packets, 3 dropped */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 4, 1000, 3000, 3), 0);
+	/* the lost one arrives late: its step is in the sums already */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 3, 1000, 2000, 1), 0);
+	/* source 2 at 1 in 500, between them: +1 sample, +400 packets */
+	assert_int_equal(sh_agent_flow_sample(&a, 2, 100, 500, 10000, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&a, 2, 101, 500, 10400, 0), 0);
+	/* source 1 again: +1, +1000, no new drop */
+	assert_int_equal(sh_agent_flow_sample(&a, 1, 5, 1000, 4000, 3), 0);
+	assert_int_equal(a.nsrc, 2);
+	assert_int_equal(a.seq_steps, 5);
+	assert_int_equal(a.pool_steps, 4900);		/* effective rate 980 */
+	assert_int_equal(a.rate_steps, 4 * 1000 + 500);	/* configured 900 */
+	assert_int_equal(a.drop_steps, 3);
+	free(a.src);
+
+	/* a restart (sequence back by more than the window) and a pool gone back add nothing */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(sh_agent_flow_sample(&b, 7, 1000, 256, 5000, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 7, 1, 256, 10, 0), 0);
+	assert_int_equal(b.seq_steps, 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 7, 2, 256, 1010, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 7, 3, 256, 500, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 7, 4, 256, 1500, 0), 0);
+	assert_int_equal(b.seq_steps, 2);
+	assert_int_equal(b.pool_steps, 2000);
+	free(b.src);
+
+	/* sources past SH_SOURCES_MAX are not followed */
+	memset(&b, 0, sizeof(b));
+	for (uint32_t i = 0; i < SH_SOURCES_MAX + 10; i++)
+		assert_int_equal(sh_agent_flow_sample(&b, i, 1, 256, 0, 0), 0);
+	assert_int_equal(b.nsrc, SH_SOURCES_MAX);
+	assert_int_equal(sh_agent_flow_sample(&b, SH_SOURCES_MAX + 1, 2, 256, 256, 0), 0);
+	assert_int_equal(b.seq_steps, 0);
+	free(b.src);
+}
+
 int
 main(void)
 {
@@ -264,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_many_agents),
+		cmocka_unit_test(test_flow_sampling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
