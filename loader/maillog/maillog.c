@@ -995,6 +995,14 @@ sh_maillog_flush(sh_maillog *p)
 }
 
 void
+sh_maillog_set_ref(sh_maillog *p, int year, int month, int day)
+{
+	p->cfg.ref_year = year;
+	p->cfg.ref_month = month;
+	p->cfg.ref_day = day;
+}
+
+void
 sh_maillog_finish(sh_maillog *p)
 {
 	pend_flush(p, 1);

@@ -144,6 +144,8 @@ uint64_t	sh_maillog_keyed(const sh_maillog *p);
  * without waiting for more lines (a batch of a followed log ends).
  */
 void		sh_maillog_flush(sh_maillog *p);
+/* The reference date of syslog years (sh_maillog_config: ref_year...), for a log read as it grows. */
+void		sh_maillog_set_ref(sh_maillog *p, int year, int month, int day);
 
 uint64_t	sh_maillog_lines(const sh_maillog *p);
 uint64_t	sh_maillog_events(const sh_maillog *p);

@@ -275,8 +275,8 @@ skip_name(int reason)
 }
 
 /* The parser's skipped counts as a JSON object. */
-static void
-skipped_json(const sh_maillog *p, char *buf, size_t len)
+void
+sh_maillog_skipped_json(const sh_maillog *p, char *buf, size_t len)
 {
 	uint64_t	counts[SH_MSKIP_COUNT_];
 
@@ -289,8 +289,8 @@ skipped_json(const sh_maillog *p, char *buf, size_t len)
  * The date of t in the time zone zone (for the year of syslog lines), by
  * the C library's copy of the time zone database.
  */
-static void
-date_in_zone(time_t t, const char *zone, int *y, int *m, int *d)
+void
+sh_maillog_date_in_zone(time_t t, const char *zone, int *y, int *m, int *d)
 {
 	char	   *old = getenv("TZ");
 	char	   *saved = old ? strdup(old) : NULL;
@@ -348,7 +348,7 @@ maillog_open(const void *config, sh_load *ld)
 	cfg.year = opt->year;
 	cfg.host = opt->host;
 	cfg.zone = opt->timezone;
-	date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
+	sh_maillog_date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
 
 	ml->parser = sh_maillog_new(&cfg, on_event, ml);
 	ml->buf = malloc(READ_BYTES + SH_MAILLOG_LINE_MAX + 2);
@@ -514,8 +514,8 @@ maillog_check(sh_load *ld)
 }
 
 /* An SQL command's row count: -1 on error (printed). */
-static int64_t
-exec_count(PGconn *conn, const char *sql, const char *id)
+int64_t
+sh_maillog_exec_count(PGconn *conn, const char *sql, const char *id)
 {
 	const char *v[1] = {id};
 	PGresult   *res = PQexecParams(conn, sql, id ? 1 : 0, NULL, id ? v : NULL, NULL, NULL, 0);
@@ -529,57 +529,70 @@ exec_count(PGconn *conn, const char *sql, const char *id)
 	return n;
 }
 
-/*
- * The lines read (their identities) into the load's temporary table, then
- * what is new of the lines and the events into their tables (mail_rows.h).
- */
-static int
-maillog_after_copy(sh_load *ld)
+int
+sh_maillog_settle(PGconn *conn, int32_t id, FILE *lines, char *buf, size_t bufsize, uint64_t keyed,
+				  uint64_t *kept, uint64_t *known)
 {
-	mload	   *ml = ld->state;
 	PGresult   *res;
 	size_t		n;
-	int64_t		lines,
-				kept;
-	char		id[16];
+	int64_t		added,
+				events;
+	char		ids[16];
 
-	if (ml->lines == NULL)
-		return 0;
-	if (ml->lines_failed || fflush(ml->lines) != 0 || ferror(ml->lines) || fseek(ml->lines, 0, SEEK_SET) != 0)
+	if (fflush(lines) != 0 || ferror(lines) || fseek(lines, 0, SEEK_SET) != 0)
 	{
-		sh_error("%s: cannot write the lines' identities to a temporary file: %s", ld->path, strerror(errno));
+		sh_error("cannot write the lines' identities to a temporary file: %s", strerror(errno));
 		return -1;
 	}
-	res = PQexec(ld->conn, sh_mail_line_copy_sql);
+	res = PQexec(conn, sh_mail_line_copy_sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		sh_db_error(ld->conn, res);
+		sh_db_error(conn, res);
 		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
-	while ((n = fread(ml->buf, 1, READ_BYTES, ml->lines)) > 0)
-		if (PQputCopyData(ld->conn, ml->buf, (int) n) != 1)
+	while ((n = fread(buf, 1, bufsize, lines)) > 0)
+		if (PQputCopyData(conn, buf, (int) n) != 1)
 		{
-			sh_error("%s", PQerrorMessage(ld->conn));
+			sh_error("%s", PQerrorMessage(conn));
 			return -1;
 		}
-	if (ferror(ml->lines))
+	if (ferror(lines))
 	{
-		sh_error("%s: cannot read the lines' identities back from a temporary file", ld->path);
-		sh_db_copy_end(ld->conn, SH_PROGNAME " stopped");
+		sh_error("cannot read the lines' identities back from a temporary file");
+		sh_db_copy_end(conn, SH_PROGNAME " stopped");
 		return -1;
 	}
-	if (sh_db_copy_end(ld->conn, NULL) != 0)
+	if (sh_db_copy_end(conn, NULL) != 0)
 		return -1;
-	snprintf(id, sizeof(id), "%d", ld->id);
-	if (!sh_exec_ok(ld->conn, sh_mail_lock_sql) ||
-		(lines = exec_count(ld->conn, sh_mail_keep_lines_sql, NULL)) < 0 ||
-		(kept = exec_count(ld->conn, sh_mail_keep_events_sql, NULL)) < 0 ||
-		exec_count(ld->conn, sh_mail_replace_sql, id) < 0)
+	snprintf(ids, sizeof(ids), "%d", id);
+	if (!sh_exec_ok(conn, sh_mail_lock_sql) ||
+		(added = sh_maillog_exec_count(conn, sh_mail_keep_lines_sql, NULL)) < 0 ||
+		(events = sh_maillog_exec_count(conn, sh_mail_keep_events_sql, NULL)) < 0 ||
+		sh_maillog_exec_count(conn, sh_mail_replace_sql, ids) < 0)
 		return -1;
-	ml->kept = (uint64_t) kept;
-	ml->lines_known = sh_maillog_keyed(ml->parser) > (uint64_t) lines ? sh_maillog_keyed(ml->parser) - (uint64_t) lines : 0;
+	*kept = (uint64_t) events;
+	*known = keyed > (uint64_t) added ? keyed - (uint64_t) added : 0;
+	return 0;
+}
+
+/* The lines read, then what is new of the lines and the events (sh_maillog_settle). */
+static int
+maillog_after_copy(sh_load *ld)
+{
+	mload	   *ml = ld->state;
+
+	if (ml->lines == NULL)
+		return 0;
+	if (ml->lines_failed)
+	{
+		sh_error("%s: cannot write the lines' identities to a temporary file", ld->path);
+		return -1;
+	}
+	if (sh_maillog_settle(ld->conn, ld->id, ml->lines, ml->buf, READ_BYTES, sh_maillog_keyed(ml->parser),
+						  &ml->kept, &ml->lines_known) != 0)
+		return -1;
 	ml->settled = 1;
 	return 0;
 }
@@ -596,7 +609,7 @@ maillog_update_values(const sh_load *ld, const char **values)
 	values[0] = ml->v[0];
 	values[1] = ml->v[1];
 	values[2] = ml->v[2];
-	skipped_json(p, ml->skipped, sizeof(ml->skipped));
+	sh_maillog_skipped_json(p, ml->skipped, sizeof(ml->skipped));
 	values[3] = ml->skipped;
 	values[4] = !sh_maillog_needed_year(p) ? NULL : ml->opt->year ? "option" : "mtime";
 	snprintf(ml->v[3], 48, "%" PRIu64, ml->lines_known);
@@ -614,7 +627,7 @@ maillog_summary(const sh_load *ld, FILE *f, double seconds)
 	uint64_t	events = sh_maillog_events(p);
 	char		known[128] = "";
 
-	skipped_json(p, skipped, sizeof(skipped));
+	sh_maillog_skipped_json(p, skipped, sizeof(skipped));
 	if (ml->settled)
 	{
 		if (ml->lines_known > 0 || ml->kept != events)

@@ -142,5 +142,50 @@ is "$(q "SELECT count(*) FROM spamhints.maillog_line")" "$(psql -X -d $fresh -At
    "at once: each line once (as many as the whole log's)"
 is "$(q "SELECT count(*) FILTER (WHERE lines_known > 0) FROM spamhints.maillog_load")" 1 "at once: the load that settled second found the overlap known"
 
+# --- --follow --------------------------------------------------------------
+# The Postfix log written in pieces as a server would: appended to, the
+# follower killed (-9) and started again, rotated by renaming (and written
+# to after the rename), rotated by copytruncate, then SIGTERM: the events
+# are the whole log's loaded once. Each step waits (at most 15 s) until a
+# batch has read the file to its end.
+newdb $db >/dev/null
+f=$tmp/maillog; log=$tmp/follow/log
+mkdir "$tmp/follow"
+last_bytes() { q "SELECT file_bytes FROM spamhints.maillog_load WHERE finished_at IS NOT NULL ORDER BY maillog_load_id DESC LIMIT 1"; }
+wait_bytes() { # wait_bytes FILE: until the latest batch ends at FILE's end
+  local want; want=$(stat -c %s "$1")
+  for _ in $(seq 150); do [ "$(last_bytes)" = "$want" ] && return 0; sleep 0.1; done
+  return 1
+}
+follow() { "$LOADER" -d $db "${PF[@]}" --follow --interval 0.3 "$log" >>"$tmp/follow.out" 2>>"$tmp/follow.err" & fpid=$!; }
+sed -n 1,200p "$f" >"$log"
+follow
+wait_bytes "$log"; ok $? "--follow loads the log's first 200 lines"
+sed -n 201,300p "$f" >>"$log"
+wait_bytes "$log"; ok $? "and the 100 appended to it"
+kill -KILL $fpid; wait $fpid 2>/dev/null
+sed -n 301,400p "$f" >>"$log"
+follow
+wait_bytes "$log"; ok $? "killed (-9) and started again: it reads the log again, to its end"
+mv "$log" "$log.1"
+sed -n 401,450p "$f" >>"$log.1"
+wait_bytes "$log.1"; ok $? "rotated (renamed): it reads the old file on, while the path is missing"
+sed -n 451,550p "$f" >"$log"
+wait_bytes "$log"; ok $? "then the new file at the path, from its start"
+cp "$log" "$log.2"; : >"$log"; sed -n 551,999p "$f" >>"$log"
+wait_bytes "$log"; ok $? "rotated by copytruncate: the truncated file, from its start"
+kill -TERM $fpid; wait $fpid
+is "$?" 0 "SIGTERM: exit 0"
+same "$tmp/truth.postfix" "followed through appends, a restart, a rename and a copytruncate: the whole log's events, once"
+is "$(q "SELECT count(*) FROM spamhints.maillog_line")" "$(psql -X -d $fresh -Atc "SELECT count(*) FROM spamhints.maillog_line")" \
+   "and its lines, once"
+grep -q 'error' "$tmp/follow.err"; is "$?" 1 "no error on the way$(head -c 300 "$tmp/follow.err" | tr '\n' ' ')"
+follow; sleep 1; kill -TERM $fpid; wait $fpid
+is "$?|$(q "SELECT count(*) FROM spamhints.mail_event")" "0|$(wc -l <"$tmp/truth.postfix")" "started again on the same log: nothing added"
+load "${PF[@]}" "$log.1" "$log.2"
+same "$tmp/truth.postfix" "the rotated copies loaded afterwards add nothing"
+"$LOADER" -d $db "${PF[@]}" --follow "$log" "$log.1" 2>"$tmp/err"; is "$?" 1 "--follow takes one file (exit 1)"
+"$LOADER" -d $db "${PF[@]}" --interval 2 "$log" 2>"$tmp/err"; is "$?" 1 "--interval without --follow: exit 1"
+
 dropdb --if-exists $db; dropdb --if-exists $fresh
 tap_done
