@@ -323,7 +323,7 @@ CREATE TRIGGER mail_event_fence BEFORE UPDATE OR TRUNCATE ON spamhints.mail_even
 -- between them takes its first for the log's first.
 CREATE TABLE spamhints.maillog_line (
     line_key         bytea PRIMARY KEY CHECK (octet_length(line_key) = 16),
-    maillog_load_id  integer NOT NULL REFERENCES spamhints.maillog_load ON DELETE CASCADE
+    maillog_load_id  integer NOT NULL
 );
 
 COMMENT ON TABLE spamhints.maillog_line IS
@@ -338,6 +338,33 @@ ALTER TABLE spamhints.maillog_line
     ADD CONSTRAINT maillog_line_load_open CHECK (spamhints.maillog_load_exists(maillog_load_id)) NOT VALID;
 CREATE TRIGGER maillog_line_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.maillog_line
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- The lines go with their loads, by triggers rather than a foreign key, so
+-- that TRUNCATE spamhints.mail_event, spamhints.maillog_load still works
+-- without naming the lines (the CHECK above stands for the key on INSERT).
+CREATE FUNCTION spamhints.maillog_load_gone()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM spamhints.maillog_line;
+    ELSE
+        DELETE FROM spamhints.maillog_line l USING old_loads o WHERE l.maillog_load_id = o.maillog_load_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.maillog_load_gone() IS
+'trigger AFTER DELETE and AFTER TRUNCATE on spamhints.maillog_load: deletes the lines (spamhints.maillog_line) of the loads deleted, or all of them, so that the same logs can be loaded again';
+
+CREATE TRIGGER maillog_load_delete_lines AFTER DELETE ON spamhints.maillog_load
+    REFERENCING OLD TABLE AS old_loads
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.maillog_load_gone();
+CREATE TRIGGER maillog_load_truncated_lines AFTER TRUNCATE ON spamhints.maillog_load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.maillog_load_gone();
 
 -- The fence on the events lets one DELETE through for a role that does not
 -- own them (spamhints_loader): of an event whose line an event of its own
