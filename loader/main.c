@@ -130,7 +130,11 @@ maillog_usage(FILE *f)
 			"\n"
 			"Each FILE (\"-\": standard input) is one load, in one transaction: all of its\n"
 			"events or none. A file loaded before as the same format (same SHA-256) adds\n"
-			"nothing. Malformed lines are counted, never loaded, and do not stop the load.\n"
+			"nothing, and a line of a mail server loaded before (its server, bytes, year\n"
+			"and which occurrence of those bytes it is) adds nothing either: a log that\n"
+			"grew, its rotated copy or an excerpt adds only the lines and events that are\n"
+			"new (an event whose message it saw more lines of replaces the one loaded).\n"
+			"Malformed lines are counted, never loaded, and do not stop the load.\n"
 			"A file that is empty, or has no event and is binary or has not one line of\n"
 			"the format, is refused (exit 2, nothing recorded). A gzip'd FILE is read\n"
 			"through zlib, its SHA-256 that of the log's own bytes (zcat | sha256sum).\n"
@@ -146,6 +150,12 @@ maillog_usage(FILE *f)
 			"                         (standard input: now) by more than a day\n"
 			"      --host=NAME        the mail server's name, for lines that do not carry\n"
 			"                         one (Exim's own mainlog; syslog lines name theirs)\n"
+			"      --follow           load FILE as it grows (one FILE): its new complete lines\n"
+			"                         every --interval, each batch a load of its own; follows\n"
+			"                         logrotate's rename and copytruncate; a restart reads\n"
+			"                         FILE again from its start and adds only what is new;\n"
+			"                         SIGTERM or SIGINT loads what was read, then exits 0\n"
+			"      --interval=SECONDS with --follow: how often (default 5)\n"
 			"  -o, --output=FILE      write the text COPY stream of spamhints.mail_event to\n"
 			"                         FILE, no database\n"
 			"      --dry-run          read only: no database\n",
@@ -174,7 +184,9 @@ enum
 	OPT_MAILLOG,
 	OPT_TIMEZONE,
 	OPT_HOST,
-	OPT_YEAR
+	OPT_YEAR,
+	OPT_FOLLOW,
+	OPT_INTERVAL
 };
 
 /* The options of one kind of input only, by getopt value. */
@@ -193,6 +205,8 @@ static const only_for only[] = {
 	{OPT_TIMEZONE, "--timezone", 1},
 	{OPT_HOST, "--host", 1},
 	{OPT_YEAR, "--year", 1},
+	{OPT_FOLLOW, "--follow", 1},
+	{OPT_INTERVAL, "--interval", 1},
 };
 
 #define N_ONLY ((int) (sizeof(only) / sizeof(only[0])))
@@ -242,8 +256,11 @@ run_captures(const sh_load_options *opt, const char *ports_spec, const char *fil
 /* The mail logs, once the command line is read: the exit code. */
 static int
 run_maillogs(const sh_load_options *opt, const char *format, const char *year,
-			 const char *timezone, const char *host, char *const *files, int nfiles)
+			 const char *timezone, const char *host, int follow, const char *interval,
+			 char *const *files, int nfiles)
 {
+	double		every = 5;
+
 	sh_maillog_options mopt;
 	char		zbuf[PATH_MAX];
 
@@ -279,6 +296,36 @@ run_maillogs(const sh_load_options *opt, const char *format, const char *year,
 		try_help(1);
 		return EXIT_USAGE;
 	}
+	if (interval && !follow)
+	{
+		sh_error("--interval is for --follow: how often a followed log's new lines are loaded");
+		return EXIT_USAGE;
+	}
+	if (interval)
+	{
+		char	   *end;
+
+		every = strtod(interval, &end);
+		if (end == interval || *end != '\0' || !(every >= 0.1 && every <= 3600))
+		{
+			sh_error("bad --interval \"%s\": seconds from 0.1 to 3600", interval);
+			return EXIT_USAGE;
+		}
+	}
+	if (follow)
+	{
+		if (nfiles != 1 || strcmp(files[0], "-") == 0)
+		{
+			sh_error("--follow follows one log file (not standard input): give exactly one FILE");
+			return EXIT_USAGE;
+		}
+		if (opt->output || opt->dry_run)
+		{
+			sh_error("--follow loads into a database: it cannot be used with --output or --dry-run");
+			return EXIT_USAGE;
+		}
+		return sh_maillog_follow(opt, &mopt, files[0], every);
+	}
 	return sh_load_files(opt, &sh_maillog_pipeline, &mopt, files, nfiles);
 }
 
@@ -311,6 +358,8 @@ main(int argc, char **argv)
 		{"timezone", required_argument, NULL, OPT_TIMEZONE},
 		{"host", required_argument, NULL, OPT_HOST},
 		{"year", required_argument, NULL, OPT_YEAR},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
 		/* live collection */
 		{"listen", required_argument, NULL, SH_LIVE_OPT_LISTEN},
 		{"spool", required_argument, NULL, SH_LIVE_OPT_SPOOL},
@@ -329,11 +378,13 @@ main(int argc, char **argv)
 			   *timezone = NULL,
 			   *host = NULL,
 			   *year = NULL,
+			   *interval = NULL,
 			   *retry = NULL,
 			   *retry_wait = NULL;
 	sh_live_cli live;
 	int			given[N_ONLY] = {0};
 	int			c,
+				follow = 0,
 				help = 0,
 				version = 0,
 				bad = 0;
@@ -422,6 +473,12 @@ main(int argc, char **argv)
 				break;
 			case OPT_YEAR:
 				year = optarg;
+				break;
+			case OPT_FOLLOW:
+				follow = 1;
+				break;
+			case OPT_INTERVAL:
+				interval = optarg;
 				break;
 			default:
 				if (sh_live_option(&live, c, optarg))
@@ -515,7 +572,7 @@ main(int argc, char **argv)
 		return sh_live_main(&opt, &live, &ports, asn_db, country_db);
 	}
 	if (format)
-		return run_maillogs(&opt, format, year, timezone, host, argv + optind, argc - optind);
+		return run_maillogs(&opt, format, year, timezone, host, follow, interval, argv + optind, argc - optind);
 	if (optind >= argc)
 	{
 		sh_error("no capture file given");

@@ -560,6 +560,131 @@ COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sam
 COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
 COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
 
+
+-- Mail log lines counted once (52_maillogs.sql): the lines read, by their
+-- identity (spamhints.maillog_line); the events' line and line count; the
+-- lines a load found known; the one DELETE of events the fence lets the
+-- loader make (replacing an event it saw more lines of). Loads and events
+-- of 0.1 have no line identities (the logs are not in the database to
+-- compute them from): their files are still known whole by sha256, their
+-- events are never matched line by line, and lines_known is 0.
+ALTER TABLE spamhints.maillog_load ADD COLUMN lines_known bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN spamhints.maillog_load.events IS 'rows added to spamhints.mail_event (not the events that an earlier load had already added with as many lines: see spamhints.maillog_line)';
+COMMENT ON COLUMN spamhints.maillog_load.lines_known IS 'lines of the mail server that an earlier load had already read (the same line of the same server: spamhints.maillog_line): they add nothing again; 0 for loads made before 0.2';
+ALTER TABLE spamhints.mail_event
+    ADD COLUMN line_key bytea CHECK (octet_length(line_key) = 16),
+    ADD COLUMN line_count integer CHECK (line_count > 0);
+COMMENT ON COLUMN spamhints.mail_event.line_key IS 'the identity of the line that gave the event its client (as spamhints.maillog_line.line_key): a later load of a log that holds that line again adds the event only if it saw more of its lines (line_count), and then in place of this one; NULL for events loaded before 0.2';
+COMMENT ON COLUMN spamhints.mail_event.line_count IS 'how many lines of the log the event was made from (a message''s lines: arrival, filter verdicts, deliveries...); NULL for events loaded before 0.2';
+DROP TRIGGER mail_event_fence ON spamhints.mail_event;
+CREATE TRIGGER mail_event_fence BEFORE UPDATE OR TRUNCATE ON spamhints.mail_event
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- Every line of a mail server that a load read, by its identity, so that a
+-- log that grew, a log loaded again after rotation or an overlapping excerpt
+-- adds only what was not loaded before. A line is identified by its mail
+-- server (the syslog host, or --host), the year of its time (which syslog
+-- lines do not write), its bytes without the line end, and which occurrence
+-- of those same bytes it is in the log read (1 for the first): its position
+-- among identical lines, not its line number or byte offset, which change
+-- when a log is rotated, grows or is an excerpt. Two identical lines of one
+-- log (same second, same text) are two lines; an excerpt that starts
+-- between them takes its first for the log's first.
+CREATE TABLE spamhints.maillog_line (
+    line_key         bytea PRIMARY KEY CHECK (octet_length(line_key) = 16),
+    maillog_load_id  integer NOT NULL
+);
+
+COMMENT ON TABLE spamhints.maillog_line IS
+'The lines of mail servers loaded (spamhints-load --maillog), one row per line, added by the first load that read it: line_key is the first 16 bytes of SHA-256 of the mail server''s name (the syslog host, or --host), the year of the line''s time, the line''s bytes without the line end, and which occurrence of those bytes it is in the log read (identical lines are kept apart by it; its line number and byte offset are not part of it, as they change between a log, its rotated copy and an excerpt). A load adds the lines no load added before and counts the others in maillog_load.lines_known; it adds an event (spamhints.mail_event) unless an event of the same line (line_key) has as many lines (line_count), and replaces one with fewer (a message straddling the end of a log loaded before). Lines of other programs in a syslog file are not kept. Deleting a load deletes its lines.';
+COMMENT ON COLUMN spamhints.maillog_line.line_key IS 'the line''s identity (16 bytes of SHA-256)';
+COMMENT ON COLUMN spamhints.maillog_line.maillog_load_id IS 'the load that added the line';
+
+CREATE INDEX maillog_line_load_brin ON spamhints.maillog_line USING brin (maillog_load_id);
+CREATE INDEX mail_event_line_key ON spamhints.mail_event (line_key) WHERE line_key IS NOT NULL;
+
+ALTER TABLE spamhints.maillog_line
+    ADD CONSTRAINT maillog_line_load_open CHECK (spamhints.maillog_load_exists(maillog_load_id)) NOT VALID;
+CREATE TRIGGER maillog_line_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.maillog_line
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- The lines go with their loads, by triggers rather than a foreign key, so
+-- that TRUNCATE spamhints.mail_event, spamhints.maillog_load still works
+-- without naming the lines (the CHECK above stands for the key on INSERT).
+CREATE FUNCTION spamhints.maillog_load_gone()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM spamhints.maillog_line;
+    ELSE
+        DELETE FROM spamhints.maillog_line l USING old_loads o WHERE l.maillog_load_id = o.maillog_load_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.maillog_load_gone() IS
+'trigger AFTER DELETE and AFTER TRUNCATE on spamhints.maillog_load: deletes the lines (spamhints.maillog_line) of the loads deleted, or all of them, so that the same logs can be loaded again';
+
+CREATE TRIGGER maillog_load_delete_lines AFTER DELETE ON spamhints.maillog_load
+    REFERENCING OLD TABLE AS old_loads
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.maillog_load_gone();
+CREATE TRIGGER maillog_load_truncated_lines AFTER TRUNCATE ON spamhints.maillog_load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.maillog_load_gone();
+
+-- The fence on the events lets one DELETE through for a role that does not
+-- own them (spamhints_loader): of an event whose line an event of its own
+-- unfinished load has with more lines, the message seen further. The loader
+-- inserts the events of a log that no event of as many lines has, then
+-- deletes those they replace, holding a transaction-level advisory lock
+-- (hashtext('spamhints.maillog_line')) meanwhile, so that two loads of
+-- overlapping logs add the same event once.
+CREATE FUNCTION spamhints.mail_event_replaced()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    id integer;
+BEGIN
+    FOR id IN SELECT DISTINCT n.maillog_load_id FROM spamhints.mail_event n
+               WHERE n.line_key = OLD.line_key AND n.line_count > OLD.line_count
+                 AND n.maillog_load_id <> OLD.maillog_load_id LOOP
+        BEGIN
+            IF spamhints.maillog_load_exists(id) THEN
+                RETURN OLD;
+            END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;   -- not the caller's own unfinished load
+        END;
+    END LOOP;
+    RAISE EXCEPTION 'permission denied: % may delete a mail event only to replace it with an event of the same line and more lines from its own unfinished load', current_user
+        USING ERRCODE = '42501';
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.mail_event_replaced() IS
+'trigger BEFORE DELETE on spamhints.mail_event for a role that does not own it (spamhints_loader): error 42501 unless an event of the same line (line_key) with more lines (line_count) is in the caller''s own unfinished load (spamhints.maillog_load_exists), which replaces it';
+
+CREATE TRIGGER mail_event_replace_fence BEFORE DELETE ON spamhints.mail_event
+    FOR EACH ROW WHEN (NOT spamhints.owns_table('spamhints.mail_event'))
+    EXECUTE FUNCTION spamhints.mail_event_replaced();
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.maillog_line', '');
+
+-- the lines it read (spamhints.maillog_line: INSERT ... ON CONFLICT DO
+-- NOTHING), and the events they replace: it reads their line and line count,
+-- and deletes the events its own load saw more lines of (the fence,
+-- mail_event_replaced(), refuses any other DELETE)
+GRANT INSERT, SELECT (line_key) ON spamhints.maillog_line TO spamhints_loader;
+GRANT SELECT (line_key, line_count) ON spamhints.mail_event TO spamhints_loader;
+GRANT DELETE ON spamhints.mail_event TO spamhints_loader;
+GRANT SELECT ON spamhints.maillog_line TO spamhints_analyst;
+GRANT SELECT (line_key, line_count) ON spamhints.mail_event TO spamhints_analyst;
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

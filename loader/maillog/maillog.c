@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #define FIELD_MAX		2000	/* longest text kept of one field */
 #define FLUSH_EVERY		1024	/* lines between looks for messages to emit */
 
@@ -434,6 +436,9 @@ sh_ml_ev_init(sh_mail_event *ev, const sh_ml_lctx *L, sh_maillog *p)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->line = L->lineno;
+	ev->has_key = sh_ml_line_key(p, L, ev->line_key);
+	ev->line_count = 1;
+	ev->last_line = L->lineno;
 	memcpy(ev->ts, L->ts, sizeof(ev->ts));
 	ev->secs = L->secs;
 	ev->client_port = -1;
@@ -627,7 +632,15 @@ sh_ml_pend_get(sh_maillog *p, const sh_ml_lctx *L, const char *qid, size_t qlen,
 	h = key_hash(key);
 	for (e = p->buckets[h]; e; e = e->next)
 		if (strcmp(e->key, key) == 0)
+		{
+			/* one more line of the message */
+			if (e->ev.last_line != L->lineno)
+			{
+				e->ev.last_line = L->lineno;
+				e->ev.line_count++;
+			}
 			return e;
+		}
 	if (!create)
 		return NULL;
 	e = calloc(1, sizeof(*e));
@@ -679,6 +692,156 @@ pend_flush(sh_maillog *p, int all)
 			e = next;
 		}
 	}
+}
+
+/* ---------------------------------------------------------------------------
+ * The lines' identities (maillog.h: sh_maillog_on_line).
+ * ------------------------------------------------------------------------- */
+
+/* Identical bytes within this much log time are occurrences of one line's bytes. */
+#define SEEN_WINDOW		(6 * 3600)
+
+static int
+sha256_16(const void *data, size_t len, uint8_t out[SH_LINE_KEY_BYTES])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < SH_LINE_KEY_BYTES)
+		return -1;
+	memcpy(out, md, SH_LINE_KEY_BYTES);
+	return 0;
+}
+
+static size_t
+seen_slot(const sh_ml_seen *t, size_t cap, const uint8_t h[SH_LINE_KEY_BYTES])
+{
+	size_t		i;
+
+	memcpy(&i, h, sizeof(i));
+	for (i &= cap - 1; t[i].n != 0 && memcmp(t[i].h, h, SH_LINE_KEY_BYTES) != 0; i = (i + 1) & (cap - 1))
+		;
+	return i;
+}
+
+/*
+ * Make room in the table of occurrences: keep the bytes seen within the
+ * window of the latest line, in a table twice as big when they fill half
+ * of it. 0, or -1 out of memory.
+ */
+static int
+seen_grow(sh_maillog *p, int64_t now)
+{
+	size_t		kept = 0,
+				cap;
+	sh_ml_seen *t;
+
+	for (size_t i = 0; i < p->seen_cap; i++)
+		if (p->seen[i].n != 0 && p->seen[i].secs >= now - SEEN_WINDOW)
+			kept++;
+	cap = p->seen_cap ? p->seen_cap : 1024;
+	while (kept * 2 >= cap)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return -1;
+	for (size_t i = 0; i < p->seen_cap; i++)
+		if (p->seen[i].n != 0 && p->seen[i].secs >= now - SEEN_WINDOW)
+			t[seen_slot(t, cap, p->seen[i].h)] = p->seen[i];
+	free(p->seen);
+	p->seen = t;
+	p->seen_cap = cap;
+	p->seen_n = kept;
+	return 0;
+}
+
+/* The occurrence of these bytes, from 1; 0 out of memory. */
+static uint32_t
+seen_count(sh_maillog *p, const uint8_t h[SH_LINE_KEY_BYTES], int64_t secs)
+{
+	size_t		i;
+
+	if ((p->seen_n + 1) * 2 > p->seen_cap && seen_grow(p, p->now > secs ? p->now : secs) != 0)
+	{
+		p->oom = 1;
+		return 0;
+	}
+	i = seen_slot(p->seen, p->seen_cap, h);
+	if (p->seen[i].n == 0)
+	{
+		memcpy(p->seen[i].h, h, SH_LINE_KEY_BYTES);
+		p->seen_n++;
+	}
+	p->seen[i].n++;
+	if (secs > p->seen[i].secs || p->seen[i].n == 1)
+		p->seen[i].secs = secs;
+	return p->seen[i].n;
+}
+
+int
+sh_ml_line_key(sh_maillog *p, const sh_ml_lctx *L, uint8_t out[SH_LINE_KEY_BYTES])
+{
+	if (p->cur_keyed == 0)
+	{
+		const char *host = L->host ? L->host : p->cfg.host;
+		size_t		host_len = L->host ? L->host_len : host ? strlen(host) : 0;
+		uint8_t		h[SH_LINE_KEY_BYTES],
+					k[SH_LINE_KEY_BYTES + 4];
+		uint32_t	n;
+		EVP_MD_CTX *ctx;
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		int			ok;
+
+		p->cur_keyed = -1;
+		if (p->is_probe || L->ts[0] < '0' || L->ts[0] > '9')
+			return 0;			/* a probe's lines, or no time read */
+		/* the host, NUL, the year, NUL, the bytes */
+		ctx = EVP_MD_CTX_new();
+		ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+			EVP_DigestUpdate(ctx, host ? host : "", host_len) && EVP_DigestUpdate(ctx, "", 1) &&
+			EVP_DigestUpdate(ctx, L->ts, 4) && EVP_DigestUpdate(ctx, "", 1) &&
+			EVP_DigestUpdate(ctx, p->buf, p->cur_len) &&
+			EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= SH_LINE_KEY_BYTES;
+		EVP_MD_CTX_free(ctx);
+		if (!ok)
+		{
+			p->oom = 1;			/* the digest failed: the load must */
+			return 0;
+		}
+		memcpy(h, md, SH_LINE_KEY_BYTES);
+		if ((n = seen_count(p, h, L->secs)) == 0)
+			return 0;
+		/* with the occurrence, big-endian */
+		memcpy(k, h, SH_LINE_KEY_BYTES);
+		k[SH_LINE_KEY_BYTES] = (uint8_t) (n >> 24);
+		k[SH_LINE_KEY_BYTES + 1] = (uint8_t) (n >> 16);
+		k[SH_LINE_KEY_BYTES + 2] = (uint8_t) (n >> 8);
+		k[SH_LINE_KEY_BYTES + 3] = (uint8_t) n;
+		if (sha256_16(k, sizeof(k), p->cur_key) != 0)
+		{
+			p->oom = 1;
+			return 0;
+		}
+		p->cur_keyed = 1;
+	}
+	if (p->cur_keyed < 0)
+		return 0;
+	memcpy(out, p->cur_key, SH_LINE_KEY_BYTES);
+	return 1;
+}
+
+void
+sh_maillog_on_line(sh_maillog *p, sh_mail_line_cb cb, void *arg)
+{
+	p->line_cb = cb;
+	p->line_arg = arg;
+}
+
+uint64_t
+sh_maillog_keyed(const sh_maillog *p)
+{
+	return p->keyed;
 }
 
 /* ---------------------------------------------------------------------------
@@ -802,15 +965,41 @@ sh_maillog_line(sh_maillog *p, const char *line, size_t len)
 	}
 	memcpy(p->buf, line, len);
 	p->buf[len] = '\0';
+	p->cur_len = len;
+	p->cur_keyed = 0;
 	memset(&L, 0, sizeof(L));
 	L.lineno = p->lines;
 	p->mta->line(p, &L, p->buf);
 	if (L.mine)
+	{
+		uint8_t		key[SH_LINE_KEY_BYTES];
+
 		p->recognised++;
+		if (sh_ml_line_key(p, &L, key))
+		{
+			p->keyed++;
+			if (p->line_cb)
+				p->line_cb(key, L.lineno, p->line_arg);
+		}
+	}
 	if (L.secs > p->now)
 		p->now = L.secs;
 	if (p->lines % FLUSH_EVERY == 0)
 		pend_flush(p, 0);
+}
+
+void
+sh_maillog_flush(sh_maillog *p)
+{
+	pend_flush(p, 0);
+}
+
+void
+sh_maillog_set_ref(sh_maillog *p, int year, int month, int day)
+{
+	p->cfg.ref_year = year;
+	p->cfg.ref_month = month;
+	p->cfg.ref_day = day;
 }
 
 void
@@ -834,6 +1023,7 @@ sh_maillog_free(sh_maillog *p)
 	for (size_t i = 0; i < p->nheld; i++)
 		sh_ml_ev_free(&p->held[i]);
 	free(p->held);
+	free(p->seen);
 	free(p->buf);
 	free(p);
 }

@@ -50,9 +50,16 @@ typedef enum sh_mskip
 /* Lines longer than this are malformed (the rest of the line is dropped). */
 #define SH_MAILLOG_LINE_MAX 65536
 
+/* The identity of a line: maillog.h's sh_maillog_on_line says what it is made of. */
+#define SH_LINE_KEY_BYTES 16
+
 typedef struct sh_mail_event
 {
 	uint64_t	line;			/* the line that gave the event its client */
+	uint8_t		line_key[SH_LINE_KEY_BYTES];	/* that line's identity ... */
+	int			has_key;		/* ... when it has one (a time was read) */
+	uint32_t	line_count;		/* the lines the event was made from */
+	uint64_t	last_line;		/* the parser's: the last of them */
 	char		ts[48];			/* "YYYY-MM-DD HH:MM:SS[.frac][+HH:MM]" */
 	char	   *host;			/* syslog host, NULL for Exim's own log */
 	char	   *queue_id;
@@ -113,6 +120,32 @@ void		sh_maillog_line(sh_maillog *p, const char *line, size_t len);
 /* End of the file: emit the messages still pending. */
 void		sh_maillog_finish(sh_maillog *p);
 void		sh_maillog_free(sh_maillog *p);
+
+/*
+ * The identity of each line of the MTA whose time was read, for the lines
+ * that a load must not add twice (spamhints.maillog_line): the first
+ * SH_LINE_KEY_BYTES bytes of SHA-256 over the mail server's name (the
+ * syslog host, else the config's host), the year of the line's time (syslog
+ * lines do not write it), the line's bytes without its line end, and which
+ * occurrence of those same bytes (host and year included) it is in what was
+ * read, from 1. Its line number or byte offset are no part of it: they
+ * change when a log is rotated or grows at the front, or is an excerpt; the
+ * occurrence keeps two identical lines apart (identical bytes hold the same
+ * time to the second, so occurrences are counted over the lines of the last
+ * few hours of log time only). An event's line_key is the identity of its
+ * line (the one that gave its client). cb is called after each such line.
+ */
+typedef void (*sh_mail_line_cb) (const uint8_t key[SH_LINE_KEY_BYTES], uint64_t lineno, void *arg);
+void		sh_maillog_on_line(sh_maillog *p, sh_mail_line_cb cb, void *arg);
+/* The lines that got an identity. */
+uint64_t	sh_maillog_keyed(const sh_maillog *p);
+/*
+ * Emit the messages whose last line was read and whose linger is over,
+ * without waiting for more lines (a batch of a followed log ends).
+ */
+void		sh_maillog_flush(sh_maillog *p);
+/* The reference date of syslog years (sh_maillog_config: ref_year...), for a log read as it grows. */
+void		sh_maillog_set_ref(sh_maillog *p, int year, int month, int day);
 
 uint64_t	sh_maillog_lines(const sh_maillog *p);
 uint64_t	sh_maillog_events(const sh_maillog *p);

@@ -67,7 +67,25 @@ struct sh_maillog
 	sh_maillog *probes[SH_ML_NMTAS];	/* the other formats' parsers, on the first lines */
 	int			probes_made;
 	int			is_probe;
+	/* the lines' identities (sh_maillog_on_line) */
+	sh_mail_line_cb line_cb;
+	void	   *line_arg;
+	uint64_t	keyed;
+	size_t		cur_len;		/* the current line, in buf */
+	int			cur_keyed;		/* 0: not yet; 1: cur_key is its identity; -1: it has none */
+	uint8_t		cur_key[SH_LINE_KEY_BYTES];
+	struct sh_ml_seen *seen;	/* the occurrences of recent lines' bytes */
+	size_t		seen_cap;		/* a power of 2, or 0 */
+	size_t		seen_n;
 };
+
+/* How many times a line's bytes were read (sh_maillog_on_line). */
+typedef struct sh_ml_seen
+{
+	uint8_t		h[SH_LINE_KEY_BYTES];
+	uint32_t	n;				/* 0: a free slot */
+	int64_t		secs;			/* the time of the last of them */
+} sh_ml_seen;
 
 /* A time read from the start of a line. */
 typedef struct sh_ml_ltime
@@ -133,6 +151,8 @@ int			sh_ml_number_at(const char *s, char *out, size_t outlen);
 sh_verdict	sh_ml_classify(sh_maillog *p, sh_mail_event *ev, const char *text);
 
 /* maillog.c: events and the pending messages */
+/* The current line's identity into out: 1, or 0 when it has none. */
+int			sh_ml_line_key(sh_maillog *p, const sh_ml_lctx *L, uint8_t out[SH_LINE_KEY_BYTES]);
 void		sh_ml_ev_init(sh_mail_event *ev, const sh_ml_lctx *L, sh_maillog *p);
 void		sh_ml_ev_free(sh_mail_event *ev);
 void		sh_ml_ev_add_rcpt(sh_maillog *p, sh_mail_event *ev, const char *s, size_t n);

@@ -226,9 +226,33 @@ typedef struct mload
 	mdates		dates;			/* the events' times, for the summary and its warnings */
 
 	/* the SQL values, kept until they are sent */
-	char		v[3][48];
+	char		v[4][48];
 	char		skipped[1024];
+	/* the lines' identities, for spamhints.maillog_line after the events */
+	FILE	   *lines;
+	int			lines_failed;
+	uint64_t	kept;			/* events added once settled against the loads before */
+	uint64_t	lines_known;	/* lines an earlier load had read */
+	int			settled;
 } mload;
+
+/* The parser's other callback: a line's identity, as a row of spamhints.maillog_line. */
+static void
+on_line(const uint8_t key[SH_LINE_KEY_BYTES], uint64_t lineno, void *arg)
+{
+	mload	   *ml = arg;
+	char		row[32 + 2 * SH_LINE_KEY_BYTES];
+	int			n = snprintf(row, sizeof(row), "%d\t\\\\x", ml->ld->id);
+
+	(void) lineno;
+	if (ml->lines == NULL || ml->lines_failed)
+		return;
+	for (int i = 0; i < SH_LINE_KEY_BYTES; i++)
+		n += snprintf(row + n, sizeof(row) - (size_t) n, "%02x", key[i]);
+	row[n++] = '\n';
+	if (fwrite(row, 1, (size_t) n, ml->lines) != (size_t) n)
+		ml->lines_failed = 1;
+}
 
 /* The parser's callback: one row of spamhints.mail_event. */
 static void
@@ -251,8 +275,8 @@ skip_name(int reason)
 }
 
 /* The parser's skipped counts as a JSON object. */
-static void
-skipped_json(const sh_maillog *p, char *buf, size_t len)
+void
+sh_maillog_skipped_json(const sh_maillog *p, char *buf, size_t len)
 {
 	uint64_t	counts[SH_MSKIP_COUNT_];
 
@@ -265,8 +289,8 @@ skipped_json(const sh_maillog *p, char *buf, size_t len)
  * The date of t in the time zone zone (for the year of syslog lines), by
  * the C library's copy of the time zone database.
  */
-static void
-date_in_zone(time_t t, const char *zone, int *y, int *m, int *d)
+void
+sh_maillog_date_in_zone(time_t t, const char *zone, int *y, int *m, int *d)
 {
 	char	   *old = getenv("TZ");
 	char	   *saved = old ? strdup(old) : NULL;
@@ -324,7 +348,7 @@ maillog_open(const void *config, sh_load *ld)
 	cfg.year = opt->year;
 	cfg.host = opt->host;
 	cfg.zone = opt->timezone;
-	date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
+	sh_maillog_date_in_zone(ref, opt->timezone, &cfg.ref_year, &cfg.ref_month, &cfg.ref_day);
 
 	ml->parser = sh_maillog_new(&cfg, on_event, ml);
 	ml->buf = malloc(READ_BYTES + SH_MAILLOG_LINE_MAX + 2);
@@ -332,6 +356,16 @@ maillog_open(const void *config, sh_load *ld)
 	{
 		sh_error("out of memory");
 		return EXIT_INPUT;
+	}
+	if (ld->conn)
+	{
+		/* the lines go to the database after the events, from a file of their own */
+		if ((ml->lines = tmpfile()) == NULL)
+		{
+			sh_error("cannot make a temporary file for the lines' identities: %s", strerror(errno));
+			return EXIT_INPUT;
+		}
+		sh_maillog_on_line(ml->parser, on_line, ml);
 	}
 	return 0;
 }
@@ -363,7 +397,7 @@ maillog_prepare(sh_load *ld)
 		return -1;
 	}
 	PQclear(res);
-	return 0;
+	return sh_exec_ok(ld->conn, sh_mail_stage_sql) ? 0 : -1;
 }
 
 static const char *
@@ -479,6 +513,90 @@ maillog_check(sh_load *ld)
 	return 0;
 }
 
+/* An SQL command's row count: -1 on error (printed). */
+int64_t
+sh_maillog_exec_count(PGconn *conn, const char *sql, const char *id)
+{
+	const char *v[1] = {id};
+	PGresult   *res = PQexecParams(conn, sql, id ? 1 : 0, NULL, id ? v : NULL, NULL, NULL, 0);
+	int64_t		n = -1;
+
+	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+	else
+		sh_db_error(conn, res);
+	PQclear(res);
+	return n;
+}
+
+int
+sh_maillog_settle(PGconn *conn, int32_t id, FILE *lines, char *buf, size_t bufsize, uint64_t keyed,
+				  uint64_t *kept, uint64_t *known)
+{
+	PGresult   *res;
+	size_t		n;
+	int64_t		added,
+				events;
+	char		ids[16];
+
+	if (fflush(lines) != 0 || ferror(lines) || fseek(lines, 0, SEEK_SET) != 0)
+	{
+		sh_error("cannot write the lines' identities to a temporary file: %s", strerror(errno));
+		return -1;
+	}
+	res = PQexec(conn, sh_mail_line_copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		sh_db_error(conn, res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	while ((n = fread(buf, 1, bufsize, lines)) > 0)
+		if (PQputCopyData(conn, buf, (int) n) != 1)
+		{
+			sh_error("%s", PQerrorMessage(conn));
+			return -1;
+		}
+	if (ferror(lines))
+	{
+		sh_error("cannot read the lines' identities back from a temporary file");
+		sh_db_copy_end(conn, SH_PROGNAME " stopped");
+		return -1;
+	}
+	if (sh_db_copy_end(conn, NULL) != 0)
+		return -1;
+	snprintf(ids, sizeof(ids), "%d", id);
+	if (!sh_exec_ok(conn, sh_mail_lock_sql) ||
+		(added = sh_maillog_exec_count(conn, sh_mail_keep_lines_sql, NULL)) < 0 ||
+		(events = sh_maillog_exec_count(conn, sh_mail_keep_events_sql, NULL)) < 0 ||
+		sh_maillog_exec_count(conn, sh_mail_replace_sql, ids) < 0)
+		return -1;
+	*kept = (uint64_t) events;
+	*known = keyed > (uint64_t) added ? keyed - (uint64_t) added : 0;
+	return 0;
+}
+
+/* The lines read, then what is new of the lines and the events (sh_maillog_settle). */
+static int
+maillog_after_copy(sh_load *ld)
+{
+	mload	   *ml = ld->state;
+
+	if (ml->lines == NULL)
+		return 0;
+	if (ml->lines_failed)
+	{
+		sh_error("%s: cannot write the lines' identities to a temporary file", ld->path);
+		return -1;
+	}
+	if (sh_maillog_settle(ld->conn, ld->id, ml->lines, ml->buf, READ_BYTES, sh_maillog_keyed(ml->parser),
+						  &ml->kept, &ml->lines_known) != 0)
+		return -1;
+	ml->settled = 1;
+	return 0;
+}
+
 static int
 maillog_update_values(const sh_load *ld, const char **values)
 {
@@ -486,15 +604,17 @@ maillog_update_values(const sh_load *ld, const char **values)
 	const sh_maillog *p = ml->parser;
 
 	snprintf(ml->v[0], 48, "%" PRIu64, sh_maillog_lines(p));
-	snprintf(ml->v[1], 48, "%" PRIu64, sh_maillog_events(p));
+	snprintf(ml->v[1], 48, "%" PRIu64, ml->settled ? ml->kept : sh_maillog_events(p));
 	snprintf(ml->v[2], 48, "%" PRIu64, sh_maillog_malformed(p));
 	values[0] = ml->v[0];
 	values[1] = ml->v[1];
 	values[2] = ml->v[2];
-	skipped_json(p, ml->skipped, sizeof(ml->skipped));
+	sh_maillog_skipped_json(p, ml->skipped, sizeof(ml->skipped));
 	values[3] = ml->skipped;
 	values[4] = !sh_maillog_needed_year(p) ? NULL : ml->opt->year ? "option" : "mtime";
-	return 5;
+	snprintf(ml->v[3], 48, "%" PRIu64, ml->lines_known);
+	values[5] = ml->v[3];
+	return 6;
 }
 
 static void
@@ -504,9 +624,19 @@ maillog_summary(const sh_load *ld, FILE *f, double seconds)
 	const sh_maillog *p = ml->parser;
 	char		skipped[1024];
 
-	skipped_json(p, skipped, sizeof(skipped));
-	fprintf(f, "%s, %" PRIu64 " lines, %" PRIu64 " events, %" PRIu64 " malformed, %.2f s",
-			ml->opt->format, sh_maillog_lines(p), sh_maillog_events(p), sh_maillog_malformed(p),
+	uint64_t	events = sh_maillog_events(p);
+	char		known[128] = "";
+
+	sh_maillog_skipped_json(p, skipped, sizeof(skipped));
+	if (ml->settled)
+	{
+		if (ml->lines_known > 0 || ml->kept != events)
+			snprintf(known, sizeof(known), " (%" PRIu64 " lines and %" PRIu64 " events loaded before)",
+					 ml->lines_known, events > ml->kept ? events - ml->kept : 0);
+		events = ml->kept;
+	}
+	fprintf(f, "%s, %" PRIu64 " lines, %" PRIu64 " events%s, %" PRIu64 " malformed, %.2f s",
+			ml->opt->format, sh_maillog_lines(p), events, known, sh_maillog_malformed(p),
 			seconds);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
@@ -536,6 +666,8 @@ maillog_close(sh_load *ld)
 {
 	mload	   *ml = ld->state;
 
+	if (ml->lines)
+		fclose(ml->lines);
 	free(ml->buf);
 	free(ml->dates.days);
 	sh_maillog_free(ml->parser);
@@ -549,8 +681,10 @@ const sh_pipeline sh_maillog_pipeline = {
 	.open = maillog_open,
 	.insert_columns = "format, timezone, file_mtime", .insert_values = maillog_insert_values,
 	.prepare = maillog_prepare, .copy_sql = maillog_copy_sql, .read = maillog_read, .check = maillog_check,
+	.after_copy = maillog_after_copy,
 	.duplicate_column = "format", .duplicate_value = maillog_format,
-	.update_set = "lines = $4, events = $5, malformed = $6, skipped = $7, year_source = $8, "
+	/* events, first_ts and last_ts: what spamhints.maillog_settle() keeps */
+	.update_set = "lines = $4, events = $5, malformed = $6, skipped = $7, year_source = $8, lines_known = $9, "
 	"first_ts = (SELECT min(ts) FROM spamhints.mail_event WHERE maillog_load_id = $1), "
 	"last_ts = (SELECT max(ts) FROM spamhints.mail_event WHERE maillog_load_id = $1)",
 	.update_values = maillog_update_values,

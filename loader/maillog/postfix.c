@@ -184,6 +184,8 @@ ev_merge(sh_maillog *p, sh_mail_event *dst, sh_mail_event *src)
 		memcpy(dst->client_ip, src->client_ip, sizeof(dst->client_ip));
 		dst->client_port = src->client_port;
 		dst->line = src->line;
+		memcpy(dst->line_key, src->line_key, sizeof(dst->line_key));
+		dst->has_key = src->has_key;
 		memcpy(dst->ts, src->ts, sizeof(dst->ts));
 		dst->ts_fold = src->ts_fold;
 	}

@@ -65,6 +65,13 @@ GRANT SELECT (maillog_load_id, file_name, sha256, format, finished_at) ON spamhi
 GRANT INSERT ON spamhints.mail_event TO spamhints_loader;
 -- the finishing UPDATE takes the log's first and last time from its events
 GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;
+-- the lines it read (spamhints.maillog_line: INSERT ... ON CONFLICT DO
+-- NOTHING), and the events they replace: it reads their line and line count,
+-- and deletes the events its own load saw more lines of (the fence,
+-- mail_event_replaced(), refuses any other DELETE)
+GRANT INSERT, SELECT (line_key) ON spamhints.maillog_line TO spamhints_loader;
+GRANT SELECT (line_key, line_count) ON spamhints.mail_event TO spamhints_loader;
+GRANT DELETE ON spamhints.mail_event TO spamhints_loader;
 
 DO $$
 DECLARE
@@ -90,7 +97,7 @@ $$;
 GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.packet_stats, spamhints.ip_census,
                 spamhints.client_as_top, spamhints.client_cc_top,
-                spamhints.maillog_load, spamhints.ip_assignment,
+                spamhints.maillog_load, spamhints.maillog_line, spamhints.ip_assignment,
                 spamhints.agreement, spamhints.settings,
                 spamhints.detections_per_day, spamhints.incoming_reports_per_day,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,

@@ -53,7 +53,8 @@ state() {
   q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.load_agent t" | tr '\n' ' '
   q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.smtp_sample t" | tr '\n' ' '
   q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.maillog_load t" | tr '\n' ' '
-  q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.mail_event t"
+  q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.mail_event t" | tr '\n' ' '
+  q "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) || ' ' || count(*) FROM spamhints.maillog_line t"
 }
 
 # refused ROLE SQL DESC: fails with 42501, 23514 or 23503, and changes nothing
@@ -199,6 +200,19 @@ refused sh_test_loader "\\copy spamhints.mail_event (maillog_load_id, line, ts, 
   "COPY a mail event into committed mail log load 1"
 refused sh_test_loader "UPDATE spamhints.mail_event SET verdict = 'virus' WHERE maillog_load_id = 1" "change its events"
 refused sh_test_loader "DELETE FROM spamhints.mail_event WHERE maillog_load_id = 1" "delete its events"
+refused sh_test_loader "DELETE FROM spamhints.mail_event WHERE maillog_load_id = 1 AND line_key IS NOT NULL" \
+  "delete its events that no event of its own open load replaces"
+refused sh_test_loader "BEGIN;
+  INSERT INTO spamhints.maillog_load (file_name, format, timezone) VALUES ('x', 'exim', 'UTC');
+  INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, verdict, line_key, line_count)
+    SELECT (SELECT max(maillog_load_id) FROM spamhints.maillog_load), 1, '2007-03-14 10:00+00', '192.0.2.1', 'virus', line_key, line_count + 1
+      FROM spamhints.mail_event WHERE maillog_load_id = 1 AND line_key IS NOT NULL LIMIT 1;
+  DELETE FROM spamhints.mail_event WHERE maillog_load_id = 1 AND line_key = (SELECT line_key FROM spamhints.mail_event
+    WHERE maillog_load_id = (SELECT max(maillog_load_id) FROM spamhints.maillog_load));
+  COMMIT" "replace an event by a load left unfinished"
+refused sh_test_loader "INSERT INTO spamhints.maillog_line (line_key, maillog_load_id) VALUES (decode(repeat('ab', 16), 'hex'), 1)" \
+  "add a line to committed mail log load 1"
+refused sh_test_loader "DELETE FROM spamhints.maillog_line" "delete the lines loaded"
 refused sh_test_loader "INSERT INTO spamhints.maillog_load (maillog_load_id, file_name, format, timezone)
                         OVERRIDING SYSTEM VALUE VALUES (1000, 'x', 'exim', 'UTC')" "choose a mail log load id"
 refused sh_test_loader "INSERT INTO spamhints.maillog_load (file_name, format, timezone, sha256)
@@ -215,9 +229,9 @@ refused sh_test_loader2 "UPDATE spamhints.maillog_load SET finished_at = NULL" "
 # let it reach the triggers, and they refuse
 # --------------------------------------------------------------------------
 q "GRANT UPDATE, DELETE, TRUNCATE ON spamhints.load, spamhints.load_agent, spamhints.smtp_sample,
-                                     spamhints.maillog_load, spamhints.mail_event TO sh_test_loader2;
+                                     spamhints.maillog_load, spamhints.mail_event, spamhints.maillog_line TO sh_test_loader2;
    GRANT SELECT ON spamhints.load, spamhints.maillog_load, spamhints.smtp_sample, spamhints.load_agent,
-                   spamhints.mail_event TO sh_test_loader2" >/dev/null
+                   spamhints.mail_event, spamhints.maillog_line TO sh_test_loader2" >/dev/null
 refused sh_test_loader2 "DELETE FROM spamhints.load WHERE load_id = 1" "(granted DELETE) delete load 1"
 refused sh_test_loader2 "DELETE FROM spamhints.maillog_load" "(granted DELETE) delete the mail log loads"
 refused sh_test_loader2 "UPDATE spamhints.smtp_sample SET src_ip = '192.0.2.1' WHERE load_id = 1" "(granted UPDATE) change the samples of load 1"
@@ -226,6 +240,9 @@ refused sh_test_loader2 "UPDATE spamhints.load_agent SET lost = 0" "(granted UPD
 refused sh_test_loader2 "DELETE FROM spamhints.load_agent" "(granted DELETE) delete the agents"
 refused sh_test_loader2 "UPDATE spamhints.mail_event SET verdict = 'virus'" "(granted UPDATE) change the mail events"
 refused sh_test_loader2 "DELETE FROM spamhints.mail_event" "(granted DELETE) delete the mail events"
+refused sh_test_loader2 "DELETE FROM spamhints.maillog_line" "(granted DELETE) delete the lines loaded"
+refused sh_test_loader2 "UPDATE spamhints.maillog_line SET maillog_load_id = 1" "(granted UPDATE) change the lines loaded"
+refused sh_test_loader2 "TRUNCATE spamhints.maillog_line" "(granted TRUNCATE) truncate the lines loaded"
 refused sh_test_loader2 "TRUNCATE spamhints.smtp_sample" "(granted TRUNCATE) truncate the samples"
 refused sh_test_loader2 "TRUNCATE spamhints.load CASCADE" "(granted TRUNCATE) truncate the loads"
 refused sh_test_loader2 "TRUNCATE spamhints.load_agent" "(granted TRUNCATE) truncate the agents"
@@ -233,7 +250,7 @@ refused sh_test_loader2 "TRUNCATE spamhints.mail_event" "(granted TRUNCATE) trun
 refused sh_test_loader2 "TRUNCATE spamhints.maillog_load CASCADE" "(granted TRUNCATE) truncate the mail log loads"
 refused sh_test_loader2 "SELECT spamhints.purge('0 seconds', '2100-01-01')" "(granted DELETE) run purge()"
 q "REVOKE ALL ON spamhints.load, spamhints.load_agent, spamhints.smtp_sample,
-                 spamhints.maillog_load, spamhints.mail_event FROM sh_test_loader2" >/dev/null
+                 spamhints.maillog_load, spamhints.mail_event, spamhints.maillog_line FROM sh_test_loader2" >/dev/null
 
 # --------------------------------------------------------------------------
 # after all that: the same files add nothing, new ones load

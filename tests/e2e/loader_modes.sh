@@ -49,7 +49,7 @@ ok $? "the mail-log help documents --retry, --output and --progress"
 # -o: the text COPY stream of spamhints.mail_event, no database
 is "$(run "${ML[@]}" -o "$tmp/events.copy" "$LOG")" 0 "--maillog -o FILE: exit 0 without a database"
 is "$(wc -l <"$tmp/events.copy")" 11 "-o FILE holds the 11 events, one line each"
-is "$(awk -F'\t' '{ print NF }' "$tmp/events.copy" | sort -u)" 16 "each with the 16 columns of mail_event"
+is "$(awk -F'\t' '{ print NF }' "$tmp/events.copy" | sort -u)" 18 "each with the 18 columns of mail_event the loader writes (line_key and line_count last)"
 grep -q 'exim, 40 lines, 11 events' "$tmp/out"; ok $? "and the summary on standard output"
 is "$(run "${ML[@]}" -o - "$LOG")" 0 "--maillog -o -: exit 0"
 cmp -s "$tmp/out" "$tmp/events.copy"; ok $? "-o - writes the same stream to standard output"

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "maillog.h"
 
 #define MAX_EVENTS 64
@@ -36,6 +38,9 @@ typedef struct got_event
 	char		reason[256];
 	char		qid[32];
 	int64_t		secs;
+	uint8_t		key[SH_LINE_KEY_BYTES];
+	int			has_key;
+	uint32_t	line_count;
 } got_event;
 
 static got_event got[MAX_EVENTS];
@@ -79,6 +84,9 @@ collect(const sh_mail_event *ev, void *arg)
 	copy(g->score, sizeof(g->score), ev->spam_score);
 	copy(g->reason, sizeof(g->reason), ev->reason);
 	copy(g->qid, sizeof(g->qid), ev->queue_id);
+	memcpy(g->key, ev->line_key, sizeof(g->key));
+	g->has_key = ev->has_key;
+	g->line_count = ev->line_count;
 }
 
 static sh_maillog *
@@ -120,6 +128,133 @@ static void
 feeds(sh_maillog *p, const char *line)
 {
 	feed(p, line, strlen(line));
+}
+
+/* ---------------------------------------------------------------------------
+ * The lines' identities.
+ * ------------------------------------------------------------------------- */
+
+#define MAX_KEYS 16
+static uint8_t keys[MAX_KEYS][SH_LINE_KEY_BYTES];
+static uint64_t key_lines[MAX_KEYS];
+static int	nkeys;
+
+static void
+collect_key(const uint8_t key[SH_LINE_KEY_BYTES], uint64_t lineno, void *arg)
+{
+	(void) arg;
+	assert_true(nkeys < MAX_KEYS);
+	memcpy(keys[nkeys], key, SH_LINE_KEY_BYTES);
+	key_lines[nkeys++] = lineno;
+}
+
+/* The identity as maillog.h defines it, worked out here with OpenSSL. */
+static void
+expected_key(const char *host, const char *year, const char *line, uint32_t n, uint8_t out[SH_LINE_KEY_BYTES])
+{
+	unsigned char buf[1024],
+				md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	size_t		at = 0;
+
+	at += (size_t) snprintf((char *) buf, sizeof(buf), "%s", host);
+	buf[at++] = '\0';
+	memcpy(buf + at, year, 4);
+	at += 4;
+	buf[at++] = '\0';
+	memcpy(buf + at, line, strlen(line));
+	at += strlen(line);
+	assert_true(EVP_Digest(buf, at, md, &mdlen, EVP_sha256(), NULL));
+	memcpy(buf, md, SH_LINE_KEY_BYTES);
+	buf[16] = (unsigned char) (n >> 24);
+	buf[17] = (unsigned char) (n >> 16);
+	buf[18] = (unsigned char) (n >> 8);
+	buf[19] = (unsigned char) n;
+	assert_true(EVP_Digest(buf, 20, md, &mdlen, EVP_sha256(), NULL));
+	memcpy(out, md, SH_LINE_KEY_BYTES);
+}
+
+static sh_maillog *
+keyed_parser(sh_mta mta, int year, const char *host)
+{
+	sh_maillog_config cfg = {mta, year, 2008, 1, 1, host, NULL};
+	sh_maillog *p = sh_maillog_new(&cfg, collect, NULL);
+
+	assert_non_null(p);
+	sh_maillog_on_line(p, collect_key, NULL);
+	ngot = 0;
+	nkeys = 0;
+	return p;
+}
+
+static void
+test_line_identity(void **state)
+{
+	const char *arr = "2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= bob@example.org H=mail.example.org [192.0.2.25]:41234 P=esmtp S=5321";
+	const char *rej = "2007-07-14 10:16:00 H=(x) [192.0.2.9]:1000 F=<a@example.org> rejected RCPT <b@example.net>: relay not permitted";
+	uint8_t		want[SH_LINE_KEY_BYTES],
+				first[SH_LINE_KEY_BYTES];
+	sh_maillog *p;
+
+	(void) state;
+	/* the arrival alone, as the first line */
+	p = keyed_parser(SH_MTA_EXIM, 0, "mx1");
+	feeds(p, arr);
+	assert_int_equal(nkeys, 1);
+	expected_key("mx1", "2007", arr, 1, want);
+	assert_memory_equal(keys[0], want, SH_LINE_KEY_BYTES);
+	memcpy(first, keys[0], SH_LINE_KEY_BYTES);
+	sh_maillog_free(p);
+
+	/* later in a log, with a CR: the same identity; its message's event has it, with its 4 lines */
+	p = keyed_parser(SH_MTA_EXIM, 0, "mx1");
+	feeds(p, "2007-07-14 10:00:00 Start queue run: pid=1");
+	feeds(p, "2007-07-14 10:15:01 1IAb3x-0001Ab-7Q <= bob@example.org H=mail.example.org [192.0.2.25]:41234 P=esmtp S=5321\r");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q => alice@example.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q -> carol@example.net R=local_user T=local_delivery");
+	feeds(p, "2007-07-14 10:15:02 1IAb3x-0001Ab-7Q Completed");
+	/* two identical lines: two identities, the first as if it were alone */
+	feeds(p, rej);
+	feeds(p, rej);
+	sh_maillog_finish(p);
+	assert_int_equal(nkeys, 7);
+	assert_int_equal(key_lines[1], 2);
+	assert_memory_equal(keys[1], first, SH_LINE_KEY_BYTES);
+	assert_int_equal(ngot, 3);
+	assert_true(got[0].has_key);
+	assert_memory_equal(got[0].key, first, SH_LINE_KEY_BYTES);
+	assert_int_equal(got[0].line_count, 4);
+	expected_key("mx1", "2007", rej, 1, want);
+	assert_memory_equal(keys[5], want, SH_LINE_KEY_BYTES);
+	assert_memory_equal(got[1].key, want, SH_LINE_KEY_BYTES);
+	expected_key("mx1", "2007", rej, 2, want);
+	assert_memory_equal(keys[6], want, SH_LINE_KEY_BYTES);
+	assert_memory_equal(got[2].key, want, SH_LINE_KEY_BYTES);
+	assert_int_equal(got[1].line_count, 1);
+	assert_int_equal(sh_maillog_keyed(p), 7);
+	sh_maillog_free(p);
+
+	/* another server's line is another line */
+	p = keyed_parser(SH_MTA_EXIM, 0, "mx2");
+	feeds(p, arr);
+	assert_int_equal(nkeys, 1);
+	assert_memory_not_equal(keys[0], first, SH_LINE_KEY_BYTES);
+	sh_maillog_free(p);
+
+	/* a syslog line: its year (here --year) is part of it */
+	p = keyed_parser(SH_MTA_POSTFIX, 2007, NULL);
+	feeds(p, "Mar 14 00:36:38 mx2 postfix/smtpd[4001]: CECC22AF58: client=unknown[10.1.0.4]:8946");
+	assert_int_equal(nkeys, 1);
+	expected_key("mx2", "2007", "Mar 14 00:36:38 mx2 postfix/smtpd[4001]: CECC22AF58: client=unknown[10.1.0.4]:8946", 1, want);
+	assert_memory_equal(keys[0], want, SH_LINE_KEY_BYTES);
+	sh_maillog_free(p);
+	p = keyed_parser(SH_MTA_POSTFIX, 2008, NULL);
+	feeds(p, "Mar 14 00:36:38 mx2 postfix/smtpd[4001]: CECC22AF58: client=unknown[10.1.0.4]:8946");
+	assert_memory_not_equal(keys[0], want, SH_LINE_KEY_BYTES);
+	/* a line of another program has none */
+	feeds(p, "Mar 14 00:36:39 mx2 dovecot: imap-login: Login: user=<bob>");
+	assert_int_equal(nkeys, 1);
+	sh_maillog_free(p);
 }
 
 static void
@@ -936,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_looks_binary),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_event_seconds),
+		cmocka_unit_test(test_line_identity),
 	};
 
 	return cmocka_run_group_tests_name("maillog", tests, NULL, NULL);

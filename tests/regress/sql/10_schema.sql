@@ -28,7 +28,7 @@ SELECT set_eq(
     JOIN pg_class c ON c.oid = t.oid WHERE e.extname = 'spamhints'$$,
   ARRAY['load', 'load_agent', 'smtp_sample', 'load_load_id_seq', 'asn',
         -- the abuse desk's workflow
-        'ip_assignment', 'maillog_load', 'maillog_load_maillog_load_id_seq', 'mail_event',
+        'ip_assignment', 'maillog_load', 'maillog_load_maillog_load_id_seq', 'mail_event', 'maillog_line',
         'incoming_report', 'incoming_report_incoming_report_id_seq', 'agreement',
         'agreement_agreement_id_seq', 'report_id_seq', 'report_log', 'report_log_report_log_id_seq'],
   'every table is marked for pg_dump');
