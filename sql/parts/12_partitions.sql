@@ -48,6 +48,8 @@ BEGIN
             -- rows of that day that waited in the default partition move in
             EXECUTE format('WITH moved AS (DELETE FROM spamhints.smtp_sample_default WHERE ts >= $1 AND ts < $2 RETURNING *)
                             INSERT INTO spamhints.%I SELECT * FROM moved', part) USING lo, hi;
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (load_id)', part || '_load_brin', part);
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (ts)', part || '_ts_brin', part);
             EXECUTE format('ALTER TABLE spamhints.smtp_sample ATTACH PARTITION spamhints.%I FOR VALUES FROM (%L) TO (%L)',
                            part, lo, hi);
             EXECUTE format('COMMENT ON TABLE spamhints.%I IS %L', part,
