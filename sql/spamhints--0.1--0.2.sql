@@ -335,7 +335,9 @@ BEGIN
         part := 'smtp_sample_' || to_char(day, 'YYYYMMDD');
         -- two loads making the same day: the second waits for the first
         PERFORM pg_advisory_xact_lock(hashtext('spamhints.smtp_sample'), (extract(epoch FROM lo) / 86400)::integer);
-        IF to_regclass('spamhints.' || part) IS NULL THEN
+        -- a partition that holds the day already, whatever its name (one
+        -- that pg_partman made, say), will do
+        IF NOT EXISTS (SELECT FROM spamhints.partitions() t WHERE t.from_ts <= lo AND t.to_ts >= hi) THEN
             EXECUTE format('CREATE TABLE spamhints.%I (LIKE spamhints.smtp_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
             -- rows of that day that waited in the default partition move in
             EXECUTE format('WITH moved AS (DELETE FROM spamhints.smtp_sample_default WHERE ts >= $1 AND ts < $2 RETURNING *)
