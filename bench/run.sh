@@ -23,6 +23,9 @@
 #      spool rate on one CPU and the delay from a datagram to its row.
 #   j. the 95% bounds' coverage and sender_score's detection rates and ROC
 #      curves (bench/score.sh, issue 16).
+#   k. a month of daily loads into the day partitions, per-address questions
+#      and purge() of a week, against the COPY ceiling and 0.1's table
+#      (bench/months.sh).
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -36,7 +39,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -50,7 +53,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -138,8 +141,12 @@ reset_tables() {   # (the samples go with their loads: a trigger, or CASCADE wit
 }
 
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
--- the ceiling: the same columns, CHECK and indexes as spamhints.smtp_sample
+-- the ceiling: the same columns, CHECK and indexes as a day partition of
+-- spamhints.smtp_sample while a load COPYs into it (its BRIN indexes are the
+-- partition's own, its B-trees come after the day: bench/months.sh)
 CREATE TABLE bench_ceiling (LIKE spamhints.smtp_sample INCLUDING ALL);
+CREATE INDEX ON bench_ceiling USING brin (load_id);
+CREATE INDEX ON bench_ceiling USING brin (ts);
 -- LIKE copies no foreign key: should the schema have one again, so does the ceiling
 SELECT format('ALTER TABLE bench_ceiling ADD %s', pg_get_constraintdef(oid))
 FROM pg_constraint WHERE conrelid = 'spamhints.smtp_sample'::regclass AND contype = 'f' \gexec
@@ -413,6 +420,13 @@ if has_part score; then
   LOADER=$LOADER bash bench/score.sh >"$W/score.txt"
 fi
 
+if has_part months; then
+  say "k. a month of daily loads into the day partitions (bench/months.sh)"
+  months_scale=()
+  [ "$SCALE" = quick ] && months_scale=(DAYS=8 PER_DAY=20000)
+  env "${months_scale[@]}" LOADER=$LOADER RUNS=$RUNS bash bench/months.sh >"$W/months.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -530,6 +544,9 @@ table() {
   fi
   if has_part score; then
     echo; echo "the 95% bounds' coverage and sender_score's detection (bench/score.sh):"; echo '```'; cat "$W/score.txt"; echo '```'
+  fi
+  if has_part months; then
+    echo; echo "a month of daily loads, partitioned by day, against the COPY ceiling and 0.1's table (bench/months.sh):"; echo '```'; cat "$W/months.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"

@@ -35,6 +35,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -254,23 +255,31 @@ spamhints_maillog_load_exists(PG_FUNCTION_ARGS)
 }
 
 /*
- * Is spamhints.smtp_sample open in this session already, so that TRUNCATE of
- * it would fail? Either the same TRUNCATE statement holds it (it will be
- * emptied anyway) or a query or cursor reads it (then the AFTER TRUNCATE
- * trigger deletes its rows).
+ * Is spamhints.smtp_sample, or one of its partitions, open in this session
+ * already, so that TRUNCATE of it would fail? Either the same TRUNCATE
+ * statement holds it (it will be emptied anyway) or a query or cursor reads
+ * it (then the AFTER TRUNCATE trigger deletes its rows). The TRUNCATE would
+ * take the same locks.
  */
 static bool
 samples_in_use(Oid nspid)
 {
 	Oid			relid = get_relname_relid("smtp_sample", nspid);
-	Relation	rel;
-	bool		in_use;
+	List	   *rels;
+	ListCell   *lc;
+	bool		in_use = false;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "spamhints.smtp_sample does not exist");
-	rel = table_open(relid, AccessExclusiveLock);
-	in_use = rel->rd_refcnt > 1 || AfterTriggerPendingOnRel(relid);
-	table_close(rel, NoLock);
+	rels = find_all_inheritors(relid, AccessExclusiveLock, NULL);
+	foreach(lc, rels)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), NoLock);
+
+		in_use = in_use || rel->rd_refcnt > 1 || AfterTriggerPendingOnRel(lfirst_oid(lc));
+		table_close(rel, NoLock);
+	}
+	list_free(rels);
 	return in_use;
 }
 

@@ -292,6 +292,419 @@ COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the en
 
 GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
+------------------------------------------------------------------------------
+-- smtp_sample partitioned by UTC day (sql/parts/10_samples.sql,
+-- 12_partitions.sql, 53_address.sql, 70_retention.sql, 90_privileges.sql)
+--
+-- A table cannot become partitioned in place: 0.1's table is renamed, the
+-- partitioned one made beside it with the same columns, 0.1's rows moved
+-- into the partitions of their days, and the old table dropped. What
+-- depends on it (views, the materialized view, SQL-standard functions) is
+-- saved first, as it is defined at this point of the update, and made again
+-- over the new table with its comments, privileges and indexes.
+------------------------------------------------------------------------------
+
+-- the functions the new table's partitions need, before it
+CREATE FUNCTION spamhints.ensure_partitions(from_ts timestamptz, to_ts timestamptz)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    day   timestamp;
+    last  timestamp;
+    lo    timestamptz;
+    hi    timestamptz;
+    part  text;
+    made  integer := 0;
+BEGIN
+    IF from_ts IS NULL OR to_ts IS NULL OR NOT isfinite(from_ts) OR NOT isfinite(to_ts) THEN
+        RAISE EXCEPTION 'ensure_partitions() needs two finite times, not % and %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
+    last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
+    IF last - day >= interval '400 days' THEN
+        RAISE EXCEPTION 'ensure_partitions() makes at most 400 days a call, not % to %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WHILE day <= last LOOP
+        lo := day AT TIME ZONE 'UTC';
+        hi := (day + interval '1 day') AT TIME ZONE 'UTC';
+        part := 'smtp_sample_' || to_char(day, 'YYYYMMDD');
+        -- two loads making the same day: the second waits for the first
+        PERFORM pg_advisory_xact_lock(hashtext('spamhints.smtp_sample'), (extract(epoch FROM lo) / 86400)::integer);
+        -- a partition that holds the day already, whatever its name (one
+        -- that pg_partman made, say), will do
+        IF NOT EXISTS (SELECT FROM spamhints.partitions() t WHERE t.from_ts <= lo AND t.to_ts >= hi) THEN
+            EXECUTE format('CREATE TABLE spamhints.%I (LIKE spamhints.smtp_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+            -- rows of that day that waited in the default partition move in
+            EXECUTE format('WITH moved AS (DELETE FROM spamhints.smtp_sample_default WHERE ts >= $1 AND ts < $2 RETURNING *)
+                            INSERT INTO spamhints.%I SELECT * FROM moved', part) USING lo, hi;
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (load_id)', part || '_load_brin', part);
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (ts)', part || '_ts_brin', part);
+            EXECUTE format('ALTER TABLE spamhints.smtp_sample ATTACH PARTITION spamhints.%I FOR VALUES FROM (%L) TO (%L)',
+                           part, lo, hi);
+            EXECUTE format('COMMENT ON TABLE spamhints.%I IS %L', part,
+                           format('The samples of one UTC day, %s, of spamhints.smtp_sample (made by spamhints.ensure_partitions(); dropped whole by spamhints.purge())',
+                                  to_char(day, 'YYYY-MM-DD')));
+            -- made while the extension is created or updated (0.1's rows):
+            -- data, not a part of the extension, dumped and restored as such
+            IF EXISTS (SELECT FROM pg_depend d
+                       WHERE d.classid = 'pg_class'::regclass AND d.objid = ('spamhints.' || part)::regclass
+                         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+                EXECUTE format('ALTER EXTENSION spamhints DROP TABLE spamhints.%I', part);
+            END IF;
+            made := made + 1;
+        END IF;
+        day := day + interval '1 day';
+    END LOOP;
+    RETURN made;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz) IS
+'Creates the missing day partitions of spamhints.smtp_sample (smtp_sample_YYYYMMDD, one UTC day each) of the days from that of from_ts to that of to_ts (both included), moving rows of those days out of smtp_sample_default; returns how many it created. spamhints-load calls it before it sends the rows of a day. At most 400 days a call; times must be finite (22023). SECURITY DEFINER: the loader does not own the table.';
+
+CREATE FUNCTION spamhints.partitions()
+RETURNS TABLE (partition regclass, from_ts timestamptz, to_ts timestamptz, indexed boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT c.oid::regclass,
+           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']*)''\)')::timestamptz,
+           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']*)''\)')::timestamptz,
+           EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                   JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+                   WHERE i.indrelid = c.oid AND a.attname = 'src_ip' AND am.amname = 'btree')
+    FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+    WHERE h.inhparent = 'spamhints.smtp_sample'::regclass
+    ORDER BY 2 NULLS FIRST
+$$;
+
+COMMENT ON FUNCTION spamhints.partitions() IS
+'The partitions of spamhints.smtp_sample: each with the times it holds, [from_ts, to_ts) (both NULL for the default partition, or a bound that is not a time), and whether its B-trees on the addresses are built (maintain_partitions() builds them once its day is complete).';
+
+CREATE FUNCTION spamhints.maintain_partitions()
+RETURNS TABLE (partition regclass, action text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+AS $$
+#variable_conflict use_column
+DECLARE
+    d     timestamptz;
+    p     record;
+    upto  timestamptz;
+BEGIN
+    -- rows that landed in the default partition go to their day's partition
+    FOR d IN SELECT DISTINCT date_trunc('day', s.ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+             FROM spamhints.smtp_sample_default s WHERE isfinite(s.ts) ORDER BY 1 LOOP
+        IF spamhints.ensure_partitions(d, d) > 0 THEN
+            partition := ('spamhints.smtp_sample_' || to_char(d AT TIME ZONE 'UTC', 'YYYYMMDD'))::regclass;
+            action := 'created, rows moved from the default partition';
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    -- a day is complete when samples an hour past its end have been
+    -- loaded, or a day has passed since its end: then its B-trees are
+    -- built, one sort each, instead of row by row while loads COPY
+    upto := greatest(now() - interval '1 day',
+                     (SELECT max(l.last_ts) FROM spamhints.load l WHERE l.finished_at IS NOT NULL) - interval '1 hour');
+    FOR p IN SELECT t.partition, c.relname FROM spamhints.partitions() t JOIN pg_class c ON c.oid = t.partition
+             WHERE NOT t.indexed AND t.to_ts <= upto LOOP
+        EXECUTE format('CREATE INDEX %I ON spamhints.%I (src_ip)', p.relname || '_src_ip', p.relname);
+        EXECUTE format('CREATE INDEX %I ON spamhints.%I (dst_ip)', p.relname || '_dst_ip', p.relname);
+        partition := p.partition; action := 'indexed'; RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.maintain_partitions() IS
+'Moves the rows of spamhints.smtp_sample_default to the partitions of their days (creating them), and builds the B-trees on src_ip and dst_ip of every day partition that is complete: samples more than an hour past its end are loaded, or a day has passed since its end. Returns what it did, a row per partition. spamhints-load runs it after each load. SECURITY DEFINER: the loader does not own the table.';
+
+DO $$
+DECLARE
+    r      record;
+    c      record;
+    a      record;
+    saved  text[] := '{}';
+    stmt   text;
+    -- the SQL-standard functions over the table, as sql/parts/30_views.sql
+    -- defines them (their deparsed bodies would not parse back to the same
+    -- text); a dependent without its text here stops the update
+    fdefs  jsonb := jsonb_build_object('endpoints', $fn$
+CREATE FUNCTION spamhints.endpoints(ports integer[])
+RETURNS TABLE (ip inet, peer inet, role spamhints.smtp_role, side text,
+               port integer, peer_port integer, asn bigint, cc text,
+               peer_asn bigint, peer_cc text, ts timestamptz,
+               sampling_rate integer, tcp_flags integer, ip_len integer,
+               ttl integer, smtp text, agent inet, load_id integer, frame bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT s.src_ip, s.dst_ip, spamhints.src_role(s.src_port, s.dst_port, ports), 'src',
+           s.src_port, s.dst_port, s.src_asn, s.src_cc, s.dst_asn, s.dst_cc, s.ts,
+           s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+    FROM spamhints.smtp_sample s
+    WHERE spamhints.src_role(s.src_port, s.dst_port, ports) IS NOT NULL
+    UNION ALL
+    SELECT s.dst_ip, s.src_ip, spamhints.dst_role(s.src_port, s.dst_port, ports), 'dst',
+           s.dst_port, s.src_port, s.dst_asn, s.dst_cc, s.src_asn, s.src_cc, s.ts,
+           s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
+    FROM spamhints.smtp_sample s
+    WHERE spamhints.dst_role(s.src_port, s.dst_port, ports) IS NOT NULL;
+END;
+$fn$, 'activity', $fn$
+CREATE FUNCTION spamhints.activity(
+    window_start timestamptz, window_end timestamptz,
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
+RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
+               syn bigint, clients bigint, servers bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT b.bin_start,
+           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
+           coalesce((a.c).client_only + (a.c).both, 0),
+           coalesce((a.c).server_only + (a.c).both, 0)
+    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
+                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
+    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
+                      count(*) AS samples,
+                      sum(s.sampling_rate)::bigint AS est_packets,
+                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
+                                            coalesce(ports, l.smtp_ports)) AS c
+               FROM spamhints.smtp_sample s
+               JOIN spamhints.load l ON l.load_id = s.load_id
+               WHERE s.ts >= window_start AND s.ts < window_end
+               GROUP BY 1) AS a USING (bin_start)
+    -- a one-time filter: the bins are counted before anything is read
+    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    ORDER BY b.bin_start;
+END;
+$fn$);
+BEGIN
+    -- 1. the dependents, deepest last, each as the statements that make it again
+    FOR r IN
+        WITH RECURSIVE obj(classid, objid, depth) AS (
+            SELECT 'pg_class'::regclass::oid, 'spamhints.smtp_sample'::regclass::oid, 0
+          UNION ALL
+            SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 'pg_class'::regclass::oid ELSE d.classid END,
+                   CASE WHEN d.classid = 'pg_rewrite'::regclass THEN rw.ev_class ELSE d.objid END,
+                   o.depth + 1
+            FROM obj o
+            JOIN pg_depend d ON (d.refclassid = o.classid AND d.refobjid = o.objid)
+                             OR (o.classid = 'pg_class'::regclass AND d.refclassid = 'pg_type'::regclass
+                                 AND d.refobjid = (SELECT reltype FROM pg_class WHERE oid = o.objid))
+            LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+            WHERE d.deptype = 'n'
+              AND (d.classid = 'pg_proc'::regclass OR (d.classid = 'pg_rewrite'::regclass AND rw.ev_class <> o.objid))
+        )
+        SELECT classid, objid, max(depth) AS depth FROM obj WHERE depth > 0
+        GROUP BY classid, objid ORDER BY max(depth), objid
+    LOOP
+        IF r.classid = 'pg_proc'::regclass THEN
+            IF NOT fdefs ? (SELECT proname FROM pg_proc WHERE oid = r.objid) THEN
+                RAISE EXCEPTION 'spamhints 0.1--0.2: % depends on smtp_sample and has no definition to be made again with',
+                                r.objid::regprocedure;
+            END IF;
+            saved := saved || (fdefs ->> (SELECT proname FROM pg_proc WHERE oid = r.objid)::text);
+            saved := saved || format('COMMENT ON FUNCTION %s IS %L', r.objid::regprocedure, obj_description(r.objid, 'pg_proc'));
+            IF (SELECT proacl FROM pg_proc WHERE oid = r.objid) IS NOT NULL THEN
+                saved := saved || format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.objid::regprocedure);
+                FOR a IN SELECT x.grantee, x.privilege_type FROM pg_proc p, aclexplode(p.proacl) x
+                         WHERE p.oid = r.objid AND x.grantee <> p.proowner LOOP
+                    saved := saved || format('GRANT %s ON FUNCTION %s TO %s', a.privilege_type, r.objid::regprocedure,
+                                             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END);
+                END LOOP;
+            END IF;
+            CONTINUE;
+        END IF;
+        SELECT * INTO c FROM pg_class WHERE oid = r.objid;
+        saved := saved || format('CREATE %s %s%s AS %s',
+                                 CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
+                                 r.objid::regclass,
+                                 coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', ''),
+                                 rtrim(pg_get_viewdef(r.objid), ';'));
+        FOR a IN SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i WHERE i.indrelid = r.objid ORDER BY i.indexrelid LOOP
+            saved := saved || a.def;
+        END LOOP;
+        IF obj_description(r.objid, 'pg_class') IS NOT NULL THEN
+            saved := saved || format('COMMENT ON %s %s IS %L', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
+                                     r.objid::regclass, obj_description(r.objid, 'pg_class'));
+        END IF;
+        FOR a IN SELECT at.attname, col_description(r.objid, at.attnum) AS d FROM pg_attribute at
+                 WHERE at.attrelid = r.objid AND at.attnum > 0 AND NOT at.attisdropped
+                   AND col_description(r.objid, at.attnum) IS NOT NULL ORDER BY at.attnum LOOP
+            saved := saved || format('COMMENT ON COLUMN %s.%I IS %L', r.objid::regclass, a.attname, a.d);
+        END LOOP;
+        FOR a IN SELECT x.grantee, x.privilege_type, x.is_grantable FROM aclexplode(c.relacl) x WHERE x.grantee <> c.relowner LOOP
+            saved := saved || format('GRANT %s ON %s TO %s%s', a.privilege_type, r.objid::regclass,
+                                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END,
+                                     CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        FOR a IN SELECT at.attname, x.grantee, x.privilege_type FROM pg_attribute at, aclexplode(at.attacl) x
+                 WHERE at.attrelid = r.objid AND at.attacl IS NOT NULL AND x.grantee <> c.relowner ORDER BY at.attnum LOOP
+            saved := saved || format('GRANT %s (%I) ON %s TO %s', a.privilege_type, a.attname, r.objid::regclass,
+                                     CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END);
+        END LOOP;
+    END LOOP;
+
+    -- 2. 0.1's table steps aside
+    ALTER TABLE spamhints.smtp_sample RENAME TO smtp_sample_0_1;
+
+    -- 3. the partitioned table, as 10_samples.sql makes it, with the same
+    -- columns in the same order, their comments and privileges
+    CREATE TABLE spamhints.smtp_sample (LIKE spamhints.smtp_sample_0_1 INCLUDING DEFAULTS) PARTITION BY RANGE (ts);
+    COMMENT ON TABLE spamhints.smtp_sample IS
+'One row per sampled SMTP packet (TCP with an SMTP port at either end) found in the flow samples of a load. Each row stands for sampling_rate real packets. Partitioned by UTC day of ts: spamhints-load creates the partition of a day (smtp_sample_YYYYMMDD, spamhints.ensure_partitions()) before it sends that day''s rows; rows of a day without its partition (an INSERT not made by the loader) wait in smtp_sample_default until spamhints.maintain_partitions() moves them; spamhints.purge() drops whole partitions past the retention.';
+    FOR a IN SELECT at.attname, col_description(at.attrelid, at.attnum) AS d FROM pg_attribute at
+             WHERE at.attrelid = 'spamhints.smtp_sample_0_1'::regclass AND at.attnum > 0 AND NOT at.attisdropped
+               AND col_description(at.attrelid, at.attnum) IS NOT NULL ORDER BY at.attnum LOOP
+        EXECUTE format('COMMENT ON COLUMN spamhints.smtp_sample.%I IS %L', a.attname, a.d);
+    END LOOP;
+    FOR a IN SELECT x.grantee, x.privilege_type FROM pg_class cl, aclexplode(cl.relacl) x
+             WHERE cl.oid = 'spamhints.smtp_sample_0_1'::regclass AND x.grantee <> cl.relowner LOOP
+        EXECUTE format('GRANT %s ON spamhints.smtp_sample TO %s', a.privilege_type,
+                       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END);
+    END LOOP;
+    FOR a IN SELECT at.attname, x.grantee, x.privilege_type FROM pg_attribute at, aclexplode(at.attacl) x
+             WHERE at.attrelid = 'spamhints.smtp_sample_0_1'::regclass AND at.attacl IS NOT NULL
+               AND x.grantee <> (SELECT relowner FROM pg_class WHERE oid = 'spamhints.smtp_sample_0_1'::regclass)
+             ORDER BY at.attnum LOOP
+        EXECUTE format('GRANT %s (%I) ON spamhints.smtp_sample TO %s', a.privilege_type, a.attname,
+                       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END);
+    END LOOP;
+
+    CREATE TABLE spamhints.smtp_sample_default PARTITION OF spamhints.smtp_sample DEFAULT;
+    COMMENT ON TABLE spamhints.smtp_sample_default IS
+'The default partition of spamhints.smtp_sample: rows of a day without a partition of its own, until spamhints.maintain_partitions() (run by spamhints-load after each load) moves them to their day''s partition. Normally empty.';
+    -- its CHECKs (load_exists, NOT VALID; plain_text(smtp), 60_reports.sql)
+    FOR a IN SELECT co.conname, pg_get_constraintdef(co.oid) AS def FROM pg_constraint co
+             WHERE co.conrelid = 'spamhints.smtp_sample_0_1'::regclass AND co.contype = 'c' ORDER BY co.conname LOOP
+        EXECUTE format('ALTER TABLE spamhints.smtp_sample ADD CONSTRAINT %I %s', a.conname, a.def);
+    END LOOP;
+    CREATE TRIGGER sample_truncate_loads AFTER TRUNCATE ON spamhints.smtp_sample
+        FOR EACH STATEMENT EXECUTE FUNCTION spamhints.rows_truncated();
+    CREATE TRIGGER smtp_sample_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.smtp_sample
+        FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+    CREATE INDEX smtp_sample_default_load_brin ON spamhints.smtp_sample_default USING brin (load_id);
+    CREATE INDEX smtp_sample_default_ts_brin ON spamhints.smtp_sample_default USING brin (ts);
+    CREATE INDEX smtp_sample_default_src_ip ON spamhints.smtp_sample_default (src_ip);
+    CREATE INDEX smtp_sample_default_dst_ip ON spamhints.smtp_sample_default (dst_ip);
+    PERFORM pg_catalog.pg_extension_config_dump('spamhints.smtp_sample', '');
+    PERFORM pg_catalog.pg_extension_config_dump('spamhints.smtp_sample_default', '');
+
+    -- 4. 0.1's rows, each in the partition of its day (not members of the
+    -- extension: data, dumped and restored with their rows)
+    FOR a IN SELECT DISTINCT date_trunc('day', s.ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS d
+             FROM spamhints.smtp_sample_0_1 s WHERE isfinite(s.ts) ORDER BY 1 LOOP
+        PERFORM spamhints.ensure_partitions(a.d, a.d);
+    END LOOP;
+    INSERT INTO spamhints.smtp_sample SELECT * FROM spamhints.smtp_sample_0_1;
+
+    -- 5. the old table goes with what depends on it, which is made again
+    DROP TABLE spamhints.smtp_sample_0_1 CASCADE;
+    FOREACH stmt IN ARRAY saved LOOP
+        EXECUTE stmt;
+    END LOOP;
+    -- the B-trees of the days that are complete
+    PERFORM spamhints.maintain_partitions();
+END
+$$;
+
+-- everything about one address, through the B-trees of the partitions
+CREATE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
+RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
+               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
+               hourly spamhints.hist24, customer text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT $1, count(*), coalesce(sum(s.sampling_rate), 0)::bigint,
+           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
+           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
+           spamhints.hourly(s.ts),
+           spamhints.customer_at($1, max(s.ts))
+    FROM (SELECT x.ts, x.sampling_rate, 'src' AS side, x.dst_ip AS peer,
+                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.src_ip = $1
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
+          UNION ALL
+          SELECT x.ts, x.sampling_rate, 'dst', x.src_ip,
+                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s;
+END;
+
+COMMENT ON FUNCTION spamhints.address(inet, tstzrange) IS
+'Everything about one address in spamhints.smtp_sample, in period (default: all time): samples (a sample from the address to itself counts once), est_packets (their sampling rates summed), as_source and as_destination, role (the OR of the SMTP roles its samples give it, with each load''s ports; NULL when none), peers (distinct addresses at the other end), first_seen, last_seen, hourly (the hist24 of its samples by hour of day: spamhints.chart(hourly)), and customer (spamhints.customer_at the address at last_seen). Through the B-trees on src_ip and dst_ip of the day partitions, and only the partitions of period: never a scan of the table.';
+
+-- purge() drops the partitions past the retention whole
+CREATE OR REPLACE FUNCTION spamhints.purge(retention interval DEFAULT NULL, at timestamptz DEFAULT now())
+RETURNS TABLE (table_name text, deleted bigint, cutoff timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+#variable_conflict use_column
+DECLARE
+    cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
+    n   bigint;
+    m   bigint;
+    p   regclass;
+BEGIN
+    -- checked before anything is deleted: a negative retention or an infinite
+    -- time would delete what is not old (everything, the future)
+    IF at IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'purge() at must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(retention, spamhints.setting('retention')::interval) < interval '0' THEN
+        RAISE EXCEPTION 'purge() retention must not be negative, not %',
+                        coalesce(retention, spamhints.setting('retention')::interval)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cutoff := cut;
+    -- the day partitions wholly before the cutoff are dropped, rows are
+    -- deleted only in the one the cutoff falls in (and the default one)
+    n := 0;
+    FOR p IN SELECT t.partition FROM spamhints.partitions() t WHERE t.to_ts <= cut ORDER BY t.from_ts LOOP
+        EXECUTE format('SELECT count(*) FROM %s', p) INTO m;
+        EXECUTE format('DROP TABLE %s', p);
+        n := n + m;
+    END LOOP;
+    DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
+    GET DIAGNOSTICS m = ROW_COUNT;
+    n := n + m;
+    table_name := 'smtp_sample'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.mail_event e WHERE e.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'mail_event'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.report_log r WHERE r.reported_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'report_log'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.incoming_report r WHERE r.received_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'incoming_report'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.ip_assignment a WHERE upper(a.during) <= cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'ip_assignment'; deleted := n; RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+
+-- the day partitions: made and tidied by the loader, as the table's owner
+REVOKE EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
+                           spamhints.maintain_partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
+                          spamhints.maintain_partitions() TO spamhints_loader;
+
+
 -- Confidence bounds (sql/parts/05_bounds.sql): midp_low/high,
 -- est_low/high, wilson_low/high, and the 95% bounds appended to
 -- packet_stats, customer_sender and activity()

@@ -73,6 +73,10 @@ typedef struct cload
 	int64_t		last_ts;
 	int			have_ts;
 
+	/* UTC days (since 1970) whose partition this load has made sure of */
+	int64_t		days[8];
+	int			ndays;
+
 	/* the SQL values, kept until they are sent */
 	char		ports[512];
 	char		v[10][72];
@@ -157,6 +161,32 @@ ts_text(int64_t usec, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int) (usec % 1000000));
+}
+
+/*
+ * Before the rows of a datagram (ld->copy from mark on) go out: the
+ * partition of their UTC day, made in the load's transaction when missing
+ * (spamhints.ensure_partitions()) between two COPYs. The days made sure of
+ * are remembered (the last 8), so that a capture crossing midnight, even
+ * with agents a little out of step, stops its COPY only a few times.
+ */
+static int
+ensure_day(cload *cl, int64_t ts_sec, size_t mark)
+{
+	int64_t		day = ts_sec >= 0 ? ts_sec / 86400 : -((-ts_sec + 86399) / 86400);
+	char		ts[72];
+	int			rc;
+
+	for (int i = 0; i < cl->ndays && i < 8; i++)
+		if (cl->days[i] == day)
+			return 0;
+	ts_text(day * 86400 * 1000000LL, ts, sizeof(ts));
+	rc = sh_load_between_copies(cl->ld, mark, "SELECT spamhints.ensure_partitions($1::timestamptz, $1::timestamptz)", ts);
+	if (rc != 0)
+		return rc;
+	cl->days[cl->ndays % 8] = day;
+	cl->ndays++;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -285,6 +315,8 @@ capture_read(sh_load *ld)
 					sh_error("out of memory");
 					return EXIT_INPUT;
 				}
+			if (cl->dg.rows > 0 && (rc = ensure_day(cl, frame.ts_sec, mark)) != 0)
+				return rc;
 			cl->datagrams++;
 			cl->smtp_rows += cl->dg.rows;
 			for (int i = 0; i < SKIP_COUNT_; i++)
@@ -469,5 +501,6 @@ const sh_pipeline sh_capture_pipeline = {
 	"counter_samples = $9, sampled_packets = $10, smtp_rows = $11, malformed = $12, "
 	"lost_datagrams = $13, skipped = $14",
 	.update_values = capture_update_values,
+	.after_commit_sql = "SELECT count(*) FROM spamhints.maintain_partitions()",
 	.summary = capture_summary, .close = capture_close,
 };

@@ -54,7 +54,8 @@ db_begin(const sh_pipeline *pl, sh_load *ld)
 	PQclear(res);
 	if (pl->prepare && pl->prepare(ld) != 0)
 		return -1;
-	res = PQexec(ld->conn, pl->copy_sql(ld));
+	ld->copy_stmt = pl->copy_sql(ld);
+	res = PQexec(ld->conn, ld->copy_stmt);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
 		sh_db_error(ld->conn, res);
@@ -271,6 +272,83 @@ sh_load_send(sh_load *ld)
 	return ld->send_rc;
 }
 
+int
+sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const char *param)
+{
+	char		err[512];
+	size_t		keep;
+	uint8_t    *saved = NULL;
+	PGresult   *res;
+	int			ok;
+
+	if (ld->conn == NULL || ld->copy_stmt == NULL)
+		return 0;
+	if (ld->send_rc != 0)
+		return ld->send_rc;
+	keep = ld->copy.len - keep_from;
+	if (keep > 0)
+	{
+		if ((saved = malloc(keep)) == NULL)
+		{
+			sh_error("out of memory");
+			return EXIT_INPUT;
+		}
+		memcpy(saved, ld->copy.buf + keep_from, keep);
+	}
+	ld->copy.len = keep_from;
+	sh_copy_trailer(&ld->copy);
+	ok = sh_sender_finish(ld->sender, &ld->copy, err, sizeof(err)) == 0;
+	ld->sender = NULL;
+	if (!ok)
+	{
+		sh_error("%s", err);
+		free(saved);
+		return ld->send_rc = EXIT_DATABASE;
+	}
+	if (sh_db_copy_end(ld->conn, NULL) != 0)
+	{
+		free(saved);
+		return ld->send_rc = EXIT_DATABASE;
+	}
+	res = PQexecParams(ld->conn, sql, 1, NULL, &param, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		sh_db_error(ld->conn, res);
+	PQclear(res);
+	if (ok)
+	{
+		res = PQexec(ld->conn, ld->copy_stmt);
+		ok = PQresultStatus(res) == PGRES_COPY_IN;
+		if (!ok)
+			sh_db_error(ld->conn, res);
+		PQclear(res);
+	}
+	if (ok && (ld->sender = sh_sender_start(ld->conn, ld->out, SH_LOAD_FLUSH_BYTES + 64 * SH_COPY_ROW_MAX,
+											&ld->copy)) == NULL)
+	{
+		sh_error("out of memory");
+		ok = 0;
+	}
+	if (ok)
+	{
+		sh_copy_header(&ld->copy);
+		if (keep > 0 && sh_copy_reserve(&ld->copy, keep) == 0)
+		{
+			memcpy(ld->copy.buf + ld->copy.len, saved, keep);
+			ld->copy.len += keep;
+		}
+		else if (keep > 0)
+		{
+			sh_error("out of memory");
+			ok = 0;
+		}
+	}
+	free(saved);
+	if (!ok)
+		return ld->send_rc = EXIT_DATABASE;
+	return 0;
+}
+
 void
 sh_load_counts_json(char *buf, size_t len, const uint64_t *counts, int n, const char *(*name) (int i))
 {
@@ -458,6 +536,15 @@ load_file(const sh_load_options *opt, const sh_pipeline *pl, const void *config,
 		switch (db_finish(pl, &ld))
 		{
 			case 0:
+				if (pl->after_commit_sql)
+				{
+					PGresult   *res = PQexec(conn, pl->after_commit_sql);
+
+					if (PQresultStatus(res) != PGRES_TUPLES_OK)
+						fprintf(stderr, "%s: warning: %s: loaded, but %s failed: %s", SH_PROGNAME, path,
+								pl->after_commit_sql, PQresultErrorMessage(res));
+					PQclear(res);
+				}
 				break;
 			case 1:
 				report_duplicate(pl, &ld);

@@ -70,6 +70,7 @@ typedef struct sh_load
 	FILE	   *out;
 	int			send_rc;
 	double		last_draw;
+	const char *copy_stmt;		/* the COPY ... FROM STDIN the rows go to (NULL: no database) */
 } sh_load;
 
 typedef struct sh_pipeline
@@ -116,6 +117,12 @@ typedef struct sh_pipeline
 	const char *update_set;
 	/* Their values, into values[0..]; returns how many. */
 	int			(*update_values) (const sh_load *ld, const char **values);
+	/*
+	 * After the load committed (may be NULL): a statement that tidies up
+	 * (the capture pipeline: spamhints.maintain_partitions()). Its failure
+	 * is a warning: the load is kept.
+	 */
+	const char *after_commit_sql;
 	/* The summary line after "spamhints-load: FILE: load N: ", without its newline: one line a file. */
 	void		(*summary) (const sh_load *ld, FILE *f, double seconds);
 	/* Free what ld->state holds (also after a failed load, or a failed open). */
@@ -124,6 +131,16 @@ typedef struct sh_pipeline
 
 /* Hand the rows to the COPY stream: 0, or the exit code (the message printed). */
 int			sh_load_send(sh_load *ld);
+
+/*
+ * In the middle of the COPY, one statement of the load's transaction: the
+ * rows in ld->copy before keep_from go out and the COPY ends, sql runs with
+ * its one parameter (it must return rows), then the COPY starts again with
+ * the rows from keep_from on. The same transaction: the load stays all or
+ * nothing. Without a database (-o, --dry-run) nothing happens: the stream
+ * stays one COPY. 0, or the exit code (the message printed).
+ */
+int			sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const char *param);
 
 /* Hand them over once there are enough. */
 static inline int

@@ -10,6 +10,8 @@ AS $$
 DECLARE
     cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
     n   bigint;
+    m   bigint;
+    p   regclass;
 BEGIN
     -- checked before anything is deleted: a negative retention or an infinite
     -- time would delete what is not old (everything, the future)
@@ -22,8 +24,17 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     cutoff := cut;
+    -- the day partitions wholly before the cutoff are dropped, rows are
+    -- deleted only in the one the cutoff falls in (and the default one)
+    n := 0;
+    FOR p IN SELECT t.partition FROM spamhints.partitions() t WHERE t.to_ts <= cut ORDER BY t.from_ts LOOP
+        EXECUTE format('SELECT count(*) FROM %s', p) INTO m;
+        EXECUTE format('DROP TABLE %s', p);
+        n := n + m;
+    END LOOP;
     DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    GET DIAGNOSTICS m = ROW_COUNT;
+    n := n + m;
     table_name := 'smtp_sample'; deleted := n; RETURN NEXT;
     DELETE FROM spamhints.mail_event e WHERE e.ts < cut;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -41,4 +52,4 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
-'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';

@@ -54,6 +54,13 @@ GRANT USAGE ON SCHEMA spamhints TO spamhints_loader, spamhints_analyst;
 -- load_exists() decide: only its own unfinished load (10_samples.sql).
 GRANT SELECT (load_id, file_name, sha256, finished_at) ON spamhints.load TO spamhints_loader;
 GRANT INSERT ON spamhints.smtp_sample, spamhints.load_agent TO spamhints_loader;
+-- the day partitions: the loader makes the partition of a day before it
+-- sends its rows, and tidies up after a load (12_partitions.sql); both run as
+-- the table's owner (SECURITY DEFINER), so nobody else runs them
+REVOKE EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
+                           spamhints.maintain_partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
+                          spamhints.maintain_partitions() TO spamhints_loader;
 -- enrichment: INSERT INTO spamhints.asn ... ON CONFLICT (asn) DO UPDATE SET
 -- org = EXCLUDED.org, which reads both columns (public AS names, no personal data)
 GRANT INSERT, UPDATE (org) ON spamhints.asn TO spamhints_loader;

@@ -208,10 +208,28 @@ is "$(q "SELECT count(*) FROM spamhints.load")" 1 "and nothing was added by the 
 # --------------------------------------------------------------------------
 # search_path: what the extension's functions can be made to call
 # --------------------------------------------------------------------------
-is "$(q "SELECT count(*) FROM pg_proc p
+is "$(q "SELECT string_agg(p.oid::regprocedure::text || ' ' || coalesce(array_to_string(p.proconfig, ','), 'no search_path'), '; ' ORDER BY 1)
+         FROM pg_proc p
          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'spamhints'
-         WHERE p.prosecdef")" 0 "no SECURITY DEFINER function in the extension"
+         WHERE p.prosecdef")" \
+   "spamhints.ensure_partitions(timestamp with time zone,timestamp with time zone) search_path=pg_catalog, spamhints; spamhints.maintain_partitions() search_path=pg_catalog, spamhints" \
+   "the only SECURITY DEFINER functions are the two that make and index the day partitions, each with its own search_path"
+denied sh_test_analyst "SELECT spamhints.ensure_partitions('2030-01-01', '2030-01-01')" "make a day partition"
+denied sh_test_nobody "SELECT spamhints.maintain_partitions()" "maintain the partitions"
+denied sh_test_analyst "SELECT * FROM spamhints.maintain_partitions()" "maintain the partitions"
+may sh_test_loader "SELECT spamhints.ensure_partitions('2030-01-01', '2030-01-01')" "make the partition of a day it loads"
+is "$(q "SELECT count(*) FROM spamhints.partitions() WHERE from_ts = '2030-01-01 00:00+00'")" 1 "  which is there"
+as sh_test_loader "SELECT spamhints.ensure_partitions('2030-01-01', '2031-02-05')" >/dev/null
+grep -q 'at most 400 days' "$tmp/err"
+ok $? "  and not more than 400 days at a time: $(head -1 "$tmp/err")"
+part=$(q "SELECT partition FROM spamhints.partitions() WHERE from_ts IS NOT NULL ORDER BY from_ts LIMIT 1")
+denied sh_test_analyst "SELECT count(*) FROM $part" "read a day partition directly (only through spamhints.smtp_sample)"
+denied sh_test_loader "SELECT count(*) FROM $part" "read a day partition"
+denied sh_test_loader "DELETE FROM $part" "delete from a day partition"
+as sh_test_loader "DROP TABLE $part" >/dev/null
+grep -q 'must be owner of table' "$tmp/err"
+ok $? "sh_test_loader may not drop a day partition ($(head -1 "$tmp/err" | sed 's/^ERROR: *//'))"
 is "$(q "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), 'none') FROM pg_proc p
          JOIN pg_language l ON l.oid = p.prolang
          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

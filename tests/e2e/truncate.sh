@@ -34,7 +34,7 @@ ok $? "one capture and one mail log loaded: loads agents samples packets maillog
 S=spamhints.smtp_sample L=spamhints.load A=spamhints.load_agent E=spamhints.mail_event M=spamhints.maillog_load
 for stmt in "TRUNCATE $S" "TRUNCATE $S CASCADE" "TRUNCATE $L CASCADE" "TRUNCATE $L, $A" \
             "TRUNCATE $S, $L CASCADE" "TRUNCATE $L, $S CASCADE" "TRUNCATE $S, $L, $A" "TRUNCATE $A, $L, $S" \
-            "TRUNCATE $L, $A, $S" "TRUNCATE TABLE ONLY $S, $L CASCADE" "DELETE FROM $L"; do
+            "TRUNCATE $L, $A, $S" "TRUNCATE TABLE ONLY $L, $S CASCADE" "DELETE FROM $L"; do
   for mstmt in "TRUNCATE $E" "TRUNCATE $M CASCADE" "TRUNCATE $E, $M" "TRUNCATE $M, $E" "TRUNCATE $E, $M CASCADE" "DELETE FROM $M"; do
     case "$stmt|$mstmt" in
       # every capture form with two mail forms, every mail form with two capture forms
@@ -70,6 +70,13 @@ for stmt in "TRUNCATE $L" "TRUNCATE $S, $L" "TRUNCATE $M"; do
 done
 psql -X -d $db -v VERBOSITY=verbose -c "TRUNCATE $L" 2>&1 | grep -q 'ERROR:  0A000'
 ok $? "  SQLSTATE 0A000 (feature not supported)"
+# ONLY the partitioned samples table: refused by PostgreSQL (its rows are in
+# its partitions), nothing changes
+q "TRUNCATE ONLY $S, $L CASCADE" >/dev/null
+is "$?" 1 "TRUNCATE ONLY $S (partitioned): refused"
+grep -q 'cannot truncate only a partitioned table' "$tmp/sqlerr"
+ok $? "  with PostgreSQL's message: $(head -1 "$tmp/sqlerr")"
+is "$(counts)" "$full" "  and nothing changed"
 
 # a cursor open on the samples: TRUNCATE of the loads still leaves no sample behind
 q "BEGIN; DECLARE c CURSOR FOR SELECT * FROM $S; FETCH 1 FROM c; TRUNCATE $L CASCADE; CLOSE c; COMMIT" >/dev/null

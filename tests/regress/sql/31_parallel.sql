@@ -24,6 +24,9 @@ FROM (SELECT g, g % 3 <> 0 AS up,
              (ARRAY['NL','DE','FR','US'])[1 + ci % 4] AS cc, (ARRAY['NL','DE','FR','US'])[1 + si % 4] AS vc
       FROM (SELECT g, (g * 7919) % 20000 AS ci, 19700 + (g * 104729) % 3000 AS si
             FROM generate_series(1::bigint, 60000) AS g) AS x) AS y;
+-- from the default partition to the two days' partitions: the plans below
+-- scan both in parallel (Parallel Append)
+SELECT partition, action FROM spamhints.maintain_partitions();
 ANALYZE spamhints.smtp_sample;
 -- per-hour censuses and profiles, stored: for the union aggregates
 CREATE TABLE parallel_hourly AS
