@@ -17,6 +17,7 @@
 #   f. the loader's peak RSS at 2 and 10 million SMTP samples;
 #   g. the slide queries, extension against plain SQL (bench/analytics.sh),
 #      on SQL-generated rows and on the generated capture as loaded;
+#   h. made-up agents (bench/agents.sh);
 #   i. the live collector (bench/collector.sh): the highest rate of sFlow
 #      datagrams over loopback it takes with no drop and every row loaded,
 #      against sfcapd and sfacctd with its PostgreSQL plugin, its receive +
