@@ -109,8 +109,12 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.detections_per_day, spamhints.incoming_reports_per_day,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
                 spamhints.daily_figures, spamhints.report_queue,
-                spamhints.collector_status, spamhints.collector_agent
+                spamhints.collector_status, spamhints.collector_agent,
+                spamhints.address_day
     TO spamhints_analyst;
+-- the rollups are written by their triggers only (SECURITY DEFINER), and
+-- made again by hand only by the owner
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date) FROM PUBLIC;
 DO $$
 DECLARE
     rel text;

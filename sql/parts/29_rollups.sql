@@ -1,0 +1,184 @@
+-- sql/parts/29_rollups.sql: the rollups of the samples per UTC day and
+-- address, kept with the samples in the same transaction.
+--
+-- spamhints.address_day holds, per load, UTC day and address (and the AS and
+-- country the address had in its samples), what the samples of that day say
+-- about the address: its role, samples, estimate, hour-of-day histogram,
+-- first and last seen. The census, AS and country views read it instead of
+-- the samples; the functions taking a period read it for the whole days of
+-- the period and the samples for the partial days at its ends, so that
+-- their answers are those of the samples.
+--
+-- Kept by statement triggers on spamhints.smtp_sample, SECURITY DEFINER:
+-- the rows a statement inserts are rolled up at its end (from its
+-- transition table, so only rows that passed the load fence become
+-- rollups); a DELETE or UPDATE of samples (DELETE of a load, purge() at
+-- the boundary day, reenrich()) rolls up again the (load, day) pairs it
+-- touched; TRUNCATE empties it. purge() deletes the rollups of the days
+-- whose partitions it drops. Nobody but the owner writes the table: the
+-- loader (spamhints_loader) has no privilege on it.
+
+CREATE TABLE spamhints.address_day (
+    day          date NOT NULL,
+    load_id      integer NOT NULL,
+    ip           inet NOT NULL,
+    asn          bigint,
+    gw_as        bigint,
+    cc           text,
+    role         spamhints.smtp_role NOT NULL,
+    samples      bigint NOT NULL CHECK (samples > 0),
+    est_packets  bigint NOT NULL,
+    as_source    bigint NOT NULL,
+    first_seen   timestamptz NOT NULL,
+    last_seen    timestamptz NOT NULL,
+    hourly       spamhints.hist24 NOT NULL,
+    CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (load_id, day, ip, asn, gw_as, cc)
+);
+
+CREATE INDEX address_day_ip ON spamhints.address_day (ip, day);
+CREATE INDEX address_day_day_brin ON spamhints.address_day USING brin (day);
+
+COMMENT ON TABLE spamhints.address_day IS
+'The rollups of spamhints.smtp_sample: one row per load, UTC day and address (with the AS and country of its samples), as spamhints.endpoint sees each sample from each of its two addresses. Kept by triggers on spamhints.smtp_sample in the transaction that inserts, deletes or updates samples (and by TRUNCATE and purge()); ip_census, client_as_top, client_cc_top and the functions taking a period read it. Written by nobody else: the loader has no privilege on it.';
+COMMENT ON COLUMN spamhints.address_day.day IS 'the UTC day of the samples';
+COMMENT ON COLUMN spamhints.address_day.load_id IS 'the load of the samples';
+COMMENT ON COLUMN spamhints.address_day.ip IS 'the address (spamhints.endpoint.ip)';
+COMMENT ON COLUMN spamhints.address_day.asn IS 'its AS number from the ASN database (src_asn or dst_asn); NULL when none';
+COMMENT ON COLUMN spamhints.address_day.gw_as IS 'the AS of the sFlow gateway record for it (gw_src_as or gw_dst_as)';
+COMMENT ON COLUMN spamhints.address_day.cc IS 'its country from the country database (src_cc or dst_cc); NULL when unknown';
+COMMENT ON COLUMN spamhints.address_day.role IS 'the OR of the SMTP roles its samples give it (with the ports of the load)';
+COMMENT ON COLUMN spamhints.address_day.samples IS 'its rows in spamhints.endpoint: a sample from the address to itself counts twice';
+COMMENT ON COLUMN spamhints.address_day.est_packets IS 'their sampling rates summed';
+COMMENT ON COLUMN spamhints.address_day.as_source IS 'of them, the samples with the address as source';
+COMMENT ON COLUMN spamhints.address_day.first_seen IS 'the first of them';
+COMMENT ON COLUMN spamhints.address_day.last_seen IS 'the last of them';
+COMMENT ON COLUMN spamhints.address_day.hourly IS 'their hist24 by UTC hour of day';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.address_day', '');
+
+-- The rollup rows of some samples: both sides of each, with the ports of
+-- its load, grouped; hours by UTC.
+CREATE FUNCTION spamhints.address_day_roll(load_id integer, day date)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    lo timestamptz := day::timestamp AT TIME ZONE 'UTC';
+    n  bigint;
+BEGIN
+    DELETE FROM spamhints.address_day r WHERE r.load_id = $1 AND r.day = $2;
+    INSERT INTO spamhints.address_day
+    SELECT $2, $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+           sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+    FROM (SELECT s.src_ip AS ip, s.src_asn AS asn, s.gw_src_as AS gw_as, s.src_cc AS cc,
+                 spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
+          FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
+          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours'
+          UNION ALL
+          SELECT s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+                 spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
+          FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
+          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours') AS e
+    WHERE e.role IS NOT NULL
+    GROUP BY e.ip, e.asn, e.gw_as, e.cc;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_roll(integer, date) IS
+'Makes the rollups (spamhints.address_day) of one load and UTC day again from its samples; returns the rows made. The triggers on spamhints.smtp_sample call it for the days a DELETE or UPDATE touched; run it by hand only after changing a partition directly. SECURITY DEFINER, for the owner only.';
+
+CREATE FUNCTION spamhints.address_day_kept()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    p record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO spamhints.address_day AS r
+        SELECT e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+               sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+        FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.load_id, s.src_ip AS ip, s.src_asn AS asn,
+                     s.gw_src_as AS gw_as, s.src_cc AS cc,
+                     spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
+              FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id
+              UNION ALL
+              SELECT (s.ts AT TIME ZONE 'UTC')::date, s.load_id, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+                     spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
+              FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id) AS e
+        WHERE e.role IS NOT NULL
+        GROUP BY e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc
+        ON CONFLICT ON CONSTRAINT address_day_key DO UPDATE
+            SET role = r.role OPERATOR(spamhints.|) EXCLUDED.role,
+                samples = r.samples + EXCLUDED.samples,
+                est_packets = r.est_packets + EXCLUDED.est_packets,
+                as_source = r.as_source + EXCLUDED.as_source,
+                first_seen = least(r.first_seen, EXCLUDED.first_seen),
+                last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
+                hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
+    ELSIF TG_OP = 'DELETE' THEN
+        FOR p IN SELECT DISTINCT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
+            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        END LOOP;
+    ELSIF TG_OP = 'UPDATE' THEN
+        FOR p IN SELECT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o
+                 UNION SELECT n.load_id, (n.ts AT TIME ZONE 'UTC')::date FROM new_rows n LOOP
+            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        END LOOP;
+    ELSIF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE spamhints.address_day;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_kept() IS
+'trigger AFTER INSERT, DELETE, UPDATE and TRUNCATE on spamhints.smtp_sample (for each statement): keeps spamhints.address_day: the rows inserted are rolled up and added (from the transition table: only rows the load fence let in), the (load, day) pairs of rows deleted or updated are rolled up again from the samples left, TRUNCATE empties it.';
+
+CREATE TRIGGER address_day_insert AFTER INSERT ON spamhints.smtp_sample
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_delete AFTER DELETE ON spamhints.smtp_sample
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_update AFTER UPDATE ON spamhints.smtp_sample
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_truncate AFTER TRUNCATE ON spamhints.smtp_sample
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+
+-- The whole UTC days of a period: [whole_days_from, whole_days_to), empty
+-- (both the same) when the period holds none; the whole time for NULL.
+CREATE FUNCTION spamhints.whole_days_from(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN period IS NULL OR lower_inf(period) THEN '-infinity'::timestamptz
+                WHEN isempty(period) THEN 'infinity'::timestamptz
+                WHEN lower_inc(period) AND date_trunc('day', lower(period), 'UTC') = lower(period) THEN lower(period)
+                ELSE date_trunc('day', lower(period), 'UTC') + interval '24 hours' END;
+END;
+
+COMMENT ON FUNCTION spamhints.whole_days_from(tstzrange) IS
+'The start of the first whole UTC day in period (-infinity for NULL or an unbounded start; infinity for an empty period): the functions taking a period read the rollups (spamhints.address_day) of the whole days, [whole_days_from, whole_days_to), and the samples of the rest.';
+
+CREATE FUNCTION spamhints.whole_days_to(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT greatest(spamhints.whole_days_from(period),
+                    CASE WHEN period IS NULL OR upper_inf(period) THEN 'infinity'::timestamptz
+                         WHEN isempty(period) THEN 'infinity'::timestamptz
+                         ELSE date_trunc('day', upper(period), 'UTC') END);
+END;
+
+COMMENT ON FUNCTION spamhints.whole_days_to(tstzrange) IS
+'The end of the last whole UTC day in period (infinity for NULL or an unbounded end), never before whole_days_from(period): see there.';
