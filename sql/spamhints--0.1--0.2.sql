@@ -1116,3 +1116,421 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ===========================================================================
+-- Rollups kept at load (sql/parts/29_rollups.sql, 31_periods.sql): the table
+-- spamhints.address_day per load, UTC day and address, kept by statement
+-- triggers on spamhints.smtp_sample and by purge(); ip_census, client_as_top
+-- and client_cc_top read it; their functions of a period; the rollups of the
+-- rows already loaded are made at the end of this block.
+-- ===========================================================================
+-- address, kept with the samples in the same transaction.
+--
+-- spamhints.address_day holds, per load, UTC day and address (and the AS and
+-- country the address had in its samples), what the samples of that day say
+-- about the address: its role, samples, estimate, hour-of-day histogram,
+-- first and last seen. The census, AS and country views read it instead of
+-- the samples; the functions taking a period read it for the whole days of
+-- the period and the samples for the partial days at its ends, so that
+-- their answers are those of the samples.
+--
+-- Kept by statement triggers on spamhints.smtp_sample, SECURITY DEFINER:
+-- the rows a statement inserts are rolled up at its end (from its
+-- transition table, so only rows that passed the load fence become
+-- rollups); a DELETE or UPDATE of samples (DELETE of a load, purge() at
+-- the boundary day, reenrich()) rolls up again the (load, day) pairs it
+-- touched; TRUNCATE empties it. purge() deletes the rollups of the days
+-- whose partitions it drops. Nobody but the owner writes the table: the
+-- loader (spamhints_loader) has no privilege on it.
+
+CREATE TABLE spamhints.address_day (
+    day          date NOT NULL,
+    load_id      integer NOT NULL,
+    ip           inet NOT NULL,
+    asn          bigint,
+    gw_as        bigint,
+    cc           text,
+    role         spamhints.smtp_role NOT NULL,
+    samples      bigint NOT NULL CHECK (samples > 0),
+    est_packets  bigint NOT NULL,
+    as_source    bigint NOT NULL,
+    first_seen   timestamptz NOT NULL,
+    last_seen    timestamptz NOT NULL,
+    hourly       spamhints.hist24 NOT NULL,
+    CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (load_id, day, ip, asn, gw_as, cc)
+);
+
+CREATE INDEX address_day_ip ON spamhints.address_day (ip, day);
+CREATE INDEX address_day_day_brin ON spamhints.address_day USING brin (day);
+
+COMMENT ON TABLE spamhints.address_day IS
+'The rollups of spamhints.smtp_sample: one row per load, UTC day and address (with the AS and country of its samples), as spamhints.endpoint sees each sample from each of its two addresses. Kept by triggers on spamhints.smtp_sample in the transaction that inserts, deletes or updates samples (and by TRUNCATE and purge()); ip_census, client_as_top, client_cc_top and the functions taking a period read it. Written by nobody else: the loader has no privilege on it.';
+COMMENT ON COLUMN spamhints.address_day.day IS 'the UTC day of the samples';
+COMMENT ON COLUMN spamhints.address_day.load_id IS 'the load of the samples';
+COMMENT ON COLUMN spamhints.address_day.ip IS 'the address (spamhints.endpoint.ip)';
+COMMENT ON COLUMN spamhints.address_day.asn IS 'its AS number from the ASN database (src_asn or dst_asn); NULL when none';
+COMMENT ON COLUMN spamhints.address_day.gw_as IS 'the AS of the sFlow gateway record for it (gw_src_as or gw_dst_as)';
+COMMENT ON COLUMN spamhints.address_day.cc IS 'its country from the country database (src_cc or dst_cc); NULL when unknown';
+COMMENT ON COLUMN spamhints.address_day.role IS 'the OR of the SMTP roles its samples give it (with the ports of the load)';
+COMMENT ON COLUMN spamhints.address_day.samples IS 'its rows in spamhints.endpoint: a sample from the address to itself counts twice';
+COMMENT ON COLUMN spamhints.address_day.est_packets IS 'their sampling rates summed';
+COMMENT ON COLUMN spamhints.address_day.as_source IS 'of them, the samples with the address as source';
+COMMENT ON COLUMN spamhints.address_day.first_seen IS 'the first of them';
+COMMENT ON COLUMN spamhints.address_day.last_seen IS 'the last of them';
+COMMENT ON COLUMN spamhints.address_day.hourly IS 'their hist24 by UTC hour of day';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.address_day', '');
+
+-- The rollup rows of some samples: both sides of each, with the ports of
+-- its load, grouped; hours by UTC.
+CREATE FUNCTION spamhints.address_day_roll(load_id integer, day date)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    lo timestamptz := day::timestamp AT TIME ZONE 'UTC';
+    n  bigint;
+BEGIN
+    DELETE FROM spamhints.address_day r WHERE r.load_id = $1 AND r.day = $2;
+    INSERT INTO spamhints.address_day
+    SELECT $2, $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+           sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+    FROM (SELECT s.src_ip AS ip, s.src_asn AS asn, s.gw_src_as AS gw_as, s.src_cc AS cc,
+                 spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
+          FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
+          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours'
+          UNION ALL
+          SELECT s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+                 spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
+          FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
+          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours') AS e
+    WHERE e.role IS NOT NULL
+    GROUP BY e.ip, e.asn, e.gw_as, e.cc;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_roll(integer, date) IS
+'Makes the rollups (spamhints.address_day) of one load and UTC day again from its samples; returns the rows made. The triggers on spamhints.smtp_sample call it for the days a DELETE or UPDATE touched; run it by hand only after changing a partition directly. SECURITY DEFINER, for the owner only.';
+
+CREATE FUNCTION spamhints.address_day_rebuild()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM spamhints.address_day;
+    SELECT coalesce(sum(spamhints.address_day_roll(d.load_id, d.day)), 0) INTO n
+    FROM (SELECT DISTINCT s.load_id, (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_rebuild() IS
+'Makes every rollup (spamhints.address_day) again from the samples; returns the rows made. Run it after restoring samples without their rollups (a data-only dump restored with --disable-triggers, a dump of 0.1); ALTER EXTENSION spamhints UPDATE from 0.1 runs it. For the owner (address_day_roll() is its own).';
+
+CREATE FUNCTION spamhints.address_day_kept()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    p record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO spamhints.address_day AS r
+        SELECT e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+               sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+        FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.load_id, s.src_ip AS ip, s.src_asn AS asn,
+                     s.gw_src_as AS gw_as, s.src_cc AS cc,
+                     spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
+              FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id
+              UNION ALL
+              SELECT (s.ts AT TIME ZONE 'UTC')::date, s.load_id, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+                     spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
+              FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id) AS e
+        WHERE e.role IS NOT NULL
+        GROUP BY e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc
+        ON CONFLICT ON CONSTRAINT address_day_key DO UPDATE
+            SET role = r.role OPERATOR(spamhints.|) EXCLUDED.role,
+                samples = r.samples + EXCLUDED.samples,
+                est_packets = r.est_packets + EXCLUDED.est_packets,
+                as_source = r.as_source + EXCLUDED.as_source,
+                first_seen = least(r.first_seen, EXCLUDED.first_seen),
+                last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
+                hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
+    ELSIF TG_OP = 'DELETE' THEN
+        FOR p IN SELECT DISTINCT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
+            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        END LOOP;
+    ELSIF TG_OP = 'UPDATE' THEN
+        FOR p IN SELECT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o
+                 UNION SELECT n.load_id, (n.ts AT TIME ZONE 'UTC')::date FROM new_rows n LOOP
+            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        END LOOP;
+    ELSIF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE spamhints.address_day;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_kept() IS
+'trigger AFTER INSERT, DELETE, UPDATE and TRUNCATE on spamhints.smtp_sample (for each statement): keeps spamhints.address_day: the rows inserted are rolled up and added (from the transition table: only rows the load fence let in), the (load, day) pairs of rows deleted or updated are rolled up again from the samples left, TRUNCATE empties it.';
+
+CREATE TRIGGER address_day_insert AFTER INSERT ON spamhints.smtp_sample
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_delete AFTER DELETE ON spamhints.smtp_sample
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_update AFTER UPDATE ON spamhints.smtp_sample
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+CREATE TRIGGER address_day_truncate AFTER TRUNCATE ON spamhints.smtp_sample
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+
+-- The whole UTC days of a period: [whole_days_from, whole_days_to), empty
+-- (both the same) when the period holds none; the whole time for NULL.
+CREATE FUNCTION spamhints.whole_days_from(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN period IS NULL OR lower_inf(period) THEN '-infinity'::timestamptz
+                WHEN isempty(period) THEN 'infinity'::timestamptz
+                WHEN lower_inc(period) AND date_trunc('day', lower(period), 'UTC') = lower(period) THEN lower(period)
+                ELSE date_trunc('day', lower(period), 'UTC') + interval '24 hours' END;
+END;
+
+COMMENT ON FUNCTION spamhints.whole_days_from(tstzrange) IS
+'The start of the first whole UTC day in period (-infinity for NULL or an unbounded start; infinity for an empty period): the functions taking a period read the rollups (spamhints.address_day) of the whole days, [whole_days_from, whole_days_to), and the samples of the rest.';
+
+CREATE FUNCTION spamhints.whole_days_to(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT greatest(spamhints.whole_days_from(period),
+                    CASE WHEN period IS NULL OR upper_inf(period) THEN 'infinity'::timestamptz
+                         WHEN isempty(period) THEN 'infinity'::timestamptz
+                         ELSE date_trunc('day', upper(period), 'UTC') END);
+END;
+
+COMMENT ON FUNCTION spamhints.whole_days_to(tstzrange) IS
+'The end of the last whole UTC day in period (infinity for NULL or an unbounded end), never before whole_days_from(period): see there.';
+
+-- the views read the rollups (30_views.sql)
+CREATE OR REPLACE VIEW spamhints.ip_census AS
+SELECT (c).ips, (c).client_only, (c).server_only, (c).both
+FROM (SELECT spamhints.smtp_census(r.ip, r.role) AS c
+      FROM spamhints.address_day r) AS t;
+
+COMMENT ON VIEW spamhints.ip_census IS
+'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both. From the rollups (spamhints.address_day); ip_census(period) for a time range.';
+
+CREATE OR REPLACE VIEW spamhints.client_as_top AS
+WITH by_cc AS (
+    -- the AS of the enrichment (mmdb), else the sFlow gateway record's (0 there is unknown)
+    SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
+           spamhints.census_agg(e.ip, e.role) AS c
+    FROM spamhints.address_day e
+    WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
+    GROUP BY 1, e.cc, 3
+), by_as AS (
+    SELECT b.asn,
+           CASE WHEN bool_and(b.mmdb) THEN 'mmdb' WHEN NOT bool_or(b.mmdb) THEN 'sflow gateway'
+                ELSE 'mmdb, sflow gateway' END AS as_source,
+           spamhints.counts(spamhints.census_union(b.c)) AS n,
+           (array_agg(b.cc ORDER BY (spamhints.counts(b.c)).ips DESC, b.cc)
+               FILTER (WHERE b.cc IS NOT NULL))[1] AS country
+    FROM by_cc b
+    GROUP BY b.asn
+)
+SELECT rank() OVER (ORDER BY (a.n).client_only DESC) AS rank,
+       a.asn, o.org AS as_org, a.country,
+       (a.n).client_only AS clients,
+       (a.n).server_only AS servers,
+       (a.n).both AS both,
+       (a.n).ips AS ips,
+       a.as_source
+FROM by_as a
+LEFT JOIN spamhints.asn o ON o.asn = a.asn
+ORDER BY rank, a.asn;
+
+COMMENT ON VIEW spamhints.client_as_top IS
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1). From the rollups (spamhints.address_day); client_as_top(period) for a time range.';
+
+CREATE OR REPLACE VIEW spamhints.client_cc_top AS
+SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
+       t.cc AS country,
+       (t.n).client_only AS clients,
+       (t.n).server_only AS servers,
+       (t.n).both AS both,
+       (t.n).ips AS ips
+FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
+      FROM spamhints.address_day e
+      WHERE e.cc IS NOT NULL
+      GROUP BY e.cc) AS t
+ORDER BY rank, t.cc;
+
+COMMENT ON VIEW spamhints.client_cc_top IS
+'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients. From the rollups (spamhints.address_day); client_cc_top(period) for a time range.';
+
+-- the functions of a period (31_periods.sql)
+-- range: the rollups (spamhints.address_day, 29_rollups.sql) of the whole
+-- UTC days of the period, the samples of the partial days at its ends, so
+-- that the answers are those of the samples in the period.
+--
+-- SQL-standard bodies without SET options: inlined into the calling query,
+-- the bounds become comparisons on day and ts (partitions pruned).
+
+CREATE FUNCTION spamhints.address_roles(period tstzrange)
+RETURNS TABLE (ip inet, role spamhints.smtp_role, asn bigint, gw_as bigint, cc text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.ip, r.role, r.asn, r.gw_as, r.cc
+    FROM spamhints.address_day r
+    WHERE r.day >= (spamhints.whole_days_from(period) AT TIME ZONE 'UTC')::date
+      AND r.day < (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
+    UNION ALL
+    SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
+    FROM spamhints.endpoint e
+    WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+      AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
+      AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
+END;
+
+COMMENT ON FUNCTION spamhints.address_roles(tstzrange) IS
+'The addresses seen in period (NULL: all time) with their roles, ASes (asn from the ASN database, gw_as from sFlow) and countries: a row per rollup (spamhints.address_day) of each whole UTC day of the period, and a row per sample side (spamhints.endpoint) in the partial days at its ends; an address comes several times. What ip_census(period), client_as_top(period) and client_cc_top(period) count.';
+
+CREATE FUNCTION spamhints.ip_census(period tstzrange)
+RETURNS TABLE (ips bigint, client_only bigint, server_only bigint, "both" bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (c).ips, (c).client_only, (c).server_only, (c).both
+    FROM (SELECT spamhints.smtp_census(r.ip, r.role) AS c
+          FROM spamhints.address_roles(period) r) AS t;
+END;
+
+COMMENT ON FUNCTION spamhints.ip_census(tstzrange) IS
+'spamhints.ip_census over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.ip_census(''[2024-03-01, 2024-03-08)''): whole UTC days from the rollups, the rest from the samples.';
+
+CREATE FUNCTION spamhints.client_as_top(period tstzrange)
+RETURNS TABLE (rank bigint, asn bigint, as_org text, country text, clients bigint, servers bigint,
+               "both" bigint, ips bigint, as_source text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH by_cc AS (
+        SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
+               spamhints.census_agg(e.ip, e.role) AS c
+        FROM spamhints.address_roles(period) e
+        WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
+        GROUP BY 1, e.cc, 3
+    ), by_as AS (
+        SELECT b.asn,
+               CASE WHEN bool_and(b.mmdb) THEN 'mmdb' WHEN NOT bool_or(b.mmdb) THEN 'sflow gateway'
+                    ELSE 'mmdb, sflow gateway' END AS as_source,
+               spamhints.counts(spamhints.census_union(b.c)) AS n,
+               (array_agg(b.cc ORDER BY (spamhints.counts(b.c)).ips DESC, b.cc)
+                   FILTER (WHERE b.cc IS NOT NULL))[1] AS country
+        FROM by_cc b
+        GROUP BY b.asn
+    )
+    SELECT rank() OVER (ORDER BY (a.n).client_only DESC),
+           a.asn, o.org, a.country,
+           (a.n).client_only, (a.n).server_only, (a.n).both, (a.n).ips,
+           a.as_source
+    FROM by_as a
+    LEFT JOIN spamhints.asn o ON o.asn = a.asn
+    ORDER BY 1, a.asn;
+END;
+
+COMMENT ON FUNCTION spamhints.client_as_top(tstzrange) IS
+'spamhints.client_as_top over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.client_as_top(''[2024-03-01, 2024-03-08)'') WHERE rank <= 30: whole UTC days from the rollups, the rest from the samples.';
+
+CREATE FUNCTION spamhints.client_cc_top(period tstzrange)
+RETURNS TABLE (rank bigint, country text, clients bigint, servers bigint, "both" bigint, ips bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT rank() OVER (ORDER BY (t.n).client_only DESC),
+           t.cc, (t.n).client_only, (t.n).server_only, (t.n).both, (t.n).ips
+    FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
+          FROM spamhints.address_roles(period) e
+          WHERE e.cc IS NOT NULL
+          GROUP BY e.cc) AS t
+    ORDER BY 1, t.cc;
+END;
+
+COMMENT ON FUNCTION spamhints.client_cc_top(tstzrange) IS
+'spamhints.client_cc_top over the samples in period (NULL: all time): whole UTC days from the rollups, the rest from the samples.';
+
+-- purge() deletes the rollups of the days it drops (70_retention.sql)
+CREATE OR REPLACE FUNCTION spamhints.purge(retention interval DEFAULT NULL, at timestamptz DEFAULT now())
+RETURNS TABLE (table_name text, deleted bigint, cutoff timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+#variable_conflict use_column
+DECLARE
+    cut timestamptz := at - coalesce(retention, spamhints.setting('retention')::interval);
+    n   bigint;
+    m   bigint;
+    p   regclass;
+BEGIN
+    -- checked before anything is deleted: a negative retention or an infinite
+    -- time would delete what is not old (everything, the future)
+    IF at IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'purge() at must be finite' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(retention, spamhints.setting('retention')::interval) < interval '0' THEN
+        RAISE EXCEPTION 'purge() retention must not be negative, not %',
+                        coalesce(retention, spamhints.setting('retention')::interval)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cutoff := cut;
+    -- the day partitions wholly before the cutoff are dropped, rows are
+    -- deleted only in the one the cutoff falls in (and the default one)
+    n := 0;
+    FOR p IN SELECT t.partition FROM spamhints.partitions() t WHERE t.to_ts <= cut ORDER BY t.from_ts LOOP
+        EXECUTE format('SELECT count(*) FROM %s', p) INTO m;
+        EXECUTE format('DROP TABLE %s', p);
+        n := n + m;
+    END LOOP;
+    -- the rollups of the days dropped whole go with them; those of the day
+    -- the cutoff falls in are made again by the DELETE's trigger
+    DELETE FROM spamhints.address_day r WHERE r.day < (cut AT TIME ZONE 'UTC')::date;
+    DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
+    GET DIAGNOSTICS m = ROW_COUNT;
+    n := n + m;
+    table_name := 'smtp_sample'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.mail_event e WHERE e.ts < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'mail_event'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.report_log r WHERE r.reported_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'report_log'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.incoming_report r WHERE r.received_at < cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'incoming_report'; deleted := n; RETURN NEXT;
+    DELETE FROM spamhints.ip_assignment a WHERE upper(a.during) <= cut;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    table_name := 'ip_assignment'; deleted := n; RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in; their rollups, spamhints.address_day, with them), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+
+-- the analyst reads the rollups; nobody but the owner makes them again
+GRANT SELECT ON spamhints.address_day TO spamhints_analyst;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date), spamhints.address_day_rebuild() FROM PUBLIC;
+
+-- the rollups of the samples already loaded
+SELECT spamhints.address_day_rebuild();

@@ -92,6 +92,24 @@ $$;
 COMMENT ON FUNCTION spamhints.address_day_roll(integer, date) IS
 'Makes the rollups (spamhints.address_day) of one load and UTC day again from its samples; returns the rows made. The triggers on spamhints.smtp_sample call it for the days a DELETE or UPDATE touched; run it by hand only after changing a partition directly. SECURITY DEFINER, for the owner only.';
 
+CREATE FUNCTION spamhints.address_day_rebuild()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM spamhints.address_day;
+    SELECT coalesce(sum(spamhints.address_day_roll(d.load_id, d.day)), 0) INTO n
+    FROM (SELECT DISTINCT s.load_id, (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_day_rebuild() IS
+'Makes every rollup (spamhints.address_day) again from the samples; returns the rows made. Run it after restoring samples without their rollups (a data-only dump restored with --disable-triggers, a dump of 0.1); ALTER EXTENSION spamhints UPDATE from 0.1 runs it. For the owner (address_day_roll() is its own).';
+
 CREATE FUNCTION spamhints.address_day_kept()
 RETURNS trigger
 LANGUAGE plpgsql

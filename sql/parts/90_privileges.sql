@@ -114,7 +114,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
     TO spamhints_analyst;
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner
-REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date), spamhints.address_day_rebuild() FROM PUBLIC;
 DO $$
 DECLARE
     rel text;
