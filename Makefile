@@ -4,7 +4,8 @@
 #   make install      install the extension into PostgreSQL, the loader into $(PREFIX)/bin
 #   make demo         the main job on a demo capture (installs packages, starts a throwaway cluster)
 #   make test         every test suite (installs packages, starts a throwaway cluster)
-#   make bench        the loading benchmark against the ceiling and the peers (bench/run.sh)
+#   make bench        the loading benchmark against the ceiling and the peers (bench/run.sh);
+#                     make bench SCALE=day|week|month: rollups against plain SQL (bench/rollups.sh)
 #   make unit         the C unit tests under AddressSanitizer and UBSan
 #   make fuzz         every libFuzzer target for FUZZ_SECONDS each (default 120; clang, ASan, UBSan)
 #   make installcheck pg_regress against a running server (PGHOST/PGPORT)
@@ -86,8 +87,9 @@ fuzz:
 demo:
 	bash tests/demo.sh
 
+# make bench SCALE=day|week|month: the rollups against plain SQL (bench/rollups.sh)
 bench:
-	bash bench/run.sh
+	if [ -n "$(SCALE)" ]; then SCALE=$(SCALE) bash bench/rollups.sh; else bash bench/run.sh; fi
 
 # PGXS does not track headers: the extension's objects depend on all of them
 # (census_core.h's inline functions above all)
