@@ -77,6 +77,10 @@ typedef struct cload
 	sh_known   *known;
 	size_t		nknown;
 	int			db_known;		/* 0: not asked yet, 1: ask per agent, 2: nothing to ask */
+	/* the answer for the last agent address asked, every sub-agent, sorted by sub-agent */
+	sh_addr		asked_addr;
+	int			have_asked;
+	PGresult   *asked;
 	int64_t		first_ts;
 	int64_t		last_ts;
 	int			have_ts;
@@ -192,7 +196,9 @@ addr_text(const sh_addr *a, char *addr, size_t len)
 /*
  * Ask the database, between two COPYs, what loads took of the agent: first
  * (once per load) for the lock of datagram identities, which says whether
- * any load took any datagram; then, when some did, for the agent's. The
+ * any load took any datagram; then, when some did, for the agent
+ * address's, every sub-agent (kept until another address is asked for: a
+ * sender making up sub-agents costs one question, not one each). The
  * rows of the datagram being decoded (from *mark on) are kept: *mark
  * follows them. 0, or an exit code.
  */
@@ -202,9 +208,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 	sh_load    *ld = cl->ld;
 	size_t		rows = ld->copy.len - *mark;
 	PGresult   *res = NULL;
-	char		addr[64],
-				sub[16];
-	const char *params[2] = {addr, sub};
+	char		addr[64];
+	const char *params[1] = {addr};
 	int			rc;
 
 	if (cl->db_known == 0)
@@ -219,22 +224,46 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 	}
 	if (cl->db_known != 1)
 		return 0;
-	addr_text(&dg->agent, addr, sizeof(addr));
-	snprintf(sub, sizeof(sub), "%u", dg->sub_agent);
-	rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet, $2::bigint)",
-									2, params, &res);
-	*mark = ld->copy.len - rows;
-	if (rc != 0)
-		return rc;
-	for (int i = 0; res != NULL && i < PQntuples(res); i++)
-		if (sh_known_add(k, strtoll(PQgetvalue(res, i, 0), NULL, 10), strtoll(PQgetvalue(res, i, 1), NULL, 10),
-						 strtoll(PQgetvalue(res, i, 2), NULL, 10), strtoll(PQgetvalue(res, i, 3), NULL, 10)) != 0)
+	/* one question per agent address: its sub-agents come in the same answer */
+	if (!cl->have_asked || cl->asked_addr.family != dg->agent.family ||
+		memcmp(cl->asked_addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) != 0)
+	{
+		addr_text(&dg->agent, addr, sizeof(addr));
+		rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet)",
+										1, params, &res);
+		*mark = ld->copy.len - rows;
+		if (rc != 0)
+			return rc;
+		PQclear(cl->asked);
+		cl->asked = res;
+		cl->asked_addr = dg->agent;
+		cl->have_asked = 1;
+	}
+	res = cl->asked;
+	if (res == NULL)
+		return 0;
+	{
+		/* the first row of the sub-agent (rows sorted by sub-agent) */
+		int			lo = 0,
+					hi = PQntuples(res);
+
+		while (lo < hi)
 		{
-			PQclear(res);
-			sh_error("out of memory");
-			return EXIT_INPUT;
+			int			mid = lo + (hi - lo) / 2;
+
+			if (strtoll(PQgetvalue(res, mid, 0), NULL, 10) < (long long) dg->sub_agent)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-	PQclear(res);
+		for (int i = lo; i < PQntuples(res) && strtoll(PQgetvalue(res, i, 0), NULL, 10) == (long long) dg->sub_agent; i++)
+			if (sh_known_add(k, strtoll(PQgetvalue(res, i, 1), NULL, 10), strtoll(PQgetvalue(res, i, 2), NULL, 10),
+							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10)) != 0)
+			{
+				sh_error("out of memory");
+				return EXIT_INPUT;
+			}
+	}
 	return 0;
 }
 
@@ -686,6 +715,7 @@ capture_close(sh_load *ld)
 {
 	cload	   *cl = ld->state;
 
+	PQclear(cl->asked);
 	for (size_t i = 0; i < cl->nknown; i++)
 		sh_known_free(&cl->known[i]);
 	free(cl->known);

@@ -85,21 +85,22 @@ $$;
 COMMENT ON FUNCTION spamhints.lock_datagrams() IS
 'Takes the transaction-level advisory lock of datagram identities (hashtext(''spamhints.load_seqs''): held until the end of the transaction, one at a time) and says whether any load took datagrams yet (false: none can be known). spamhints-load calls it before its first spamhints.known_datagrams() of a load, and keeps the lock until its load_seqs rows are written and committed.';
 
-CREATE FUNCTION spamhints.known_datagrams(agent inet, sub_agent bigint)
-RETURNS TABLE (boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint)
+CREATE FUNCTION spamhints.known_datagrams(agent inet)
+RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint)
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, spamhints
 AS $$
     SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('spamhints.load_seqs'));
-    SELECT (extract(epoch FROM lower(s.boot)) * 1000)::bigint,
+    SELECT s.sub_agent,
+           (extract(epoch FROM lower(s.boot)) * 1000)::bigint,
            (extract(epoch FROM upper(s.boot)) * 1000)::bigint,
            lower(r), upper(r) - 1
       FROM spamhints.load_seqs s, unnest(s.seqs) AS r
-     WHERE s.agent = known_datagrams.agent AND s.sub_agent = known_datagrams.sub_agent
-     ORDER BY 1, 3;
+     WHERE s.agent = known_datagrams.agent
+     ORDER BY 1, 2, 4;
 $$;
 
-COMMENT ON FUNCTION spamhints.known_datagrams(inet, bigint) IS
-'The datagrams of an sFlow agent and sub-agent that loads took (spamhints.load_seqs): one row per range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its load in ms since 1970 (boot_low_ms, boot_high_ms); a datagram is known when its sequence number is in a range whose boot is within 10 s of its own. Takes the lock of spamhints.lock_datagrams() first.';
+COMMENT ON FUNCTION spamhints.known_datagrams(inet) IS
+'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs): one row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its load in ms since 1970 (boot_low_ms, boot_high_ms); a datagram is known when its sequence number is in a range of its sub-agent whose boot is within 10 s of its own. By address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
