@@ -27,6 +27,9 @@
 #   k. a month of daily loads into the day partitions, per-address questions
 #      and purge() of a week, against the COPY ceiling and 0.1's table
 #      (bench/months.sh).
+#   l. the exactly-once check of sFlow datagrams: a load with it asking,
+#      finding everything known, against one with nothing to ask
+#      (bench/exactly_once.sh).
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -40,7 +43,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months once)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -54,7 +57,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months once}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -428,6 +431,13 @@ if has_part months; then
   env "${months_scale[@]}" LOADER=$LOADER RUNS=$RUNS bash bench/months.sh >"$W/months.txt"
 fi
 
+if has_part once; then
+  say "l. the exactly-once check of sFlow datagrams (bench/exactly_once.sh)"
+  once_scale=()
+  [ "$SCALE" = quick ] && once_scale=(SMTP=20000 PRIOR=2)
+  env "${once_scale[@]}" LOADER=$LOADER RUNS=$RUNS bash bench/exactly_once.sh >"$W/once.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -548,6 +558,9 @@ table() {
   fi
   if has_part months; then
     echo; echo "a month of daily loads, partitioned by day, against the COPY ceiling and 0.1's table (bench/months.sh):"; echo '```'; cat "$W/months.txt"; echo '```'
+  fi
+  if [ -s "$W/once.txt" ]; then
+    echo; echo "the exactly-once check of sFlow datagrams, ratios against a load with nothing to ask (bench/exactly_once.sh):"; echo '```'; cat "$W/once.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"

@@ -1098,6 +1098,110 @@ GRANT DELETE ON spamhints.mail_event TO spamhints_loader;
 GRANT SELECT ON spamhints.maillog_line TO spamhints_analyst;
 GRANT SELECT (line_key, line_count) ON spamhints.mail_event TO spamhints_analyst;
 
+------------------------------------------------------------------------------
+-- Exactly once for sFlow (dedup): every datagram loaded once, whatever file
+-- carries it: load.known_datagrams, spamhints.load_seqs, lock_datagrams(),
+-- known_datagrams() (sql/parts/16_exactly_once.sql). Before the final
+-- column grants of spamhints.load, which then cover known_datagrams.
+------------------------------------------------------------------------------
+ALTER TABLE spamhints.load
+    ADD COLUMN known_datagrams bigint NOT NULL DEFAULT 0 CHECK (known_datagrams >= 0);
+
+COMMENT ON COLUMN spamhints.load.known_datagrams IS
+'of the datagrams decoded whole, those already loaded (the same agent, sub-agent, sequence number and agent boot: by an earlier load, or earlier in this file): skipped, nothing of them added again (spamhints.load_seqs); 0 for loads made before 0.2';
+
+CREATE TABLE spamhints.load_seqs (
+    load_id    integer NOT NULL,
+    agent      inet NOT NULL,
+    sub_agent  bigint NOT NULL,
+    boot       tstzrange NOT NULL CHECK (NOT isempty(boot)),
+    seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs))
+);
+
+COMMENT ON TABLE spamhints.load_seqs IS
+'The sFlow datagrams each load took, per agent, sub-agent and agent boot: the sequence numbers as ranges (consecutive numbers collapse). A datagram is known when an earlier row has its agent, sub-agent and sequence number and a boot within 10 seconds of its own (capture time less uptime); spamhints-load skips it and counts it in spamhints.load.known_datagrams. Rows go with their load (deleting or truncating a load, or truncating spamhints.smtp_sample, deletes them, so that the same datagrams can be loaded again); spamhints.purge() keeps them, as it keeps the loads. Sequence numbers are those of one boot: an agent that sends 2^32 datagrams without restarting (its sequence number wraps) has later datagrams taken for known ones; an uptime that wraps (49.7 days) is a new boot.';
+COMMENT ON COLUMN spamhints.load_seqs.load_id IS 'the load that took these datagrams';
+COMMENT ON COLUMN spamhints.load_seqs.agent IS 'the sFlow agent address';
+COMMENT ON COLUMN spamhints.load_seqs.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
+COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as its datagrams of this load place it (capture time less uptime, ms): the lowest and highest estimate';
+COMMENT ON COLUMN spamhints.load_seqs.seqs IS 'the datagram sequence numbers taken';
+
+CREATE INDEX load_seqs_agent ON spamhints.load_seqs (agent, sub_agent);
+CREATE INDEX load_seqs_load ON spamhints.load_seqs (load_id);
+
+-- As for the samples (10_samples.sql): rows only for the caller's own
+-- unfinished load, and none changed or deleted by the loader role.
+ALTER TABLE spamhints.load_seqs
+    ADD CONSTRAINT load_seqs_load_exists CHECK (spamhints.load_exists(load_id)) NOT VALID;
+CREATE TRIGGER load_seqs_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.load_seqs
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
+
+-- The rows go with their loads, by triggers rather than a foreign key, so
+-- that TRUNCATE spamhints.load CASCADE and TRUNCATE spamhints.smtp_sample
+-- work as before without naming them.
+CREATE FUNCTION spamhints.load_seqs_gone()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM spamhints.load_seqs;
+    ELSE
+        DELETE FROM spamhints.load_seqs s USING old_loads o WHERE s.load_id = o.load_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.load_seqs_gone() IS
+'trigger AFTER DELETE and AFTER TRUNCATE on spamhints.load: deletes the datagram sequence numbers (spamhints.load_seqs) of the loads deleted, or all of them, so that the same datagrams can be loaded again';
+
+CREATE TRIGGER load_delete_seqs AFTER DELETE ON spamhints.load
+    REFERENCING OLD TABLE AS old_loads
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_seqs_gone();
+CREATE TRIGGER load_truncated_seqs AFTER TRUNCATE ON spamhints.load
+    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_seqs_gone();
+
+-- One advisory lock per load transaction, the same for every capture load:
+-- two loads of overlapping datagrams cannot both take them, and no load
+-- waits for another while holding part of what it needs (no deadlock; one
+-- lock per agent exhausted the lock table with 65,536 agents in a file).
+CREATE FUNCTION spamhints.lock_datagrams()
+RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('spamhints.load_seqs'));
+    SELECT EXISTS (SELECT FROM spamhints.load_seqs);
+$$;
+
+COMMENT ON FUNCTION spamhints.lock_datagrams() IS
+'Takes the transaction-level advisory lock of datagram identities (hashtext(''spamhints.load_seqs''): held until the end of the transaction, one at a time) and says whether any load took datagrams yet (false: none can be known). spamhints-load calls it before its first spamhints.known_datagrams() of a load, and keeps the lock until its load_seqs rows are written and committed.';
+
+CREATE FUNCTION spamhints.known_datagrams(agent inet)
+RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint)
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('spamhints.load_seqs'));
+    SELECT s.sub_agent,
+           (extract(epoch FROM lower(s.boot)) * 1000)::bigint,
+           (extract(epoch FROM upper(s.boot)) * 1000)::bigint,
+           lower(r), upper(r) - 1
+      FROM spamhints.load_seqs s, unnest(s.seqs) AS r
+     WHERE s.agent = known_datagrams.agent
+     ORDER BY 1, 2, 4;
+$$;
+
+COMMENT ON FUNCTION spamhints.known_datagrams(inet) IS
+'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs): one row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its load in ms since 1970 (boot_low_ms, boot_high_ms); a datagram is known when its sequence number is in a range of its sub-agent whose boot is within 10 s of its own. By address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
+
+GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
+GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

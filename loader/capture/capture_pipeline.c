@@ -18,6 +18,7 @@
 #include "db.h"
 #include "enrich_db.h"
 #include "input.h"
+#include "known.h"
 #include "sample_rows.h"
 #include "sflow.h"
 
@@ -26,6 +27,7 @@ enum
 {
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
 	SKIP_AGENT_LIMIT,			/* datagrams of agents past SH_AGENTS_MAX */
+	SKIP_DATAGRAM_KNOWN,		/* sampled packets of datagrams loaded already */
 	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
 	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
 };
@@ -69,6 +71,16 @@ typedef struct cload
 	uint64_t	skip[SKIP_COUNT_];
 	sh_counts	counts;
 	sh_agents	agents;
+	uint64_t	known_datagrams;	/* decoded whole, but loaded already: skipped */
+
+	/* per agent (the index of agents.v): the datagrams known already */
+	sh_known   *known;
+	size_t		nknown;
+	int			db_known;		/* 0: not asked yet, 1: ask per agent, 2: nothing to ask */
+	/* the answer for the last agent address asked, every sub-agent, sorted by sub-agent */
+	sh_addr		asked_addr;
+	int			have_asked;
+	PGresult   *asked;
 	int64_t		first_ts;
 	int64_t		last_ts;
 	int			have_ts;
@@ -79,7 +91,7 @@ typedef struct cload
 
 	/* the SQL values, kept until they are sent */
 	char		ports[512];
-	char		v[10][72];
+	char		v[11][72];
 	char		skipped[2048];
 } cload;
 
@@ -96,6 +108,8 @@ skip_name(int reason)
 			return "capture_truncated";
 		case SKIP_AGENT_LIMIT:
 			return "agent_limit";
+		case SKIP_DATAGRAM_KNOWN:
+			return "packet_datagram_known";
 	}
 	return sh_smtp_skip_name((sh_smtp_verdict) (reason - SKIP_SMTP_FIRST + SH_SMTP_FIRST_SKIP));
 }
@@ -161,6 +175,141 @@ ts_text(int64_t usec, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int) (usec % 1000000));
+}
+
+/* An agent address as text, for COPY and for query parameters. */
+static void
+addr_text(const sh_addr *a, char *addr, size_t len)
+{
+	if (a->family == 6)
+	{
+		size_t		at = 0;
+
+		for (int k = 0; k < 16; k += 2)
+			at += (size_t) snprintf(addr + at, len - at, "%s%x", k ? ":" : "",
+									a->bytes[k] << 8 | a->bytes[k + 1]);
+	}
+	else
+		snprintf(addr, len, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
+}
+
+/*
+ * Ask the database, between two COPYs, what loads took of the agent: first
+ * (once per load) for the lock of datagram identities, which says whether
+ * any load took any datagram; then, when some did, for the agent
+ * address's, every sub-agent (kept until another address is asked for: a
+ * sender making up sub-agents costs one question, not one each). The
+ * rows of the datagram being decoded (from *mark on) are kept: *mark
+ * follows them. 0, or an exit code.
+ */
+static int
+ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
+{
+	sh_load    *ld = cl->ld;
+	size_t		rows = ld->copy.len - *mark;
+	PGresult   *res = NULL;
+	char		addr[64];
+	const char *params[1] = {addr};
+	int			rc;
+
+	if (cl->db_known == 0)
+	{
+		rc = sh_load_between_copies_res(ld, *mark, "SELECT spamhints.lock_datagrams()", 0, NULL, &res);
+		*mark = ld->copy.len - rows;
+		if (rc != 0)
+			return rc;
+		cl->db_known = res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 2;
+		PQclear(res);
+		res = NULL;
+	}
+	if (cl->db_known != 1)
+		return 0;
+	/* one question per agent address: its sub-agents come in the same answer */
+	if (!cl->have_asked || cl->asked_addr.family != dg->agent.family ||
+		memcmp(cl->asked_addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) != 0)
+	{
+		addr_text(&dg->agent, addr, sizeof(addr));
+		rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet)",
+										1, params, &res);
+		*mark = ld->copy.len - rows;
+		if (rc != 0)
+			return rc;
+		PQclear(cl->asked);
+		cl->asked = res;
+		cl->asked_addr = dg->agent;
+		cl->have_asked = 1;
+	}
+	res = cl->asked;
+	if (res == NULL)
+		return 0;
+	{
+		/* the first row of the sub-agent (rows sorted by sub-agent) */
+		int			lo = 0,
+					hi = PQntuples(res);
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (strtoll(PQgetvalue(res, mid, 0), NULL, 10) < (long long) dg->sub_agent)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (int i = lo; i < PQntuples(res) && strtoll(PQgetvalue(res, i, 0), NULL, 10) == (long long) dg->sub_agent; i++)
+			if (sh_known_add(k, strtoll(PQgetvalue(res, i, 1), NULL, 10), strtoll(PQgetvalue(res, i, 2), NULL, 10),
+							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10)) != 0)
+			{
+				sh_error("out of memory");
+				return EXIT_INPUT;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Is the datagram (whole, of agent index agent) known already? *known is
+ * set to 1 when an earlier load or this one took it, else 0 (now taken).
+ * 0, or an exit code.
+ */
+static int
+datagram_known(cload *cl, size_t agent, const sh_dgram *dg, const sh_frame *frame, size_t *mark, int *known)
+{
+	sh_known   *k;
+	int64_t		boot;
+	int			rc;
+
+	if (agent >= cl->nknown)
+	{
+		size_t		n = cl->agents.n > agent ? cl->agents.n : agent + 1;
+		sh_known   *v;
+
+		n = n < 2 * cl->nknown ? 2 * cl->nknown : n;
+		if ((v = realloc(cl->known, n * sizeof(*v))) == NULL)
+		{
+			sh_error("out of memory");
+			return EXIT_INPUT;
+		}
+		memset(v + cl->nknown, 0, (n - cl->nknown) * sizeof(*v));
+		cl->known = v;
+		cl->nknown = n;
+	}
+	k = &cl->known[agent];
+	if (!k->asked)
+	{
+		k->asked = 1;
+		if ((rc = ask_known(cl, k, dg, mark)) != 0)
+			return rc;
+	}
+	boot = frame->ts_sec * 1000 + frame->ts_usec / 1000 - (int64_t) dg->uptime_ms;
+	rc = sh_known_take(k, boot, dg->seq);
+	if (rc < 0)
+	{
+		sh_error("out of memory");
+		return EXIT_INPUT;
+	}
+	*known = rc;
+	return 0;
 }
 
 /*
@@ -306,7 +455,12 @@ capture_read(sh_load *ld)
 		}
 		else if (status == SH_OK)
 		{
-			sh_agent   *a = &cl->agents.v[cl->agents.last];
+			size_t		ai = cl->agents.last;
+			sh_agent   *a = &cl->agents.v[ai];
+			int			known;
+
+			if ((rc = datagram_known(cl, ai, &dg, &frame, &mark, &known)) != 0)
+				return rc;
 
 			for (size_t i = 0; i < cl->nfs; i++)
 				if (sh_agent_flow_sample(a, cl->fs[i].source, cl->fs[i].seq, cl->fs[i].rate,
@@ -315,12 +469,26 @@ capture_read(sh_load *ld)
 					sh_error("out of memory");
 					return EXIT_INPUT;
 				}
-			if (cl->dg.rows > 0 && (rc = ensure_day(cl, frame.ts_sec, mark)) != 0)
-				return rc;
 			cl->datagrams++;
-			cl->smtp_rows += cl->dg.rows;
-			for (int i = 0; i < SKIP_COUNT_; i++)
-				cl->skip[i] += cl->dg.skip[i];
+			if (known)
+			{
+				/* loaded already: nothing of it again; its sampled packets skipped as known */
+				uint64_t	packets = cl->dg.rows;
+
+				for (int i = 0; i < SKIP_COUNT_; i++)
+					packets += cl->dg.skip[i];
+				ld->copy.len = mark;
+				cl->known_datagrams++;
+				cl->skip[SKIP_DATAGRAM_KNOWN] += packets;
+			}
+			else
+			{
+				if (cl->dg.rows > 0 && (rc = ensure_day(cl, frame.ts_sec, mark)) != 0)
+					return rc;
+				cl->smtp_rows += cl->dg.rows;
+				for (int i = 0; i < SKIP_COUNT_; i++)
+					cl->skip[i] += cl->dg.skip[i];
+			}
 			cl->counts.flow_samples += counts.flow_samples;
 			cl->counts.counter_samples += counts.counter_samples;
 			cl->counts.other_samples += counts.other_samples;
@@ -386,17 +554,7 @@ db_agents(PGconn *conn, const cload *cl)
 		char		addr[64];
 		int			n;
 
-		if (a->addr.family == 6)
-		{
-			size_t		at = 0;
-
-			for (int k = 0; k < 16; k += 2)
-				at += (size_t) snprintf(addr + at, sizeof(addr) - at, "%s%x", k ? ":" : "",
-										a->addr.bytes[k] << 8 | a->addr.bytes[k + 1]);
-		}
-		else
-			snprintf(addr, sizeof(addr), "%u.%u.%u.%u", a->addr.bytes[0], a->addr.bytes[1],
-					 a->addr.bytes[2], a->addr.bytes[3]);
+		addr_text(&a->addr, addr, sizeof(addr));
 		n = snprintf(line, sizeof(line), "%d\t%s\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t",
 					 cl->ld->id, addr, a->sub_agent, a->version, a->datagrams, a->malformed,
 					 a->first_seq, a->last_seq, a->lost, a->resets);
@@ -416,6 +574,75 @@ db_agents(PGconn *conn, const cload *cl)
 	return sh_db_copy_end(conn, NULL);
 }
 
+/* A time in ms since 1970 as a timestamptz literal. */
+static void
+ms_text(int64_t ms, char *buf, size_t len)
+{
+	int64_t		sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+	time_t		t = (time_t) sec;
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms - sec * 1000));
+}
+
+/*
+ * The datagrams this load took, per agent boot (spamhints.load_seqs), by a
+ * text-format COPY: the sequence numbers as a multirange, sent range by
+ * range. Under the lock that spamhints.lock_datagrams() took when the first
+ * agent was asked for, so that no other load took them meanwhile.
+ */
+static int
+db_seqs(PGconn *conn, const cload *cl)
+{
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs) FROM STDIN");
+	char		line[512];
+
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		sh_error("%s", PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	for (size_t i = 0; i < cl->nknown && i < cl->agents.n; i++)
+	{
+		const sh_agent *a = &cl->agents.v[i];
+		const sh_known *k = &cl->known[i];
+		char		addr[64],
+					lo[96],
+					hi[96];
+
+		addr_text(&a->addr, addr, sizeof(addr));
+		for (size_t b = 0; b < k->n; b++)
+		{
+			const sh_boot *bt = &k->boots[b];
+			int			n;
+
+			if (bt->taken.n == 0)
+				continue;
+			ms_text(bt->own_lo_ms, lo, sizeof(lo));
+			ms_text(bt->own_hi_ms, hi, sizeof(hi));
+			n = snprintf(line, sizeof(line), "%d\t%s\t%u\t[\"%s\",\"%s\"]\t{", cl->ld->id, addr, a->sub_agent, lo, hi);
+			for (size_t r = 0; r < bt->taken.n; r++)
+			{
+				n += snprintf(line + n, sizeof(line) - (size_t) n, "%s[%" PRId64 ",%" PRId64 "]", r ? "," : "",
+							  bt->taken.v[r].lo, bt->taken.v[r].hi);
+				if (r + 1 == bt->taken.n)
+					n += snprintf(line + n, sizeof(line) - (size_t) n, "}\n");
+				if (PQputCopyData(conn, line, n) != 1)
+				{
+					sh_error("%s", PQerrorMessage(conn));
+					return -1;
+				}
+				n = 0;
+			}
+		}
+	}
+	return sh_db_copy_end(conn, NULL);
+}
+
 /* After the samples: the agents, and what enrichment keeps. */
 static int
 capture_after_copy(sh_load *ld)
@@ -423,7 +650,7 @@ capture_after_copy(sh_load *ld)
 	cload	   *cl = ld->state;
 	char		err[512];
 
-	if (db_agents(ld->conn, cl) != 0)
+	if (db_agents(ld->conn, cl) != 0 || db_seqs(ld->conn, cl) != 0)
 		return -1;
 	if (cl->opt->enrich &&
 		sh_enrich_db_finish(ld->conn, cl->opt->enrich, ld->id, err, sizeof(err)) != 0)
@@ -455,7 +682,9 @@ capture_update_values(const sh_load *ld, const char **values)
 	if (!cl->have_ts)
 		values[0] = values[1] = NULL;
 	values[10] = cl->skipped;
-	return 11;
+	snprintf(cl->v[10], 72, "%" PRIu64, cl->known_datagrams);
+	values[11] = cl->v[10];
+	return 12;
 }
 
 static void
@@ -468,6 +697,8 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 			" malformed, %" PRIu64 " lost in transit, %.2f s, %.0f rows/s",
 			cl->datagrams, cl->counts.flow_samples, cl->smtp_rows, cl->malformed,
 			sh_agents_lost(&cl->agents), seconds, seconds > 0 ? (double) cl->smtp_rows / seconds : 0.0);
+	if (cl->known_datagrams > 0)
+		fprintf(f, ", %" PRIu64 " datagrams loaded already (not again)", cl->known_datagrams);
 	sh_load_counts_json(skipped, sizeof(skipped), cl->skip, SKIP_COUNT_, skip_name);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
@@ -484,6 +715,10 @@ capture_close(sh_load *ld)
 {
 	cload	   *cl = ld->state;
 
+	PQclear(cl->asked);
+	for (size_t i = 0; i < cl->nknown; i++)
+		sh_known_free(&cl->known[i]);
+	free(cl->known);
 	sh_agents_free(&cl->agents);
 	free(cl->fs);
 	sh_capture_close(cl->cap);
@@ -499,7 +734,7 @@ const sh_pipeline sh_capture_pipeline = {
 	.copy_sql = capture_copy_sql, .read = capture_read, .after_copy = capture_after_copy,
 	.update_set = "first_ts = $4, last_ts = $5, frames = $6, datagrams = $7, flow_samples = $8, "
 	"counter_samples = $9, sampled_packets = $10, smtp_rows = $11, malformed = $12, "
-	"lost_datagrams = $13, skipped = $14",
+	"lost_datagrams = $13, skipped = $14, known_datagrams = $15",
 	.update_values = capture_update_values,
 	.after_commit_sql = "SELECT count(*) FROM spamhints.maintain_partitions()",
 	.summary = capture_summary, .close = capture_close,

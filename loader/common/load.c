@@ -275,12 +275,21 @@ sh_load_send(sh_load *ld)
 int
 sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const char *param)
 {
+	return sh_load_between_copies_res(ld, keep_from, sql, 1, &param, NULL);
+}
+
+int
+sh_load_between_copies_res(sh_load *ld, size_t keep_from, const char *sql, int nparams,
+						   const char *const *params, PGresult **out)
+{
 	char		err[512];
 	size_t		keep;
 	uint8_t    *saved = NULL;
 	PGresult   *res;
 	int			ok;
 
+	if (out != NULL)
+		*out = NULL;
 	if (ld->conn == NULL || ld->copy_stmt == NULL)
 		return 0;
 	if (ld->send_rc != 0)
@@ -310,11 +319,14 @@ sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const cha
 		free(saved);
 		return ld->send_rc = EXIT_DATABASE;
 	}
-	res = PQexecParams(ld->conn, sql, 1, NULL, &param, NULL, NULL, 0);
+	res = PQexecParams(ld->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
 		sh_db_error(ld->conn, res);
-	PQclear(res);
+	if (ok && out != NULL)
+		*out = res;
+	else
+		PQclear(res);
 	if (ok)
 	{
 		res = PQexec(ld->conn, ld->copy_stmt);
@@ -345,7 +357,14 @@ sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const cha
 	}
 	free(saved);
 	if (!ok)
+	{
+		if (out != NULL && *out != NULL)
+		{
+			PQclear(*out);
+			*out = NULL;
+		}
 		return ld->send_rc = EXIT_DATABASE;
+	}
 	return 0;
 }
 

@@ -142,6 +142,13 @@ int			sh_load_send(sh_load *ld);
  */
 int			sh_load_between_copies(sh_load *ld, size_t keep_from, const char *sql, const char *param);
 
+/*
+ * The same with nparams parameters, the statement's result handed to the
+ * caller in *res (PQclear it; NULL without a database: nothing was run).
+ */
+int			sh_load_between_copies_res(sh_load *ld, size_t keep_from, const char *sql, int nparams,
+									   const char *const *params, PGresult **res);
+
 /* Hand them over once there are enough. */
 static inline int
 sh_load_flush(sh_load *ld)

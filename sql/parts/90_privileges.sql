@@ -79,6 +79,11 @@ GRANT SELECT (maillog_load_id, ts) ON spamhints.mail_event TO spamhints_loader;
 GRANT INSERT, SELECT (line_key) ON spamhints.maillog_line TO spamhints_loader;
 GRANT SELECT (line_key, line_count) ON spamhints.mail_event TO spamhints_loader;
 GRANT DELETE ON spamhints.mail_event TO spamhints_loader;
+-- the datagrams its loads took (spamhints.load_seqs, 16_exactly_once.sql): it
+-- reads them to skip the known ones and adds its own load's; the fence
+-- (load_exists, load_guard) refuses rows for any other load and every
+-- UPDATE, DELETE and TRUNCATE
+GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
 
 DO $$
 DECLARE
@@ -110,7 +115,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
                 spamhints.daily_figures, spamhints.report_queue,
                 spamhints.collector_status, spamhints.collector_agent,
-                spamhints.address_day
+                spamhints.address_day, spamhints.load_seqs
     TO spamhints_analyst;
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner

@@ -293,7 +293,7 @@ case("v4_extended_type_unknown", "sFlow v4, an extended record type (99) without
      around([(udp_frame(datagram_v2v4(4, smtp_v4(), 1, extended=struct.pack(">I", 99), num_extended=1)), None)]),
      {"unknown_v2v4": 1}, malformed=1)
 case("v4_whole", "sFlow v4 with one SMTP sample (control: loads)",
-     around([(udp_frame(datagram_v2v4(4, smtp_v4(40100), 1)), None)]), {}, extra_rows=1,
+     around([(udp_frame(datagram_v2v4(4, smtp_v4(40100), seq_after_two())), None)]), {}, extra_rows=1,
      check="bool_or(s.src_port = 40100)")
 
 # Sampled packet headers: the datagram is whole, one sampled packet cannot be read

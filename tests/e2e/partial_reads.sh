@@ -23,6 +23,9 @@ q() { psql -X -d $db -Atc "$1"; }
 python3 tests/e2e/section_captures.py "$tmp" || exit 1
 while IFS=$'\t' read -r name exit_status rows what; do
   f="$tmp/$name.pcapng"
+  # each case on its own: the cases share datagrams (the same sections), and a
+  # database loads a datagram once (tests/e2e/exactly_once.sh)
+  q "DELETE FROM spamhints.load" >/dev/null
   before=$(q "SELECT count(*) FROM spamhints.load")
   $LOADER -d $db --no-progress "$f" >"$tmp/out" 2>"$tmp/err"
   rc=$?
@@ -56,7 +59,7 @@ done <"$tmp/cases.tsv"
 
 # the same from standard input: the sections are found in a stream too
 $LOADER -d $db --no-progress - <"$tmp/sections_three.pcapng" >"$tmp/out" 2>&1
-ok $? "three sections from standard input: exit 0 (already loaded: $(head -1 "$tmp/out"))"
+ok $? "three sections from standard input: exit 0 ($(head -1 "$tmp/out"))"
 $LOADER -o - - <"$tmp/sections_three.pcapng" 2>/dev/null >"$tmp/copy.bin"
 $LOADER -o - "$tmp/sections_three.pcapng" 2>/dev/null >"$tmp/copy2.bin"
 cmp -s "$tmp/copy.bin" "$tmp/copy2.bin"; ok $? "standard input gives the same rows as the file"
