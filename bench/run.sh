@@ -40,7 +40,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months shards)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -54,7 +54,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months shards}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -428,6 +428,13 @@ if has_part months; then
   env "${months_scale[@]}" LOADER=$LOADER RUNS=$RUNS bash bench/months.sh >"$W/months.txt"
 fi
 
+if has_part shards; then
+  say "l. the census and AS top 30 across 2 shards against one node (bench/shards.sh)"
+  shards_scale=()
+  [ "$SCALE" = quick ] && shards_scale=(ROWS=50000)
+  env "${shards_scale[@]}" RUNS=$RUNS bash bench/shards.sh >"$W/shards.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -548,6 +555,9 @@ table() {
   fi
   if has_part months; then
     echo; echo "a month of daily loads, partitioned by day, against the COPY ceiling and 0.1's table (bench/months.sh):"; echo '```'; cat "$W/months.txt"; echo '```'
+  fi
+  if has_part shards; then
+    echo; echo "the census and AS top 30 across 2 shards against one node (bench/shards.sh):"; echo '```'; cat "$W/shards.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"
