@@ -39,6 +39,18 @@ CREATE TABLE spamhints.shard_saved (
 COMMENT ON TABLE spamhints.shard_saved IS
 'While shards are attached: the single-node definitions of the views and functions that spamhints.shard_views() replaced, put back by the last detach_shard().';
 
+COMMENT ON COLUMN spamhints.shard.name IS 'the shard''s name: its server is spamhints_shard_NAME, its foreign tables are in the schema spamhints_shard_NAME';
+COMMENT ON COLUMN spamhints.shard.shard_no IS '1 to 20: the coordinator shows the shard''s load ids as shard_no * 100000000 + load_id';
+COMMENT ON COLUMN spamhints.shard.server IS 'its postgres_fdw server';
+COMMENT ON COLUMN spamhints.shard.schema_name IS 'the schema of its foreign tables (smtp_sample, load, load_agent, endpoint, asn)';
+COMMENT ON COLUMN spamhints.shard.conninfo IS 'the connection options of its server (no user, no password: those are in the user mappings)';
+COMMENT ON COLUMN spamhints.shard.extversion IS 'the version of spamhints the shard had when attached (the coordinator''s own: other versions are refused)';
+COMMENT ON COLUMN spamhints.shard.attached_at IS 'when it was attached';
+COMMENT ON COLUMN spamhints.shard_saved.ord IS 'the order they are put back in';
+COMMENT ON COLUMN spamhints.shard_saved.object IS 'the view or function (regclass or regprocedure text)';
+COMMENT ON COLUMN spamhints.shard_saved.rewrite IS 'true: its coordinator form is the same SQL over spamhints_coord''s unions; false: shard_views() writes it (the census computed on each shard)';
+COMMENT ON COLUMN spamhints.shard_saved.definition IS 'the statement that makes its single-node form again (CREATE OR REPLACE)';
+
 CREATE FUNCTION spamhints.shard_views() RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog
