@@ -20,7 +20,7 @@ trap 'pg_stop_another "$A"; pg_stop_another "$B"; pg_stop' EXIT
 gen() { psql -qX -h "$1" -d "$2" -v rows="$ROWS" -v seed="$3" -f bench/gen.sql >/dev/null; }
 for d in one coord; do createdb $d; psql -qX -d $d -c 'CREATE EXTENSION spamhints'; done
 for h in "$A" "$B"; do createdb -h "$h" shard; psql -qX -h "$h" -d shard -c 'CREATE EXTENSION spamhints'; done
-gen "$PGHOST" one 0.1; gen "$PGHOST" one 0.2; gen "$A" shard 0.1; gen "$B" shard 0.2
+gen "$PGHOST" one 0.1; psql -qX -d one -c "DELETE FROM spamhints.asn"; gen "$PGHOST" one 0.2; gen "$A" shard 0.1; gen "$B" shard 0.2
 for h in "$PGHOST" "$A" "$B"; do psql -qX -h "$h" -d "$([ "$h" = "$PGHOST" ] && echo one || echo shard)" -c 'VACUUM ANALYZE'; done
 psql -qX -d coord -c "SELECT spamhints.attach_shard('a', 'host=$A dbname=shard user=postgres'), spamhints.attach_shard('b', 'host=$B dbname=shard user=postgres')" >/dev/null
 

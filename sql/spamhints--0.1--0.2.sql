@@ -1243,9 +1243,13 @@ BEGIN
                                'spamhints_coord.\1', 'g');
     END LOOP;
     -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
-    ep := 'SELECT spamhints.census_agg(e.ip, e.role) AS c FROM spamhints_coord.endpoint_local e';
+    -- (over samples joined to their loads, both sides at once: the join and
+    -- the aggregate go to the shard together, half the rows of its endpoint)
+    ep := 'SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports) AS c
+           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id';
     FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
-        ep := ep || format(' UNION ALL SELECT spamhints.census_agg(e.ip, e.role) FROM %I.endpoint e', s.schema_name);
+        ep := ep || format(' UNION ALL SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports)
+                              FROM %1$I.smtp_sample s JOIN %1$I.load l ON l.load_id = s.load_id', s.schema_name);
     END LOOP;
     EXECUTE format('CREATE OR REPLACE VIEW spamhints.ip_census AS
         SELECT (c).ips, (c).client_only, (c).server_only, (c).both
@@ -1302,8 +1306,8 @@ BEGIN
             kept := kept || format(' %s=%s', m[1], m[2]);
         END IF;
     END LOOP;
-    EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (extensions %L, async_capable %L, fetch_size %L%s)',
-                   srv, 'spamhints', 'true', '10000', opts);
+    EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (extensions %L, async_capable %L, fetch_size %L, use_remote_estimate %L%s)',
+                   srv, 'spamhints', 'true', '10000', 'true', opts);
     -- views run as their owner (the extension's), functions as their caller
     SELECT r.rolname INTO owner FROM pg_extension x JOIN pg_roles r ON r.oid = x.extowner WHERE x.extname = 'spamhints';
     EXECUTE format('CREATE USER MAPPING FOR %I SERVER %I%s', owner, srv,
@@ -1341,7 +1345,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.attach_shard(text, text) IS
-'Makes this database a coordinator over one more shard, a spamhints database of the same version at conninfo (libpq key=value: host, port, dbname ...; user and password go to the user mapping): a postgres_fdw server spamhints_shard_NAME (extensions ''spamhints'', async_capable, fetch_size 10000), user mappings for the extension''s owner and the caller, foreign tables for its samples, loads, agents and endpoint in the schema spamhints_shard_NAME, then spamhints.shard_views(). Refused for a shard that cannot be reached, has no spamhints, or another version. Superusers only. E.g. SELECT spamhints.attach_shard(''site_a'', ''host=db-a.example port=5432 dbname=spamhints user=coordinator password=...'').';
+'Makes this database a coordinator over one more shard, a spamhints database of the same version at conninfo (libpq key=value: host, port, dbname ...; user and password go to the user mapping): a postgres_fdw server spamhints_shard_NAME (extensions ''spamhints'', async_capable, fetch_size 10000, use_remote_estimate: without it the planner ships the rows of a join rather than the census), user mappings for the extension''s owner and the caller, foreign tables for its samples, loads, agents and endpoint in the schema spamhints_shard_NAME, then spamhints.shard_views(). Refused for a shard that cannot be reached, has no spamhints, or another version. Superusers only. E.g. SELECT spamhints.attach_shard(''site_a'', ''host=db-a.example port=5432 dbname=spamhints user=coordinator password=...'').';
 
 CREATE FUNCTION spamhints.detach_shard(name text) RETURNS void
 LANGUAGE plpgsql
