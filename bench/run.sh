@@ -30,6 +30,8 @@
 #   l. the exactly-once check of sFlow datagrams: a load with it asking,
 #      finding everything known, against one with nothing to ask
 #      (bench/exactly_once.sh).
+#   m. the census and AS top 30 across 2 shards against one node holding
+#      the same rows (bench/shards.sh).
 #
 # b and c run interleaved (load, ceiling, bare, load, ...) so that what
 # else runs on the machine falls on all of them alike, first with durable
@@ -43,7 +45,7 @@
 #   make bench                        1M SMTP among 10M flow samples (a 2 GB capture)
 #   SCALE=seed make bench             10M among 50M: the seed's size (a 10 GB capture)
 #   SCALE=quick make bench            100k among 1M: a smoke test of the harness
-#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months once)
+#   PARTS="decode load" make bench    only some parts (decode load tshark sfacctd rss analytics agents collector score months once shards)
 #   RUNS=5 KEEP=1 BENCH_TMPDIR=/big make bench
 #   LOADER=/path/to/spamhints-load make bench    another build of the loader
 #
@@ -57,7 +59,7 @@ ROOT=$(pwd)
 SCALE=${SCALE:-default}
 RUNS=${RUNS:-3}
 TSHARK_RUNS=${TSHARK_RUNS:-1}
-PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months once}
+PARTS=${PARTS:-decode load tshark sfacctd rss analytics agents collector score months once shards}
 PEER_DIV=${PEER_DIV:-10}
 KEEP=${KEEP:-0}
 case $SCALE in
@@ -438,6 +440,13 @@ if has_part once; then
   env "${once_scale[@]}" LOADER=$LOADER RUNS=$RUNS bash bench/exactly_once.sh >"$W/once.txt"
 fi
 
+if has_part shards; then
+  say "m. the census and AS top 30 across 2 shards against one node (bench/shards.sh)"
+  shards_scale=()
+  [ "$SCALE" = quick ] && shards_scale=(ROWS=50000)
+  env "${shards_scale[@]}" RUNS=$RUNS bash bench/shards.sh >"$W/shards.txt"
+fi
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -561,6 +570,9 @@ table() {
   fi
   if [ -s "$W/once.txt" ]; then
     echo; echo "the exactly-once check of sFlow datagrams, ratios against a load with nothing to ask (bench/exactly_once.sh):"; echo '```'; cat "$W/once.txt"; echo '```'
+  fi
+  if has_part shards; then
+    echo; echo "the census and AS top 30 across 2 shards against one node (bench/shards.sh):"; echo '```'; cat "$W/shards.txt"; echo '```'
   fi
 } >"$REPORT"
 cat "$REPORT"

@@ -64,6 +64,9 @@ GRANT EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
 -- enrichment: INSERT INTO spamhints.asn ... ON CONFLICT (asn) DO UPDATE SET
 -- org = EXCLUDED.org, which reads both columns (public AS names, no personal data)
 GRANT INSERT, UPDATE (org) ON spamhints.asn TO spamhints_loader;
+-- a coordinator refuses loads (spamhints.coordinator_guard, 85_shards.sql):
+-- the guard reads which shards there are, as the loader
+GRANT SELECT (name) ON spamhints.shard TO spamhints_loader;
 GRANT SELECT (asn, org) ON spamhints.asn TO spamhints_loader;
 
 -- the loader reading mail logs (spamhints-load --maillog): the same steps
@@ -115,7 +118,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
                 spamhints.daily_figures, spamhints.report_queue,
                 spamhints.collector_status, spamhints.collector_agent,
-                spamhints.address_day, spamhints.load_seqs
+                spamhints.address_day, spamhints.load_seqs, spamhints.shard
     TO spamhints_analyst;
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner

@@ -54,3 +54,31 @@ pg_stop() {
   fi
   PG_TMPDIR=
 }
+
+# pg_start_another: one more throwaway cluster beside the first (shards);
+# prints its socket directory (port 5432 there); pg_stop_another DIR ends it.
+pg_start_another() {
+  local dir
+  dir=$(mktemp -d /tmp/spamhints-pg.XXXXXX)
+  chmod 755 "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  pg_as_owner "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust \
+    --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = 5432
+fsync = off
+full_page_writes = off
+shared_buffers = 128MB
+CONF
+  pg_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+  echo "$dir"
+}
+
+pg_stop_another() {
+  [ -n "${1:-}" ] && [ -d "$1" ] || return 0
+  pg_as_owner "$PG_BINDIR/pg_ctl" -D "$1/data" -w -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$1"
+}
