@@ -21,7 +21,9 @@
 #      come from the same labels: this checks the join of verdicts to
 #      samples, it is no second truth.)
 #   4. The ROC curves as SVG in bench/out/score-roc.svg (checked with
-#      python3's XML parser).
+#      python3's XML parser), drawn by headless Chromium into
+#      bench/out/score-roc.png (each curve's colour must show; the script
+#      fails otherwise).
 #
 #   bash bench/score.sh                 (make bench runs it too: PARTS=score)
 #   SEEDS="16 17" SMTP=400000 MIN_SAMPLES=20 COVERAGE_R=10000 bash bench/score.sh
@@ -163,3 +165,31 @@ open(sys.argv[2], "w").write("\n".join(svg) + "\n")
 ET.parse(sys.argv[2])
 print("ROC curves: %s (well-formed XML)" % sys.argv[2])
 PY
+
+# headless Chromium draws the ROC SVG: the screenshot must show every curve's
+# colour (as tests/e2e/charts.sh checks chart_svg)
+if command -v chromium >/dev/null; then
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=640,420 \
+    --screenshot="$tmp/roc.png" "file://$PWD/bench/out/score-roc.svg" >"$tmp/chromium.log" 2>&1
+  cp "$tmp/roc.png" bench/out/score-roc.png
+  pil=python3; python3 -c 'import PIL' 2>/dev/null || pil=/usr/bin/python3
+  "$pil" - bench/out/score-roc.png bench/out/score-roc.svg <<'PY'
+import sys, re
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+px = list(im.getdata())
+curves = re.findall(r'<polyline fill="none" stroke="#([0-9a-f]{6})"', open(sys.argv[2]).read())
+def near(p, c):
+    return all(abs(p[i] - int(c[2 * i:2 * i + 2], 16)) < 24 for i in range(3))
+seen = {c: sum(1 for p in px if near(p, c)) for c in curves}
+print("Chromium: %dx%d, %d colours; pixels of each curve's colour: %s" % (im.size[0], im.size[1], len(set(px)),
+      ", ".join("#%s %d" % (c, n) for c, n in seen.items())))
+# every curve's colour shows (its legend at least: equal curves hide each other)
+# and the curves are drawn (hundreds of pixels of their colours)
+sys.exit(0 if curves and len(set(px)) > 3 and all(n >= 20 for n in seen.values())
+         and sum(seen.values()) >= 500 else 1)
+PY
+  echo "ROC rendered by headless Chromium: bench/out/score-roc.png"
+else
+  echo "ROC not rendered: chromium is not installed (tests/lib/deps.sh installs it)"
+fi

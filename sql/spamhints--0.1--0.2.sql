@@ -1202,6 +1202,417 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
 GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
 
+-- Bounds in the daily figures and the reports (05_bounds.sql, 60_reports.sql,
+-- 71_schedules.sql): report_candidates() returns est_packets_low and
+-- est_packets_high at its end, so it is made again, and with it the two
+-- materialized views (daily_figures gains the same two columns at its end;
+-- report_queue takes report_candidates()'s), with their indexes, comments
+-- and grants; the human-readable part of a report gives the bounds of its
+-- estimate of packets from port 25 too
+DROP MATERIALIZED VIEW spamhints.report_queue;
+DROP MATERIALIZED VIEW spamhints.daily_figures;
+DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
+
+CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
+RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
+               evidence text[], new_evidence text[], diagnosis text[],
+               first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
+               events bigint, items bigint, suppressed boolean, minutes bigint, min_samples integer,
+               min_minutes integer, est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, spamhints
+AS $$
+    WITH src AS (
+        SELECT e.source_ip,
+               array_agg(DISTINCT e.kind ORDER BY e.kind) AS kinds,
+               (array_agg(e.asn ORDER BY e.ts) FILTER (WHERE e.asn IS NOT NULL))[1] AS asn,
+               min(e.ts) AS first_ts,
+               max(e.ts) AS last_ts,
+               count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
+               count(DISTINCT date_trunc('minute', e.ts)) FILTER (WHERE e.kind = 'traffic') AS minutes,
+               coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
+               count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
+               count(*) AS items
+        FROM spamhints.evidence e
+        WHERE e.ts <@ period
+        GROUP BY e.source_ip
+    ), scoped AS (
+        -- only addresses of ISPs that agreed, and in force at the time of the report
+        SELECT g.agreement_id, g.isp, g.abuse_address,
+               coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
+               coalesce(g.min_samples, spamhints.setting('report_min_samples')::integer) AS min_samples,
+               spamhints.setting('report_min_minutes')::integer AS min_minutes,
+               s.*
+        FROM src s
+        JOIN spamhints.agreement g
+          ON (s.source_ip <<= ANY (g.networks) OR s.asn = ANY (g.asns))
+         AND NOT (s.source_ip <<= ANY (g.exclude))
+         AND g.agreed_at <= at
+         AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
+    )
+    SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
+           ARRAY(SELECT k FROM unnest(c.kinds) AS k
+                 WHERE k <> ALL (coalesce(r.kinds, '{}')) ORDER BY k),
+           ARRAY(SELECT d.name FROM (VALUES
+                   (1, 'virus', 'virus' = ANY (c.kinds)),
+                   (2, 'spam sender', 'spam' = ANY (c.kinds) OR 'rejected' = ANY (c.kinds)
+                                      OR ('traffic' = ANY (c.kinds) AND NOT 'server' = ANY (c.kinds)
+                                          AND NOT 'virus' = ANY (c.kinds))),
+                   (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
+                 ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
+           c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
+           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes,
+           spamhints.est_low(c.samples, c.est_packets), spamhints.est_high(c.samples, c.est_packets)
+    FROM scoped c
+    LEFT JOIN LATERAL (
+        SELECT array_agg(DISTINCT k) AS kinds
+        FROM spamhints.report_log l, unnest(l.evidence) AS k
+        WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
+          AND l.reported_at > at - c.suppression AND l.reported_at <= at
+    ) AS r ON true
+    -- a mail-log verdict, or enough sampled packets over more than a moment
+    WHERE c.events > 0 OR (c.samples >= c.min_samples AND c.minutes >= c.min_minutes)
+    ORDER BY c.isp, c.source_ip
+$$;
+
+COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+
+CREATE OR REPLACE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+    sender     text := spamhints.setting('report_from');
+    retention  text := spamhints.setting('retention')::interval::text;
+    missing    text;
+    human      text;
+    b          record;
+BEGIN
+    SELECT * INTO b FROM spamhints.poisson_bounds(greatest(coalesce(item.traffic_n, 0), 0));
+    -- a report gives its evidence: an item that does not list what it counts
+    -- makes none
+    missing := CASE WHEN item.items IS NULL OR item.items < 1 THEN 'evidence'
+                    WHEN coalesce(cardinality(item.diagnosis), 0) = 0 THEN 'diagnosis'
+                    WHEN coalesce(item.traffic_n, 0) + coalesce(item.server_n, 0) + coalesce(item.mail_n, 0) = 0 THEN 'evidence'
+                    WHEN item.traffic_n > 0 AND item.traffic_lines IS NULL THEN 'sampled packets'
+                    WHEN item.server_n > 0 AND item.server_lines IS NULL THEN 'sampled packets from its port 25'
+                    WHEN item.mail_n > 0 AND item.include_mail_addresses AND item.mail_lines_full IS NULL THEN 'mail events'
+                    WHEN item.mail_n > 0 AND NOT item.include_mail_addresses AND item.mail_lines_bare IS NULL THEN 'mail events'
+               END;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'the report about % would not list its %: no report is made', host(item.source_ip), missing
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() lists its evidence; check the setting report_max_items.';
+    END IF;
+    human := format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
+                    to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    coalesce(' (' || item.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             E'Practice document on reporting abuse from traffic data.\n\n'
+          || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
+          || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
+          || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
+                 CASE WHEN item.events > 0
+                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
+                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
+             ELSE '' END
+          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN
+                 format(E'- open server: this address answers SMTP as a mail server (sampled packets\n  from its port 25 to %s in %s) and also connects to port 25\n  of %s. A mail server that sends its users'' mail does\n  both; so does an open relay or proxy. These packets do not show which.\n',
+                        spamhints.counted(item.clients, 'client', 'clients'),
+                        spamhints.counted(item.client_networks, 'network', 'networks'),
+                        spamhints.counted(item.servers, 'other mail server', 'other mail servers'))
+             ELSE '' END
+          || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
+          || E'Every time below is UTC (time zone +00:00).\n'
+          || format(E'Evidence: %s items (%s).\n%s\n',
+                    item.items, array_to_string(item.evidence, ', '),
+                    CASE WHEN item.new_evidence = item.evidence
+                         THEN format('We have not reported this address to you in the last %s.', item.suppression)
+                         ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
+          || format(E'The machine-readable part and the headers part describe one incident: the\nfirst %s from this address, at %s UTC [%s].\n%s\n',
+                    CASE WHEN item.m_ts IS NOT NULL THEN 'mail' ELSE 'sampled packet' END,
+                    spamhints.utc_text(item.arrival), item.incident_ref,
+                    CASE WHEN item.items > 1 THEN format('The other %s of evidence %s listed here (Incidents: %s).',
+                                                         spamhints.counted(item.items - 1, 'item', 'items'),
+                                                         CASE WHEN item.items = 2 THEN 'is' ELSE 'are' END, item.items)
+                         ELSE 'It is the only item of evidence (Incidents: 1).' END)
+          || CASE WHEN item.traffic_n > 0 THEN
+                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
+                    E'sampled packet stands for about N packets.\n\n'
+                 || item.traffic_lines || E'\n'
+                 || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
+                 || format(E'  In all: %s at %s to %s, in %s,\n  from %s UTC to %s UTC.\n  About %s packets (95%% bounds %s to %s: %s Poisson bounds on the\n  count of samples, scaled by the %ssampling rate).\n',
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           CASE WHEN item.rate_min = item.rate_max THEN '1 in ' || item.rate_min
+                                ELSE format('1 in %s to 1 in %s', item.rate_min, item.rate_max) END,
+                           spamhints.counted(item.servers, 'mail server', 'mail servers'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'different minutes'),
+                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last),
+                           to_char(item.est_packets, 'FM999,999,999,999,999,990'),
+                           to_char(round(b.lower * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           to_char(round(b.upper * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           CASE WHEN item.traffic_n <= 100 THEN 'exact' ELSE 'approximate (Wilson-Hilferty)' END,
+                           CASE WHEN item.rate_min = item.rate_max THEN '' ELSE 'average ' END)
+                 || format(E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least %s of them in at least %s\nof the period. This one has %s in %s%s.\n',
+                           item.min_samples, spamhints.counted(item.min_minutes, 'minute', 'different minutes'),
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'minutes'),
+                           CASE WHEN item.events > 0 THEN ' and ' || spamhints.counted(item.events, 'mail event', 'mail events') ELSE '' END)
+             ELSE '' END
+          || CASE WHEN item.server_n > 0 THEN
+                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
+                 || item.server_lines || E'\n'
+                 || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets, 95%% bounds %s to %s) to %s\n  in %s (/24 for IPv4, /48 for IPv6).\n', item.server_n,
+                           to_char(item.server_est, 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_low(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_high(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
+                           spamhints.counted(item.clients, 'client', 'clients'), spamhints.counted(item.client_networks, 'network', 'networks'))
+             ELSE '' END
+          || CASE WHEN item.mail_n > 0 THEN
+                 format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
+                 || format(E'Taken from our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || CASE WHEN item.include_mail_addresses
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
+                 || CASE WHEN item.include_mail_addresses THEN item.mail_lines_full
+                         ELSE regexp_replace(item.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
+                 || E'\n'
+                 || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
+             ELSE '' END
+          || E'\nWARNING: PERSONAL DATA\n'
+          -- exactly the personal data it holds
+          || 'This report contains personal data: IP addresses and times'
+          || CASE WHEN coalesce(item.mail_n, 0) = 0 THEN E'.\n'
+                  WHEN item.include_mail_addresses
+                  THEN E', host names\nclients gave, and the mail addresses of senders and recipients (many forged,\nbut some may be real people''s).\n'
+                  ELSE E', and host names\nclients gave.\n' END
+          || E'You receive it only so that you can stop abuse from your network, under\n' ||
+             E'our agreement. Use it for that alone; keep it confidential and secure; do\n' ||
+             E'not pass it on (tell your customer what they need to know, without other\n' ||
+             E'people''s data); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+    IF human IS NULL THEN
+        RAISE EXCEPTION 'the human-readable part of the report about % would be empty: no report is made', host(item.source_ip)
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() has every field it needs.';
+    END IF;
+    RETURN human;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means (for an open server what was observed, not a verdict), the period, which incident the other parts describe, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the counts of sampled packets with their estimate and its 95% Poisson bounds, and the thresholds of evidence (report_min_samples, report_min_minutes), the warning that says which personal data it holds, with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
+
+CREATE MATERIALIZED VIEW spamhints.daily_figures AS
+WITH samples AS (
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day,
+           count(*) AS samples,
+           sum(s.sampling_rate)::bigint AS est_packets,
+           count(DISTINCT s.src_ip) FILTER (WHERE s.dst_port = 25) AS client_addresses
+    FROM spamhints.smtp_sample s
+    GROUP BY 1
+), senders AS (
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, count(DISTINCT a.customer_id) AS customer_senders
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+    GROUP BY 1
+), produced AS (
+    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_produced
+    FROM spamhints.report_log r
+    GROUP BY 1
+), sent AS (
+    -- a report is sent when the mailer marks it so, on the day it does
+    SELECT (r.sent_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
+    FROM spamhints.report_log r
+    WHERE r.sent_at IS NOT NULL
+    GROUP BY 1
+), days AS (
+    SELECT day FROM samples
+    UNION SELECT day FROM spamhints.detections_per_day
+    UNION SELECT day FROM spamhints.incoming_reports_per_day
+    UNION SELECT day FROM produced
+    UNION SELECT day FROM sent
+)
+SELECT d.day,
+       coalesce(s.samples, 0) AS samples,
+       coalesce(s.est_packets, 0) AS est_packets,
+       coalesce(s.client_addresses, 0) AS client_addresses,
+       coalesce(cs.customer_senders, 0) AS customer_senders,
+       coalesce(m.spam, 0) AS spam,
+       coalesce(m.virus, 0) AS virus,
+       coalesce(m.rejected, 0) AS rejected,
+       coalesce(cc.customers, 0) AS customers_caught,
+       coalesce(cc.new_customers, 0) AS new_customers_caught,
+       coalesce(i.reports, 0) AS incoming_reports,
+       coalesce(p.reports_produced, 0) AS reports_produced,
+       coalesce(r.reports_sent, 0) AS reports_sent,
+       spamhints.est_low(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_low,
+       spamhints.est_high(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_high
+FROM days d
+LEFT JOIN samples s ON s.day = d.day
+LEFT JOIN senders cs ON cs.day = d.day
+LEFT JOIN spamhints.detections_per_day m ON m.day = d.day
+LEFT JOIN spamhints.customers_caught_per_day cc ON cc.day = d.day
+LEFT JOIN spamhints.incoming_reports_per_day i ON i.day = d.day
+LEFT JOIN produced p ON p.day = d.day
+LEFT JOIN sent r ON r.day = d.day
+ORDER BY d.day;
+
+CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
+
+COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
+'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
+
+CREATE MATERIALIZED VIEW spamhints.report_queue AS
+SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
+FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
+
+CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, source_ip);
+
+COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
+'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new; est_packets with its 95% bounds est_packets_low and est_packets_high. What the daily spamhints.report() run turns into reports.';
+
+COMMENT ON COLUMN spamhints.daily_figures.day IS 'the UTC day';
+COMMENT ON COLUMN spamhints.daily_figures.samples IS 'sampled SMTP packets';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets IS 'their estimated real packets';
+COMMENT ON COLUMN spamhints.daily_figures.client_addresses IS 'distinct addresses seen as SMTP clients';
+COMMENT ON COLUMN spamhints.daily_figures.customer_senders IS 'our customers seen sending mail directly';
+COMMENT ON COLUMN spamhints.daily_figures.spam IS 'spam mail events';
+COMMENT ON COLUMN spamhints.daily_figures.virus IS 'virus mail events';
+COMMENT ON COLUMN spamhints.daily_figures.rejected IS 'rejected mail events';
+COMMENT ON COLUMN spamhints.daily_figures.customers_caught IS 'customers caught by the mail logs';
+COMMENT ON COLUMN spamhints.daily_figures.new_customers_caught IS 'of them, caught for the first time';
+COMMENT ON COLUMN spamhints.daily_figures.incoming_reports IS 'abuse reports received';
+COMMENT ON COLUMN spamhints.daily_figures.reports_sent IS 'reports made (spamhints.report_log)';
+COMMENT ON COLUMN spamhints.report_queue.period IS 'the day the evidence is from';
+COMMENT ON COLUMN spamhints.report_queue.as_of IS 'when spamhints.refresh() computed the row';
+COMMENT ON COLUMN spamhints.report_queue.agreement_id IS 'the agreement (spamhints.agreement)';
+COMMENT ON COLUMN spamhints.report_queue.isp IS 'the ISP';
+COMMENT ON COLUMN spamhints.report_queue.abuse_address IS 'where the report goes';
+COMMENT ON COLUMN spamhints.report_queue.source_ip IS 'the address to report';
+COMMENT ON COLUMN spamhints.report_queue.asn IS 'its AS';
+COMMENT ON COLUMN spamhints.report_queue.evidence IS 'the kinds of evidence: traffic, server, spam, virus, rejected';
+COMMENT ON COLUMN spamhints.report_queue.new_evidence IS 'the kinds not reported to this ISP for this address within the suppression window';
+COMMENT ON COLUMN spamhints.report_queue.diagnosis IS 'what the evidence says the address is doing';
+COMMENT ON COLUMN spamhints.report_queue.first_ts IS 'its first item';
+COMMENT ON COLUMN spamhints.report_queue.last_ts IS 'its last item';
+COMMENT ON COLUMN spamhints.report_queue.samples IS 'its sampled packets';
+COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets';
+COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
+COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
+COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';
+COMMENT ON COLUMN spamhints.daily_figures.reports_produced IS 'reports spamhints.report() made that day (report_log.reported_at)';
+COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
+COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
+COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL on a day without samples)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL without sampled packets)';
+
+GRANT SELECT ON spamhints.daily_figures, spamhints.report_queue TO spamhints_analyst;
+
+-- The sender score's shares with their Wilson 95% intervals
+-- (53_sender_score.sql): six columns at the end of sender_score(), a new
+-- function (nothing depends on it)
+DROP FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer);
+
+CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
+                                       min_samples integer DEFAULT 10)
+RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
+               client_only boolean, servers bigint, server_networks bigint,
+               syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
+               network_senders bigint, network_addresses bigint, neighbour_share float8,
+               dynamic boolean, score float8, abstained boolean, rank bigint,
+               est_packets bigint, est_packets_low bigint, est_packets_high bigint,
+               syn_share_low float8, syn_share_high float8, rst_share_low float8, rst_share_high float8,
+               neighbour_share_low float8, neighbour_share_high float8)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH e AS (
+        SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
+               e.side, e.tcp_flags, e.ts, e.sampling_rate,
+               network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
+        FROM spamhints.endpoint e
+        WHERE e.ts >= window_start AND e.ts < window_end
+    ), per AS (
+        SELECT e.ip, min(e.net) AS net,
+               count(*) FILTER (WHERE e.as_client) AS client_samples,
+               count(*) FILTER (WHERE e.as_server) AS server_samples,
+               count(DISTINCT e.peer) FILTER (WHERE e.as_client) AS servers,
+               count(DISTINCT network(set_masklen(e.peer, CASE WHEN family(e.peer) = 4 THEN 24 ELSE 48 END)))
+                   FILTER (WHERE e.as_client) AS server_networks,
+               count(*) FILTER (WHERE e.as_client AND e.side = 'src' AND e.tcp_flags & 18 = 2) AS syn,
+               count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
+               count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
+               max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
+               coalesce(sum(e.sampling_rate) FILTER (WHERE e.as_client), 0)::bigint AS est_packets
+        FROM e
+        GROUP BY e.ip
+    ), nets AS (
+        SELECT p.net, count(*) AS addresses, count(*) FILTER (WHERE p.client_samples > 0) AS senders
+        FROM per p
+        GROUP BY p.net
+    ), f AS (
+        SELECT p.ip,
+               (SELECT a.customer_id FROM spamhints.ip_assignment a
+                WHERE a.network >>= p.ip AND a.during @> p.last_seen) AS customer_id,
+               p.client_samples, p.server_samples, p.server_samples = 0 AS client_only,
+               p.servers, p.server_networks,
+               p.syn::float8 / p.client_samples AS syn_share,
+               p.rst::float8 / p.client_samples AS rst_share,
+               p.active_hours,
+               least(1, p.active_hours / (24 * (1 - power(23.0 / 24, p.client_samples))))::float8 AS hour_spread,
+               n.senders AS network_senders, n.addresses AS network_addresses,
+               CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
+               EXISTS (SELECT FROM spamhints.ip_assignment a
+                       WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
+                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
+               p.est_packets, p.syn AS syn_n, p.rst AS rst_n
+        FROM per p
+        JOIN nets n ON n.net = p.net
+        WHERE p.client_samples > 0
+    ), s AS (
+        SELECT f.*,
+               CASE WHEN f.client_samples >= min_samples THEN
+                   0.25 * f.client_only::integer
+                   + 0.25 * least(1, ln(f.server_networks) / ln(32))
+                   + 0.15 * least(1, f.syn_share / 0.25)
+                   + 0.10 * least(1, f.rst_share / 0.15)
+                   + 0.10 * f.hour_spread
+                   + 0.05 * f.neighbour_share
+                   + 0.10 * f.dynamic::integer
+               END AS score
+        FROM f
+    )
+    SELECT s.ip, s.customer_id, s.client_samples, s.server_samples, s.client_only, s.servers,
+           s.server_networks, s.syn_share, s.rst_share, s.active_hours, s.hour_spread,
+           s.network_senders, s.network_addresses, s.neighbour_share, s.dynamic,
+           round(s.score::numeric, 4)::float8, s.score IS NULL,
+           CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
+           s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
+           spamhints.est_high(s.client_samples, s.est_packets),
+           spamhints.wilson_low(s.syn_n, s.client_samples), spamhints.wilson_high(s.syn_n, s.client_samples),
+           spamhints.wilson_low(s.rst_n, s.client_samples), spamhints.wilson_high(s.rst_n, s.client_samples),
+           spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
+           spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
+    FROM s
+    ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
+END;
+
+COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';
+
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
 DECLARE

@@ -43,7 +43,9 @@ RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples 
                syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
                network_senders bigint, network_addresses bigint, neighbour_share float8,
                dynamic boolean, score float8, abstained boolean, rank bigint,
-               est_packets bigint, est_packets_low bigint, est_packets_high bigint)
+               est_packets bigint, est_packets_low bigint, est_packets_high bigint,
+               syn_share_low float8, syn_share_high float8, rst_share_low float8, rst_share_high float8,
+               neighbour_share_low float8, neighbour_share_high float8)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     WITH e AS (
@@ -85,7 +87,7 @@ BEGIN ATOMIC
                EXISTS (SELECT FROM spamhints.ip_assignment a
                        WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
                          AND a.during && tstzrange(window_start, window_end)) AS dynamic,
-               p.est_packets
+               p.est_packets, p.syn AS syn_n, p.rst AS rst_n
         FROM per p
         JOIN nets n ON n.net = p.net
         WHERE p.client_samples > 0
@@ -108,10 +110,14 @@ BEGIN ATOMIC
            round(s.score::numeric, 4)::float8, s.score IS NULL,
            CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
            s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
-           spamhints.est_high(s.client_samples, s.est_packets)
+           spamhints.est_high(s.client_samples, s.est_packets),
+           spamhints.wilson_low(s.syn_n, s.client_samples), spamhints.wilson_high(s.syn_n, s.client_samples),
+           spamhints.wilson_low(s.rst_n, s.client_samples), spamhints.wilson_high(s.rst_n, s.client_samples),
+           spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
+           spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
     FROM s
     ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
 END;
 
 COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
-'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Highest first.';
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';

@@ -193,7 +193,7 @@ RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip ine
                evidence text[], new_evidence text[], diagnosis text[],
                first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
                events bigint, items bigint, suppressed boolean, minutes bigint, min_samples integer,
-               min_minutes integer)
+               min_minutes integer, est_packets_low bigint, est_packets_high bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, spamhints
 AS $$
@@ -236,7 +236,8 @@ AS $$
                    (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
                  ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
            c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
-           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes
+           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes,
+           spamhints.est_low(c.samples, c.est_packets), spamhints.est_high(c.samples, c.est_packets)
     FROM scoped c
     LEFT JOIN LATERAL (
         SELECT array_agg(DISTINCT k) AS kinds
@@ -250,7 +251,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met. Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
 
 -- A report is built in parts that can each be called alone: report_items()
 -- gathers, per address to report, what the report says; report_human(),
@@ -548,7 +549,10 @@ BEGIN
                  format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
                  || item.server_lines || E'\n'
                  || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets) to %s in %s (/24\n  for IPv4, /48 for IPv6).\n', item.server_n, item.server_est,
+                 || format(E'  In all: %s sampled (about %s packets, 95%% bounds %s to %s) to %s\n  in %s (/24 for IPv4, /48 for IPv6).\n', item.server_n,
+                           to_char(item.server_est, 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_low(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_high(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
                            spamhints.counted(item.clients, 'client', 'clients'), spamhints.counted(item.client_networks, 'network', 'networks'))
              ELSE '' END
           || CASE WHEN item.mail_n > 0 THEN

@@ -44,7 +44,9 @@ SELECT d.day,
        coalesce(cc.new_customers, 0) AS new_customers_caught,
        coalesce(i.reports, 0) AS incoming_reports,
        coalesce(p.reports_produced, 0) AS reports_produced,
-       coalesce(r.reports_sent, 0) AS reports_sent
+       coalesce(r.reports_sent, 0) AS reports_sent,
+       spamhints.est_low(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_low,
+       spamhints.est_high(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_high
 FROM days d
 LEFT JOIN samples s ON s.day = d.day
 LEFT JOIN senders cs ON cs.day = d.day
@@ -58,7 +60,7 @@ ORDER BY d.day;
 CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
 
 COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
-'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day).';
+'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
 
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
@@ -67,7 +69,7 @@ FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
 CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, source_ip);
 
 COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
-'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new. What the daily spamhints.report() run turns into reports.';
+'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new; est_packets with its 95% bounds est_packets_low and est_packets_high. What the daily spamhints.report() run turns into reports.';
 
 CREATE FUNCTION spamhints.refresh() RETURNS void
 LANGUAGE plpgsql

@@ -248,3 +248,8 @@ COMMENT ON COLUMN spamhints.daily_figures.reports_produced IS 'reports spamhints
 COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
 COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
 COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
+
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL on a day without samples)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL without sampled packets)';

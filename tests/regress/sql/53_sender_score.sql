@@ -3,7 +3,7 @@
 CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
-SELECT plan(7);
+SELECT plan(9);
 BEGIN;
 INSERT INTO spamhints.load (file_name, sha256, finished_at) VALUES ('s.pcap', repeat('5', 64), now());
 -- A = 198.51.100.10, a client only: SYN to .25 at 00:10 and to .26 at 05:10
@@ -39,6 +39,19 @@ SELECT results_eq($$SELECT customer_id, client_samples, server_samples, client_o
 -- + 0.10 x 0.79854 + 0.05 x 1 + 0.10 = 0.7799
 SELECT results_eq($$SELECT score, abstained, rank FROM spamhints.sender_score('2007-03-14', '2007-03-15', 3) WHERE ip = '198.51.100.10'$$,
   $$VALUES (0.7799::float8, false, 1::bigint)$$, 'sender_score: the score by its formula');
+-- Wilson's 95% intervals, (k + 1.92 -+ 1.96 sqrt(k (n - k) / n + 0.96)) / (n + 3.84):
+-- 2 SYN of 4: 0.1500 to 0.8500; 1 RST of 4: 0.0456 to 0.6994; 1 neighbour
+-- sending of 1: 0.2065 to 1
+SELECT results_eq($$SELECT round(syn_share_low::numeric, 4), round(syn_share_high::numeric, 4),
+                           round(rst_share_low::numeric, 4), round(rst_share_high::numeric, 4),
+                           round(neighbour_share_low::numeric, 4), round(neighbour_share_high::numeric, 4)
+                    FROM spamhints.sender_score('2007-03-14', '2007-03-15', 3) WHERE ip = '198.51.100.10'$$,
+  $$VALUES (0.1500, 0.8500, 0.0456, 0.6994, 0.2065, 1.0000)$$,
+  'sender_score: the shares'' Wilson 95% intervals, by hand');
+-- 0 of 2 neighbours: 0 to 0.6576
+SELECT results_eq($$SELECT round(neighbour_share_low::numeric, 4), round(neighbour_share_high::numeric, 4)
+                    FROM spamhints.sender_score('2007-03-14', '2007-03-15', 1) WHERE ip = '203.0.113.99'$$,
+  $$VALUES (0.0000, 0.6576)$$, 'sender_score: no neighbour of 203.0.113.99 sends: 0 of 2, 0 to 0.6576');
 SELECT results_eq($$SELECT customer_id, client_samples, server_samples, client_only, servers, server_networks,
                            syn_share, rst_share, active_hours, hour_spread, dynamic, score, abstained, rank
                     FROM spamhints.sender_score('2007-03-14', '2007-03-15', 3) WHERE ip = '198.51.100.20'$$,

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 SELECT has_materialized_view('spamhints', 'daily_figures', 'materialized view daily_figures');
 SELECT has_materialized_view('spamhints', 'report_queue', 'materialized view report_queue');
@@ -35,10 +35,10 @@ INSERT INTO spamhints.incoming_report (received_at, source_ip) VALUES ('2007-03-
 SELECT is((SELECT count(*) FROM spamhints.daily_figures), 0::bigint, 'a materialized view: nothing new before refresh()');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() refreshes both');
 SELECT results_eq($$SELECT * FROM spamhints.daily_figures ORDER BY day$$,
-  $$VALUES ('2007-03-14'::date, 3::bigint, 3000::bigint, 2::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
-           ('2007-03-15', 1, 1000, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0),
-           ('2007-03-16', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0)$$,
-  'daily_figures: per UTC day, samples, estimate, client addresses, customer senders, spam, virus, rejected, customers caught (new), reports in, produced and sent');
+  $$VALUES ('2007-03-14'::date, 3::bigint, 3000::bigint, 2::bigint, 1::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint, 763::bigint, 8164::bigint),
+           ('2007-03-15', 1, 1000, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 50, 4932),
+           ('2007-03-16', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, NULL)$$,
+  'daily_figures: per UTC day, samples, estimate, client addresses, customer senders, spam, virus, rejected, customers caught (new), reports in, produced and sent, the estimate''s 95% bounds (3 at 1 in 1000: 1000 x 0.7631 to 1000 x 8.1645; 1: 1000 x 0.0500 to 1000 x 4.9319; none: 0, no upper bound)');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() again (concurrently: readers are not blocked)');
 SELECT is((SELECT count(*) FROM spamhints.daily_figures), 3::bigint, 'the same figures');
 
@@ -56,6 +56,12 @@ SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() with yesterday''s evide
 SELECT results_eq($$SELECT period, isp, source_ip, evidence, suppressed FROM spamhints.report_queue$$,
   $$SELECT spamhints.yesterday(), 'Agreed ISP'::text, '192.0.2.9'::inet, '{traffic}'::text[], false$$,
   'report_queue: yesterday''s (UTC) addresses of agreed ISPs with evidence');
+SELECT results_eq($$SELECT samples, est_packets, est_packets_low, est_packets_high FROM spamhints.report_queue$$,
+  $$VALUES (1::bigint, 1000::bigint, 50::bigint, 4932::bigint)$$,
+  'report_queue: the estimate with its 95% bounds (one sample at 1 in 1000: 1000 x 0.0500 to 1000 x 4.9319)');
+SELECT results_eq($$SELECT est_packets_low, est_packets_high FROM spamhints.report_candidates(spamhints.yesterday())$$,
+  $$VALUES (50::bigint, 4932::bigint)$$,
+  'report_candidates(): est_packets_low and est_packets_high');
 SELECT is((SELECT count(*) FROM spamhints.report()), 1::bigint, 'report() with no arguments reports yesterday');
 SELECT lives_ok('SELECT spamhints.refresh()', 'refresh() after the report');
 SELECT is((SELECT suppressed FROM spamhints.report_queue), true, 'after it, the queue shows the address as reported');
@@ -77,6 +83,16 @@ SELECT results_eq($$SELECT jobname, schedule, command FROM spamhints.cron_jobs()
   'cron_jobs: refresh hourly, report yesterday at 00:30, purge at 03:00');
 SELECT is((SELECT count(*) FROM spamhints.cron_jobs() WHERE array_length(regexp_split_to_array(schedule, ' '), 1) = 5), 3::bigint,
           'each schedule has the five fields of cron');
+
+-- the human-readable part gives the bounds of the estimate from port 25 too:
+-- one sampled packet from 192.0.2.9:25 at 1 in 1000 (new evidence: server)
+INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
+SELECT l.load_id, 6, lower(spamhints.yesterday()) + interval '11 hours', '192.0.2.250', 6, 1000, '192.0.2.9', '198.51.100.40', 25, 40000
+FROM spamhints.load l WHERE l.file_name = 'days.pcap';
+SELECT matches(spamhints.report_human(i, spamhints.yesterday(), '<m@isp.example>'),
+               E'In all: 1 sampled \\(about 1,000 packets, 95% bounds 50 to 4,932\\) to 1 client\n  in 1 network',
+               'report_human: packets from port 25 with the 95% bounds of their estimate (1000 x 0.0500 to 1000 x 4.9319)')
+FROM spamhints.report_items(spamhints.yesterday()) AS i;
 
 SELECT * FROM finish();
 ROLLBACK;
