@@ -86,6 +86,12 @@ same "packet_stats" "SELECT * FROM spamhints.packet_stats"
 same "ip_census" "SELECT * FROM spamhints.ip_census"
 same "client_as_top" "SELECT * FROM spamhints.client_as_top"
 same "client_cc_top" "SELECT * FROM spamhints.client_cc_top"
+# the rollups' functions of a period: whole days from the shards' rollups, the rest from their samples
+for period in "(,)" "[2007-03-14, 2007-03-15)" "[2007-03-13 18:30+00, 2007-03-15 07:00+00)"; do
+  same "ip_census('$period')" "SELECT * FROM spamhints.ip_census('$period')"
+  same "client_as_top('$period')" "SELECT * FROM spamhints.client_as_top('$period')"
+  same "client_cc_top('$period')" "SELECT * FROM spamhints.client_cc_top('$period')"
+done
 same "endpoint (but load_id)" "SELECT ip, peer, role, side, port, peer_port, asn, cc, peer_asn, peer_cc, ts, sampling_rate, tcp_flags, ip_len, ttl, smtp, agent, frame, gw_as FROM spamhints.endpoint"
 same "endpoints('{25,587}') (but load_id)" "SELECT ip, peer, role, side, ts, frame FROM spamhints.endpoints('{25,587}')"
 same "activity()" "SELECT * FROM spamhints.activity('2007-03-13', '2007-03-16')"
