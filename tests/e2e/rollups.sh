@@ -130,6 +130,21 @@ $LOADER -q -d "dbname=$db user=sh_roll_loader" "$tmp/b.pcap" >"$tmp/out" 2>&1
 ok $? "a second load over three of the days $(head -1 "$tmp/out")"
 check_all "two loads"
 
+# samples inserted otherwise than by a load's COPY, so that rollups must be
+# merged with those already kept: the rows of two days (both loads have
+# some) taken out, then put back by three statements: one over both loads,
+# then the rest of each load alone (whose rollups exist by then)
+q "CREATE TABLE roll_moved AS SELECT * FROM spamhints.smtp_sample WHERE ts >= '2024-03-03' AND ts < '2024-03-05'" >/dev/null
+q "DELETE FROM spamhints.smtp_sample WHERE ts >= '2024-03-03' AND ts < '2024-03-05'" >/dev/null
+is "$(q "SELECT count(DISTINCT load_id) FROM roll_moved") $(q "SELECT count(*) FROM spamhints.address_day WHERE day IN ('2024-03-03', '2024-03-04')")" "2 0" \
+   "two days of both loads taken out, their rollups gone"
+q "INSERT INTO spamhints.smtp_sample SELECT * FROM roll_moved WHERE frame % 3 = 0;
+   INSERT INTO spamhints.smtp_sample SELECT * FROM roll_moved WHERE frame % 3 <> 0 AND load_id = (SELECT min(load_id) FROM roll_moved);
+   INSERT INTO spamhints.smtp_sample SELECT * FROM roll_moved WHERE frame % 3 <> 0 AND load_id = (SELECT max(load_id) FROM roll_moved)" >"$tmp/err" 2>&1
+ok $? "and put back by three INSERTs $(head -1 "$tmp/err")"
+q "DROP TABLE roll_moved" >/dev/null
+check_all "samples put back by INSERTs merging rollups"
+
 # DELETE of the first load
 q "DELETE FROM spamhints.load WHERE file_name LIKE '%a.pcap'" >/dev/null
 is "$(q "SELECT count(*) FROM spamhints.address_day r WHERE NOT EXISTS (SELECT FROM spamhints.load l WHERE l.load_id = r.load_id)")" 0 \
