@@ -2380,3 +2380,502 @@ REVOKE EXECUTE ON FUNCTION spamhints.attach_shard(text, text), spamhints.detach_
 -- a coordinator refuses loads: the guard reads which shards there are, as the loader
 GRANT SELECT (name) ON spamhints.shard TO spamhints_loader;
 GRANT SELECT ON spamhints.shard TO spamhints_analyst;
+
+-- 0.2: effective sampling rate (issue #16 item 2): each agent's estimates
+-- scaled by effective_rate / configured_rate where the two differ beyond
+-- 1.96 / sqrt(rate_samples) (spamhints.rate_factor, spamhints.agent_rate);
+-- packet_stats, activity() and address() redefined (10_samples.sql,
+-- 30_views.sql, 53_address.sql).
+
+CREATE FUNCTION spamhints.rate_factor(configured float8, effective float8, samples float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN configured > 0 AND effective > 0 AND samples > 0
+                 AND abs(effective / configured - 1) > greatest(1.96 / sqrt(samples), 0.05)
+            THEN effective / configured ELSE 1 END;
+
+COMMENT ON FUNCTION spamhints.rate_factor(float8, float8, float8) IS
+'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
+
+CREATE VIEW spamhints.agent_rate AS
+SELECT a.load_id, a.agent,
+       sum(a.configured_rate * a.rate_samples) / sum(a.rate_samples) AS configured_rate,
+       sum(a.effective_rate * a.rate_samples) / sum(a.rate_samples) AS effective_rate,
+       sum(a.rate_samples)::bigint AS rate_samples,
+       sum(a.sample_drops)::bigint AS sample_drops,
+       spamhints.rate_factor(sum(a.configured_rate * a.rate_samples), sum(a.effective_rate * a.rate_samples),
+                             sum(a.rate_samples)::float8) AS factor
+FROM spamhints.load_agent a
+WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+GROUP BY a.load_id, a.agent;
+
+COMMENT ON VIEW spamhints.agent_rate IS
+'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and the rollups'' address_day) sums sampling_rate * factor; an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';
+
+COMMENT ON TABLE spamhints.load_agent IS
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) sum each sample''s sampling_rate times its agent''s factor (spamhints.agent_rate): effective_rate / configured_rate where the two differ beyond the effective rate''s own 95% uncertainty, 1.96 / sqrt(rate_samples), and by more than 5%, else 1.';
+
+CREATE OR REPLACE VIEW spamhints.packet_stats AS
+SELECT s.smtp_packets,
+       s.syn, s.syn_ack, s.rst, s.fin,
+       round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2) AS syn_pct,
+       round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
+       round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
+       round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
+       s.est_packets,
+       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
+       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
+       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
+       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
+       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
+       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
+       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
+       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
+       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
+       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
+FROM (SELECT coalesce(sum(g.n), 0)::bigint AS smtp_packets,
+             coalesce(sum(g.syn), 0)::bigint AS syn, coalesce(sum(g.syn_ack), 0)::bigint AS syn_ack,
+             coalesce(sum(g.rst), 0)::bigint AS rst, coalesce(sum(g.fin), 0)::bigint AS fin,
+             -- 0.2: each agent's samples scaled by its factor (spamhints.agent_rate),
+             -- joined per (load, agent), not per sample
+             coalesce(round(sum(g.est * coalesce(f.factor, 1))), 0)::bigint AS est_packets
+      FROM (SELECT load_id, agent, count(*) AS n,
+                   count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
+                   count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
+                   count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
+                   count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
+                   sum(sampling_rate) AS est
+            FROM spamhints.smtp_sample GROUP BY load_id, agent) AS g
+      LEFT JOIN (SELECT a.load_id, a.agent,
+                        spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                              sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                 FROM spamhints.load_agent a
+                 WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                 GROUP BY a.load_id, a.agent) AS f ON f.load_id = g.load_id AND f.agent = g.agent) AS s;
+
+CREATE OR REPLACE FUNCTION spamhints.activity(
+    window_start timestamptz, window_end timestamptz,
+    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
+RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
+               syn bigint, clients bigint, servers bigint,
+               est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT b.bin_start,
+           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
+           coalesce((a.c).client_only + (a.c).both, 0),
+           coalesce((a.c).server_only + (a.c).both, 0),
+           spamhints.est_low(coalesce(a.samples, 0), coalesce(a.est_packets, 0)),
+           spamhints.est_high(coalesce(a.samples, 0), coalesce(a.est_packets, 0))
+    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
+                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
+    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
+                      count(*) AS samples,
+                      round(sum(s.sampling_rate * coalesce(f.factor, 1)))::bigint AS est_packets,
+                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
+                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
+                                            coalesce(ports, l.smtp_ports)) AS c
+               FROM spamhints.smtp_sample s
+               JOIN spamhints.load l ON l.load_id = s.load_id
+               -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+               LEFT JOIN (SELECT a.load_id, a.agent,
+                                 spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                       sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                          FROM spamhints.load_agent a
+                          WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                          GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
+               WHERE s.ts >= window_start AND s.ts < window_end
+               GROUP BY 1) AS a USING (bin_start)
+    -- a one-time filter: the bins are counted before anything is read
+    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    ORDER BY b.bin_start;
+END;
+
+COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+
+CREATE OR REPLACE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
+RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
+               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
+               hourly spamhints.hist24, customer text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT $1, count(*), coalesce(round(sum(s.sampling_rate * coalesce(f.factor, 1))), 0)::bigint,
+           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
+           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
+           spamhints.hourly(s.ts),
+           spamhints.customer_at($1, max(s.ts))
+    FROM (SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'src' AS side, x.dst_ip AS peer,
+                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.src_ip = $1
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
+          UNION ALL
+          SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'dst', x.src_ip,
+                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    LEFT JOIN (SELECT a.load_id, a.agent,
+                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+               FROM spamhints.load_agent a
+               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent;
+END;
+
+COMMENT ON FUNCTION spamhints.address(inet, tstzrange) IS
+'Everything about one address in spamhints.smtp_sample, in period (default: all time): samples (a sample from the address to itself counts once), est_packets (their sampling rates summed, each times its agent''s factor, spamhints.agent_rate), as_source and as_destination, role (the OR of the SMTP roles its samples give it, with each load''s ports; NULL when none), peers (distinct addresses at the other end), first_seen, last_seen, hourly (the hist24 of its samples by hour of day: spamhints.chart(hourly)), and customer (spamhints.customer_at the address at last_seen). Through the B-trees on src_ip and dst_ip of the day partitions, and only the partitions of period: never a scan of the table.';
+
+COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates, each times its agent''s factor (spamhints.agent_rate)';
+COMMENT ON COLUMN spamhints.agent_rate.load_id IS 'the load (spamhints.load)';
+COMMENT ON COLUMN spamhints.agent_rate.agent IS 'the sFlow agent address, its sub-agents pooled';
+COMMENT ON COLUMN spamhints.agent_rate.configured_rate IS 'the rate its flow samples say, the mean over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.effective_rate IS 'the rate it really sampled at: its sample pools'' steps over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.rate_samples IS 'the sample steps both rates were measured over';
+COMMENT ON COLUMN spamhints.agent_rate.sample_drops IS 'samples it dropped for want of resources over those steps';
+COMMENT ON COLUMN spamhints.agent_rate.factor IS 'what its samples'' sampling_rate is multiplied by in every estimate: spamhints.rate_factor(configured_rate, effective_rate, rate_samples)';
+
+GRANT SELECT ON spamhints.agent_rate TO spamhints_analyst;
+
+-- daily_figures (71_schedules.sql) sums the scaled rates too: made again,
+-- with its index, comments and grant
+DROP MATERIALIZED VIEW spamhints.daily_figures;
+
+CREATE MATERIALIZED VIEW spamhints.daily_figures AS
+WITH samples AS (
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day,
+           count(*) AS samples,
+           round(sum(s.sampling_rate * coalesce(f.factor, 1)))::bigint AS est_packets,
+           count(DISTINCT s.src_ip) FILTER (WHERE s.dst_port = 25) AS client_addresses
+    FROM spamhints.smtp_sample s
+    LEFT JOIN spamhints.agent_rate f ON f.load_id = s.load_id AND f.agent = s.agent
+    GROUP BY 1
+), senders AS (
+    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, count(DISTINCT a.customer_id) AS customer_senders
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    WHERE s.dst_port = 25
+    GROUP BY 1
+), produced AS (
+    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_produced
+    FROM spamhints.report_log r
+    GROUP BY 1
+), sent AS (
+    -- a report is sent when the mailer marks it so, on the day it does
+    SELECT (r.sent_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
+    FROM spamhints.report_log r
+    WHERE r.sent_at IS NOT NULL
+    GROUP BY 1
+), days AS (
+    SELECT day FROM samples
+    UNION SELECT day FROM spamhints.detections_per_day
+    UNION SELECT day FROM spamhints.incoming_reports_per_day
+    UNION SELECT day FROM produced
+    UNION SELECT day FROM sent
+)
+SELECT d.day,
+       coalesce(s.samples, 0) AS samples,
+       coalesce(s.est_packets, 0) AS est_packets,
+       coalesce(s.client_addresses, 0) AS client_addresses,
+       coalesce(cs.customer_senders, 0) AS customer_senders,
+       coalesce(m.spam, 0) AS spam,
+       coalesce(m.virus, 0) AS virus,
+       coalesce(m.rejected, 0) AS rejected,
+       coalesce(cc.customers, 0) AS customers_caught,
+       coalesce(cc.new_customers, 0) AS new_customers_caught,
+       coalesce(i.reports, 0) AS incoming_reports,
+       coalesce(p.reports_produced, 0) AS reports_produced,
+       coalesce(r.reports_sent, 0) AS reports_sent,
+       spamhints.est_low(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_low,
+       spamhints.est_high(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_high
+FROM days d
+LEFT JOIN samples s ON s.day = d.day
+LEFT JOIN senders cs ON cs.day = d.day
+LEFT JOIN spamhints.detections_per_day m ON m.day = d.day
+LEFT JOIN spamhints.customers_caught_per_day cc ON cc.day = d.day
+LEFT JOIN spamhints.incoming_reports_per_day i ON i.day = d.day
+LEFT JOIN produced p ON p.day = d.day
+LEFT JOIN sent r ON r.day = d.day
+ORDER BY d.day;
+
+CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
+
+COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
+'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate (each sample''s sampling_rate times its agent''s factor, spamhints.agent_rate), client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
+
+COMMENT ON COLUMN spamhints.daily_figures.day IS 'the UTC day';
+COMMENT ON COLUMN spamhints.daily_figures.samples IS 'sampled SMTP packets';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets IS 'their estimated real packets';
+COMMENT ON COLUMN spamhints.daily_figures.client_addresses IS 'distinct addresses seen as SMTP clients';
+COMMENT ON COLUMN spamhints.daily_figures.customer_senders IS 'our customers seen sending mail directly';
+COMMENT ON COLUMN spamhints.daily_figures.spam IS 'spam mail events';
+COMMENT ON COLUMN spamhints.daily_figures.virus IS 'virus mail events';
+COMMENT ON COLUMN spamhints.daily_figures.rejected IS 'rejected mail events';
+COMMENT ON COLUMN spamhints.daily_figures.customers_caught IS 'customers caught by the mail logs';
+COMMENT ON COLUMN spamhints.daily_figures.new_customers_caught IS 'of them, caught for the first time';
+COMMENT ON COLUMN spamhints.daily_figures.incoming_reports IS 'abuse reports received';
+COMMENT ON COLUMN spamhints.daily_figures.reports_sent IS 'reports made (spamhints.report_log)';
+COMMENT ON COLUMN spamhints.daily_figures.reports_produced IS 'reports spamhints.report() made that day (report_log.reported_at)';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.daily_figures.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL on a day without samples)';
+
+GRANT SELECT ON spamhints.daily_figures TO spamhints_analyst;
+
+-- customer_sender (52_maillogs.sql): the same, columns unchanged
+CREATE OR REPLACE VIEW spamhints.customer_sender AS
+WITH sent AS (
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate * coalesce(f.factor, 1) AS sampling_rate
+    FROM spamhints.smtp_sample s
+    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    LEFT JOIN (SELECT a.load_id, a.agent,
+                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+               FROM spamhints.load_agent a
+               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
+    WHERE s.dst_port = 25
+), caught AS (
+    SELECT a.customer_id,
+           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+           max(e.ts) AS last_caught
+    FROM spamhints.mail_event e
+    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+    WHERE e.verdict IN ('spam', 'virus')
+    GROUP BY a.customer_id
+)
+SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+       t.servers, t.hourly,
+       c.customer_id IS NOT NULL AS caught,
+       coalesce(c.spam, 0) AS caught_spam,
+       coalesce(c.virus, 0) AS caught_virus,
+       c.last_caught,
+       spamhints.est_low(t.samples, t.est_packets) AS est_packets_low,
+       spamhints.est_high(t.samples, t.est_packets) AS est_packets_high
+FROM (SELECT s.customer_id,
+             array_agg(DISTINCT s.src_ip) AS addresses,
+             min(s.ts) AS first_seen,
+             max(s.ts) AS last_seen,
+             count(*) AS samples,
+             round(sum(s.sampling_rate))::bigint AS est_packets,
+             count(DISTINCT s.dst_ip) AS servers,
+             spamhints.hourly(s.ts) AS hourly
+      FROM sent s
+      GROUP BY s.customer_id) AS t
+LEFT JOIN caught c USING (customer_id)
+ORDER BY t.samples DESC, t.customer_id;
+
+COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
+
+-- sender_score() (53_sender_score.sql): its est_packets scaled; same columns
+CREATE OR REPLACE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
+                                       min_samples integer DEFAULT 10)
+RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
+               client_only boolean, servers bigint, server_networks bigint,
+               syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
+               network_senders bigint, network_addresses bigint, neighbour_share float8,
+               dynamic boolean, score float8, abstained boolean, rank bigint,
+               est_packets bigint, est_packets_low bigint, est_packets_high bigint,
+               syn_share_low float8, syn_share_high float8, rst_share_low float8, rst_share_high float8,
+               neighbour_share_low float8, neighbour_share_high float8)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH e AS (
+        SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
+               e.side, e.tcp_flags, e.ts, e.sampling_rate * coalesce(r.factor, 1) AS sampling_rate,
+               network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
+        FROM spamhints.endpoint e
+        -- 0.2: each sample scaled by its agent's factor
+        -- (load_agent itself, not the view agent_rate: a coordinator's shard_views() reads it across shards)
+        LEFT JOIN (SELECT a.load_id, a.agent,
+                          spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                   FROM spamhints.load_agent a
+                   WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                   GROUP BY a.load_id, a.agent) AS r ON r.load_id = e.load_id AND r.agent = e.agent
+        WHERE e.ts >= window_start AND e.ts < window_end
+    ), per AS (
+        SELECT e.ip, min(e.net) AS net,
+               count(*) FILTER (WHERE e.as_client) AS client_samples,
+               count(*) FILTER (WHERE e.as_server) AS server_samples,
+               count(DISTINCT e.peer) FILTER (WHERE e.as_client) AS servers,
+               count(DISTINCT network(set_masklen(e.peer, CASE WHEN family(e.peer) = 4 THEN 24 ELSE 48 END)))
+                   FILTER (WHERE e.as_client) AS server_networks,
+               count(*) FILTER (WHERE e.as_client AND e.side = 'src' AND e.tcp_flags & 18 = 2) AS syn,
+               count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
+               count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
+               max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
+               coalesce(round(sum(e.sampling_rate) FILTER (WHERE e.as_client)), 0)::bigint AS est_packets
+        FROM e
+        GROUP BY e.ip
+    ), nets AS (
+        SELECT p.net, count(*) AS addresses, count(*) FILTER (WHERE p.client_samples > 0) AS senders
+        FROM per p
+        GROUP BY p.net
+    ), f AS (
+        SELECT p.ip,
+               (SELECT a.customer_id FROM spamhints.ip_assignment a
+                WHERE a.network >>= p.ip AND a.during @> p.last_seen) AS customer_id,
+               p.client_samples, p.server_samples, p.server_samples = 0 AS client_only,
+               p.servers, p.server_networks,
+               p.syn::float8 / p.client_samples AS syn_share,
+               p.rst::float8 / p.client_samples AS rst_share,
+               p.active_hours,
+               least(1, p.active_hours / (24 * (1 - power(23.0 / 24, p.client_samples))))::float8 AS hour_spread,
+               n.senders AS network_senders, n.addresses AS network_addresses,
+               CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
+               EXISTS (SELECT FROM spamhints.ip_assignment a
+                       WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
+                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
+               p.est_packets, p.syn AS syn_n, p.rst AS rst_n
+        FROM per p
+        JOIN nets n ON n.net = p.net
+        WHERE p.client_samples > 0
+    ), s AS (
+        SELECT f.*,
+               CASE WHEN f.client_samples >= min_samples THEN
+                   0.25 * f.client_only::integer
+                   + 0.25 * least(1, ln(f.server_networks) / ln(32))
+                   + 0.15 * least(1, f.syn_share / 0.25)
+                   + 0.10 * least(1, f.rst_share / 0.15)
+                   + 0.10 * f.hour_spread
+                   + 0.05 * f.neighbour_share
+                   + 0.10 * f.dynamic::integer
+               END AS score
+        FROM f
+    )
+    SELECT s.ip, s.customer_id, s.client_samples, s.server_samples, s.client_only, s.servers,
+           s.server_networks, s.syn_share, s.rst_share, s.active_hours, s.hour_spread,
+           s.network_senders, s.network_addresses, s.neighbour_share, s.dynamic,
+           round(s.score::numeric, 4)::float8, s.score IS NULL,
+           CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
+           s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
+           spamhints.est_high(s.client_samples, s.est_packets),
+           spamhints.wilson_low(s.syn_n, s.client_samples), spamhints.wilson_high(s.syn_n, s.client_samples),
+           spamhints.wilson_low(s.rst_n, s.client_samples), spamhints.wilson_high(s.rst_n, s.client_samples),
+           spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
+           spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
+    FROM s
+    ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
+END;
+
+-- shard_views() (85_shards.sql) rewrites sender_score() too, which reads load_agent
+CREATE OR REPLACE FUNCTION spamhints.shard_views() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+DECLARE
+    r record;
+    s record;
+    rel text;
+    cols text;
+    body text;
+    ep text := '';
+    objs text[] := ARRAY[
+        -- rewritten: the same SQL over the union of local and shard rows
+        'v:spamhints.endpoint', 'f:spamhints.endpoints(integer[])', 'v:spamhints.evidence',
+        'v:spamhints.customer_sender', 'v:spamhints.packet_stats', 'v:spamhints.client_as_top',
+        'f:spamhints.activity(timestamptz, timestamptz, interval, integer[])',
+        'f:spamhints.address(inet, tstzrange)',
+        -- 0.2 effective rate: its estimates join each sample's agent (load_agent)
+        'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
+        -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
+        'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
+        -- written below: the census computed on each shard, merged here
+        'V:spamhints.ip_census', 'V:spamhints.client_cc_top'];
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM spamhints.shard) THEN
+        FOR r IN SELECT * FROM spamhints.shard_saved ORDER BY ord LOOP
+            EXECUTE r.definition;
+        END LOOP;
+        DELETE FROM spamhints.shard_saved;
+        DROP VIEW IF EXISTS spamhints_coord.endpoint_local;
+        DROP VIEW IF EXISTS spamhints_coord.smtp_sample;
+        DROP VIEW IF EXISTS spamhints_coord.load;
+        DROP VIEW IF EXISTS spamhints_coord.load_agent;
+        DROP VIEW IF EXISTS spamhints_coord.address_day;
+        DROP VIEW IF EXISTS spamhints_coord.asn;
+        DROP SCHEMA IF EXISTS spamhints_coord;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM spamhints.shard_saved) THEN
+        FOR i IN 1 .. array_length(objs, 1) LOOP
+            IF left(objs[i], 1) IN ('v', 'V') THEN
+                INSERT INTO spamhints.shard_saved
+                VALUES (i, substr(objs[i], 3), left(objs[i], 1) = 'v',
+                        format('CREATE OR REPLACE VIEW %s AS %s', substr(objs[i], 3),
+                               pg_get_viewdef(substr(objs[i], 3)::regclass)));
+            ELSE
+                INSERT INTO spamhints.shard_saved
+                VALUES (i, substr(objs[i], 3), true, pg_get_functiondef(substr(objs[i], 3)::regprocedure));
+            END IF;
+        END LOOP;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'spamhints_coord') THEN
+        CREATE SCHEMA spamhints_coord;
+    END IF;
+    GRANT USAGE ON SCHEMA spamhints_coord TO spamhints_analyst;
+    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day'] LOOP
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+        body := format('SELECT %s FROM spamhints.%I', cols, rel);
+        FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+            body := body || format(' UNION ALL SELECT %s FROM %I.%I',
+                        replace(cols, 'load_id', format('load_id + %s AS load_id', s.shard_no * 100000000)),
+                        s.schema_name, rel);
+        END LOOP;
+        EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.%I AS %s', rel, body);
+        -- what the analyst may read of the samples: all but the SMTP payload
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attname <> 'smtp';
+        EXECUTE format('GRANT SELECT (%s) ON spamhints_coord.%I TO spamhints_analyst', cols, rel);
+    END LOOP;
+    -- the AS names: the coordinator's own first, then the first shard's that has one
+    body := 'SELECT 0 AS src, asn, org FROM spamhints.asn';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        body := body || format(' UNION ALL SELECT %s, asn, org FROM %I.asn', s.shard_no, s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.asn AS
+        SELECT DISTINCT ON (a.asn) a.asn, a.org FROM (%s) AS a ORDER BY a.asn, a.src', body);
+    GRANT SELECT ON spamhints_coord.asn TO spamhints_analyst;
+    SELECT regexp_replace(definition, '^CREATE OR REPLACE VIEW spamhints.endpoint AS',
+                          'CREATE OR REPLACE VIEW spamhints_coord.endpoint_local AS')
+      INTO body FROM spamhints.shard_saved WHERE object = 'spamhints.endpoint';
+    EXECUTE body;
+    FOR r IN SELECT * FROM spamhints.shard_saved WHERE rewrite ORDER BY ord LOOP
+        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|asn)\M(?!\()',
+                               'spamhints_coord.\1', 'g');
+    END LOOP;
+    -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
+    -- (over samples joined to their loads, both sides at once: the join and
+    -- the aggregate go to the shard together, half the rows of its endpoint)
+    ep := 'SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports) AS c
+           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        ep := ep || format(' UNION ALL SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports)
+                              FROM %1$I.smtp_sample s JOIN %1$I.load l ON l.load_id = s.load_id', s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints.ip_census AS
+        SELECT (c).ips, (c).client_only, (c).server_only, (c).both
+        FROM (SELECT spamhints.counts(spamhints.census_union(p.c)) AS c FROM (%s) AS p) AS t', ep);
+    ep := 'SELECT e.cc, spamhints.census_agg(e.ip, e.role) AS c FROM spamhints_coord.endpoint_local e WHERE e.cc IS NOT NULL GROUP BY e.cc';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        ep := ep || format(' UNION ALL SELECT e.cc, spamhints.census_agg(e.ip, e.role) FROM %I.endpoint e WHERE e.cc IS NOT NULL GROUP BY e.cc', s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints.client_cc_top AS
+        SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank, t.cc AS country,
+               (t.n).client_only AS clients, (t.n).server_only AS servers, (t.n).both AS both, (t.n).ips AS ips
+        FROM (SELECT p.cc, spamhints.counts(spamhints.census_union(p.c)) AS n FROM (%s) AS p GROUP BY p.cc) AS t
+        ORDER BY rank, t.cc', ep);
+END
+$$;

@@ -63,7 +63,7 @@ CREATE TABLE spamhints.load_agent (
 );
 
 COMMENT ON TABLE spamhints.load_agent IS
-'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) use each sample''s configured sampling_rate: it is known for every sample, and the bounds are those of the sample count; where effective_rate differs from configured_rate (an agent that samples otherwise than it says, or drops samples), scale an agent''s estimates by effective_rate / configured_rate.';
+'Per sFlow agent (and sub-agent) of each load: datagrams decoded whole, malformed datagrams it sent, sequence numbers, and datagrams lost in transit (gaps in the sequence). A sequence number that goes back (an agent restart) counts as a reset, not as loss. Its sampling (0.2): configured_rate, the sampling rate its flow samples give, and effective_rate, the packets its sources really drew each sample from (the steps of the sample pools over the steps of the sample sequence numbers, per source, summed), over rate_samples samples, with sample_drops, the samples the agent dropped for want of resources. The estimates (est_packets and their bounds, in every view) sum each sample''s sampling_rate times its agent''s factor (spamhints.agent_rate): effective_rate / configured_rate where the two differ beyond the effective rate''s own 95% uncertainty, 1.96 / sqrt(rate_samples), and by more than 5%, else 1.';
 
 ------------------------------------------------------------------------------
 -- Samples: one row per sampled SMTP packet.
@@ -260,6 +260,31 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION spamhints.tcp_flags_text(integer) IS
 'TCP flags byte as text, e.g. 18 -> ''SYN,ACK''; 0 -> ''''';
 
+CREATE FUNCTION spamhints.rate_factor(configured float8, effective float8, samples float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN configured > 0 AND effective > 0 AND samples > 0
+                 AND abs(effective / configured - 1) > greatest(1.96 / sqrt(samples), 0.05)
+            THEN effective / configured ELSE 1 END;
+
+COMMENT ON FUNCTION spamhints.rate_factor(float8, float8, float8) IS
+'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
+
+CREATE VIEW spamhints.agent_rate AS
+SELECT a.load_id, a.agent,
+       sum(a.configured_rate * a.rate_samples) / sum(a.rate_samples) AS configured_rate,
+       sum(a.effective_rate * a.rate_samples) / sum(a.rate_samples) AS effective_rate,
+       sum(a.rate_samples)::bigint AS rate_samples,
+       sum(a.sample_drops)::bigint AS sample_drops,
+       spamhints.rate_factor(sum(a.configured_rate * a.rate_samples), sum(a.effective_rate * a.rate_samples),
+                             sum(a.rate_samples)::float8) AS factor
+FROM spamhints.load_agent a
+WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+GROUP BY a.load_id, a.agent;
+
+COMMENT ON VIEW spamhints.agent_rate IS
+'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and the rollups'' address_day) sums sampling_rate * factor; an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';
+
 CREATE VIEW spamhints.packet_stats AS
 SELECT s.smtp_packets,
        s.syn, s.syn_ack, s.rst, s.fin,
@@ -278,13 +303,25 @@ SELECT s.smtp_packets,
        round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
        round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
        round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
-FROM (SELECT count(*) AS smtp_packets,
-             count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
-             count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
-             count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
-             count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
-             coalesce(sum(sampling_rate), 0)::bigint     AS est_packets
-      FROM spamhints.smtp_sample) AS s;
+FROM (SELECT coalesce(sum(g.n), 0)::bigint AS smtp_packets,
+             coalesce(sum(g.syn), 0)::bigint AS syn, coalesce(sum(g.syn_ack), 0)::bigint AS syn_ack,
+             coalesce(sum(g.rst), 0)::bigint AS rst, coalesce(sum(g.fin), 0)::bigint AS fin,
+             -- 0.2: each agent's samples scaled by its factor (spamhints.agent_rate),
+             -- joined per (load, agent), not per sample
+             coalesce(round(sum(g.est * coalesce(f.factor, 1))), 0)::bigint AS est_packets
+      FROM (SELECT load_id, agent, count(*) AS n,
+                   count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
+                   count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
+                   count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
+                   count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
+                   sum(sampling_rate) AS est
+            FROM spamhints.smtp_sample GROUP BY load_id, agent) AS g
+      LEFT JOIN (SELECT a.load_id, a.agent,
+                        spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                              sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                 FROM spamhints.load_agent a
+                 WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                 GROUP BY a.load_id, a.agent) AS f ON f.load_id = g.load_id AND f.agent = g.agent) AS s;
 
 COMMENT ON VIEW spamhints.packet_stats IS
 'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';

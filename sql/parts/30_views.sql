@@ -91,12 +91,19 @@ BEGIN ATOMIC
                          spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
     LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
                       count(*) AS samples,
-                      sum(s.sampling_rate)::bigint AS est_packets,
+                      round(sum(s.sampling_rate * coalesce(f.factor, 1)))::bigint AS est_packets,
                       count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
                       spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
                                             coalesce(ports, l.smtp_ports)) AS c
                FROM spamhints.smtp_sample s
                JOIN spamhints.load l ON l.load_id = s.load_id
+               -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+               LEFT JOIN (SELECT a.load_id, a.agent,
+                                 spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                       sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                          FROM spamhints.load_agent a
+                          WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                          GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
     -- a one-time filter: the bins are counted before anything is read
@@ -105,7 +112,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- AS and country rollups.
 

@@ -388,9 +388,16 @@ COMMENT ON VIEW spamhints.customers_caught_per_day IS
 
 CREATE VIEW spamhints.customer_sender AS
 WITH sent AS (
-    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate * coalesce(f.factor, 1) AS sampling_rate
     FROM spamhints.smtp_sample s
     JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+    LEFT JOIN (SELECT a.load_id, a.agent,
+                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+               FROM spamhints.load_agent a
+               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
     WHERE s.dst_port = 25
 ), caught AS (
     SELECT a.customer_id,
@@ -415,7 +422,7 @@ FROM (SELECT s.customer_id,
              min(s.ts) AS first_seen,
              max(s.ts) AS last_seen,
              count(*) AS samples,
-             sum(s.sampling_rate)::bigint AS est_packets,
+             round(sum(s.sampling_rate))::bigint AS est_packets,
              count(DISTINCT s.dst_ip) AS servers,
              spamhints.hourly(s.ts) AS hourly
       FROM sent s

@@ -50,9 +50,17 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     WITH e AS (
         SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
-               e.side, e.tcp_flags, e.ts, e.sampling_rate,
+               e.side, e.tcp_flags, e.ts, e.sampling_rate * coalesce(r.factor, 1) AS sampling_rate,
                network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
         FROM spamhints.endpoint e
+        -- 0.2: each sample scaled by its agent's factor
+        -- (load_agent itself, not the view agent_rate: a coordinator's shard_views() reads it across shards)
+        LEFT JOIN (SELECT a.load_id, a.agent,
+                          spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                   FROM spamhints.load_agent a
+                   WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                   GROUP BY a.load_id, a.agent) AS r ON r.load_id = e.load_id AND r.agent = e.agent
         WHERE e.ts >= window_start AND e.ts < window_end
     ), per AS (
         SELECT e.ip, min(e.net) AS net,
@@ -65,7 +73,7 @@ BEGIN ATOMIC
                count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
                count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
                max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
-               coalesce(sum(e.sampling_rate) FILTER (WHERE e.as_client), 0)::bigint AS est_packets
+               coalesce(round(sum(e.sampling_rate) FILTER (WHERE e.as_client)), 0)::bigint AS est_packets
         FROM e
         GROUP BY e.ip
     ), nets AS (

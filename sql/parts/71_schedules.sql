@@ -3,11 +3,13 @@
 
 CREATE MATERIALIZED VIEW spamhints.daily_figures AS
 WITH samples AS (
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
     SELECT (s.ts AT TIME ZONE 'UTC')::date AS day,
            count(*) AS samples,
-           sum(s.sampling_rate)::bigint AS est_packets,
+           round(sum(s.sampling_rate * coalesce(f.factor, 1)))::bigint AS est_packets,
            count(DISTINCT s.src_ip) FILTER (WHERE s.dst_port = 25) AS client_addresses
     FROM spamhints.smtp_sample s
+    LEFT JOIN spamhints.agent_rate f ON f.load_id = s.load_id AND f.agent = s.agent
     GROUP BY 1
 ), senders AS (
     SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, count(DISTINCT a.customer_id) AS customer_senders
@@ -60,7 +62,7 @@ ORDER BY d.day;
 CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
 
 COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
-'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
+'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate (each sample''s sampling_rate times its agent''s factor, spamhints.agent_rate), client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
 
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*

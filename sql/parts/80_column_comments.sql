@@ -21,6 +21,13 @@ COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its
 COMMENT ON COLUMN spamhints.load_agent.effective_rate IS 'the rate it really sampled at: the steps of the sample pool (packets that could have been sampled) over the steps of the sample sequence number (samples made), per source (ifIndex), summed; flow samples lost in transit are in both steps; NULL without two flow samples of one source';
 COMMENT ON COLUMN spamhints.load_agent.rate_samples IS 'the samples made over those steps (sum of sequence steps)';
 COMMENT ON COLUMN spamhints.load_agent.sample_drops IS 'samples the agent dropped for want of resources over those steps (the drops counter''s steps)';
+COMMENT ON COLUMN spamhints.agent_rate.load_id IS 'the load (spamhints.load)';
+COMMENT ON COLUMN spamhints.agent_rate.agent IS 'the sFlow agent address, its sub-agents pooled';
+COMMENT ON COLUMN spamhints.agent_rate.configured_rate IS 'the rate its flow samples say, the mean over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.effective_rate IS 'the rate it really sampled at: its sample pools'' steps over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.rate_samples IS 'the sample steps both rates were measured over';
+COMMENT ON COLUMN spamhints.agent_rate.sample_drops IS 'samples it dropped for want of resources over those steps';
+COMMENT ON COLUMN spamhints.agent_rate.factor IS 'what its samples'' sampling_rate is multiplied by in every estimate: spamhints.rate_factor(configured_rate, effective_rate, rate_samples)';
 COMMENT ON COLUMN spamhints.load_agent.load_id IS 'the load (spamhints.load)';
 COMMENT ON COLUMN spamhints.load_agent.agent IS 'the sFlow agent address (switch or router) of the datagrams';
 COMMENT ON COLUMN spamhints.load_agent.sub_agent IS 'the sFlow sub-agent id (sFlow v5; 0 for v2 and v4, which have none)';
@@ -96,7 +103,7 @@ COMMENT ON COLUMN spamhints.packet_stats.syn_pct IS 'syn in percent of smtp_pack
 COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct IS 'syn_ack in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.rst_pct IS 'rst in percent of smtp_packets';
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct IS 'fin in percent of smtp_packets';
-COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates, each times its agent''s factor (spamhints.agent_rate)';
 COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
 COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
 COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
@@ -161,7 +168,7 @@ COMMENT ON COLUMN spamhints.customer_sender.addresses IS 'its distinct addresses
 COMMENT ON COLUMN spamhints.customer_sender.first_seen IS 'first such sample';
 COMMENT ON COLUMN spamhints.customer_sender.last_seen IS 'last such sample';
 COMMENT ON COLUMN spamhints.customer_sender.samples IS 'sampled SMTP client packets';
-COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.servers IS 'distinct destinations (mail servers) they sent to';

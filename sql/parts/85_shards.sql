@@ -68,6 +68,8 @@ DECLARE
         'v:spamhints.customer_sender', 'v:spamhints.packet_stats', 'v:spamhints.client_as_top',
         'f:spamhints.activity(timestamptz, timestamptz, interval, integer[])',
         'f:spamhints.address(inet, tstzrange)',
+        -- 0.2 effective rate: its estimates join each sample's agent (load_agent)
+        'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
         -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
         'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
         -- written below: the census computed on each shard, merged here

@@ -109,7 +109,7 @@ $$;
 -- the analyst: everything to read, but the SMTP payload column and the mail
 -- addresses of the mail logs (personal data: reports are made by the
 -- extension's owner or a role it trusts with them)
-GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.asn,
+GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.agent_rate, spamhints.asn,
                 spamhints.packet_stats, spamhints.ip_census,
                 spamhints.client_as_top, spamhints.client_cc_top,
                 spamhints.maillog_load, spamhints.maillog_line, spamhints.ip_assignment,

@@ -134,10 +134,10 @@ SELECT ok(pg_temp.plan($$SELECT * FROM spamhints.address('10.20.0.7')$$)::text ~
           AND pg_temp.plan($$SELECT * FROM spamhints.address('10.20.0.7')$$)::text ~ 'smtp_sample_20250603_dst_ip',
           'address(): through the B-trees on src_ip and dst_ip of each day');
 SELECT is(pg_temp.read($$SELECT * FROM spamhints.address('10.20.0.7', tstzrange('2025-06-03 00:00+00', '2025-06-04 00:00+00'))$$),
-          ARRAY['load', 'smtp_sample_20250603'],
-          'address() in a period reads only the partition of that day (and the load)');
+          ARRAY['load', 'load_agent', 'smtp_sample_20250603'],
+          'address() in a period reads only the partition of that day (and the load and its agents)');
 SELECT is(pg_temp.read($$SELECT * FROM spamhints.activity('2025-06-03 00:00+00', '2025-06-03 12:00+00')$$),
-          ARRAY['load', 'smtp_sample_20250603'], 'activity() of half a day reads only that day''s partition');
+          ARRAY['load', 'load_agent', 'smtp_sample_20250603'], 'activity() of half a day reads only that day''s partition (and the loads and agents)');
 SELECT is((SELECT samples FROM spamhints.address('10.20.0.7')),
           (SELECT count(*) FROM spamhints.smtp_sample WHERE src_ip = '10.20.0.7' OR dst_ip = '10.20.0.7'),
           'address() counts what a scan of the table counts');
