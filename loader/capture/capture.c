@@ -45,6 +45,7 @@ struct sh_capture
 	char	   *user_filter;	/* --filter, or NULL: the link type's default */
 	uint64_t	bytes_read;		/* of the capture (decompressed) */
 	uint64_t	frames;
+	uint64_t	matched;		/* of them, those the filter took */
 	int			read_error;
 	int			at_eof;			/* the file has no more bytes */
 
@@ -483,6 +484,7 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		cap->frames++;
 		if (!pcap_offline_filter(&cap->filter, hdr, data))
 			continue;
+		cap->matched++;
 
 		memset(frame, 0, sizeof(*frame));
 		frame->number = cap->frames;
@@ -565,6 +567,12 @@ uint64_t
 sh_capture_frames_read(const sh_capture *cap)
 {
 	return cap->frames;
+}
+
+uint64_t
+sh_capture_frames_matched(const sh_capture *cap)
+{
+	return cap->matched;
 }
 
 uint64_t

@@ -75,6 +75,8 @@ const char *sh_capture_filter(const sh_capture *cap);
 
 /* Every packet read so far, matching the filter or not. */
 uint64_t	sh_capture_frames_read(const sh_capture *cap);
+/* Of them, the frames the BPF filter took. */
+uint64_t	sh_capture_frames_matched(const sh_capture *cap);
 
 /* Bytes of the capture read so far (decompressed; after sh_capture_finish(), all of them). */
 uint64_t	sh_capture_bytes_read(const sh_capture *cap);

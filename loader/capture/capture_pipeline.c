@@ -708,6 +708,18 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 		fprintf(f, "; ");
 		sh_enrich_summary(cl->opt->enrich, f);
 	}
+	/* frames read, no datagram among them: most likely sFlow sent to another port */
+	if (cl->frames > 0 && cl->datagrams == 0 && cl->cap)
+	{
+		fprintf(f, "; no sFlow datagram in its %" PRIu64 " frames (the filter \"%s\" took %" PRIu64
+				" of them): sFlow sent to another port?",
+				cl->frames, sh_capture_filter(cl->cap), sh_capture_frames_matched(cl->cap));
+		if (ld->id > 0)
+			fprintf(f, " Delete this load (DELETE FROM spamhints.load WHERE load_id = %d) and load", (int) ld->id);
+		else
+			fprintf(f, " Load");
+		fprintf(f, " the file with --filter (e.g. --filter 'udp port 9995')");
+	}
 }
 
 static void

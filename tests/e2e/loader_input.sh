@@ -174,4 +174,56 @@ if [ -d "$SHARED/sflow" ] && [ -f "$ASN_DB" ]; then
 else
   skip "one line per shared capture" "no $SHARED/sflow or $ASN_DB on this machine"
 fi
+# --------------------------------------------------------------------------
+# a capture none of whose frames the filter takes (sFlow sent to another
+# port): loaded as empty, but the summary says so and how to load it
+# --------------------------------------------------------------------------
+tests/gen/spamhints-gen --seed 41 --smtp 40 --other 10 -o "$tmp/port.pcap" >/dev/null || exit 1
+python3 - "$tmp/port.pcap" "$tmp/port9999.pcap" <<'PY'
+import struct, sys
+src = open(sys.argv[1], 'rb').read()
+out = bytearray(src[:24]); i = 24
+while i < len(src):
+    incl = struct.unpack('<I', src[i + 8:i + 12])[0]
+    rec = bytearray(src[i:i + 16 + incl]); f = 16
+    ethertype = struct.unpack('>H', rec[f + 12:f + 14])[0]   # the generator's frames: Ethernet
+    if ethertype == 0x0800 and rec[f + 23] == 17:           # IPv4 + UDP
+        udp = f + 14 + (rec[f + 14] & 15) * 4
+        for port in (udp, udp + 2):                          # either end at sFlow's port
+            if struct.unpack('>H', rec[port:port + 2])[0] == 6343:
+                struct.pack_into('>H', rec, port, 9999)
+        struct.pack_into('>H', rec, udp + 6, 0)              # no UDP checksum
+    elif ethertype == 0x86dd and rec[f + 20] == 17:         # IPv6 + UDP
+        udp = f + 14 + 40
+        for port in (udp, udp + 2):
+            if struct.unpack('>H', rec[port:port + 2])[0] == 6343:
+                csum = struct.unpack('>H', rec[udp + 6:udp + 8])[0]
+                x = (~csum & 0xffff) + (~6343 & 0xffff) + 9999   # RFC 1624: HC' = ~(~HC + ~m + m')
+                x = (x & 0xffff) + (x >> 16); x = (x & 0xffff) + (x >> 16)
+                struct.pack_into('>H', rec, port, 9999)
+                struct.pack_into('>H', rec, udp + 6, (~x & 0xffff) or 0xffff)
+    out += rec; i += 16 + incl
+open(sys.argv[2], 'wb').write(out)
+PY
+dropdb --if-exists ${db}_port 2>/dev/null; createdb ${db}_port && psql -qX -d ${db}_port -c 'CREATE EXTENSION spamhints'
+frames=$(tshark -r "$tmp/port9999.pcap" 2>/dev/null | wc -l)
+$LOADER -d ${db}_port --no-progress "$tmp/port9999.pcap" >"$tmp/out" 2>"$tmp/err"; rc=$?
+is "$rc" 0 "a capture of sFlow to port 9999 loads (exit 0), empty"
+grep -q "no sFlow datagram in its $frames frames (the filter \"udp port 6343" "$tmp/out" "$tmp/err"
+ok $? "the summary says no sFlow datagram is in its $frames frames, with the filter: $(cat "$tmp/out" "$tmp/err" | tr '\n' ' ' | head -c 400)"
+grep -q -- "--filter" "$tmp/out" "$tmp/err"; ok $? "and names --filter"
+id=$(q "SELECT load_id FROM spamhints.load" ${db}_port)
+grep -q "DELETE FROM spamhints.load WHERE load_id = $id" "$tmp/out" "$tmp/err"; ok $? "and how to load it again (its load $id deleted first)"
+q "DELETE FROM spamhints.load WHERE load_id = $id" ${db}_port >/dev/null
+$LOADER -d ${db}_port --no-progress --filter 'udp port 9999' "$tmp/port9999.pcap" >"$tmp/out" 2>"$tmp/err"
+# the same datagrams to port 6343, loaded with the default filter: the truth
+dropdb --if-exists ${db}_port0 2>/dev/null; createdb ${db}_port0 && psql -qX -d ${db}_port0 -c 'CREATE EXTENSION spamhints'
+$LOADER -d ${db}_port0 --no-progress "$tmp/port.pcap" >/dev/null 2>&1
+want=$(q "SELECT smtp_rows FROM spamhints.load" ${db}_port0)
+got=$(q "SELECT smtp_rows FROM spamhints.load" ${db}_port)
+ok $([ -n "$want" ] && [ "$want" -gt 0 ] && [ "$got" = "$want" ]; echo $?) \
+   "with --filter 'udp port 9999' its $got rows load, as the same datagrams to port 6343 give ($want)"
+dropdb ${db}_port0
+grep -q 'no sFlow datagram in' "$tmp/out" "$tmp/err"; is $? 1 "a capture the filter takes says nothing of it"
+dropdb ${db}_port
 tap_done
