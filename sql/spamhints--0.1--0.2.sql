@@ -2879,3 +2879,246 @@ BEGIN
         ORDER BY rank, t.cc', ep);
 END
 $$;
+
+-- 0.2: effective sampling rate in the reports (issue #16 item 2, the last
+-- gap): evidence gains est_rate (sampling_rate times the agent's factor,
+-- appended), and report_candidates() (so report_queue and the reports'
+-- text) and report_items()' server_est sum it (60_reports.sql). evidence is
+-- already rewritten by shard_views() on a coordinator, which covers the
+-- load_agent it now reads; report_queue keeps its columns (report_candidates()
+-- keeps its signature) and is refreshed by spamhints.refresh() as before.
+
+CREATE OR REPLACE VIEW spamhints.evidence AS
+SELECT s.src_ip AS source_ip,
+       CASE WHEN s.dst_port = 25 THEN 'traffic' ELSE 'server' END AS kind,
+       s.ts, s.src_port AS source_port, s.dst_ip AS peer, s.dst_port AS peer_port,
+       coalesce(s.src_asn, s.gw_src_as) AS asn,
+       s.sampling_rate, s.tcp_flags, s.smtp,
+       NULL::text AS mail_host, NULL::text AS client_name, NULL::text AS helo, NULL::bigint AS size,
+       NULL::text AS sender, NULL::text[] AS recipients, NULL::text AS verdict, NULL::text AS virus,
+       NULL::numeric AS spam_score, NULL::text AS reason, NULL::text AS log_timezone,
+       'load ' || s.load_id || ' frame ' || s.frame AS ref,
+       s.sampling_rate * coalesce(f.factor, 1) AS est_rate
+FROM spamhints.smtp_sample s
+-- 0.2: each sample's agent's factor (spamhints.agent_rate; load_agent itself,
+-- not the view: a coordinator's shard_views() reads it across shards)
+LEFT JOIN (SELECT a.load_id, a.agent,
+                  spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                        sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+           FROM spamhints.load_agent a
+           WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+           GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
+WHERE s.dst_port = 25 OR s.src_port = 25
+UNION ALL
+SELECT e.client_ip, e.verdict, e.ts, e.client_port, NULL::inet, NULL::integer,
+       e.client_asn, NULL::integer, NULL::integer, NULL::text,
+       e.host, e.client_name, e.helo, e.size, e.sender, e.recipients, e.verdict, e.virus,
+       e.spam_score, e.reason, l.timezone,
+       'mail log ' || e.maillog_load_id || ' line ' || e.line,
+       NULL::float8
+FROM spamhints.mail_event e
+JOIN spamhints.maillog_load l ON l.maillog_load_id = e.maillog_load_id
+WHERE e.verdict <> 'clean';
+
+COMMENT ON VIEW spamhints.evidence IS
+'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line); then (0.2) est_rate, the packets a sample stands for: its sampling_rate times its agent''s factor (spamhints.agent_rate), NULL for mail events.';
+
+COMMENT ON COLUMN spamhints.evidence.est_rate IS 'the packets the sample stands for: sampling_rate times its agent''s factor (spamhints.agent_rate); NULL for mail events';
+
+GRANT SELECT (est_rate) ON spamhints.evidence TO spamhints_analyst;
+
+CREATE OR REPLACE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
+RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
+               evidence text[], new_evidence text[], diagnosis text[],
+               first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
+               events bigint, items bigint, suppressed boolean, minutes bigint, min_samples integer,
+               min_minutes integer, est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, spamhints
+AS $$
+    WITH src AS (
+        SELECT e.source_ip,
+               array_agg(DISTINCT e.kind ORDER BY e.kind) AS kinds,
+               (array_agg(e.asn ORDER BY e.ts) FILTER (WHERE e.asn IS NOT NULL))[1] AS asn,
+               min(e.ts) AS first_ts,
+               max(e.ts) AS last_ts,
+               count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
+               count(DISTINCT date_trunc('minute', e.ts)) FILTER (WHERE e.kind = 'traffic') AS minutes,
+               -- 0.2: each sample scaled by its agent's factor (evidence.est_rate)
+               coalesce(round(sum(e.est_rate) FILTER (WHERE e.kind = 'traffic')), 0)::bigint AS est_packets,
+               count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
+               count(*) AS items
+        FROM spamhints.evidence e
+        WHERE e.ts <@ period
+        GROUP BY e.source_ip
+    ), scoped AS (
+        -- only addresses of ISPs that agreed, and in force at the time of the report
+        SELECT g.agreement_id, g.isp, g.abuse_address,
+               coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
+               coalesce(g.min_samples, spamhints.setting('report_min_samples')::integer) AS min_samples,
+               spamhints.setting('report_min_minutes')::integer AS min_minutes,
+               s.*
+        FROM src s
+        JOIN spamhints.agreement g
+          ON (s.source_ip <<= ANY (g.networks) OR s.asn = ANY (g.asns))
+         AND NOT (s.source_ip <<= ANY (g.exclude))
+         AND g.agreed_at <= at
+         AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
+    )
+    SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
+           ARRAY(SELECT k FROM unnest(c.kinds) AS k
+                 WHERE k <> ALL (coalesce(r.kinds, '{}')) ORDER BY k),
+           ARRAY(SELECT d.name FROM (VALUES
+                   (1, 'virus', 'virus' = ANY (c.kinds)),
+                   (2, 'spam sender', 'spam' = ANY (c.kinds) OR 'rejected' = ANY (c.kinds)
+                                      OR ('traffic' = ANY (c.kinds) AND NOT 'server' = ANY (c.kinds)
+                                          AND NOT 'virus' = ANY (c.kinds))),
+                   (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
+                 ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
+           c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
+           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes,
+           spamhints.est_low(c.samples, c.est_packets), spamhints.est_high(c.samples, c.est_packets)
+    FROM scoped c
+    LEFT JOIN LATERAL (
+        SELECT array_agg(DISTINCT k) AS kinds
+        FROM spamhints.report_log l, unnest(l.evidence) AS k
+        WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
+          AND l.reported_at > at - c.suppression AND l.reported_at <= at
+    ) AS r ON true
+    -- a mail-log verdict, or enough sampled packets over more than a moment
+    WHERE c.events > 0 OR (c.samples >= c.min_samples AND c.minutes >= c.min_minutes)
+    ORDER BY c.isp, c.source_ip
+$$;
+
+COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+
+CREATE OR REPLACE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
+                                       at timestamptz DEFAULT now())
+RETURNS SETOF spamhints.report_item
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+#variable_conflict use_column
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+BEGIN
+    RETURN QUERY
+        WITH cand AS (
+            SELECT k.*, g.reference, g.agreed_at, g.include_mail_addresses,
+                   coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression
+            FROM spamhints.report_candidates(period, at) AS k
+            JOIN spamhints.agreement g ON g.agreement_id = k.agreement_id
+            WHERE NOT k.suppressed AND (for_isp IS NULL OR k.isp = for_isp)
+        ), ev AS (
+            SELECT e.*,
+                   CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END AS grp,
+                   row_number() OVER (PARTITION BY e.source_ip,
+                                          CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
+                                      ORDER BY e.ts, e.ref) AS rn
+            FROM spamhints.evidence e
+            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+        ), lined AS (
+            SELECT ev.*,
+                   '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
+                   || CASE WHEN ev.grp = 'mail' THEN
+                          'from ' || spamhints.endpoint_text(ev.source_ip, ev.source_port)
+                          || coalesce(' (' || ev.client_name || ')', '')
+                          || coalesce(' HELO "' || ev.helo || '"', '')
+                          || coalesce(' to ' || ev.mail_host, '')
+                          || coalesce(', ' || ev.size || ' bytes', '')
+                      ELSE
+                          spamhints.endpoint_text(ev.source_ip, ev.source_port) || ' -> '
+                          || spamhints.endpoint_text(ev.peer, ev.peer_port)
+                          || '  ' || coalesce(nullif(spamhints.tcp_flags_text(ev.tcp_flags), ''), 'no flags')
+                          || coalesce('  ' || ev.smtp, '')
+                          || '  sampled 1 in ' || ev.sampling_rate
+                      END
+                   || '  [' || ev.ref || ']' AS line,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || coalesce('<' || ev.sender || '>', '(no sender)') || ' -> '
+                       || coalesce((SELECT string_agg('<' || r || '>', ', ') FROM unnest(ev.recipients) AS r), '(no recipients)')
+                   END AS addresses,
+                   CASE WHEN ev.grp = 'mail' THEN
+                       E'\n      '
+                       || CASE ev.verdict
+                              WHEN 'virus' THEN 'virus ' || coalesce(ev.virus, '(no name given)')
+                              WHEN 'spam' THEN 'spam' || coalesce(', SpamAssassin score ' || ev.spam_score, '')
+                              ELSE 'rejected' END
+                       || coalesce(': ' || ev.reason, '')
+                   END AS verdict_line
+            FROM ev
+        ), agg AS (
+            SELECT l.source_ip,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic' AND l.rn <= max_items) AS traffic_lines,
+                   count(*) FILTER (WHERE l.grp = 'traffic') AS traffic_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'traffic') AS servers,
+                   min(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_first,
+                   max(l.ts) FILTER (WHERE l.grp = 'traffic') AS traffic_last,
+                   string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'server' AND l.rn <= max_items) AS server_lines,
+                   count(*) FILTER (WHERE l.grp = 'server') AS server_n,
+                   count(DISTINCT l.peer) FILTER (WHERE l.grp = 'server') AS clients,
+                   coalesce(round(sum(l.est_rate) FILTER (WHERE l.grp = 'server')), 0)::bigint AS server_est,
+                   string_agg(l.line || l.addresses || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
+                   string_agg(l.line || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
+                   count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,
+                   string_agg(DISTINCT l.virus, ', ') AS viruses,
+                   string_agg(DISTINCT l.log_timezone, ', ') AS zones,
+                   count(DISTINCT date_trunc('minute', l.ts)) FILTER (WHERE l.grp = 'traffic') AS traffic_minutes,
+                   min(l.sampling_rate) FILTER (WHERE l.grp = 'traffic') AS rate_min,
+                   max(l.sampling_rate) FILTER (WHERE l.grp = 'traffic') AS rate_max,
+                   count(DISTINCT network(set_masklen(l.peer::cidr, CASE WHEN family(l.peer) = 4 THEN 24 ELSE 48 END)))
+                       FILTER (WHERE l.grp = 'server') AS client_networks,
+                   -- the first sampled client packet: the incident when no mail event is
+                   (array_agg(l.source_port ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_port,
+                   (array_agg(l.ts ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_ts,
+                   (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_ref,
+                   (array_agg(l.peer ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_peer,
+                   (array_agg(l.peer_port ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_peer_port,
+                   (array_agg(l.tcp_flags ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_flags,
+                   (array_agg(l.smtp ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_smtp,
+                   (array_agg(l.sampling_rate ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'traffic'))[1] AS p_rate,
+                   (array_agg(l.ref ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail'))[1] AS first_mail_ref
+            FROM lined l
+            GROUP BY l.source_ip
+        )
+        SELECT k.agreement_id, k.isp, k.abuse_address, k.source_ip, k.asn,
+               k.evidence, k.new_evidence, k.diagnosis, k.est_packets, k.events, k.items,
+               k.reference, k.agreed_at, k.include_mail_addresses, k.suppression,
+               a.traffic_lines, a.traffic_n, a.servers, a.traffic_first, a.traffic_last,
+               a.server_lines, a.server_n, a.clients, a.server_est,
+               a.mail_lines_full, a.mail_lines_bare, a.mail_n, a.viruses, a.zones,
+               CASE WHEN m.m_ts IS NOT NULL THEN m.m_port ELSE a.p_port END,
+               coalesce(m.m_ts, a.p_ts),
+               m.m_ts, m.m_host, m.m_name, m.m_helo, m.m_port, m.m_sender, m.m_recipients,
+               k.samples, a.traffic_minutes, k.min_samples, k.min_minutes, a.rate_min, a.rate_max, a.client_networks,
+               CASE WHEN m.m_ts IS NOT NULL THEN a.first_mail_ref ELSE a.p_ref END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_peer END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_peer_port END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_flags END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_smtp END,
+               CASE WHEN m.m_ts IS NULL THEN a.p_rate END
+        FROM cand k
+        JOIN agg a ON a.source_ip = k.source_ip
+        LEFT JOIN LATERAL (
+            SELECT e.ts AS m_ts, e.host AS m_host, e.client_name AS m_name, e.helo AS m_helo,
+                   e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
+            FROM spamhints.mail_event e
+            WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
+              AND e.client_ip = k.source_ip AND e.ts <@ period
+            ORDER BY e.ts LIMIT 1
+        ) AS m ON true
+        ORDER BY k.isp, k.source_ip;
+END
+$$;
+
+COMMENT ON TYPE spamhints.report_item IS
+'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est (the estimate of its server packets: sampling rates times their agents'' factors, evidence.est_rate), the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';
+
+COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
+
+COMMENT ON VIEW spamhints.agent_rate IS
+'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and so report_queue and the reports, through evidence.est_rate) sums sampling_rate * factor (not the rollups'' address_day, made as the samples arrive: configured rate); an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';

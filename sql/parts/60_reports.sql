@@ -89,21 +89,31 @@ SELECT s.src_ip AS source_ip,
        NULL::text AS mail_host, NULL::text AS client_name, NULL::text AS helo, NULL::bigint AS size,
        NULL::text AS sender, NULL::text[] AS recipients, NULL::text AS verdict, NULL::text AS virus,
        NULL::numeric AS spam_score, NULL::text AS reason, NULL::text AS log_timezone,
-       'load ' || s.load_id || ' frame ' || s.frame AS ref
+       'load ' || s.load_id || ' frame ' || s.frame AS ref,
+       s.sampling_rate * coalesce(f.factor, 1) AS est_rate
 FROM spamhints.smtp_sample s
+-- 0.2: each sample's agent's factor (spamhints.agent_rate; load_agent itself,
+-- not the view: a coordinator's shard_views() reads it across shards)
+LEFT JOIN (SELECT a.load_id, a.agent,
+                  spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                        sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+           FROM spamhints.load_agent a
+           WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+           GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
 WHERE s.dst_port = 25 OR s.src_port = 25
 UNION ALL
 SELECT e.client_ip, e.verdict, e.ts, e.client_port, NULL::inet, NULL::integer,
        e.client_asn, NULL::integer, NULL::integer, NULL::text,
        e.host, e.client_name, e.helo, e.size, e.sender, e.recipients, e.verdict, e.virus,
        e.spam_score, e.reason, l.timezone,
-       'mail log ' || e.maillog_load_id || ' line ' || e.line
+       'mail log ' || e.maillog_load_id || ' line ' || e.line,
+       NULL::float8
 FROM spamhints.mail_event e
 JOIN spamhints.maillog_load l ON l.maillog_load_id = e.maillog_load_id
 WHERE e.verdict <> 'clean';
 
 COMMENT ON VIEW spamhints.evidence IS
-'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line).';
+'Every item of evidence about a source address, as reports list it. kind: traffic (a sampled packet it sent to port 25: it acts as a mail client), server (a sampled packet from its port 25: it answers as a mail server), spam, virus, rejected (mail our mail servers received from it, with that verdict; clean mail is no evidence). With the time, the source port, the peer (traffic, server), asn (enrichment, else the sFlow gateway''s source AS), the sampling rate, TCP flags and SMTP verb of samples, the mail log fields of events, and ref: where it comes from (load and frame, mail log load and line); then (0.2) est_rate, the packets a sample stands for: its sampling_rate times its agent''s factor (spamhints.agent_rate), NULL for mail events.';
 
 -- How sure a count of sampled packets is: n sampled packets at 1 in N stand
 -- for about n * N packets, but n is a Poisson count, and for small n its
@@ -205,7 +215,8 @@ AS $$
                max(e.ts) AS last_ts,
                count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
                count(DISTINCT date_trunc('minute', e.ts)) FILTER (WHERE e.kind = 'traffic') AS minutes,
-               coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
+               -- 0.2: each sample scaled by its agent's factor (evidence.est_rate)
+               coalesce(round(sum(e.est_rate) FILTER (WHERE e.kind = 'traffic')), 0)::bigint AS est_packets,
                count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
                count(*) AS items
         FROM spamhints.evidence e
@@ -251,7 +262,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
 
 -- A report is built in parts that can each be called alone: report_items()
 -- gathers, per address to report, what the report says; report_human(),
@@ -315,7 +326,7 @@ CREATE TYPE spamhints.report_item AS (
 );
 
 COMMENT ON TYPE spamhints.report_item IS
-'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est, the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';
+'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est (the estimate of its server packets: sampling rates times their agents'' factors, evidence.est_rate), the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';
 
 CREATE FUNCTION spamhints.report_period_text(period tstzrange) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
@@ -395,7 +406,7 @@ BEGIN
                    string_agg(l.line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'server' AND l.rn <= max_items) AS server_lines,
                    count(*) FILTER (WHERE l.grp = 'server') AS server_n,
                    count(DISTINCT l.peer) FILTER (WHERE l.grp = 'server') AS clients,
-                   coalesce(sum(l.sampling_rate) FILTER (WHERE l.grp = 'server'), 0) AS server_est,
+                   coalesce(round(sum(l.est_rate) FILTER (WHERE l.grp = 'server')), 0)::bigint AS server_est,
                    string_agg(l.line || l.addresses || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_full,
                    string_agg(l.line || l.verdict_line, E'\n' ORDER BY l.ts, l.ref) FILTER (WHERE l.grp = 'mail' AND l.rn <= max_items) AS mail_lines_bare,
                    count(*) FILTER (WHERE l.grp = 'mail') AS mail_n,

@@ -219,6 +219,7 @@ COMMENT ON COLUMN spamhints.evidence.spam_score IS 'the SpamAssassin score';
 COMMENT ON COLUMN spamhints.evidence.reason IS 'what the MTA or filter said';
 COMMENT ON COLUMN spamhints.evidence.log_timezone IS 'the time zone the log''s times were read in';
 COMMENT ON COLUMN spamhints.evidence.ref IS 'where the item comes from: load and frame, or mail log load and line';
+COMMENT ON COLUMN spamhints.evidence.est_rate IS 'the packets the sample stands for: sampling_rate times its agent''s factor (spamhints.agent_rate); NULL for mail events';
 
 COMMENT ON COLUMN spamhints.daily_figures.day IS 'the UTC day';
 COMMENT ON COLUMN spamhints.daily_figures.samples IS 'sampled SMTP packets';
@@ -246,7 +247,7 @@ COMMENT ON COLUMN spamhints.report_queue.diagnosis IS 'what the evidence says th
 COMMENT ON COLUMN spamhints.report_queue.first_ts IS 'its first item';
 COMMENT ON COLUMN spamhints.report_queue.last_ts IS 'its last item';
 COMMENT ON COLUMN spamhints.report_queue.samples IS 'its sampled packets';
-COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets';
+COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
 COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
 COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
 COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';

@@ -8,6 +8,8 @@
 # samples: switched, every estimate of its client doubled exactly); 10.0.0.2
 # says 1:500 and draws from 525 (100 samples: within 1.96/sqrt(99), kept);
 # 10.0.0.3 says 1:100 and draws from 200, but over 3 steps only (kept).
+# The reports too: report_candidates(), report_items() and the report text,
+# through evidence.est_rate, here and on a coordinator.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
@@ -64,6 +66,41 @@ is "$(q "INSERT INTO spamhints.ip_assignment (customer_id, network) VALUES ('c10
 is "$(q "SELECT string_agg(host(ip) || ' ' || client_samples || ' ' || est_packets, ', ' ORDER BY ip)
          FROM spamhints.sender_score('2023-11-14', '2023-11-16', 1)")" \
    "192.0.2.10 200 400000, 192.0.2.20 100 50000, 192.0.2.30 4 400" "sender_score(): 400,000, 50,000, 400"
+# the reports: report_candidates() (and through it report_queue and the
+# report's text) scale each client's samples by its agent's factor too
+RC="SELECT string_agg(host(source_ip) || ' ' || samples || ' ' || est_packets || ' '
+               || (est_packets_low = spamhints.est_low(samples, est_packets)
+                   AND est_packets_high = spamhints.est_high(samples, est_packets)), ', ' ORDER BY source_ip)
+    FROM spamhints.report_candidates('[2023-11-14, 2023-11-16)', '2023-11-17')"
+AGREE="INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at)
+       VALUES ('all', 'abuse@example.net', '{192.0.2.0/24}', '2000-01-01');"
+is "$(q "$AGREE $RC")" \
+   "192.0.2.10 200 400000 true, 192.0.2.20 100 50000 true" \
+   "report_candidates(): est_packets 400,000 (doubled), 50,000 and their bounds (192.0.2.30: 4 samples in one minute, no candidate)"
+is "$(q "SELECT est_packets FROM spamhints.report_items('[2023-11-14, 2023-11-16)', NULL, '2023-11-17')
+         WHERE source_ip = '192.0.2.10'")" "400000" "report_items(): the report's est_packets 400,000"
+is "$(q "SELECT count(*) FILTER (WHERE est_rate = 2000) || ' ' || count(*) FILTER (WHERE est_rate = 500) || ' '
+                || count(*) FILTER (WHERE est_rate = 100) || ' ' || count(*) FILTER (WHERE est_rate <> sampling_rate * 1)
+         FROM spamhints.evidence WHERE kind = 'traffic'")" \
+   "200 100 4 200" "evidence.est_rate: 1:1000 samples stand for 2000 packets each, the others their configured rate"
+is "$(q "SELECT position(format('About 400,000 packets (95%% bounds %s to %s:',
+                               to_char(round(b.lower * 2000), 'FM999,999,990'), to_char(round(b.upper * 2000), 'FM999,999,990'))
+                        IN spamhints.report_human(i, '[2023-11-14, 2023-11-16)', 'm@x')) > 0
+         FROM spamhints.report_items('[2023-11-14, 2023-11-16)', NULL, '2023-11-17') AS i,
+              spamhints.poisson_bounds(200) AS b WHERE i.source_ip = '192.0.2.10'")" "t" \
+   "report text: About 400,000 packets, its bounds Poisson(200) x 2,000"
+# an address that sends to port 25 and answers from it, sampled by the
+# switched agent 10.0.0.1 (1:1000, factor 2): 3 client packets in 2 minutes
+# (est_packets 6,000) and 2 server packets (server_est 4,000); rolled back
+is "$(q "BEGIN;
+         INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port, tcp_flags)
+         SELECT (SELECT min(load_id) FROM spamhints.load), 900000 + v.n, '2023-11-15 10:00:00+00'::timestamptz + v.n * interval '40 seconds',
+                '10.0.0.1', 900000 + v.n, 1000, '192.0.2.40', v.dst, v.sp, v.dp, 16
+         FROM (VALUES (1, '198.51.100.99'::inet, 40001, 25), (2, '198.51.100.99', 40002, 25), (3, '198.51.100.99', 40003, 25),
+                      (4, '203.0.113.5', 25, 50001), (5, '203.0.113.5', 25, 50002)) AS v(n, dst, sp, dp);
+         SELECT samples || ' ' || est_packets || ' ' || server_n || ' ' || server_est
+         FROM spamhints.report_items('[2023-11-14, 2023-11-16)', NULL, '2023-11-17') WHERE source_ip = '192.0.2.40';
+         ROLLBACK")" "3 6000 2 4000" "report_items(): client est_packets 6,000 and server_est 4,000 at the switched agent's factor 2"
 PAR="SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
      SET max_parallel_workers_per_gather = 2; SET force_parallel_mode = on;"
 is "$(q "$PAR SELECT est_packets FROM spamhints.packet_stats")" "450400" "packet_stats in a parallel plan: the same"
@@ -86,6 +123,9 @@ is "$(c "SELECT string_agg(host(ip) || ' ' || est_packets, ', ' ORDER BY ip) FRO
    "192.0.2.10 400000, 192.0.2.20 50000, 192.0.2.30 400" "coordinator: sender_score() 400,000, 50,000, 400"
 is "$(c "INSERT INTO spamhints.ip_assignment (customer_id, network) VALUES ('c10', '192.0.2.10/32');
          SELECT customer_id || ' ' || est_packets FROM spamhints.customer_sender")" "c10 400000" "coordinator: customer_sender 400,000"
+is "$(c "$AGREE $RC")" \
+   "192.0.2.10 200 400000 true, 192.0.2.20 100 50000 true" \
+   "coordinator: report_candidates() 400,000, 50,000 and their bounds"
 c "SELECT spamhints.detach_shard('a')" >/dev/null 2>&1
 dropdb ${db}_coord
 dropdb $db
