@@ -3122,3 +3122,31 @@ COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real pa
 
 COMMENT ON VIEW spamhints.agent_rate IS
 'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and so report_queue and the reports, through evidence.est_rate) sums sampling_rate * factor (not the rollups'' address_day, made as the samples arrive: configured rate); an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';
+
+-- ===========================================================================
+-- refresh() loads the module before its parallel REFRESH (71_schedules.sql):
+-- no warning from the database's spamhints.* settings
+
+CREATE OR REPLACE FUNCTION spamhints.refresh() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    mv text;
+BEGIN
+    -- load the module here, in this backend (a simple expression: never in a
+    -- parallel worker), before the parallel plans of the refresh: a worker
+    -- that loads it first cannot apply the database's spamhints.* settings
+    -- to it and PostgreSQL warns ("cannot be set during a parallel operation")
+    mv := spamhints.setting('report_from');
+    FOREACH mv IN ARRAY ARRAY['daily_figures', 'report_queue'] LOOP
+        IF (SELECT c.relispopulated FROM pg_class c
+            WHERE c.oid = ('spamhints.' || mv)::regclass) THEN
+            -- readers are not blocked while it runs
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY spamhints.%I', mv);
+        ELSE
+            EXECUTE format('REFRESH MATERIALIZED VIEW spamhints.%I', mv);
+        END IF;
+    END LOOP;
+END
+$$;

@@ -80,6 +80,11 @@ AS $$
 DECLARE
     mv text;
 BEGIN
+    -- load the module here, in this backend (a simple expression: never in a
+    -- parallel worker), before the parallel plans of the refresh: a worker
+    -- that loads it first cannot apply the database's spamhints.* settings
+    -- to it and PostgreSQL warns ("cannot be set during a parallel operation")
+    mv := spamhints.setting('report_from');
     FOREACH mv IN ARRAY ARRAY['daily_figures', 'report_queue'] LOOP
         IF (SELECT c.relispopulated FROM pg_class c
             WHERE c.oid = ('spamhints.' || mv)::regclass) THEN
