@@ -1115,16 +1115,18 @@ CREATE TABLE spamhints.load_seqs (
     agent      inet NOT NULL,
     sub_agent  bigint NOT NULL,
     boot       tstzrange NOT NULL CHECK (NOT isempty(boot)),
-    seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs))
+    seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs)),
+    edges      bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(edges) % 2 = 0)
 );
 
 COMMENT ON TABLE spamhints.load_seqs IS
-'The sFlow datagrams each load took, per agent, sub-agent and agent boot: the sequence numbers as ranges (consecutive numbers collapse). A datagram is known when an earlier row has its agent, sub-agent and sequence number and a boot within 10 seconds of its own (capture time less uptime); spamhints-load skips it and counts it in spamhints.load.known_datagrams. Rows go with their load (deleting or truncating a load, or truncating spamhints.smtp_sample, deletes them, so that the same datagrams can be loaded again); spamhints.purge() keeps them, as it keeps the loads. Sequence numbers are those of one boot: an agent that sends 2^32 datagrams without restarting (its sequence number wraps) has later datagrams taken for known ones; an uptime that wraps (49.7 days) is a new boot.';
+'The sFlow datagrams each load took, per agent, sub-agent and run of the agent (a boot): the sequence numbers as ranges (consecutive numbers collapse) and the uptimes of each range''s first and last datagram (edges). A datagram is known when an earlier row of its agent and sub-agent has its sequence number in a range whose uptimes fit its own (within 10 s), and that row''s boot is its run''s: within 10 seconds of its own boot estimate (capture time less uptime), or tied to its run because a datagram of the run has exactly the sequence number and uptime of one of the row''s range ends (the same datagrams received at other times: a replay of a capture, then the capture). spamhints-load skips it and counts it in spamhints.load.known_datagrams. The loader finds an agent''s runs from the datagrams'' own numbers (a run goes on while its sequence numbers and uptimes count on, modulo 2^32, so a sequence number or uptime that wraps goes on the same run; both starting again is a restart), so a replay that squeezes hours of capture into seconds is one run; a load keeps at most 64 runs of a sub-agent, datagrams past them are skipped and counted as packet_agent_runs. Rows go with their load (deleting or truncating a load, or truncating spamhints.smtp_sample, deletes them, so that the same datagrams can be loaded again); spamhints.purge() keeps them, as it keeps the loads.';
 COMMENT ON COLUMN spamhints.load_seqs.load_id IS 'the load that took these datagrams';
 COMMENT ON COLUMN spamhints.load_seqs.agent IS 'the sFlow agent address';
 COMMENT ON COLUMN spamhints.load_seqs.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
-COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as its datagrams of this load place it (capture time less uptime, ms): the lowest and highest estimate';
+COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as the datagrams of this run place it (capture time less uptime, ms): the lowest and highest estimate within 10 s of its first datagram''s';
 COMMENT ON COLUMN spamhints.load_seqs.seqs IS 'the datagram sequence numbers taken';
+COMMENT ON COLUMN spamhints.load_seqs.edges IS 'the uptimes (ms) of the first and the last datagram of each range of seqs, in order: two per range; empty when not known (then any uptime fits)';
 
 CREATE INDEX load_seqs_agent ON spamhints.load_seqs (agent, sub_agent);
 CREATE INDEX load_seqs_load ON spamhints.load_seqs (load_id);
@@ -1180,7 +1182,8 @@ COMMENT ON FUNCTION spamhints.lock_datagrams() IS
 'Takes the transaction-level advisory lock of datagram identities (hashtext(''spamhints.load_seqs''): held until the end of the transaction, one at a time) and says whether any load took datagrams yet (false: none can be known). spamhints-load calls it before its first spamhints.known_datagrams() of a load, and keeps the lock until its load_seqs rows are written and committed.';
 
 CREATE FUNCTION spamhints.known_datagrams(agent inet)
-RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint)
+RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint,
+               uptime_low_ms bigint, uptime_high_ms bigint)
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, spamhints
 AS $$
@@ -1188,14 +1191,18 @@ AS $$
     SELECT s.sub_agent,
            (extract(epoch FROM lower(s.boot)) * 1000)::bigint,
            (extract(epoch FROM upper(s.boot)) * 1000)::bigint,
-           lower(r), upper(r) - 1
-      FROM spamhints.load_seqs s, unnest(s.seqs) AS r
+           lower(r.r), upper(r.r) - 1,
+           CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i - 1] END,
+           CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i] END
+      FROM spamhints.load_seqs s
+     CROSS JOIN LATERAL (SELECT count(*) AS ranges FROM unnest(s.seqs)) n
+     CROSS JOIN LATERAL unnest(s.seqs) WITH ORDINALITY AS r(r, i)
      WHERE s.agent = known_datagrams.agent
-     ORDER BY 1, 2, 4;
+     ORDER BY 1, 2, 3, 4;
 $$;
 
 COMMENT ON FUNCTION spamhints.known_datagrams(inet) IS
-'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs): one row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its load in ms since 1970 (boot_low_ms, boot_high_ms); a datagram is known when its sequence number is in a range of its sub-agent whose boot is within 10 s of its own. By address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
+'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs): one row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its run in ms since 1970 (boot_low_ms, boot_high_ms) and the uptimes of the range''s first and last datagram (uptime_low_ms, uptime_high_ms; NULL when not known). By address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 

@@ -28,6 +28,7 @@ enum
 	SKIP_CAPTURE_TRUNCATED = SH_ERR_COUNT_ + SH_FRAME_COUNT_,
 	SKIP_AGENT_LIMIT,			/* datagrams of agents past SH_AGENTS_MAX */
 	SKIP_DATAGRAM_KNOWN,		/* sampled packets of datagrams loaded already */
+	SKIP_AGENT_RUNS,			/* sampled packets of datagrams past SH_RUNS_MAX runs of their sub-agent */
 	SKIP_SMTP_FIRST,			/* then the SMTP stage's, from SH_SMTP_FIRST_SKIP on */
 	SKIP_COUNT_ = SKIP_SMTP_FIRST + SH_SMTP_COUNT_ - SH_SMTP_FIRST_SKIP
 };
@@ -110,6 +111,8 @@ skip_name(int reason)
 			return "agent_limit";
 		case SKIP_DATAGRAM_KNOWN:
 			return "packet_datagram_known";
+		case SKIP_AGENT_RUNS:
+			return "packet_agent_runs";
 	}
 	return sh_smtp_skip_name((sh_smtp_verdict) (reason - SKIP_SMTP_FIRST + SH_SMTP_FIRST_SKIP));
 }
@@ -193,6 +196,13 @@ addr_text(const sh_addr *a, char *addr, size_t len)
 		snprintf(addr, len, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
 }
 
+/* An uptime of known_datagrams()'s answer: SH_UP_NONE when NULL (a range without them). */
+static int64_t
+up_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? SH_UP_NONE : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
 /*
  * Ask the database, between two COPYs, what loads took of the agent: first
  * (once per load) for the lock of datagram identities, which says whether
@@ -258,7 +268,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 		}
 		for (int i = lo; i < PQntuples(res) && strtoll(PQgetvalue(res, i, 0), NULL, 10) == (long long) dg->sub_agent; i++)
 			if (sh_known_add(k, strtoll(PQgetvalue(res, i, 1), NULL, 10), strtoll(PQgetvalue(res, i, 2), NULL, 10),
-							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10)) != 0)
+							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10),
+							 up_value(res, i, 5), up_value(res, i, 6)) != 0)
 			{
 				sh_error("out of memory");
 				return EXIT_INPUT;
@@ -269,7 +280,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 
 /*
  * Is the datagram (whole, of agent index agent) known already? *known is
- * set to 1 when an earlier load or this one took it, else 0 (now taken).
+ * set to 1 when an earlier load or this one took it, 2 when it would begin
+ * one run (boot) too many of its sub-agent (not taken), else 0 (now taken).
  * 0, or an exit code.
  */
 static int
@@ -302,7 +314,7 @@ datagram_known(cload *cl, size_t agent, const sh_dgram *dg, const sh_frame *fram
 			return rc;
 	}
 	boot = frame->ts_sec * 1000 + frame->ts_usec / 1000 - (int64_t) dg->uptime_ms;
-	rc = sh_known_take(k, boot, dg->seq);
+	rc = sh_known_take(k, boot, dg->seq, dg->uptime_ms);
 	if (rc < 0)
 	{
 		sh_error("out of memory");
@@ -472,14 +484,19 @@ capture_read(sh_load *ld)
 			cl->datagrams++;
 			if (known)
 			{
-				/* loaded already: nothing of it again; its sampled packets skipped as known */
+				/*
+				 * loaded already: nothing of it again; its sampled packets
+				 * skipped as known (or, past the runs of a sub-agent kept,
+				 * as such)
+				 */
 				uint64_t	packets = cl->dg.rows;
 
 				for (int i = 0; i < SKIP_COUNT_; i++)
 					packets += cl->dg.skip[i];
 				ld->copy.len = mark;
-				cl->known_datagrams++;
-				cl->skip[SKIP_DATAGRAM_KNOWN] += packets;
+				if (known == 1)
+					cl->known_datagrams++;
+				cl->skip[known == 1 ? SKIP_DATAGRAM_KNOWN : SKIP_AGENT_RUNS] += packets;
 			}
 			else
 			{
@@ -587,16 +604,29 @@ ms_text(int64_t ms, char *buf, size_t len)
 			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms - sec * 1000));
 }
 
+/* Send n bytes of a COPY row. 0, or -1. */
+static int
+put_copy(PGconn *conn, const char *buf, int n)
+{
+	if (PQputCopyData(conn, buf, n) != 1)
+	{
+		sh_error("%s", PQerrorMessage(conn));
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * The datagrams this load took, per agent boot (spamhints.load_seqs), by a
- * text-format COPY: the sequence numbers as a multirange, sent range by
- * range. Under the lock that spamhints.lock_datagrams() took when the first
- * agent was asked for, so that no other load took them meanwhile.
+ * The datagrams this load took, per agent run (spamhints.load_seqs), by a
+ * text-format COPY: the sequence numbers as a multirange and the uptimes of
+ * each range's first and last datagram (edges), sent range by range. Under
+ * the lock that spamhints.lock_datagrams() took when the first agent was
+ * asked for, so that no other load took them meanwhile.
  */
 static int
 db_seqs(PGconn *conn, const cload *cl)
 {
-	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs) FROM STDIN");
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges) FROM STDIN");
 	char		line[512];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -615,28 +645,31 @@ db_seqs(PGconn *conn, const cload *cl)
 					hi[96];
 
 		addr_text(&a->addr, addr, sizeof(addr));
-		for (size_t b = 0; b < k->n; b++)
+		for (size_t b = 0; b < k->nruns; b++)
 		{
-			const sh_boot *bt = &k->boots[b];
+			const sh_seqset *t = &k->runs[b].taken;
 			int			n;
 
-			if (bt->taken.n == 0)
+			if (t->n == 0)
 				continue;
-			ms_text(bt->own_lo_ms, lo, sizeof(lo));
-			ms_text(bt->own_hi_ms, hi, sizeof(hi));
-			n = snprintf(line, sizeof(line), "%d\t%s\t%u\t[\"%s\",\"%s\"]\t{", cl->ld->id, addr, a->sub_agent, lo, hi);
-			for (size_t r = 0; r < bt->taken.n; r++)
+			ms_text(k->runs[b].boot_lo, lo, sizeof(lo));
+			ms_text(k->runs[b].boot_hi, hi, sizeof(hi));
+			n = snprintf(line, sizeof(line), "%d\t%s\t%u\t[\"%s\",\"%s\"]\t", cl->ld->id, addr, a->sub_agent, lo, hi);
+			if (put_copy(conn, line, n) != 0)
+				return -1;
+			for (size_t r = 0; r < t->n; r++)
 			{
-				n += snprintf(line + n, sizeof(line) - (size_t) n, "%s[%" PRId64 ",%" PRId64 "]", r ? "," : "",
-							  bt->taken.v[r].lo, bt->taken.v[r].hi);
-				if (r + 1 == bt->taken.n)
-					n += snprintf(line + n, sizeof(line) - (size_t) n, "}\n");
-				if (PQputCopyData(conn, line, n) != 1)
-				{
-					sh_error("%s", PQerrorMessage(conn));
+				n = snprintf(line, sizeof(line), "%s[%" PRId64 ",%" PRId64 "]%s", r ? "," : "{",
+							 t->v[r].lo, t->v[r].hi, r + 1 == t->n ? "}\t" : "");
+				if (put_copy(conn, line, n) != 0)
 					return -1;
-				}
-				n = 0;
+			}
+			for (size_t r = 0; r < t->n; r++)
+			{
+				n = snprintf(line, sizeof(line), "%s%" PRId64 ",%" PRId64 "%s", r ? "," : "{",
+							 t->v[r].up_lo, t->v[r].up_hi, r + 1 == t->n ? "}\n" : "");
+				if (put_copy(conn, line, n) != 0)
+					return -1;
 			}
 		}
 	}

@@ -2,12 +2,16 @@
  * loader/capture/known.c: datagrams known already (known.h).
  *
  * Datagrams mostly come in sequence order: a new number one past the last
- * range extends it in place; otherwise a binary search finds where it goes.
+ * range extends it in place, and the datagram continues the run of the one
+ * before; otherwise binary searches find the range, and the few runs of the
+ * sub-agent are looked through.
  */
 #include "known.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(SH_RUNS_MAX <= 64, "sh_known.tied holds a bit per run");
 
 /* The index of the first range with hi >= seq (n when none). */
 static size_t
@@ -28,52 +32,27 @@ first_not_below(const sh_seqset *s, int64_t seq)
 	return lo;
 }
 
-int
-sh_seqset_has(const sh_seqset *s, int64_t seq)
+const sh_seq_range *
+sh_seqset_find(const sh_seqset *s, int64_t seq)
 {
 	size_t		i;
 
-	if (s->n == 0)
-		return 0;
-	if (seq > s->v[s->n - 1].hi)
-		return 0;
+	if (s->n == 0 || seq > s->v[s->n - 1].hi)
+		return NULL;
 	i = first_not_below(s, seq);
-	return i < s->n && s->v[i].lo <= seq;
+	return i < s->n && s->v[i].lo <= seq ? &s->v[i] : NULL;
 }
 
 int
-sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi)
+sh_seqset_has(const sh_seqset *s, int64_t seq)
 {
-	size_t		i,
-				j;
+	return sh_seqset_find(s, seq) != NULL;
+}
 
-	if (lo > hi)
-		return 0;
-	/* the usual case: at or past the end of the last range */
-	if (s->n > 0 && lo >= s->v[s->n - 1].lo && lo <= s->v[s->n - 1].hi + 1)
-	{
-		if (hi > s->v[s->n - 1].hi)
-			s->v[s->n - 1].hi = hi;
-		return 0;
-	}
-	/* the ranges that touch lo..hi (overlap or adjacent) are i..j-1 */
-	i = first_not_below(s, lo > INT64_MIN ? lo - 1 : lo);
-	j = i;
-	while (j < s->n && s->v[j].lo <= (hi < INT64_MAX ? hi + 1 : hi))
-		j++;
-	if (j > i)
-	{
-		/* merge them into v[i] */
-		if (s->v[i].lo < lo)
-			lo = s->v[i].lo;
-		if (s->v[j - 1].hi > hi)
-			hi = s->v[j - 1].hi;
-		s->v[i].lo = lo;
-		s->v[i].hi = hi;
-		memmove(s->v + i + 1, s->v + j, (s->n - j) * sizeof(*s->v));
-		s->n -= j - i - 1;
-		return 0;
-	}
+/* Room for one more range at index i (the ranges from i on move up). 0, or -1. */
+static int
+make_room(sh_seqset *s, size_t i)
+{
 	if (s->n == s->cap)
 	{
 		size_t		cap = s->cap ? s->cap * 2 : 4;
@@ -85,9 +64,97 @@ sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi)
 		s->cap = cap;
 	}
 	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof(*s->v));
-	s->v[i].lo = lo;
-	s->v[i].hi = hi;
 	s->n++;
+	return 0;
+}
+
+int
+sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi)
+{
+	size_t		i,
+				j;
+
+	if (lo > hi)
+		return 0;
+	/* the ranges that touch lo..hi (overlap or adjacent) are i..j-1 */
+	i = first_not_below(s, lo > INT64_MIN ? lo - 1 : lo);
+	j = i;
+	while (j < s->n && s->v[j].lo <= (hi < INT64_MAX ? hi + 1 : hi))
+		j++;
+	if (j > i)
+	{
+		/* merge them into v[i]; an end that moves has no known uptime */
+		sh_seq_range m = s->v[i];
+
+		if (lo < m.lo)
+		{
+			m.lo = lo;
+			m.up_lo = SH_UP_NONE;
+		}
+		m.hi = s->v[j - 1].hi;
+		m.up_hi = s->v[j - 1].up_hi;
+		if (hi > m.hi)
+		{
+			m.hi = hi;
+			m.up_hi = SH_UP_NONE;
+		}
+		s->v[i] = m;
+		memmove(s->v + i + 1, s->v + j, (s->n - j) * sizeof(*s->v));
+		s->n -= j - i - 1;
+		return 0;
+	}
+	if (make_room(s, i) != 0)
+		return -1;
+	s->v[i] = (sh_seq_range)
+	{
+		lo, hi, SH_UP_NONE, SH_UP_NONE
+	};
+	return 0;
+}
+
+int
+sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up)
+{
+	size_t		i;
+	sh_seq_range *r;
+
+	/* the usual case: one past the last range */
+	if (s->n > 0 && s->v[s->n - 1].hi == seq - 1)
+	{
+		s->v[s->n - 1].hi = seq;
+		s->v[s->n - 1].up_hi = up;
+		return 0;
+	}
+	i = first_not_below(s, seq - 1);
+	r = i < s->n ? &s->v[i] : NULL;
+	if (r != NULL && r->lo <= seq && seq <= r->hi)
+		return 0;				/* there already */
+	if (r != NULL && r->hi == seq - 1)
+	{
+		r->hi = seq;
+		r->up_hi = up;
+		if (i + 1 < s->n && s->v[i + 1].lo == seq + 1)
+		{
+			/* it fills the gap to the next range */
+			r->hi = s->v[i + 1].hi;
+			r->up_hi = s->v[i + 1].up_hi;
+			memmove(s->v + i + 1, s->v + i + 2, (s->n - i - 2) * sizeof(*s->v));
+			s->n--;
+		}
+		return 0;
+	}
+	if (r != NULL && r->lo == seq + 1)
+	{
+		r->lo = seq;
+		r->up_lo = up;
+		return 0;
+	}
+	if (make_room(s, i) != 0)
+		return -1;
+	s->v[i] = (sh_seq_range)
+	{
+		seq, seq, up, up
+	};
 	return 0;
 }
 
@@ -98,45 +165,33 @@ sh_seqset_free(sh_seqset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The boot that boot_lo..boot_hi is within the slack of, or a new one (NULL: out of memory). */
-static sh_boot *
-boot_of(sh_known *k, int64_t boot_lo, int64_t boot_hi)
+/*
+ * Does uptime up fit the range's datagrams (within the slack)? Unknown
+ * uptimes fit anything; a range whose last uptime is below its first wrapped
+ * past 2^32 - 1 ms (49.7 days), and holds the uptimes from its first up and
+ * from 0 to its last.
+ */
+static int
+fits(const sh_seq_range *r, int64_t up)
 {
-	sh_boot    *b;
+	if (r->up_lo < 0 || r->up_hi < 0)
+		return 1;
+	if (r->up_hi < r->up_lo)
+		return up >= r->up_lo - SH_BOOT_SLACK_MS || up <= r->up_hi + SH_BOOT_SLACK_MS;
+	return up >= r->up_lo - SH_BOOT_SLACK_MS && up <= r->up_hi + SH_BOOT_SLACK_MS;
+}
 
-	for (size_t i = 0; i < k->n; i++)
-	{
-		b = &k->boots[i];
-		if (boot_hi >= b->lo_ms - SH_BOOT_SLACK_MS && boot_lo <= b->hi_ms + SH_BOOT_SLACK_MS)
-		{
-			if (boot_lo < b->lo_ms)
-				b->lo_ms = boot_lo;
-			if (boot_hi > b->hi_ms)
-				b->hi_ms = boot_hi;
-			return b;
-		}
-	}
-	if (k->n == k->cap)
-	{
-		size_t		cap = k->cap ? k->cap * 2 : 2;
-		sh_boot    *v = realloc(k->boots, cap * sizeof(*v));
-
-		if (v == NULL)
-			return NULL;
-		k->boots = v;
-		k->cap = cap;
-	}
-	b = &k->boots[k->n++];
-	memset(b, 0, sizeof(*b));
-	b->lo_ms = boot_lo;
-	b->hi_ms = boot_hi;
-	return b;
+static int
+boots_near(int64_t alo, int64_t ahi, int64_t blo, int64_t bhi)
+{
+	return ahi >= blo - SH_BOOT_SLACK_MS && alo <= bhi + SH_BOOT_SLACK_MS;
 }
 
 int
-sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo, int64_t seq_hi)
+sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo, int64_t seq_hi,
+			 int64_t up_lo, int64_t up_hi)
 {
-	sh_boot    *b;
+	sh_past    *p;
 
 	if (boot_lo_ms > boot_hi_ms)
 	{
@@ -145,44 +200,236 @@ sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo
 		boot_lo_ms = boot_hi_ms;
 		boot_hi_ms = t;
 	}
-	if ((b = boot_of(k, boot_lo_ms, boot_hi_ms)) == NULL)
+	if (seq_lo > seq_hi)
+		return 0;
+	if (k->npast == k->cappast)
+	{
+		size_t		cap = k->cappast ? k->cappast * 2 : 4;
+		sh_past    *v = realloc(k->past, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		k->past = v;
+		k->cappast = cap;
+	}
+	/* a boot of its own unless it is the previous range's */
+	if (k->npast == 0 || k->past[k->npast - 1].boot_lo != boot_lo_ms || k->past[k->npast - 1].boot_hi != boot_hi_ms)
+		k->nboots++;
+	p = &k->past[k->npast++];
+	p->r = (sh_seq_range)
+	{
+		seq_lo, seq_hi, up_lo, up_hi
+	};
+	p->boot_lo = boot_lo_ms;
+	p->boot_hi = boot_hi_ms;
+	p->boot_no = (uint32_t) (k->nboots - 1);
+	k->ready = 0;
+	return 0;
+}
+
+static int
+by_lo(const void *a, const void *b)
+{
+	const sh_past *x = a,
+			   *y = b;
+
+	return x->r.lo < y->r.lo ? -1 : x->r.lo > y->r.lo;
+}
+
+/* Sort the history, and the running highest ends its search needs. 0, or -1. */
+static int
+make_ready(sh_known *k)
+{
+	int64_t    *mx;
+	uint64_t   *tied;
+
+	k->ready = 1;
+	if (k->npast == 0)
+		return 0;
+	qsort(k->past, k->npast, sizeof(*k->past), by_lo);
+	if ((mx = realloc(k->past_max_hi, k->npast * sizeof(*mx))) == NULL)
 		return -1;
-	return sh_seqset_add_range(&b->known, seq_lo, seq_hi);
+	k->past_max_hi = mx;
+	for (size_t i = 0; i < k->npast; i++)
+		mx[i] = i == 0 || k->past[i].r.hi > mx[i - 1] ? k->past[i].r.hi : mx[i - 1];
+	if ((tied = calloc(k->nboots, sizeof(*tied))) == NULL)
+		return -1;
+	free(k->tied);
+	k->tied = tied;
+	return 0;
+}
+
+/*
+ * Is the datagram known from the history, for run ri? A range with its
+ * sequence number and a fitting uptime, of the run's boot or of a boot tied
+ * to the run; a range's first or last datagram exactly ties its boot.
+ */
+static int
+known_before(sh_known *k, size_t ri, int64_t seq, int64_t up)
+{
+	const sh_run *run = &k->runs[ri];
+	size_t		lo = 0,
+				hi = k->npast;
+
+	/* the last range with r.lo <= seq is lo - 1 */
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (k->past[mid].r.lo <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0 && k->past_max_hi[i] >= seq;)
+	{
+		const sh_past *p = &k->past[i];
+
+		if (p->r.hi < seq || !fits(&p->r, up))
+			continue;
+		if ((k->tied[p->boot_no] >> ri & 1) || boots_near(p->boot_lo, p->boot_hi, run->boot_lo, run->boot_hi))
+			return 1;
+		if ((seq == p->r.lo && up == p->r.up_lo) || (seq == p->r.hi && up == p->r.up_hi))
+		{
+			k->tied[p->boot_no] |= UINT64_C(1) << ri;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Did another run of this load take the datagram? Its sequence number with a
+ * fitting uptime, in a run of the same boot or tied to this one: exactly a
+ * range end ties them (the same datagrams twice in a file, received at other
+ * times).
+ */
+static int
+known_here(sh_known *k, size_t ri, int64_t seq, int64_t up)
+{
+	sh_run	   *run = &k->runs[ri];
+
+	for (size_t j = 0; j < k->nruns; j++)
+	{
+		sh_run	   *other = &k->runs[j];
+		const sh_seq_range *g;
+
+		if (j == ri || (g = sh_seqset_find(&other->taken, seq)) == NULL || !fits(g, up))
+			continue;
+		if ((run->tied >> j & 1) || boots_near(other->boot_lo, other->boot_hi, run->boot_lo, run->boot_hi))
+			return 1;
+		if ((seq == g->lo && up == g->up_lo) || (seq == g->hi && up == g->up_hi))
+		{
+			run->tied |= UINT64_C(1) << j;
+			other->tied |= UINT64_C(1) << ri;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Does the datagram go on from the run's last one (modulo 2^32, out of order a little)? */
+static int
+continues(const sh_run *r, uint32_t seq, uint32_t up)
+{
+	int32_t		ds = (int32_t) (seq - r->last_seq),
+				du = (int32_t) (up - r->last_up);
+
+	return ds >= -SH_REORDER_SEQS && du >= -SH_BOOT_SLACK_MS;
+}
+
+/* Has the run taken this sequence number with an uptime that does not fit (another run's datagram)? */
+static int
+conflicts(const sh_run *r, uint32_t seq, uint32_t up)
+{
+	const sh_seq_range *g = sh_seqset_find(&r->taken, seq);
+
+	return g != NULL && !fits(g, up);
+}
+
+/* The run of the datagram: its index, SH_RUNS_MAX when a new one would be too many, or -1. */
+static long
+run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
+{
+	sh_run	   *r;
+	size_t		i;
+
+	if (k->nruns > 0 && continues(&k->runs[k->cur], seq, up) && !conflicts(&k->runs[k->cur], seq, up))
+		i = k->cur;
+	else
+	{
+		for (i = 0; i < k->nruns; i++)
+			if (continues(&k->runs[i], seq, up) && !conflicts(&k->runs[i], seq, up))
+				break;
+		if (i == k->nruns)
+			for (i = 0; i < k->nruns; i++)
+				if (boots_near(boot, boot, k->runs[i].boot_lo, k->runs[i].boot_hi) &&
+					!conflicts(&k->runs[i], seq, up))
+					break;
+	}
+	if (i == k->nruns)
+	{
+		if (k->nruns == SH_RUNS_MAX)
+			return SH_RUNS_MAX;
+		if (k->nruns == k->capruns)
+		{
+			size_t		cap = k->capruns ? k->capruns * 2 : 1;
+			sh_run	   *v = realloc(k->runs, cap * sizeof(*v));
+
+			if (v == NULL)
+				return -1;
+			k->runs = v;
+			k->capruns = cap;
+		}
+		r = &k->runs[k->nruns++];
+		memset(r, 0, sizeof(*r));
+		r->boot_lo = r->boot_hi = boot;
+		r->last_seq = seq;
+		r->last_up = up;
+	}
+	r = &k->runs[i];
+	if ((int32_t) (seq - r->last_seq) > 0)
+		r->last_seq = seq;
+	if ((int32_t) (up - r->last_up) > 0)
+		r->last_up = up;
+	/*
+	 * every estimate widens it (a replay that squeezes hours spreads them
+	 * over hours: datagrams of it received again later are of the same boot)
+	 */
+	if (boot < r->boot_lo)
+		r->boot_lo = boot;
+	if (boot > r->boot_hi)
+		r->boot_hi = boot;
+	k->cur = i;
+	return (long) i;
 }
 
 int
-sh_known_take(sh_known *k, int64_t boot_ms, int64_t seq)
+sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms)
 {
-	sh_boot    *b = boot_of(k, boot_ms, boot_ms);
-	int			first;
+	long		ri;
 
-	if (b == NULL)
+	if (!k->ready && make_ready(k) != 0)
 		return -1;
-	if (sh_seqset_has(&b->known, seq) || sh_seqset_has(&b->taken, seq))
+	ri = run_of(k, boot_ms, seq, uptime_ms);
+	if (ri < 0)
+		return -1;
+	if (ri == SH_RUNS_MAX)
+		return 2;
+	if (sh_seqset_has(&k->runs[ri].taken, seq) || known_here(k, (size_t) ri, seq, uptime_ms) ||
+		known_before(k, (size_t) ri, seq, uptime_ms))
 		return 1;
-	first = b->taken.n == 0;
-	if (sh_seqset_add_range(&b->taken, seq, seq) != 0)
-		return -1;
-	if (first)
-		b->own_lo_ms = b->own_hi_ms = boot_ms;
-	else
-	{
-		if (boot_ms < b->own_lo_ms)
-			b->own_lo_ms = boot_ms;
-		if (boot_ms > b->own_hi_ms)
-			b->own_hi_ms = boot_ms;
-	}
-	return 0;
+	return sh_seqset_add(&k->runs[ri].taken, seq, uptime_ms) != 0 ? -1 : 0;
 }
 
 void
 sh_known_free(sh_known *k)
 {
-	for (size_t i = 0; i < k->n; i++)
-	{
-		sh_seqset_free(&k->boots[i].known);
-		sh_seqset_free(&k->boots[i].taken);
-	}
-	free(k->boots);
+	for (size_t i = 0; i < k->nruns; i++)
+		sh_seqset_free(&k->runs[i].taken);
+	free(k->runs);
+	free(k->past);
+	free(k->past_max_hi);
+	free(k->tied);
 	memset(k, 0, sizeof(*k));
 }

@@ -2,14 +2,33 @@
  * loader/capture/known.h: which sFlow datagrams are known already, so that
  * each is loaded once whatever file carries it.
  *
- * A datagram is identified by its agent, sub-agent, sequence number and the
- * agent's boot: its capture time less its uptime (ms), the same boot within
- * SH_BOOT_SLACK_MS (clocks drift, datagrams wait in queues). Per agent (the
- * caller keeps one sh_known per agent of a load), the boots seen: for each,
- * the sequence numbers that earlier loads took (from the database:
- * spamhints.known_datagrams()) and those this load took, as sorted ranges
- * (consecutive numbers collapse: a capture without loss is one range per
- * boot). A datagram whose number is in either is known: skipped, counted.
+ * A datagram is identified by its agent, sub-agent, sequence number and
+ * uptime (ms): the same sequence number is the same datagram when its uptime
+ * fits (within SH_BOOT_SLACK_MS of the uptimes of the range it falls in) and
+ * it belongs to the same run of the agent (a boot: its sequence numbers and
+ * uptime counting on together).
+ *
+ * Runs. Within one load, the datagrams of a sub-agent are split into runs by
+ * their own numbers, not by the capture time: a datagram continues a run when
+ * its sequence number is at most SH_REORDER_SEQS behind the run's last and its
+ * uptime at most SH_BOOT_SLACK_MS behind (modulo 2^32: a sequence number or an
+ * uptime that wraps goes on counting). Anything else (an agent restart: both
+ * start again) begins another run, or goes to a run of the same boot. A run's
+ * boot is estimated from the capture times less the uptimes of its
+ * datagrams (lowest to highest), so a fast replay of a long capture (capture
+ * times hours apart squeezed into seconds) is one run, not a run per
+ * datagram, whose boot spans what the squeeze made of it. At most SH_RUNS_MAX runs per
+ * sub-agent and load: more is made up (a sender of random numbers), and the
+ * datagrams past it are refused (sh_known_take returns 2), counted.
+ *
+ * What earlier loads took (spamhints.known_datagrams()) is kept per
+ * sub-agent as ranges with the uptimes of their first and last datagrams and
+ * the boot of their load. A datagram is known when a range holds its sequence
+ * number, its uptime fits the range's, and the range's boot is its run's
+ * (within SH_BOOT_SLACK_MS), or the range's boot was found to be its run's:
+ * a datagram with exactly the sequence number and uptime of a range's first
+ * or last datagram ties the two boots (a replay: the same datagrams, received
+ * at other times).
  */
 #ifndef SPAMHINTS_KNOWN_H
 #define SPAMHINTS_KNOWN_H
@@ -17,16 +36,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Two boot estimates this close (ms) are the same boot. */
+/* Two boot estimates this close (ms) are the same boot; uptimes this far out of order still fit. */
 #define SH_BOOT_SLACK_MS	10000
+/* A sequence number this far behind a run's last still continues it (datagrams out of order). */
+#define SH_REORDER_SEQS		4096
+/* Runs (boots) of one sub-agent in one load. */
+#define SH_RUNS_MAX			64
+/* An uptime not known (ranges of loads that did not record them). */
+#define SH_UP_NONE			INT64_C(-1)
 
-/* Sequence numbers as sorted, disjoint, non-adjacent inclusive ranges. */
+/* Sequence numbers lo..hi (inclusive), and the uptimes of the datagrams at lo and at hi. */
 typedef struct sh_seq_range
 {
 	int64_t		lo;
 	int64_t		hi;
+	int64_t		up_lo;
+	int64_t		up_hi;
 } sh_seq_range;
 
+/* Sequence numbers as sorted, disjoint, non-adjacent ranges. */
 typedef struct sh_seqset
 {
 	sh_seq_range *v;
@@ -37,41 +65,69 @@ typedef struct sh_seqset
 /* 1 when seq is in the set, else 0. */
 int			sh_seqset_has(const sh_seqset *s, int64_t seq);
 
-/* Add lo..hi (inclusive): 0, or -1 out of memory. */
+/* The range holding seq, or NULL. */
+const sh_seq_range *sh_seqset_find(const sh_seqset *s, int64_t seq);
+
+/* Add lo..hi (inclusive), uptimes not known: 0, or -1 out of memory. */
 int			sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi);
+
+/* Add one datagram, its sequence number and uptime: 0, or -1 out of memory. */
+int			sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up);
 
 void		sh_seqset_free(sh_seqset *s);
 
-/* One boot of an agent. */
-typedef struct sh_boot
+/* One run of a sub-agent in this load. */
+typedef struct sh_run
 {
-	int64_t		lo_ms;			/* the boot estimates seen, earlier loads' and this one's */
-	int64_t		hi_ms;
-	int64_t		own_lo_ms;		/* this load's estimates (when taken.n > 0) */
-	int64_t		own_hi_ms;
-	sh_seqset	known;			/* taken by earlier loads */
-	sh_seqset	taken;			/* taken by this load */
-} sh_boot;
+	int64_t		boot_lo;		/* its boot estimates (capture time less uptime, ms): lowest, highest */
+	int64_t		boot_hi;
+	uint32_t	last_seq;		/* the highest sequence number and uptime it went to */
+	uint32_t	last_up;
+	sh_seqset	taken;			/* the datagrams this load took */
+	uint64_t	tied;			/* the other runs found to be the same datagrams (bit per run) */
+} sh_run;
 
-/* One agent (and sub-agent) of a load. Zeroed: nothing known, not asked yet. */
+/* A range an earlier load took, with the boot of that load (history). */
+typedef struct sh_past
+{
+	sh_seq_range r;
+	int64_t		boot_lo;
+	int64_t		boot_hi;
+	uint32_t	boot_no;		/* its boot's index in sh_known.tied */
+} sh_past;
+
+/* One agent and sub-agent of a load. Zeroed: nothing known, not asked yet. */
 typedef struct sh_known
 {
-	sh_boot    *boots;
-	size_t		n;
-	size_t		cap;
+	sh_past    *past;			/* sorted by r.lo once ready */
+	int64_t    *past_max_hi;	/* past_max_hi[i]: the highest r.hi of past[0..i] */
+	size_t		npast;
+	size_t		cappast;
+	uint64_t   *tied;			/* per boot of the history: the runs tied to it (bit per run) */
+	size_t		nboots;
+	int			ready;
+	sh_run	   *runs;			/* at most SH_RUNS_MAX */
+	size_t		nruns;
+	size_t		capruns;
+	size_t		cur;			/* the run of the last datagram */
 	int			asked;			/* the database was asked (or there is none to ask) */
 } sh_known;
 
-/* What earlier loads took: seq_lo..seq_hi at a boot estimated boot_lo..boot_hi. 0, or -1. */
+/*
+ * What earlier loads took: seq_lo..seq_hi with the uptimes of its first and
+ * last datagram (SH_UP_NONE when not known), at a boot estimated
+ * boot_lo..boot_hi. Ranges of one boot come one after another. 0, or -1.
+ */
 int			sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms,
-						 int64_t seq_lo, int64_t seq_hi);
+						 int64_t seq_lo, int64_t seq_hi, int64_t up_lo, int64_t up_hi);
 
 /*
- * A datagram of the agent, its boot estimate boot_ms and sequence number:
- * 1 when it is known (an earlier load, or this one, took it), 0 when it is
- * new and now taken by this load, -1 out of memory.
+ * A datagram of the sub-agent, its boot estimate boot_ms, sequence number
+ * and uptime: 1 when it is known (an earlier load, or this one, took it), 0
+ * when it is new and now taken by this load, 2 when it would begin a run past
+ * SH_RUNS_MAX (not taken), -1 out of memory.
  */
-int			sh_known_take(sh_known *k, int64_t boot_ms, int64_t seq);
+int			sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms);
 
 void		sh_known_free(sh_known *k);
 

@@ -64,11 +64,17 @@ is "$(last known_datagrams)" "$HALF_DG" "the whole capture's load knew the first
 newdb $db
 load "$tmp/twice.pcap"; is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "a file holding every datagram twice loads each once"
 
-# 5. two captures of other times with the same agents and sequence numbers: other boots, both load
+# 5. two captures of other times with the same agents and sequence numbers, other uptimes: other
+# boots, both load (the generator gives the same seed the same uptimes: b's are moved 7 s, as an
+# agent restarted at another moment would have them)
 B_ROWS=$(truth smtp_rows "$tmp/b.truth")
+python3 tests/e2e/boots_captures.py uptime "$tmp/b.pcap" "$tmp/b7.pcap" 7000
 newdb $db
-load "$tmp/a.pcap"; load "$tmp/b.pcap"
-is "$(rows),$(last known_datagrams)" "$((A_ROWS + B_ROWS)),0" "a capture of the next day, same sequence numbers: another boot, loaded whole"
+load "$tmp/a.pcap"; load "$tmp/b7.pcap"
+is "$(rows),$(last known_datagrams)" "$((A_ROWS + B_ROWS)),0" "a capture of another day, same sequence numbers, uptimes 7 s off: another boot, loaded whole"
+# the same datagrams (sequence numbers and uptimes) received at other times: a replay, nothing added
+load "$tmp/b.pcap"
+is "$(rows),$(last known_datagrams)" "$((A_ROWS + B_ROWS)),$A_DG" "a's datagrams stamped days later (b, unchanged uptimes): known, nothing added"
 
 # 6. an agent reboot: sequence numbers and uptime start again: the new boot's datagrams all load
 python3 - "$tmp" <<'PY'
@@ -94,6 +100,39 @@ is "$(rows),$(last known_datagrams),$(last datagrams)" "20,0,10" "an agent reboo
 is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 2 "two boots in load_seqs"
 load "$tmp/reboot.pcap" >/dev/null; editcap -F pcapng "$tmp/reboot.pcap" "$tmp/reboot.pcapng"; load "$tmp/reboot.pcapng"
 is "$(rows),$(last known_datagrams)" "20,10" "its pcapng copy: both boots known"
+
+# 6b. runs told apart by the datagrams' own numbers, not by capture times
+python3 tests/e2e/boots_captures.py make "$tmp"
+newdb $db
+load "$tmp/fast.pcap"
+is "$(rows),$(last datagrams),$(last known_datagrams)" "6000,3000,0" "3000 datagrams a minute of uptime apart, received 1 ms apart (two days replayed fast): all load"
+is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 1 "one run: one load_seqs row, not one per datagram"
+editcap -F pcapng "$tmp/fast.pcap" "$tmp/fast.pcapng"; load "$tmp/fast.pcapng"
+is "$(rows),$(last known_datagrams)" "6000,3000" "its pcapng copy: all 3000 known"
+python3 tests/e2e/boots_captures.py retime "$tmp/fast.pcap" "$tmp/fast-later.pcap" 1900000000 20
+load "$tmp/fast-later.pcap"
+is "$(rows),$(last known_datagrams)" "6000,3000" "received again years later, 20 us apart: the same datagrams, known"
+newdb $db
+load "$tmp/restarts.pcap"
+is "$(rows),$(last datagrams),$(last known_datagrams)" "128,100,0" "100 datagrams each a restart: the first 64 runs load (128 rows)"
+is "$(last "skipped->>'packet_agent_runs'")" 108 "the 36 datagrams past 64 runs of the sub-agent: their 108 sampled packets skipped as packet_agent_runs"
+is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 64 "64 runs in load_seqs"
+newdb $db
+load "$tmp/wrap1.pcap"; load "$tmp/wrap2.pcap"
+is "$(rows),$(last known_datagrams)" "20,0" "the same boot 2^32 datagrams later (sequence numbers 1-5 again, uptime 11.6 days on): new, loaded"
+editcap -F pcapng "$tmp/wrap2.pcap" "$tmp/wrap2.pcapng"; load "$tmp/wrap2.pcapng"
+is "$(rows),$(last known_datagrams)" "20,5" "and known when loaded again (its pcapng copy)"
+
+# 6c. a capture replayed (the same datagrams received at other times, squeezed), then the capture;
+# and the other way round
+python3 tests/e2e/boots_captures.py retime "$tmp/a.pcap" "$tmp/a-replayed.pcap" 1893456000 50
+newdb $db
+load "$tmp/a-replayed.pcap"; is "$(rows)" "$A_ROWS" "the capture stamped as a fast replay in 2030 loads its $A_ROWS rows"
+load "$tmp/a.pcap"; is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "then the capture itself adds nothing: all $A_DG datagrams known"
+load "$tmp/a.pcapng"; is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "nor its pcapng conversion"
+newdb $db
+load "$tmp/a.pcap"; load "$tmp/a-replayed.pcap"
+is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "the capture, then its replay: nothing added"
 
 # 7. two collectors (two spools) receiving the same replay, and a spool file loaded twice
 newdb $db
@@ -123,6 +162,26 @@ is "$(rows)" "$A_ROWS" "the same replay received by two collectors: $A_ROWS rows
 is "$(q 'SELECT sum(known_datagrams) FROM spamhints.load')" "$A_DG" "the second load knew all $A_DG datagrams"
 spool=$(ls "$tmp"/s1/loaded/*.pcapng 2>/dev/null | head -1)
 load "$spool"; is "$(rows)" "$A_ROWS" "a spool file loaded again: nothing added"
+load "$tmp/a.pcap"
+is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "the replayed capture's file after the replay: nothing added, all $A_DG datagrams known"
+# the other way round: the file, then its replay through a collector
+newdb $db
+load "$tmp/a.pcap"
+P3=$(free_port); mkdir -p "$tmp/s3"
+"$LOADER" -d $db --listen 127.0.0.1:$P3 --spool "$tmp/s3" --rotate 60 >>"$tmp/out" 2>>"$tmp/c3" &
+cpid=$!; pids+=($cpid)
+for _ in $(seq 50); do grep -q "listening on" "$tmp/c3" 2>/dev/null && break; sleep 0.1; done
+python3 - "$tmp/a.pcap" "$P3" <<'PY'
+import socket, sys, time
+sys.path.insert(0, "tests/e2e")
+import live_send
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in live_send.datagrams(sys.argv[1]):
+    s.sendto(d, ("127.0.0.1", int(sys.argv[2])))
+    time.sleep(0.0005)
+PY
+sleep 1; kill -TERM $cpid; wait $cpid
+is "$(rows),$(last known_datagrams)" "$A_ROWS,$A_DG" "the capture, then its replay to a collector: nothing added, all $A_DG datagrams known"
 
 # 8. kill -9 of the collector at random moments while a replay goes on, restarted each time:
 # no datagram loaded twice, and every datagram that reached a spool file loaded

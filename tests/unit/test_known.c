@@ -1,8 +1,11 @@
 /*
  * tests/unit/test_known.c: the loader's set of known sFlow datagrams
  * (loader/capture/known.c): sequence number ranges against a plain bitmap
- * under random additions in any order; which datagrams are known (earlier
- * loads' ranges, repeats within the load, the 10 s boot slack, a reboot).
+ * under random additions in any order, with the uptimes of their ends;
+ * which datagrams are known (earlier loads' ranges, repeats within the load,
+ * a restart, uptimes that must fit, a replay tied to its boot by an exact
+ * range end); runs found from the numbers (a fast replay is one run, wraps
+ * go on, random numbers are bounded).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,24 +86,137 @@ seqset_in_order_is_one_range(void **state)
 	sh_seqset_free(&s);
 }
 
+/* Ranges added one datagram at a time keep the uptimes of their end datagrams. */
 static void
-known_repeat_and_slack(void **state)
+seqset_ends_keep_uptimes(void **state)
+{
+	enum
+	{
+		N = 400
+	};
+	uint8_t		bits[N];
+	sh_seqset	s = {0};
+
+	(void) state;
+	srand(7);
+	memset(bits, 0, sizeof(bits));
+	for (int op = 0; op < 300; op++)
+	{
+		int64_t		x = rand() % N;
+
+		assert_int_equal(sh_seqset_add(&s, x, 1000 * x + 7), 0);
+		bits[x] = 1;
+		check_against(&s, bits, N);
+		for (size_t i = 0; i < s.n; i++)
+		{
+			assert_int_equal(s.v[i].up_lo, 1000 * s.v[i].lo + 7);
+			assert_int_equal(s.v[i].up_hi, 1000 * s.v[i].hi + 7);
+		}
+	}
+	sh_seqset_free(&s);
+}
+
+static void
+known_repeat_and_restart(void **state)
 {
 	sh_known	k = {0};
 	int64_t		boot = 1700000000000LL;
 
 	(void) state;
-	assert_int_equal(sh_known_take(&k, boot, 5), 0);
-	assert_int_equal(sh_known_take(&k, boot, 6), 0);
-	/* the same datagram again in the file, its boot estimate a few seconds off */
-	assert_int_equal(sh_known_take(&k, boot + 3000, 5), 1);
-	assert_int_equal(sh_known_take(&k, boot - 9999, 6), 1);
-	/* more than 10 s from every estimate of the boot: another boot, the same number is new */
-	assert_int_equal(sh_known_take(&k, boot + 3000 + SH_BOOT_SLACK_MS + 1, 5), 0);
-	assert_int_equal(k.n, 2);
-	/* this load's own estimates of the first boot: boot - 9999 matched but took nothing */
-	assert_int_equal(k.boots[0].own_lo_ms, boot);
-	assert_int_equal(k.boots[0].own_hi_ms, boot);
+	assert_int_equal(sh_known_take(&k, boot, 5, 5000000), 0);
+	assert_int_equal(sh_known_take(&k, boot, 6, 5001000), 0);
+	/* the same datagrams again in the file, received at other times */
+	assert_int_equal(sh_known_take(&k, boot + 3000, 5, 5000000), 1);
+	assert_int_equal(sh_known_take(&k, boot - 999999, 6, 5001000), 1);
+	assert_int_equal(k.nruns, 1);
+	/* a restart: numbers and uptime from the start again, another boot: all new */
+	assert_int_equal(sh_known_take(&k, boot + 100000, 5, 500), 0);
+	assert_int_equal(sh_known_take(&k, boot + 100000, 6, 600), 0);
+	assert_int_equal(k.nruns, 2);
+	assert_int_equal(sh_known_take(&k, boot + 100000, 6, 600), 1);
+	/* the first run's boot estimates: every one of its datagrams' */
+	assert_int_equal(k.runs[0].boot_lo, boot - 999999);
+	assert_int_equal(k.runs[0].boot_hi, boot + 3000);
+	sh_known_free(&k);
+}
+
+/* A replay that squeezes a day of datagrams into seconds: one run, not one per datagram. */
+static void
+known_fast_replay_one_run(void **state)
+{
+	sh_known	k = {0};
+	int64_t		t = 1800000000000LL;
+
+	(void) state;
+	for (uint32_t seq = 1; seq <= 20000; seq++)
+		assert_int_equal(sh_known_take(&k, t + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 0);
+	assert_int_equal(k.nruns, 1);
+	assert_int_equal(k.runs[0].taken.n, 1);
+	/* the same replay again, later in the file: a second run, tied to the first by its first datagram */
+	for (uint32_t seq = 1; seq <= 20000; seq++)
+		assert_int_equal(sh_known_take(&k, t + 30000 + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 1);
+	assert_int_equal(k.nruns, 2);
+	assert_int_equal(k.runs[1].taken.n, 0);
+	sh_known_free(&k);
+}
+
+/* Sequence numbers and uptimes that wrap go on counting in the same run. */
+static void
+known_wraps(void **state)
+{
+	sh_known	k = {0};
+	int64_t		boot = 1700000000000LL;
+
+	(void) state;
+	for (uint32_t i = 0; i < 8; i++)
+	{
+		uint32_t	seq = 4294967292u + i,	/* 2^32 - 4 .. 3 */
+					up = 4294960000u + 2000 * i;	/* past 2^32 - 1 too */
+
+		assert_int_equal(sh_known_take(&k, boot, seq, up), 0);
+	}
+	assert_int_equal(k.nruns, 1);
+	assert_int_equal(k.runs[0].taken.n, 2);
+	/* again: all known, the uptimes fit the ranges though they wrapped inside them */
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(sh_known_take(&k, boot + 500, 4294967292u + i, 4294960000u + 2000 * i), 1);
+	sh_known_free(&k);
+	assert_int_equal(sh_known_add(&k, boot, boot, 100, 110, 4294960000u, 12000), 0);
+	assert_int_equal(sh_known_take(&k, boot, 105, 3000), 1);
+	assert_int_equal(sh_known_take(&k, boot, 106, 100000000), 0);
+	sh_known_free(&k);
+}
+
+/* A sender of random numbers makes at most SH_RUNS_MAX runs; past them datagrams are refused. */
+static void
+known_random_is_bounded(void **state)
+{
+	sh_known	k = {0};
+	int			refused = 0;
+
+	(void) state;
+	srand(3);
+	for (int i = 0; i < 20000; i++)
+	{
+		uint32_t	seq = (uint32_t) rand() * 2654435761u,
+					up = (uint32_t) rand() * 40503u;
+		int			rc = sh_known_take(&k, 1700000000000LL + 100000LL * i, seq, up);
+
+		assert_true(rc >= 0 && rc <= 2);
+	}
+	assert_true(k.nruns <= SH_RUNS_MAX);
+	sh_known_free(&k);
+	/* each datagram behind the last in both numbers, boots 100 s apart: a run each, up to the bound */
+	for (int i = 0; i < 200; i++)
+	{
+		int			rc = sh_known_take(&k, 1700000000000LL + 100000LL * i, 4000000000u - 5000u * (uint32_t) i,
+									   4000000000u - 20000u * (uint32_t) i);
+
+		assert_int_equal(rc, i < SH_RUNS_MAX ? 0 : 2);
+		refused += rc == 2;
+	}
+	assert_int_equal(k.nruns, SH_RUNS_MAX);
+	assert_int_equal(refused, 200 - SH_RUNS_MAX);
 	sh_known_free(&k);
 }
 
@@ -111,23 +227,66 @@ known_from_earlier_loads(void **state)
 	int64_t		boot = 1173000000000LL;
 
 	(void) state;
-	/* an earlier load took 10..20 and 30..40 of this boot */
-	assert_int_equal(sh_known_add(&k, boot, boot + 200, 10, 20), 0);
-	assert_int_equal(sh_known_add(&k, boot + 100, boot + 300, 30, 40), 0);
-	assert_int_equal(k.n, 1);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 10), 1);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 40), 1);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 25), 0);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 41), 0);
+	/* an earlier load took 10..20 and 30..40 of this boot, a datagram a second */
+	assert_int_equal(sh_known_add(&k, boot, boot + 200, 10, 20, 10000, 20000), 0);
+	assert_int_equal(sh_known_add(&k, boot, boot + 200, 30, 40, 30000, 40000), 0);
+	assert_int_equal(sh_known_take(&k, boot + 5000, 10, 10000), 1);
+	assert_int_equal(sh_known_take(&k, boot + 5000, 40, 40000), 1);
+	assert_int_equal(sh_known_take(&k, boot + 5000, 25, 25000), 0);
+	assert_int_equal(sh_known_take(&k, boot + 5000, 41, 41000), 0);
 	/* what this load took is apart from what it found: only 25 and 41 are its own */
-	assert_int_equal(k.boots[0].taken.n, 2);
-	assert_int_equal(k.boots[0].known.n, 2);
+	assert_int_equal(k.runs[0].taken.n, 2);
 	/* an agent reboot a day later: numbers from 1 again, all new */
-	for (int64_t seq = 1; seq <= 50; seq++)
-		assert_int_equal(sh_known_take(&k, boot + 86400000, seq), 0);
-	assert_int_equal(k.n, 2);
-	assert_int_equal(k.boots[1].taken.n, 1);
-	assert_int_equal(k.boots[1].taken.v[0].hi, 50);
+	for (uint32_t seq = 1; seq <= 50; seq++)
+		assert_int_equal(sh_known_take(&k, boot + 86400000, seq, 1000 * seq + 777), 0);
+	assert_int_equal(k.nruns, 2);
+	assert_int_equal(k.runs[1].taken.n, 1);
+	assert_int_equal(k.runs[1].taken.v[0].hi, 50);
+	sh_known_free(&k);
+}
+
+/* The same boot, the same sequence numbers, uptimes far apart: not the same datagrams (a wrap). */
+static void
+known_uptime_must_fit(void **state)
+{
+	sh_known	k = {0};
+	int64_t		boot = 1173000000000LL;
+
+	(void) state;
+	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, 1000, 5000), 0);
+	assert_int_equal(sh_known_take(&k, boot, 3, 3000), 1);
+	sh_known_free(&k);
+	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, 1000, 5000), 0);
+	assert_int_equal(sh_known_take(&k, boot, 3, 1000000000u), 0);
+	sh_known_free(&k);
+	/* ranges of loads that kept no uptimes: any uptime fits */
+	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, SH_UP_NONE, SH_UP_NONE), 0);
+	assert_int_equal(sh_known_take(&k, boot, 3, 1000000000u), 1);
+	sh_known_free(&k);
+}
+
+/* A replay: other capture times, other boot estimates; an exact range end ties the boots. */
+static void
+known_replay_ties_boots(void **state)
+{
+	sh_known	k = {0};
+	int64_t		boot = 1173000000000LL,
+				later = boot + 400LL * 86400000;
+
+	(void) state;
+	assert_int_equal(sh_known_add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
+	assert_int_equal(sh_known_add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
+	/* inside a range, uptime fitting, but another boot and no exact end yet: new */
+	assert_int_equal(sh_known_take(&k, later, 150, 150500), 0);
+	sh_known_free(&k);
+	assert_int_equal(sh_known_add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
+	assert_int_equal(sh_known_add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
+	/* the replay of 100..300: 100 is the first range's first datagram exactly */
+	for (uint32_t seq = 100; seq <= 300; seq++)
+		assert_int_equal(sh_known_take(&k, later + seq, seq, 1000 * seq), 1);
+	assert_int_equal(sh_known_take(&k, later + 301, 301, 301000), 0);
+	/* one millisecond off is not exact: a second run, another boot, stays apart */
+	assert_int_equal(sh_known_take(&k, later + 5000000, 100, 100001), 0);
 	sh_known_free(&k);
 }
 
@@ -137,8 +296,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seqset_random),
 		cmocka_unit_test(seqset_in_order_is_one_range),
-		cmocka_unit_test(known_repeat_and_slack),
+		cmocka_unit_test(seqset_ends_keep_uptimes),
+		cmocka_unit_test(known_repeat_and_restart),
+		cmocka_unit_test(known_fast_replay_one_run),
+		cmocka_unit_test(known_wraps),
+		cmocka_unit_test(known_random_is_bounded),
 		cmocka_unit_test(known_from_earlier_loads),
+		cmocka_unit_test(known_uptime_must_fit),
+		cmocka_unit_test(known_replay_ties_boots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
