@@ -166,19 +166,26 @@ sh_seqset_free(sh_seqset *s)
 }
 
 /*
- * Does uptime up fit the range's datagrams (within the slack)? Unknown
- * uptimes fit anything; a range whose last uptime is below its first wrapped
- * past 2^32 - 1 ms (49.7 days), and holds the uptimes from its first up and
- * from 0 to its last.
+ * Does uptime up fit the range's datagrams: from the uptime of its first
+ * datagram to that of its last, within the slack, counted modulo 2^32 (an
+ * uptime wraps past 2^32 - 1 ms, 49.7 days, and goes on)? Unknown uptimes fit
+ * anything.
  */
 static int
 fits(const sh_seq_range *r, int64_t up)
 {
+	int64_t		d;
+	uint32_t	from;
+
 	if (r->up_lo < 0 || r->up_hi < 0)
 		return 1;
-	if (r->up_hi < r->up_lo)
-		return up >= r->up_lo - SH_BOOT_SLACK_MS || up <= r->up_hi + SH_BOOT_SLACK_MS;
-	return up >= r->up_lo - SH_BOOT_SLACK_MS && up <= r->up_hi + SH_BOOT_SLACK_MS;
+	d = (int32_t) (uint32_t) (r->up_hi - r->up_lo);
+	if (d < -SH_BOOT_SLACK_MS)
+		d += INT64_C(1) << 32;	/* it wrapped */
+	if (d + 2 * SH_BOOT_SLACK_MS >= INT64_C(1) << 32)
+		return 1;
+	from = (uint32_t) (r->up_lo - SH_BOOT_SLACK_MS);
+	return (uint32_t) ((uint32_t) up - from) <= (uint32_t) (d + 2 * SH_BOOT_SLACK_MS);
 }
 
 static int
@@ -328,14 +335,14 @@ known_here(sh_known *k, size_t ri, int64_t seq, int64_t up)
 	return 0;
 }
 
-/* Does the datagram go on from the run's last one (modulo 2^32, out of order a little)? */
+/* Does the datagram go on from the run's last one (modulo 2^32, out of order a little, at most a day on)? */
 static int
 continues(const sh_run *r, uint32_t seq, uint32_t up)
 {
 	int32_t		ds = (int32_t) (seq - r->last_seq),
 				du = (int32_t) (up - r->last_up);
 
-	return ds >= -SH_REORDER_SEQS && du >= -SH_BOOT_SLACK_MS;
+	return ds >= -SH_REORDER_SEQS && du >= -SH_BOOT_SLACK_MS && du <= SH_RUN_GAP_MS;
 }
 
 /* Has the run taken this sequence number with an uptime that does not fit (another run's datagram)? */
@@ -347,7 +354,12 @@ conflicts(const sh_run *r, uint32_t seq, uint32_t up)
 	return g != NULL && !fits(g, up);
 }
 
-/* The run of the datagram: its index, SH_RUNS_MAX when a new one would be too many, or -1. */
+/*
+ * The run of the datagram: the first that it continues, else a new one (its
+ * index), SH_RUNS_MAX when a new one would be too many, or -1. Only datagrams
+ * that continue a run join it, so the uptimes in each range of a run lie
+ * between those of its ends (within the slack): what fits() relies on.
+ */
 static long
 run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
 {
@@ -361,11 +373,6 @@ run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
 		for (i = 0; i < k->nruns; i++)
 			if (continues(&k->runs[i], seq, up) && !conflicts(&k->runs[i], seq, up))
 				break;
-		if (i == k->nruns)
-			for (i = 0; i < k->nruns; i++)
-				if (boots_near(boot, boot, k->runs[i].boot_lo, k->runs[i].boot_hi) &&
-					!conflicts(&k->runs[i], seq, up))
-					break;
 	}
 	if (i == k->nruns)
 	{

@@ -11,9 +11,10 @@
  * Runs. Within one load, the datagrams of a sub-agent are split into runs by
  * their own numbers, not by the capture time: a datagram continues a run when
  * its sequence number is at most SH_REORDER_SEQS behind the run's last and its
- * uptime at most SH_BOOT_SLACK_MS behind (modulo 2^32: a sequence number or an
- * uptime that wraps goes on counting). Anything else (an agent restart: both
- * start again) begins another run, or goes to a run of the same boot. A run's
+ * uptime at most SH_BOOT_SLACK_MS behind and SH_RUN_GAP_MS ahead (modulo
+ * 2^32: a sequence number or an uptime that wraps goes on counting). Anything else (an agent restart: both
+ * start again; the same datagrams again later in the file) begins another
+ * run; runs of the same boot know each other's datagrams. A run's
  * boot is estimated from the capture times less the uptimes of its
  * datagrams (lowest to highest), so a fast replay of a long capture (capture
  * times hours apart squeezed into seconds) is one run, not a run per
@@ -40,6 +41,8 @@
 #define SH_BOOT_SLACK_MS	10000
 /* A sequence number this far behind a run's last still continues it (datagrams out of order). */
 #define SH_REORDER_SEQS		4096
+/* An uptime this far past a run's last begins another run (of the same boot, when it is). */
+#define SH_RUN_GAP_MS		86400000
 /* Runs (boots) of one sub-agent in one load. */
 #define SH_RUNS_MAX			64
 /* An uptime not known (ranges of loads that did not record them). */

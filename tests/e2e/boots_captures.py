@@ -15,11 +15,14 @@ make writes, all from one agent (hostile_captures.good_datagram: 2 SMTP and
                  (two days squeezed: boot estimates hours apart): one run
   restarts.pcap  100 datagrams each behind the last in sequence number and
                  uptime, 100 s apart: a restart each, 100 runs
+  randup.pcap    2000 datagrams in sequence, each with a random uptime (a sender
+                 that makes them up: a boot estimate each, far apart)
   wrap1.pcap     seq 1-5 at uptime 1-5 s
   wrap2.pcap     the same boot 2^32 datagrams later: seq 1-5 again, uptime
                  11.6 days on (capture time as much later)
 Standard library only; the bytes are built here, not by the loader's code.
 """
+import random
 import struct
 import sys
 
@@ -50,6 +53,8 @@ def make(d):
                              for i in range(3000)])
     write(d + "/restarts.pcap", [((T0 + 100 * i) * 1000000, dgram(1000000 - 5000 * i, 900000000 - 20000 * i))
                                  for i in range(100)])
+    rnd = random.Random(5)
+    write(d + "/randup.pcap", [((T0 + 1) * 1000000 + 100 * i, dgram(1 + i, rnd.getrandbits(32))) for i in range(2000)])
     write(d + "/wrap1.pcap", [((T0 + s) * 1000000, dgram(s, 1000 * s)) for s in range(1, 6)])
     write(d + "/wrap2.pcap", [((T0 + 1000000 + s) * 1000000, dgram(s, 1000000000 + 1000 * s)) for s in range(1, 6)])
 

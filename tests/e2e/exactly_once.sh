@@ -113,6 +113,13 @@ python3 tests/e2e/boots_captures.py retime "$tmp/fast.pcap" "$tmp/fast-later.pca
 load "$tmp/fast-later.pcap"
 is "$(rows),$(last known_datagrams)" "6000,3000" "received again years later, 20 us apart: the same datagrams, known"
 newdb $db
+load "$tmp/randup.pcap"
+TOOK=$(q 'SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM spamhints.load_seqs, unnest(seqs) r')
+is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 64 "2000 datagrams with made-up uptimes (a boot estimate each, it was a load_seqs row each): 64 runs"
+is "$(rows),$(last "(skipped->>'packet_agent_runs')::int + 3 * $TOOK")" "$((2 * TOOK)),6000" "the $TOOK datagrams of the 64 runs load (2 rows each); the rest counted: rows and packet_agent_runs make the 6000 sampled packets"
+editcap -F pcapng "$tmp/randup.pcap" "$tmp/randup.pcapng"; load "$tmp/randup.pcapng"
+is "$(rows),$(last known_datagrams)" "$((2 * TOOK)),$TOOK" "its pcapng copy: nothing added, the $TOOK known"
+newdb $db
 load "$tmp/restarts.pcap"
 is "$(rows),$(last datagrams),$(last known_datagrams)" "128,100,0" "100 datagrams each a restart: the first 64 runs load (128 rows)"
 is "$(last "skipped->>'packet_agent_runs'")" 108 "the 36 datagrams past 64 runs of the sub-agent: their 108 sampled packets skipped as packet_agent_runs"
