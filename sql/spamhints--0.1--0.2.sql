@@ -1116,7 +1116,8 @@ CREATE TABLE spamhints.load_seqs (
     sub_agent  bigint NOT NULL,
     boot       tstzrange NOT NULL CHECK (NOT isempty(boot)),
     seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs)),
-    edges      bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(edges) % 2 = 0)
+    edges      bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(edges) % 2 = 0),
+    uptimes    int8range CHECK (NOT isempty(uptimes))
 );
 
 COMMENT ON TABLE spamhints.load_seqs IS
@@ -1127,8 +1128,10 @@ COMMENT ON COLUMN spamhints.load_seqs.sub_agent IS 'the sFlow sub-agent id (0 fo
 COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as the datagrams of this run place it (capture time less uptime, ms): the lowest and highest estimate within 10 s of its first datagram''s';
 COMMENT ON COLUMN spamhints.load_seqs.seqs IS 'the datagram sequence numbers taken';
 COMMENT ON COLUMN spamhints.load_seqs.edges IS 'the uptimes (ms) of the first and the last datagram of each range of seqs, in order: two per range; empty when not known (then any uptime fits)';
+COMMENT ON COLUMN spamhints.load_seqs.uptimes IS 'the lowest to the highest of edges (ms; NULL when edges is empty): the hours of uptime the row is asked for by (spamhints.known_datagrams)';
 
-CREATE INDEX load_seqs_agent ON spamhints.load_seqs (agent, sub_agent);
+-- the question of each file: an agent's rows of some hours of uptime
+CREATE INDEX load_seqs_agent ON spamhints.load_seqs USING gist (agent inet_ops, uptimes);
 CREATE INDEX load_seqs_load ON spamhints.load_seqs (load_id);
 
 -- As for the samples (10_samples.sql): rows only for the caller's own
@@ -1181,10 +1184,10 @@ $$;
 COMMENT ON FUNCTION spamhints.lock_datagrams() IS
 'Takes the transaction-level advisory lock of datagram identities (hashtext(''spamhints.load_seqs''): held until the end of the transaction, one at a time) and says whether any load took datagrams yet (false: none can be known). spamhints-load calls it before its first spamhints.known_datagrams() of a load, and keeps the lock until its load_seqs rows are written and committed.';
 
-CREATE FUNCTION spamhints.known_datagrams(agent inet)
+CREATE FUNCTION spamhints.known_datagrams(agent inet, uptimes int8range)
 RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint,
-               uptime_low_ms bigint, uptime_high_ms bigint)
-LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+               uptime_low_ms bigint, uptime_high_ms bigint, row_uptime_low_ms bigint, row_uptime_high_ms bigint)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, spamhints
 AS $$
     SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('spamhints.load_seqs'));
@@ -1193,16 +1196,18 @@ AS $$
            (extract(epoch FROM upper(s.boot)) * 1000)::bigint,
            lower(r.r), upper(r.r) - 1,
            CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i - 1] END,
-           CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i] END
+           CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i] END,
+           lower(s.uptimes), upper(s.uptimes) - 1
       FROM spamhints.load_seqs s
      CROSS JOIN LATERAL (SELECT count(*) AS ranges FROM unnest(s.seqs)) n
      CROSS JOIN LATERAL unnest(s.seqs) WITH ORDINALITY AS r(r, i)
      WHERE s.agent = known_datagrams.agent
+       AND (known_datagrams.uptimes IS NULL OR s.uptimes IS NULL OR s.uptimes && known_datagrams.uptimes)
      ORDER BY 1, 2, 3, 4;
 $$;
 
-COMMENT ON FUNCTION spamhints.known_datagrams(inet) IS
-'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs): one row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its run in ms since 1970 (boot_low_ms, boot_high_ms) and the uptimes of the range''s first and last datagram (uptime_low_ms, uptime_high_ms; NULL when not known). By address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
+COMMENT ON FUNCTION spamhints.known_datagrams(inet, int8range) IS
+'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs) in the uptimes given (ms; NULL: all): the rows whose uptimes overlap them (and those that recorded none). One row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its run in ms since 1970 (boot_low_ms, boot_high_ms), the uptimes of the range''s first and last datagram (uptime_low_ms, uptime_high_ms; NULL when not known) and the lowest and highest uptime of its load_seqs row (row_uptime_low_ms, row_uptime_high_ms). spamhints-load asks by the hour of uptime its datagrams are in, so a file''s question costs the same after months of loads; by address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 

@@ -80,7 +80,9 @@ typedef struct cload
 	int			db_known;		/* 0: not asked yet, 1: ask per agent, 2: nothing to ask */
 	/* the answer for the last agent address asked, every sub-agent, sorted by sub-agent */
 	sh_addr		asked_addr;
+	int			asked_bucket;	/* and hour of uptime (-1: every hour) */
 	int			have_asked;
+	int			window_asks;	/* questions by the hour so far */
 	PGresult   *asked;
 	int64_t		first_ts;
 	int64_t		last_ts;
@@ -204,22 +206,27 @@ up_value(const PGresult *res, int row, int col)
 }
 
 /*
- * Ask the database, between two COPYs, what loads took of the agent: first
- * (once per load) for the lock of datagram identities, which says whether
- * any load took any datagram; then, when some did, for the agent
- * address's, every sub-agent (kept until another address is asked for: a
- * sender making up sub-agents costs one question, not one each). The
- * rows of the datagram being decoded (from *mark on) are kept: *mark
- * follows them. 0, or an exit code.
+ * Ask the database, between two COPYs, what loads took of the agent in an
+ * hour of uptime (bucket; -1: every hour): first (once per load) for the
+ * lock of datagram identities, which says whether any load took any
+ * datagram; then, when some did, for the agent address's, every sub-agent
+ * (kept until another address or hour is asked for: a sender making up
+ * sub-agents costs one question, not one each). Past SH_WINDOW_ASKS
+ * questions by the hour in a load, an address is asked for every hour at
+ * once (a sender making up uptimes costs a few questions). The rows of the
+ * datagram being decoded (from *mark on) are kept: *mark follows them. 0,
+ * or an exit code.
  */
+#define SH_WINDOW_ASKS 512
 static int
-ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
+ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 {
 	sh_load    *ld = cl->ld;
 	size_t		rows = ld->copy.len - *mark;
 	PGresult   *res = NULL;
-	char		addr[64];
-	const char *params[1] = {addr};
+	char		addr[64],
+				window[64];
+	const char *params[2] = {addr, window};
 	int			rc;
 
 	if (cl->db_known == 0)
@@ -233,25 +240,38 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 		res = NULL;
 	}
 	if (cl->db_known != 1)
+	{
+		sh_known_asked(k, -1);	/* no load took any datagram: nothing to ask, ever */
 		return 0;
-	/* one question per agent address: its sub-agents come in the same answer */
-	if (!cl->have_asked || cl->asked_addr.family != dg->agent.family ||
+	}
+	if (cl->window_asks >= SH_WINDOW_ASKS)
+		bucket = -1;
+	/* one question per agent address and hour: its sub-agents come in the same answer */
+	if (!cl->have_asked || cl->asked_bucket != bucket || cl->asked_addr.family != dg->agent.family ||
 		memcmp(cl->asked_addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) != 0)
 	{
 		addr_text(&dg->agent, addr, sizeof(addr));
-		rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet)",
-										1, params, &res);
+		if (bucket < 0)
+			params[1] = NULL;
+		else
+		{
+			snprintf(window, sizeof(window), "[%" PRId64 ",%" PRId64 ")", (int64_t) bucket * SH_UPTIME_BUCKET_MS,
+					 (int64_t) (bucket + 1) * SH_UPTIME_BUCKET_MS);
+			cl->window_asks++;
+		}
+		rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet, $2::int8range)",
+										2, params, &res);
 		*mark = ld->copy.len - rows;
 		if (rc != 0)
 			return rc;
 		PQclear(cl->asked);
 		cl->asked = res;
 		cl->asked_addr = dg->agent;
+		cl->asked_bucket = bucket;
 		cl->have_asked = 1;
 	}
 	res = cl->asked;
-	if (res == NULL)
-		return 0;
+	if (res != NULL)
 	{
 		/* the first row of the sub-agent (rows sorted by sub-agent) */
 		int			lo = 0,
@@ -267,6 +287,10 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 				hi = mid;
 		}
 		for (int i = lo; i < PQntuples(res) && strtoll(PQgetvalue(res, i, 0), NULL, 10) == (long long) dg->sub_agent; i++)
+		{
+			/* a row whose uptimes span an hour asked for before came in that answer */
+			if (sh_known_had(k, up_value(res, i, 7), up_value(res, i, 8)))
+				continue;
 			if (sh_known_add(k, strtoll(PQgetvalue(res, i, 1), NULL, 10), strtoll(PQgetvalue(res, i, 2), NULL, 10),
 							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10),
 							 up_value(res, i, 5), up_value(res, i, 6)) != 0)
@@ -274,7 +298,9 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark)
 				sh_error("out of memory");
 				return EXIT_INPUT;
 			}
+		}
 	}
+	sh_known_asked(k, bucket);
 	return 0;
 }
 
@@ -307,12 +333,10 @@ datagram_known(cload *cl, size_t agent, const sh_dgram *dg, const sh_frame *fram
 		cl->nknown = n;
 	}
 	k = &cl->known[agent];
-	if (!k->asked)
-	{
-		k->asked = 1;
-		if ((rc = ask_known(cl, k, dg, mark)) != 0)
+	/* the history of the hours of uptime this datagram is in, when not asked for yet */
+	for (int b; (b = sh_known_lacks(k, dg->uptime_ms)) >= 0;)
+		if ((rc = ask_known(cl, k, dg, mark, b)) != 0)
 			return rc;
-	}
 	boot = frame->ts_sec * 1000 + frame->ts_usec / 1000 - (int64_t) dg->uptime_ms;
 	rc = sh_known_take(k, boot, dg->seq, dg->uptime_ms);
 	if (rc < 0)
@@ -618,15 +642,16 @@ put_copy(PGconn *conn, const char *buf, int n)
 
 /*
  * The datagrams this load took, per agent run (spamhints.load_seqs), by a
- * text-format COPY: the sequence numbers as a multirange and the uptimes of
- * each range's first and last datagram (edges), sent range by range. Under
+ * text-format COPY: the sequence numbers as a multirange, the uptimes of
+ * each range's first and last datagram (edges), sent range by range, and
+ * their lowest and highest (uptimes). Under
  * the lock that spamhints.lock_datagrams() took when the first agent was
  * asked for, so that no other load took them meanwhile.
  */
 static int
 db_seqs(PGconn *conn, const cload *cl)
 {
-	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges) FROM STDIN");
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges, uptimes) FROM STDIN");
 	char		line[512];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -648,6 +673,8 @@ db_seqs(PGconn *conn, const cload *cl)
 		for (size_t b = 0; b < k->nruns; b++)
 		{
 			const sh_seqset *t = &k->runs[b].taken;
+			int64_t		up_min = 0,
+						up_max = 0;
 			int			n;
 
 			if (t->n == 0)
@@ -666,11 +693,22 @@ db_seqs(PGconn *conn, const cload *cl)
 			}
 			for (size_t r = 0; r < t->n; r++)
 			{
+				const sh_seq_range *g = &t->v[r];
+
 				n = snprintf(line, sizeof(line), "%s%" PRId64 ",%" PRId64 "%s", r ? "," : "{",
-							 t->v[r].up_lo, t->v[r].up_hi, r + 1 == t->n ? "}\n" : "");
+							 g->up_lo, g->up_hi, r + 1 == t->n ? "}\t" : "");
 				if (put_copy(conn, line, n) != 0)
 					return -1;
+				if (r == 0)
+					up_min = up_max = g->up_lo;
+				up_min = g->up_lo < up_min ? g->up_lo : up_min;
+				up_min = g->up_hi < up_min ? g->up_hi : up_min;
+				up_max = g->up_lo > up_max ? g->up_lo : up_max;
+				up_max = g->up_hi > up_max ? g->up_hi : up_max;
 			}
+			n = snprintf(line, sizeof(line), "[%" PRId64 ",%" PRId64 "]\n", up_min, up_max);
+			if (put_copy(conn, line, n) != 0)
+				return -1;
 		}
 	}
 	return sh_db_copy_end(conn, NULL);

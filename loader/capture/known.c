@@ -220,8 +220,12 @@ sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo
 		k->cappast = cap;
 	}
 	/* a boot of its own unless it is the previous range's */
-	if (k->npast == 0 || k->past[k->npast - 1].boot_lo != boot_lo_ms || k->past[k->npast - 1].boot_hi != boot_hi_ms)
+	if (k->nboots == 0 || k->last_boot_lo != boot_lo_ms || k->last_boot_hi != boot_hi_ms)
+	{
 		k->nboots++;
+		k->last_boot_lo = boot_lo_ms;
+		k->last_boot_hi = boot_hi_ms;
+	}
 	p = &k->past[k->npast++];
 	p->r = (sh_seq_range)
 	{
@@ -243,27 +247,89 @@ by_lo(const void *a, const void *b)
 	return x->r.lo < y->r.lo ? -1 : x->r.lo > y->r.lo;
 }
 
-/* Sort the history, and the running highest ends its search needs. 0, or -1. */
+/* Sort the history, and the running highest ends its search needs; ties kept. 0, or -1. */
 static int
 make_ready(sh_known *k)
 {
 	int64_t    *mx;
-	uint64_t   *tied;
 
+	if (k->npast > 0)
+	{
+		qsort(k->past, k->npast, sizeof(*k->past), by_lo);
+		if ((mx = realloc(k->past_max_hi, k->npast * sizeof(*mx))) == NULL)
+			return -1;
+		k->past_max_hi = mx;
+		for (size_t i = 0; i < k->npast; i++)
+			mx[i] = i == 0 || k->past[i].r.hi > mx[i - 1] ? k->past[i].r.hi : mx[i - 1];
+	}
+	if (k->nboots > k->ntied)
+	{
+		uint64_t   *tied = realloc(k->tied, k->nboots * sizeof(*tied));
+
+		if (tied == NULL)
+			return -1;
+		memset(tied + k->ntied, 0, (k->nboots - k->ntied) * sizeof(*tied));
+		k->tied = tied;
+		k->ntied = k->nboots;
+	}
 	k->ready = 1;
-	if (k->npast == 0)
-		return 0;
-	qsort(k->past, k->npast, sizeof(*k->past), by_lo);
-	if ((mx = realloc(k->past_max_hi, k->npast * sizeof(*mx))) == NULL)
-		return -1;
-	k->past_max_hi = mx;
-	for (size_t i = 0; i < k->npast; i++)
-		mx[i] = i == 0 || k->past[i].r.hi > mx[i - 1] ? k->past[i].r.hi : mx[i - 1];
-	if ((tied = calloc(k->nboots, sizeof(*tied))) == NULL)
-		return -1;
-	free(k->tied);
-	k->tied = tied;
 	return 0;
+}
+
+static int
+bucket_of(uint32_t up)
+{
+	return (int) (up / SH_UPTIME_BUCKET_MS);
+}
+
+static int
+was_asked(const sh_known *k, int b)
+{
+	return k->asked_all || (k->asked[b / 64] >> (b % 64) & 1);
+}
+
+int
+sh_known_lacks(const sh_known *k, uint32_t up)
+{
+	int			b[3] = {bucket_of(up), bucket_of(up - SH_BOOT_SLACK_MS), bucket_of(up + SH_BOOT_SLACK_MS)};
+
+	for (int i = 0; i < 3; i++)
+		if (!was_asked(k, b[i]))
+			return b[i];
+	return -1;
+}
+
+int
+sh_known_had(const sh_known *k, int64_t span_lo, int64_t span_hi)
+{
+	int			lo,
+				hi;
+
+	if (k->asked_all)
+		return 1;
+	if (span_lo < 0 || span_hi < 0 || span_lo > span_hi)
+	{
+		lo = 0;
+		hi = SH_UPTIME_BUCKETS - 1;
+	}
+	else
+	{
+		lo = bucket_of((uint32_t) (span_lo > UINT32_MAX ? UINT32_MAX : span_lo));
+		hi = bucket_of((uint32_t) (span_hi > UINT32_MAX ? UINT32_MAX : span_hi));
+	}
+	for (int b = lo; b <= hi; b++)
+		if (k->asked[b / 64] >> (b % 64) & 1)
+			return 1;
+	return 0;
+}
+
+void
+sh_known_asked(sh_known *k, int bucket)
+{
+	if (bucket < 0 || bucket >= SH_UPTIME_BUCKETS)
+		k->asked_all = 1;
+	else
+		k->asked[bucket / 64] |= UINT64_C(1) << (bucket % 64);
 }
 
 /*

@@ -45,6 +45,13 @@
 #define SH_RUN_GAP_MS		86400000
 /* Runs (boots) of one sub-agent in one load. */
 #define SH_RUNS_MAX			64
+/*
+ * The history is asked for by hours of uptime (a bucket: uptime / this),
+ * the hours a datagram's uptime is in, within the slack: what earlier loads
+ * took of those hours, not of an agent's whole life.
+ */
+#define SH_UPTIME_BUCKET_MS	3600000
+#define SH_UPTIME_BUCKETS	((int) ((UINT64_C(1) << 32) / SH_UPTIME_BUCKET_MS + 1))
 /* An uptime not known (ranges of loads that did not record them). */
 #define SH_UP_NONE			INT64_C(-1)
 
@@ -108,18 +115,40 @@ typedef struct sh_known
 	size_t		cappast;
 	uint64_t   *tied;			/* per boot of the history: the runs tied to it (bit per run) */
 	size_t		nboots;
+	size_t		ntied;			/* boots tied has room for */
+	int64_t		last_boot_lo;	/* the boot of the range added last */
+	int64_t		last_boot_hi;
 	int			ready;
+	uint64_t	asked[(SH_UPTIME_BUCKETS + 63) / 64];	/* the hours of uptime asked for */
+	int			asked_all;		/* the whole history was (or there is none) */
 	sh_run	   *runs;			/* at most SH_RUNS_MAX */
 	size_t		nruns;
 	size_t		capruns;
 	size_t		cur;			/* the run of the last datagram */
-	int			asked;			/* the database was asked (or there is none to ask) */
 } sh_known;
+
+/*
+ * The hour of uptime (bucket) the history of the sub-agent lacks for a
+ * datagram of uptime up (its hour, or the one within the slack before or
+ * after it), or -1 when it has them.
+ */
+int			sh_known_lacks(const sh_known *k, uint32_t up);
+
+/*
+ * Was a history range of a row whose uptimes span span_lo..span_hi
+ * (SH_UP_NONE: not known) in an answer before? 1 when an hour it spans was
+ * asked for already (its ranges were added then), else 0.
+ */
+int			sh_known_had(const sh_known *k, int64_t span_lo, int64_t span_hi);
+
+/* The history of hour bucket (-1: of every hour) is in now. */
+void		sh_known_asked(sh_known *k, int bucket);
 
 /*
  * What earlier loads took: seq_lo..seq_hi with the uptimes of its first and
  * last datagram (SH_UP_NONE when not known), at a boot estimated
- * boot_lo..boot_hi. Ranges of one boot come one after another. 0, or -1.
+ * boot_lo..boot_hi. Ranges of one boot come one after another. At any time,
+ * also after datagrams were taken. 0, or -1.
  */
 int			sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms,
 						 int64_t seq_lo, int64_t seq_hi, int64_t up_lo, int64_t up_hi);

@@ -46,9 +46,22 @@ is "$(last known_datagrams),$(last smtp_rows)" "$A_DG,0" "its load row: all $A_D
 is "$(q 'SELECT count(*) FROM spamhints.load_seqs WHERE load_id = (SELECT max(load_id) FROM spamhints.load)')" 0 "it took no datagram (no load_seqs row)"
 is "$(q "SELECT sum(upper(r) - lower(r)) FROM spamhints.load_seqs, unnest(seqs) r")" "$A_DG" "load_seqs holds each of the $A_DG datagrams once"
 
+is "$(q "SELECT count(*) FILTER (WHERE uptimes = int8range((SELECT min(e) FROM unnest(edges) e), (SELECT max(e) FROM unnest(edges) e), '[]')) || '/' || count(*) FROM spamhints.load_seqs")" \
+   "$(q 'SELECT count(*) || '"'/'"' || count(*) FROM spamhints.load_seqs')" "load_seqs.uptimes: from the lowest to the highest of its edges"
+# the question by hours of uptime: an agent's rows of the hours asked for, not its whole history
+AG=$(q 'SELECT agent FROM spamhints.load_seqs ORDER BY agent LIMIT 1')
+UP=$(q "SELECT lower(uptimes) FROM spamhints.load_seqs WHERE agent = '$AG' LIMIT 1")
+is "$(q "SELECT count(*) > 0 FROM spamhints.known_datagrams('$AG', int8range($UP, $UP + 1))"),$(q "SELECT count(*) FROM spamhints.known_datagrams('$AG', int8range($UP + 86400000, $UP + 90000000))")" \
+   "t,0" "known_datagrams(agent, uptimes): the rows of the hours asked for, none of a day later"
+# a capture of 7 hours (several hours of uptime, asked for one after another): its copy adds nothing
+$GEN --seed 9 --smtp 2000 --other 2000 --hours 7 --agents 2 --malformed 0 -o "$tmp/h7.pcap" -t "$tmp/h7.truth" >/dev/null
+editcap -F pcapng "$tmp/h7.pcap" "$tmp/h7.pcapng"
+load "$tmp/h7.pcap"; load "$tmp/h7.pcapng"
+is "$(rows),$(last known_datagrams)" "$((A_ROWS + $(truth smtp_rows "$tmp/h7.truth"))),$(truth valid_datagrams "$tmp/h7.truth")" "a 7-hour capture, then its pcapng copy: every datagram known, nothing added"
+
 # 2. DELETE of the load lets its datagrams load again; TRUNCATE likewise
-q 'DELETE FROM spamhints.load WHERE load_id = 1' >/dev/null
-is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 0 "DELETE of the load deletes its load_seqs rows"
+q 'DELETE FROM spamhints.load WHERE load_id IN (1, 3, 4)' >/dev/null
+is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 0 "DELETE of the loads deletes their load_seqs rows"
 load "$tmp/a.pcap"; is "$(rows),$(last known_datagrams)" "$A_ROWS,0" "after the DELETE, the capture loads whole again"
 q 'TRUNCATE spamhints.smtp_sample' >/dev/null
 is "$(q 'SELECT count(*) FROM spamhints.load_seqs'),$(q 'SELECT count(*) FROM spamhints.load')" "0,0" "TRUNCATE of the samples empties load_seqs"
