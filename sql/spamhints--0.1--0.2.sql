@@ -1646,16 +1646,15 @@ $$;
 
 -- ===========================================================================
 -- Rollups kept at load (sql/parts/29_rollups.sql, 31_periods.sql): the table
--- spamhints.address_day per load, UTC day and address, kept by statement
+-- spamhints.address_day per UTC day and address, kept by statement
 -- triggers on spamhints.smtp_sample and by purge(); ip_census, client_as_top
 -- and client_cc_top read it; their functions of a period; the rollups of the
 -- rows already loaded are made at the end of this block.
 -- ===========================================================================
--- address, kept with the samples in the same transaction.
---
--- spamhints.address_day holds, per load, UTC day and address (and the AS and
+-- spamhints.address_day holds, per UTC day and address (and the AS and
 -- country the address had in its samples), what the samples of that day say
--- about the address: its role, samples, estimate, hour-of-day histogram,
+-- about the address, over every load (a collector loads a file a minute: a
+-- row per load would make the rollups bigger than the samples): its role, samples, estimate, hour-of-day histogram,
 -- first and last seen. The census, AS and country views read it instead of
 -- the samples; the functions taking a period read it for the whole days of
 -- the period and the samples for the partial days at its ends, so that
@@ -1664,15 +1663,14 @@ $$;
 -- Kept by statement triggers on spamhints.smtp_sample, SECURITY DEFINER:
 -- the rows a statement inserts are rolled up at its end (from its
 -- transition table, so only rows that passed the load fence become
--- rollups); a DELETE or UPDATE of samples (DELETE of a load, purge() at
--- the boundary day, reenrich()) rolls up again the (load, day) pairs it
--- touched; TRUNCATE empties it. purge() deletes the rollups of the days
+-- rollups), merged with the day's; a DELETE or UPDATE of samples (DELETE of
+-- a load, purge() at the boundary day, reenrich()) rolls up again the days
+-- it touched; TRUNCATE empties it. purge() deletes the rollups of the days
 -- whose partitions it drops. Nobody but the owner writes the table: the
 -- loader (spamhints_loader) has no privilege on it.
 
 CREATE TABLE spamhints.address_day (
     day          date NOT NULL,
-    load_id      integer NOT NULL,
     ip           inet NOT NULL,
     asn          bigint,
     gw_as        bigint,
@@ -1684,21 +1682,19 @@ CREATE TABLE spamhints.address_day (
     first_seen   timestamptz NOT NULL,
     last_seen    timestamptz NOT NULL,
     hourly       spamhints.hist24 NOT NULL,
-    CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (load_id, day, ip, asn, gw_as, cc)
+    CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (day, ip, asn, gw_as, cc)
 );
 
 CREATE INDEX address_day_ip ON spamhints.address_day (ip, day);
-CREATE INDEX address_day_day_brin ON spamhints.address_day USING brin (day);
 
 COMMENT ON TABLE spamhints.address_day IS
-'The rollups of spamhints.smtp_sample: one row per load, UTC day and address (with the AS and country of its samples), as spamhints.endpoint sees each sample from each of its two addresses. Kept by triggers on spamhints.smtp_sample in the transaction that inserts, deletes or updates samples (and by TRUNCATE and purge()); ip_census, client_as_top, client_cc_top and the functions taking a period read it. Written by nobody else: the loader has no privilege on it.';
+'The rollups of spamhints.smtp_sample: one row per UTC day and address (with the AS and country of its samples), over all loads, as spamhints.endpoint sees each sample from each of its two addresses. Kept by triggers on spamhints.smtp_sample in the transaction that inserts, deletes or updates samples (and by TRUNCATE and purge()); ip_census, client_as_top, client_cc_top and the functions taking a period read it. Written by nobody else: the loader has no privilege on it.';
 COMMENT ON COLUMN spamhints.address_day.day IS 'the UTC day of the samples';
-COMMENT ON COLUMN spamhints.address_day.load_id IS 'the load of the samples';
 COMMENT ON COLUMN spamhints.address_day.ip IS 'the address (spamhints.endpoint.ip)';
 COMMENT ON COLUMN spamhints.address_day.asn IS 'its AS number from the ASN database (src_asn or dst_asn); NULL when none';
 COMMENT ON COLUMN spamhints.address_day.gw_as IS 'the AS of the sFlow gateway record for it (gw_src_as or gw_dst_as)';
 COMMENT ON COLUMN spamhints.address_day.cc IS 'its country from the country database (src_cc or dst_cc); NULL when unknown';
-COMMENT ON COLUMN spamhints.address_day.role IS 'the OR of the SMTP roles its samples give it (with the ports of the load)';
+COMMENT ON COLUMN spamhints.address_day.role IS 'the OR of the SMTP roles its samples give it (each with the ports of its load)';
 COMMENT ON COLUMN spamhints.address_day.samples IS 'its rows in spamhints.endpoint: a sample from the address to itself counts twice';
 COMMENT ON COLUMN spamhints.address_day.est_packets IS 'their sampling rates summed';
 COMMENT ON COLUMN spamhints.address_day.as_source IS 'of them, the samples with the address as source';
@@ -1708,32 +1704,33 @@ COMMENT ON COLUMN spamhints.address_day.hourly IS 'their hist24 by UTC hour of d
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.address_day', '');
 
--- The rollup rows of some samples: both sides of each, with the ports of
+-- The rollup rows of a day's samples: both sides of each, with the ports of
 -- its load, grouped; hours by UTC.
-CREATE FUNCTION spamhints.address_day_roll(load_id integer, day date)
+CREATE FUNCTION spamhints.address_day_roll(day date)
 RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, spamhints
 SET TimeZone = 'UTC'
+SET work_mem = '128MB'
 AS $$
 DECLARE
     lo timestamptz := day::timestamp AT TIME ZONE 'UTC';
     n  bigint;
 BEGIN
-    DELETE FROM spamhints.address_day r WHERE r.load_id = $1 AND r.day = $2;
+    DELETE FROM spamhints.address_day r WHERE r.day = $1;
     INSERT INTO spamhints.address_day
-    SELECT $2, $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+    SELECT $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
            sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
     FROM (SELECT s.src_ip AS ip, s.src_asn AS asn, s.gw_src_as AS gw_as, s.src_cc AS cc,
                  spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
-          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours'
+          WHERE s.ts >= lo AND s.ts < lo + interval '24 hours'
           UNION ALL
           SELECT s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
                  spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
-          WHERE s.load_id = $1 AND s.ts >= lo AND s.ts < lo + interval '24 hours') AS e
+          WHERE s.ts >= lo AND s.ts < lo + interval '24 hours') AS e
     WHERE e.role IS NOT NULL
     GROUP BY e.ip, e.asn, e.gw_as, e.cc;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -1741,8 +1738,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION spamhints.address_day_roll(integer, date) IS
-'Makes the rollups (spamhints.address_day) of one load and UTC day again from its samples; returns the rows made. The triggers on spamhints.smtp_sample call it for the days a DELETE or UPDATE touched; run it by hand only after changing a partition directly. SECURITY DEFINER, for the owner only.';
+COMMENT ON FUNCTION spamhints.address_day_roll(date) IS
+'Makes the rollups (spamhints.address_day) of one UTC day again from its samples, every load''s; returns the rows made. The triggers on spamhints.smtp_sample call it for the days a DELETE or UPDATE touched; run it by hand only after changing a partition directly. SECURITY DEFINER, for the owner only.';
 
 CREATE FUNCTION spamhints.address_day_rebuild()
 RETURNS bigint
@@ -1753,8 +1750,8 @@ DECLARE
     n bigint;
 BEGIN
     DELETE FROM spamhints.address_day;
-    SELECT coalesce(sum(spamhints.address_day_roll(d.load_id, d.day)), 0) INTO n
-    FROM (SELECT DISTINCT s.load_id, (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
+    SELECT coalesce(sum(spamhints.address_day_roll(d.day)), 0) INTO n
+    FROM (SELECT DISTINCT (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
     RETURN n;
 END
 $$;
@@ -1780,27 +1777,42 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN
         -- Each sample counts once from each side. Each COPY of the loader
-        -- holds rows of one load and of days it has no rollups of yet (it
-        -- starts a new COPY at each new UTC day): then the load's ports are
-        -- read once and the groups are inserted plainly (a concurrent
-        -- statement making the same rollups fails on address_day_key rather
-        -- than merging wrongly); any other statement merges with ON
-        -- CONFLICT. (A LATERAL (VALUES (src), (dst)) reading the transition
+        -- holds rows of one load (it starts a new COPY at each new UTC
+        -- day): then the load's ports are read once. The groups are merged
+        -- with the day's rollups (ON CONFLICT), or inserted plainly when the
+        -- days have none yet (a concurrent statement making the same
+        -- rollups then fails on address_day_key rather than merging
+        -- wrongly; capture loads take their turns at lock_datagrams()
+        -- anyway). (A LATERAL (VALUES (src), (dst)) reading the transition
         -- table once measured twice as slow as the two scans.)
         SELECT min(n.load_id), max(n.load_id), min(n.ts AT TIME ZONE 'UTC')::date, max(n.ts AT TIME ZONE 'UTC')::date
         INTO first_load, last_load, first_day, last_day FROM new_rows n;
         IF first_load IS NULL THEN
             RETURN NULL;
         END IF;
-        IF first_load = last_load
-           AND NOT EXISTS (SELECT FROM spamhints.address_day r
-                           WHERE r.load_id = first_load AND r.day >= first_day AND r.day <= last_day) THEN
+        IF first_load = last_load THEN
             SELECT l.smtp_ports INTO ports FROM spamhints.load l WHERE l.load_id = first_load;
             IF NOT FOUND THEN
                 RETURN NULL;
             END IF;
-            INSERT INTO spamhints.address_day
-            SELECT e.day, first_load, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+            IF NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
+                INSERT INTO spamhints.address_day
+                SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+                       sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+                FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
+                             s.gw_src_as AS gw_as, s.src_cc AS cc,
+                             spamhints.src_role(s.src_port, s.dst_port, ports) AS role, true AS src, s.ts, s.sampling_rate
+                      FROM new_rows s
+                      UNION ALL
+                      SELECT (s.ts AT TIME ZONE 'UTC')::date, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+                             spamhints.dst_role(s.src_port, s.dst_port, ports), false, s.ts, s.sampling_rate
+                      FROM new_rows s) AS e
+                WHERE e.role IS NOT NULL
+                GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc;
+                RETURN NULL;
+            END IF;
+            INSERT INTO spamhints.address_day AS r
+            SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
                    sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
             FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
                          s.gw_src_as AS gw_as, s.src_cc AS cc,
@@ -1811,22 +1823,30 @@ BEGIN
                          spamhints.dst_role(s.src_port, s.dst_port, ports), false, s.ts, s.sampling_rate
                   FROM new_rows s) AS e
             WHERE e.role IS NOT NULL
-            GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc;
+            GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc
+            ON CONFLICT ON CONSTRAINT address_day_key DO UPDATE
+                SET role = r.role OPERATOR(spamhints.|) EXCLUDED.role,
+                    samples = r.samples + EXCLUDED.samples,
+                    est_packets = r.est_packets + EXCLUDED.est_packets,
+                    as_source = r.as_source + EXCLUDED.as_source,
+                    first_seen = least(r.first_seen, EXCLUDED.first_seen),
+                    last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
+                    hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
             RETURN NULL;
         END IF;
         INSERT INTO spamhints.address_day AS r
-        SELECT e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
+        SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
                sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
-        FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.load_id, s.src_ip AS ip, s.src_asn AS asn,
+        FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
                      s.gw_src_as AS gw_as, s.src_cc AS cc,
                      spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
               FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id
               UNION ALL
-              SELECT (s.ts AT TIME ZONE 'UTC')::date, s.load_id, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
+              SELECT (s.ts AT TIME ZONE 'UTC')::date, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
                      spamhints.dst_role(s.src_port, s.dst_port, l.smtp_ports), false, s.ts, s.sampling_rate
               FROM new_rows s JOIN spamhints.load l ON l.load_id = s.load_id) AS e
         WHERE e.role IS NOT NULL
-        GROUP BY e.day, e.load_id, e.ip, e.asn, e.gw_as, e.cc
+        GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc
         ON CONFLICT ON CONSTRAINT address_day_key DO UPDATE
             SET role = r.role OPERATOR(spamhints.|) EXCLUDED.role,
                 samples = r.samples + EXCLUDED.samples,
@@ -1836,13 +1856,13 @@ BEGIN
                 last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
                 hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
     ELSIF TG_OP = 'DELETE' THEN
-        FOR p IN SELECT DISTINCT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
-            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        FOR p IN SELECT DISTINCT (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
+            PERFORM spamhints.address_day_roll(p.day);
         END LOOP;
     ELSIF TG_OP = 'UPDATE' THEN
-        FOR p IN SELECT o.load_id, (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o
-                 UNION SELECT n.load_id, (n.ts AT TIME ZONE 'UTC')::date FROM new_rows n LOOP
-            PERFORM spamhints.address_day_roll(p.load_id, p.day);
+        FOR p IN SELECT (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o
+                 UNION SELECT (n.ts AT TIME ZONE 'UTC')::date FROM new_rows n LOOP
+            PERFORM spamhints.address_day_roll(p.day);
         END LOOP;
     ELSIF TG_OP = 'TRUNCATE' THEN
         TRUNCATE spamhints.address_day;
@@ -1852,7 +1872,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.address_day_kept() IS
-'trigger AFTER INSERT, DELETE, UPDATE and TRUNCATE on spamhints.smtp_sample (for each statement): keeps spamhints.address_day: the rows inserted are rolled up and added (from the transition table: only rows the load fence let in), the (load, day) pairs of rows deleted or updated are rolled up again from the samples left, TRUNCATE empties it.';
+'trigger AFTER INSERT, DELETE, UPDATE and TRUNCATE on spamhints.smtp_sample (for each statement): keeps spamhints.address_day: the rows inserted are rolled up and merged with their days'' rollups (from the transition table: only rows the load fence let in), the days of rows deleted or updated are rolled up again from the samples left, TRUNCATE empties it.';
 
 CREATE TRIGGER address_day_insert AFTER INSERT ON spamhints.smtp_sample
     REFERENCING NEW TABLE AS new_rows
@@ -2098,7 +2118,7 @@ COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
 
 -- the analyst reads the rollups; nobody but the owner makes them again
 GRANT SELECT ON spamhints.address_day TO spamhints_analyst;
-REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date), spamhints.address_day_rebuild() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild() FROM PUBLIC;
 
 -- the rollups of the samples already loaded
 SELECT spamhints.address_day_rebuild();

@@ -122,7 +122,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.agent_rate, spam
     TO spamhints_analyst;
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner
-REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(integer, date), spamhints.address_day_rebuild() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild() FROM PUBLIC;
 DO $$
 DECLARE
     rel text;

@@ -213,7 +213,7 @@ is "$(q "SELECT string_agg(p.oid::regprocedure::text || ' ' || coalesce(array_to
          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'spamhints'
          WHERE p.prosecdef")" \
-   "spamhints.ensure_partitions(timestamp with time zone,timestamp with time zone) search_path=pg_catalog, spamhints; spamhints.maintain_partitions() search_path=pg_catalog, spamhints; spamhints.address_day_roll(integer,date) search_path=pg_catalog, spamhints,TimeZone=UTC; spamhints.address_day_kept() search_path=pg_catalog, spamhints,TimeZone=UTC,work_mem=128MB" \
+   "spamhints.ensure_partitions(timestamp with time zone,timestamp with time zone) search_path=pg_catalog, spamhints; spamhints.maintain_partitions() search_path=pg_catalog, spamhints; spamhints.address_day_roll(date) search_path=pg_catalog, spamhints,TimeZone=UTC,work_mem=128MB; spamhints.address_day_kept() search_path=pg_catalog, spamhints,TimeZone=UTC,work_mem=128MB" \
    "the only SECURITY DEFINER functions are the two that make and index the day partitions and the two that keep the rollups (address_day), each with its own search_path"
 denied sh_test_analyst "SELECT spamhints.ensure_partitions('2030-01-01', '2030-01-01')" "make a day partition"
 denied sh_test_nobody "SELECT spamhints.maintain_partitions()" "maintain the partitions"

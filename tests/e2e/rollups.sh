@@ -15,7 +15,7 @@ chmod 755 "$tmp"
 db=spamhints_e2e_rollups
 dropdb --if-exists $db 2>/dev/null
 createdb $db && psql -qX -d $db -c 'CREATE EXTENSION spamhints' || exit 1
-q() { PGTZ=UTC psql -qX -d $db -v ON_ERROR_STOP=1 -Atc "$1"; }
+q() { PGTZ=UTC psql -qX -d "${2:-$db}" -v ON_ERROR_STOP=1 -Atc "$1"; }
 LOADER=loader/spamhints-load
 GEN=tests/gen/spamhints-gen
 PAR="SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
@@ -69,13 +69,13 @@ roll_cc() { echo "SELECT md5(coalesce(string_agg(concat_ws(',', rank, country, c
 # the rollups of each day and address against the samples of that day
 per_day() {
   echo "SELECT count(*) FROM (
-          SELECT (ts AT TIME ZONE 'UTC')::date AS day, load_id, ip, asn, gw_as, cc, spamhints.role_or(role) AS role,
+          SELECT (ts AT TIME ZONE 'UTC')::date AS day, ip, asn, gw_as, cc, spamhints.role_or(role) AS role,
                  count(*) AS samples, sum(sampling_rate)::bigint AS est, count(*) FILTER (WHERE side = 'src') AS src,
                  min(ts) AS first_seen, max(ts) AS last_seen, spamhints.hourly(ts)::text AS hourly
-          FROM spamhints.endpoint GROUP BY 1, 2, 3, 4, 5, 6) e
-        FULL JOIN (SELECT day, load_id, ip, asn, gw_as, cc, role, samples, est_packets AS est, as_source AS src,
+          FROM spamhints.endpoint GROUP BY 1, 2, 3, 4, 5) e
+        FULL JOIN (SELECT day, ip, asn, gw_as, cc, role, samples, est_packets AS est, as_source AS src,
                           first_seen, last_seen, hourly::text AS hourly FROM spamhints.address_day) r
-          ON (e.day, e.load_id, e.ip) = (r.day, r.load_id, r.ip) AND e.asn IS NOT DISTINCT FROM r.asn
+          ON (e.day, e.ip) = (r.day, r.ip) AND e.asn IS NOT DISTINCT FROM r.asn
          AND e.gw_as IS NOT DISTINCT FROM r.gw_as AND e.cc IS NOT DISTINCT FROM r.cc
         WHERE e.day IS NULL OR r.day IS NULL OR (e.role::text, e.samples, e.est, e.src, e.first_seen, e.last_seen, e.hourly)
               IS DISTINCT FROM (r.role::text, r.samples, r.est, r.src, r.first_seen, r.last_seen, r.hourly)"
@@ -118,10 +118,10 @@ check_all "one load"
 
 # the loader role writes no rollup by itself, nor makes them again
 psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc \
-  "INSERT INTO spamhints.address_day VALUES ('2024-03-01', 1, '192.0.2.1', NULL, NULL, NULL, 'client', 1, 1, 1, now(), now(), '{}')" >"$tmp/err" 2>&1
+  "INSERT INTO spamhints.address_day VALUES ('2024-03-01', '192.0.2.1', NULL, NULL, NULL, 'client', 1, 1, 1, now(), now(), '{}')" >"$tmp/err" 2>&1
 grep -q 'permission denied' "$tmp/err"
 ok $? "the loader role cannot insert a rollup: $(head -1 "$tmp/err")"
-psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc "SELECT spamhints.address_day_roll(1, '2024-03-01')" >"$tmp/err" 2>&1
+psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc "SELECT spamhints.address_day_roll('2024-03-01')" >"$tmp/err" 2>&1
 grep -q 'permission denied' "$tmp/err"
 ok $? "nor run address_day_roll(): $(head -1 "$tmp/err")"
 
@@ -147,8 +147,8 @@ check_all "samples put back by INSERTs merging rollups"
 
 # DELETE of the first load
 q "DELETE FROM spamhints.load WHERE file_name LIKE '%a.pcap'" >/dev/null
-is "$(q "SELECT count(*) FROM spamhints.address_day r WHERE NOT EXISTS (SELECT FROM spamhints.load l WHERE l.load_id = r.load_id)")" 0 \
-   "deleting a load deletes its rollups"
+is "$(q "SELECT count(*) FROM spamhints.address_day r WHERE NOT EXISTS (SELECT FROM spamhints.smtp_sample s WHERE s.ts >= r.day AND s.ts < r.day + 1)")" 0 \
+   "deleting a load deletes the rollups of the days only it had"
 check_all "after DELETE of a load"
 
 # the first load again, then purge() a week: the days before the cutoff go
@@ -183,9 +183,23 @@ is "$(comm -12 <(tr ' ' '\n' <<<"$seq" | sort) <(tr ' ' '\n' <<<"$big" | sort) |
 parts=$(jq -r '[.. | objects | select(."Relation Name"? // "" | startswith("smtp_sample_")) | ."Relation Name"] | unique | join(" ")' <<<"$plan")
 is "$parts" "smtp_sample_20240302 smtp_sample_20240303 smtp_sample_20240304" "  and only the partitions of the period's days"
 
+roll_digest() { PGTZ=UTC psql -qX -d "$1" -Atc "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', day, ip, asn, gw_as, cc, role, samples, est_packets, as_source, first_seen, last_seen, hourly), ';' ORDER BY day, ip, asn, gw_as, cc)) FROM spamhints.address_day"; }
+# a collector's loads: a file a minute. The rollups are per day and address over all loads, so
+# 1,441 loads of a day make no more rollup rows than one load of it (they were a row per load)
+$GEN --seed 73 --smtp 3000 --other 500 --hours 24 --start 1710460800 -o "$tmp/day.pcap" -t "$tmp/day.truth" >/dev/null
+mkdir -p "$tmp/min"; editcap -i 60 "$tmp/day.pcap" "$tmp/min/m.pcap" >/dev/null
+q "CREATE DATABASE ${db}_one" >/dev/null; q "CREATE DATABASE ${db}_min" >/dev/null
+q "CREATE EXTENSION spamhints" ${db}_one >/dev/null; q "CREATE EXTENSION spamhints" ${db}_min >/dev/null
+$LOADER -q -d ${db}_one "$tmp/day.pcap" && ls "$tmp"/min/m_*.pcap | xargs -n 300 $LOADER -q -d ${db}_min
+ok $? "a day loaded whole, and as $(ls "$tmp"/min | wc -l) one-minute files"
+rollrows() { q "SELECT (SELECT count(*) FROM spamhints.load) || ' loads, ' || count(*) || ' rollup rows' FROM spamhints.address_day" "$1"; }
+is "$(rollrows ${db}_min | sed 's/.* loads, //')" "$(rollrows ${db}_one | sed 's/.* loads, //')" \
+   "the one-minute loads ($(rollrows ${db}_min)) make the rollup rows of the whole day's one load ($(rollrows ${db}_one))"
+is "$(roll_digest ${db}_min)" "$(roll_digest ${db}_one)" "  and the same rollups"
+dropdb ${db}_one; dropdb ${db}_min
+
 # pg_dump and restore: the rollups come back as they were, not doubled by
 # the triggers (pg_dump restores each partition's rows into the partition)
-roll_digest() { PGTZ=UTC psql -qX -d "$1" -Atc "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', day, ip, asn, gw_as, cc, role, samples, est_packets, as_source, first_seen, last_seen, hourly), ';' ORDER BY day, load_id, ip, asn, gw_as, cc)) FROM spamhints.address_day"; }
 dropdb --if-exists ${db}_restored 2>/dev/null
 pg_dump $db >"$tmp/dump.sql" && createdb ${db}_restored && psql -qX -v ON_ERROR_STOP=1 -d ${db}_restored -f "$tmp/dump.sql" >/dev/null 2>"$tmp/err"
 ok $? "pg_dump and restore $(head -1 "$tmp/err")"
