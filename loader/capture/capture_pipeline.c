@@ -78,12 +78,20 @@ typedef struct cload
 	sh_known   *known;
 	size_t		nknown;
 	int			db_known;		/* 0: not asked yet, 1: ask per agent, 2: nothing to ask */
-	/* the answer for the last agent address asked, every sub-agent, sorted by sub-agent */
-	sh_addr		asked_addr;
-	int			asked_bucket;	/* and hour of uptime (-1: every hour) */
-	int			have_asked;
+	/*
+	 * the answers for the last agent addresses and hours of uptime asked
+	 * (hour -1: every hour), every sub-agent, sorted by sub-agent; the
+	 * oldest is replaced
+	 */
+	struct
+	{
+		sh_addr		addr;
+		int			bucket;
+		PGresult   *res;
+	}			asked[4];
+	int			nasked;
+	int			next_asked;
 	int			window_asks;	/* questions by the hour so far */
-	PGresult   *asked;
 	int64_t		first_ts;
 	int64_t		last_ts;
 	int			have_ts;
@@ -210,8 +218,8 @@ up_value(const PGresult *res, int row, int col)
  * hour of uptime (bucket; -1: every hour): first (once per load) for the
  * lock of datagram identities, which says whether any load took any
  * datagram; then, when some did, for the agent address's, every sub-agent
- * (kept until another address or hour is asked for: a sender making up
- * sub-agents costs one question, not one each). Past SH_WINDOW_ASKS
+ * (the last four answers kept: a sender making up sub-agents costs a
+ * question or two, not one each). Past SH_WINDOW_ASKS
  * questions by the hour in a load, an address is asked for every hour at
  * once (a sender making up uptimes costs a few questions). The rows of the
  * datagram being decoded (from *mark on) are kept: *mark follows them. 0,
@@ -227,7 +235,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 	char		addr[64],
 				window[64];
 	const char *params[2] = {addr, window};
-	int			rc;
+	int			rc,
+				a;
 
 	if (cl->db_known == 0)
 	{
@@ -247,8 +256,11 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 	if (cl->window_asks >= SH_WINDOW_ASKS)
 		bucket = -1;
 	/* one question per agent address and hour: its sub-agents come in the same answer */
-	if (!cl->have_asked || cl->asked_bucket != bucket || cl->asked_addr.family != dg->agent.family ||
-		memcmp(cl->asked_addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) != 0)
+	for (a = 0; a < cl->nasked; a++)
+		if (cl->asked[a].bucket == bucket && cl->asked[a].addr.family == dg->agent.family &&
+			memcmp(cl->asked[a].addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) == 0)
+			break;
+	if (a == cl->nasked)
 	{
 		addr_text(&dg->agent, addr, sizeof(addr));
 		if (bucket < 0)
@@ -264,13 +276,19 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 		*mark = ld->copy.len - rows;
 		if (rc != 0)
 			return rc;
-		PQclear(cl->asked);
-		cl->asked = res;
-		cl->asked_addr = dg->agent;
-		cl->asked_bucket = bucket;
-		cl->have_asked = 1;
+		if (cl->nasked < (int) (sizeof(cl->asked) / sizeof(cl->asked[0])))
+			a = cl->nasked++;
+		else
+		{
+			a = cl->next_asked;
+			cl->next_asked = (a + 1) % cl->nasked;
+			PQclear(cl->asked[a].res);
+		}
+		cl->asked[a].res = res;
+		cl->asked[a].addr = dg->agent;
+		cl->asked[a].bucket = bucket;
 	}
-	res = cl->asked;
+	res = cl->asked[a].res;
 	if (res != NULL)
 	{
 		/* the first row of the sub-agent (rows sorted by sub-agent) */
@@ -798,7 +816,8 @@ capture_close(sh_load *ld)
 {
 	cload	   *cl = ld->state;
 
-	PQclear(cl->asked);
+	for (int a = 0; a < cl->nasked; a++)
+		PQclear(cl->asked[a].res);
 	for (size_t i = 0; i < cl->nknown; i++)
 		sh_known_free(&cl->known[i]);
 	free(cl->known);
