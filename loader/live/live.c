@@ -36,6 +36,7 @@
 #include "spool.h"
 
 #define BATCH		64			/* datagrams per recvmmsg() */
+#define CLOSING_MAX	16			/* files written whole, waiting for their fsync */
 #define SLOT_SIZE	(SPOOL_HEADROOM + SPOOL_MAX_PAYLOAD + SPOOL_TAILROOM + 1)
 #define CMSG_ROOM	256
 #define SUFFIX		".pcapng"
@@ -108,6 +109,18 @@ typedef struct collector
 	int			stop;
 	int			reopen;
 	int			left;			/* spool files not loaded at the last pass */
+	/*
+	 * files written whole, their fsync and rename to come (by the loader
+	 * thread: an fsync of a minute of datagrams takes long enough for the
+	 * socket buffer to fill)
+	 */
+	struct
+	{
+		int			fd;
+		char		part[NAME_MAX + 1];
+		char		final[NAME_MAX - 8];
+	}			closing[CLOSING_MAX];
+	int			nclosing;
 } collector;
 
 static double
@@ -531,9 +544,62 @@ count_late_drops(collector *c)
 }
 
 /*
- * Close the file being written: its statistics, fsync, then the rename to
- * its final name (and fsync of the directory). A file that received nothing
- * is removed. 1 closed, 0 removed, -1 on error (printed; the .part stays).
+ * A spool file written whole: fsync, the rename to its final name, fsync of
+ * the directory, close (which lets go of its lock). 0, or -1 printed (the
+ * .part stays, and is loaded at the next start).
+ */
+static int
+finish_file(collector *c, int fd, const char *part, const char *final)
+{
+	int			rc = 0;
+
+	if (fsync(fd) != 0)
+	{
+		sh_error("%s/%s: cannot close: %s; it is loaded at the next start", c->lopt->spool, part, strerror(errno));
+		rc = -1;
+	}
+	else if (renameat(c->dirfd, part, c->dirfd, final) != 0)
+	{
+		sh_error("%s/%s: cannot rename: %s", c->lopt->spool, part, strerror(errno));
+		rc = -1;
+	}
+	else
+		fsync(c->dirfd);
+	close(fd);
+	return rc;
+}
+
+/* The files the receiving thread closed: their fsync and rename (the loader thread, before it loads). */
+static void
+finish_closed(collector *c)
+{
+	for (;;)
+	{
+		int			fd;
+		char		part[NAME_MAX + 1];
+		char		final[NAME_MAX - 8];
+
+		pthread_mutex_lock(&c->mu);
+		if (c->nclosing == 0)
+		{
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		fd = c->closing[0].fd;
+		memcpy(part, c->closing[0].part, sizeof(part));
+		memcpy(final, c->closing[0].final, sizeof(final));
+		memmove(c->closing, c->closing + 1, (size_t) (c->nclosing - 1) * sizeof(c->closing[0]));
+		c->nclosing--;
+		pthread_mutex_unlock(&c->mu);
+		finish_file(c, fd, part, final);
+	}
+}
+
+/*
+ * Close the file being written: its statistics, then (by the loader
+ * thread) fsync and the rename to its final name (and fsync of the
+ * directory). A file that received nothing is removed. 1 closed, 0
+ * removed, -1 on error (printed; the .part stays).
  */
 static int
 close_file(collector *c)
@@ -556,7 +622,7 @@ close_file(collector *c)
 	n = spool_file_trailer(trailer, sizeof(trailer), &c->st);
 	iov.iov_base = trailer;
 	iov.iov_len = n;
-	if (n == 0 || write_all(c->fd, &iov, 1) != 0 || fsync(c->fd) != 0)
+	if (n == 0 || write_all(c->fd, &iov, 1) != 0)
 	{
 		sh_error("%s/%s: cannot close: %s; it is loaded at the next start", c->lopt->spool, c->part,
 				 strerror(errno));
@@ -564,15 +630,22 @@ close_file(collector *c)
 		c->fd = -1;
 		return -1;
 	}
-	if (renameat(c->dirfd, c->part, c->dirfd, c->final) != 0)
+	/* its fsync and rename: by the loader thread, before it loads (here when it is behind) */
+	pthread_mutex_lock(&c->mu);
+	if (c->nclosing < CLOSING_MAX)
 	{
-		sh_error("%s/%s: cannot rename: %s", c->lopt->spool, c->part, strerror(errno));
-		close(c->fd);
+		c->closing[c->nclosing].fd = c->fd;
+		memcpy(c->closing[c->nclosing].part, c->part, sizeof(c->part));
+		memcpy(c->closing[c->nclosing].final, c->final, sizeof(c->final));
+		c->nclosing++;
+		c->fd = -1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (c->fd >= 0 && finish_file(c, c->fd, c->part, c->final) != 0)
+	{
 		c->fd = -1;
 		return -1;
 	}
-	fsync(c->dirfd);
-	close(c->fd);
 	c->fd = -1;
 	if (!c->opt->quiet)
 	{
@@ -980,6 +1053,7 @@ loader_thread(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		if (reopen)
 			reopen_enrich(c);
+		finish_closed(c);
 		c->left = load_closed(c);
 		if (stop)
 			break;
