@@ -47,7 +47,7 @@ LOADER_CC    ?= cc
 LOADER_INC    = $(addprefix -I,$(filter-out loader,$(LOADER_DIRS))) -Iextension
 LOADER_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 LOADER_PQINC := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
-LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lcrypto -lz -lpthread
+LOADER_LIBS   = -lpq -lpcap -lmaxminddb -lxxhash -lcrypto -lz -lpthread
 
 .PHONY: all loader generator install-loader unit test demo bench fuzz sql
 

@@ -213,6 +213,13 @@ up_value(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? SH_UP_NONE : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* A digest of known_datagrams()'s answer (a bigint: the 64 bits as signed), 0 when NULL. */
+static uint64_t
+digest_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : (uint64_t) strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
 /*
  * Ask the database, between two COPYs, what loads took of the agent in an
  * hour of uptime (bucket; -1: every hour): first (once per load) for the
@@ -311,7 +318,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 				continue;
 			if (sh_known_add(k, strtoll(PQgetvalue(res, i, 1), NULL, 10), strtoll(PQgetvalue(res, i, 2), NULL, 10),
 							 strtoll(PQgetvalue(res, i, 3), NULL, 10), strtoll(PQgetvalue(res, i, 4), NULL, 10),
-							 up_value(res, i, 5), up_value(res, i, 6)) != 0)
+							 up_value(res, i, 5), up_value(res, i, 6), digest_value(res, i, 9),
+							 digest_value(res, i, 10)) != 0)
 			{
 				sh_error("out of memory");
 				return EXIT_INPUT;
@@ -356,7 +364,7 @@ datagram_known(cload *cl, size_t agent, const sh_dgram *dg, const sh_frame *fram
 		if ((rc = ask_known(cl, k, dg, mark, b)) != 0)
 			return rc;
 	boot = frame->ts_sec * 1000 + frame->ts_usec / 1000 - (int64_t) dg->uptime_ms;
-	rc = sh_known_take(k, boot, dg->seq, dg->uptime_ms);
+	rc = sh_known_take(k, boot, dg->seq, dg->uptime_ms, sh_datagram_digest(frame->payload, frame->len));
 	if (rc < 0)
 	{
 		sh_error("out of memory");
@@ -661,15 +669,15 @@ put_copy(PGconn *conn, const char *buf, int n)
 /*
  * The datagrams this load took, per agent run (spamhints.load_seqs), by a
  * text-format COPY: the sequence numbers as a multirange, the uptimes of
- * each range's first and last datagram (edges), sent range by range, and
- * their lowest and highest (uptimes). Under
+ * each range's first and last datagram (edges), sent range by range, their
+ * lowest and highest (uptimes), and the digests of the same datagrams. Under
  * the lock that spamhints.lock_datagrams() took when the first agent was
  * asked for, so that no other load took them meanwhile.
  */
 static int
 db_seqs(PGconn *conn, const cload *cl)
 {
-	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges, uptimes) FROM STDIN");
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges, uptimes, digests) FROM STDIN");
 	char		line[512];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -724,9 +732,16 @@ db_seqs(PGconn *conn, const cload *cl)
 				up_max = g->up_lo > up_max ? g->up_lo : up_max;
 				up_max = g->up_hi > up_max ? g->up_hi : up_max;
 			}
-			n = snprintf(line, sizeof(line), "[%" PRId64 ",%" PRId64 "]\n", up_min, up_max);
+			n = snprintf(line, sizeof(line), "[%" PRId64 ",%" PRId64 "]\t", up_min, up_max);
 			if (put_copy(conn, line, n) != 0)
 				return -1;
+			for (size_t r = 0; r < t->n; r++)
+			{
+				n = snprintf(line, sizeof(line), "%s%" PRId64 ",%" PRId64 "%s", r ? "," : "{",
+							 (int64_t) t->v[r].d_lo, (int64_t) t->v[r].d_hi, r + 1 == t->n ? "}\n" : "");
+				if (put_copy(conn, line, n) != 0)
+					return -1;
+			}
 		}
 	}
 	return sh_db_copy_end(conn, NULL);

@@ -10,8 +10,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 _Static_assert(SH_RUNS_MAX <= 64, "sh_known.tied holds a bit per run");
+
+uint64_t
+sh_datagram_digest(const void *bytes, size_t len)
+{
+	uint64_t	d = XXH3_64bits(bytes, len);
+
+	return d ? d : 1;
+}
 
 /* The index of the first range with hi >= seq (n when none). */
 static size_t
@@ -90,13 +99,16 @@ sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi)
 		{
 			m.lo = lo;
 			m.up_lo = SH_UP_NONE;
+			m.d_lo = 0;
 		}
 		m.hi = s->v[j - 1].hi;
 		m.up_hi = s->v[j - 1].up_hi;
+		m.d_hi = s->v[j - 1].d_hi;
 		if (hi > m.hi)
 		{
 			m.hi = hi;
 			m.up_hi = SH_UP_NONE;
+			m.d_hi = 0;
 		}
 		s->v[i] = m;
 		memmove(s->v + i + 1, s->v + j, (s->n - j) * sizeof(*s->v));
@@ -107,13 +119,13 @@ sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi)
 		return -1;
 	s->v[i] = (sh_seq_range)
 	{
-		lo, hi, SH_UP_NONE, SH_UP_NONE
+		lo, hi, SH_UP_NONE, SH_UP_NONE, 0, 0
 	};
 	return 0;
 }
 
 int
-sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up)
+sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up, uint64_t digest)
 {
 	size_t		i;
 	sh_seq_range *r;
@@ -123,6 +135,7 @@ sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up)
 	{
 		s->v[s->n - 1].hi = seq;
 		s->v[s->n - 1].up_hi = up;
+		s->v[s->n - 1].d_hi = digest;
 		return 0;
 	}
 	i = first_not_below(s, seq - 1);
@@ -133,11 +146,13 @@ sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up)
 	{
 		r->hi = seq;
 		r->up_hi = up;
+		r->d_hi = digest;
 		if (i + 1 < s->n && s->v[i + 1].lo == seq + 1)
 		{
 			/* it fills the gap to the next range */
 			r->hi = s->v[i + 1].hi;
 			r->up_hi = s->v[i + 1].up_hi;
+			r->d_hi = s->v[i + 1].d_hi;
 			memmove(s->v + i + 1, s->v + i + 2, (s->n - i - 2) * sizeof(*s->v));
 			s->n--;
 		}
@@ -147,13 +162,14 @@ sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up)
 	{
 		r->lo = seq;
 		r->up_lo = up;
+		r->d_lo = digest;
 		return 0;
 	}
 	if (make_room(s, i) != 0)
 		return -1;
 	s->v[i] = (sh_seq_range)
 	{
-		seq, seq, up, up
+		seq, seq, up, up, digest, digest
 	};
 	return 0;
 }
@@ -188,6 +204,14 @@ fits(const sh_seq_range *r, int64_t up)
 	return (uint32_t) ((uint32_t) up - from) <= (uint32_t) (d + 2 * SH_BOOT_SLACK_MS);
 }
 
+/* Is the datagram exactly the range's first or last: sequence number, uptime and digest (when known)? */
+static int
+is_end(const sh_seq_range *r, int64_t seq, int64_t up, uint64_t digest)
+{
+	return (seq == r->lo && up == r->up_lo && (r->d_lo == 0 || r->d_lo == digest)) ||
+		(seq == r->hi && up == r->up_hi && (r->d_hi == 0 || r->d_hi == digest));
+}
+
 static int
 boots_near(int64_t alo, int64_t ahi, int64_t blo, int64_t bhi)
 {
@@ -196,7 +220,7 @@ boots_near(int64_t alo, int64_t ahi, int64_t blo, int64_t bhi)
 
 int
 sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo, int64_t seq_hi,
-			 int64_t up_lo, int64_t up_hi)
+			 int64_t up_lo, int64_t up_hi, uint64_t d_lo, uint64_t d_hi)
 {
 	sh_past    *p;
 
@@ -229,7 +253,7 @@ sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms, int64_t seq_lo
 	p = &k->past[k->npast++];
 	p->r = (sh_seq_range)
 	{
-		seq_lo, seq_hi, up_lo, up_hi
+		seq_lo, seq_hi, up_lo, up_hi, d_lo, d_hi
 	};
 	p->boot_lo = boot_lo_ms;
 	p->boot_hi = boot_hi_ms;
@@ -335,10 +359,11 @@ sh_known_asked(sh_known *k, int bucket)
 /*
  * Is the datagram known from the history, for run ri? A range with its
  * sequence number and a fitting uptime, of the run's boot or of a boot tied
- * to the run; a range's first or last datagram exactly ties its boot.
+ * to the run; a range's first or last datagram exactly (its digest too)
+ * ties its boot.
  */
 static int
-known_before(sh_known *k, size_t ri, int64_t seq, int64_t up)
+known_before(sh_known *k, size_t ri, int64_t seq, int64_t up, uint64_t digest)
 {
 	const sh_run *run = &k->runs[ri];
 	size_t		lo = 0,
@@ -362,7 +387,7 @@ known_before(sh_known *k, size_t ri, int64_t seq, int64_t up)
 			continue;
 		if ((k->tied[p->boot_no] >> ri & 1) || boots_near(p->boot_lo, p->boot_hi, run->boot_lo, run->boot_hi))
 			return 1;
-		if ((seq == p->r.lo && up == p->r.up_lo) || (seq == p->r.hi && up == p->r.up_hi))
+		if (is_end(&p->r, seq, up, digest))
 		{
 			k->tied[p->boot_no] |= UINT64_C(1) << ri;
 			return 1;
@@ -378,7 +403,7 @@ known_before(sh_known *k, size_t ri, int64_t seq, int64_t up)
  * times).
  */
 static int
-known_here(sh_known *k, size_t ri, int64_t seq, int64_t up)
+known_here(sh_known *k, size_t ri, int64_t seq, int64_t up, uint64_t digest)
 {
 	sh_run	   *run = &k->runs[ri];
 
@@ -391,7 +416,7 @@ known_here(sh_known *k, size_t ri, int64_t seq, int64_t up)
 			continue;
 		if ((run->tied >> j & 1) || boots_near(other->boot_lo, other->boot_hi, run->boot_lo, run->boot_hi))
 			return 1;
-		if ((seq == g->lo && up == g->up_lo) || (seq == g->hi && up == g->up_hi))
+		if (is_end(g, seq, up, digest))
 		{
 			run->tied |= UINT64_C(1) << j;
 			other->tied |= UINT64_C(1) << ri;
@@ -478,7 +503,7 @@ run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
 }
 
 int
-sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms)
+sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms, uint64_t digest)
 {
 	long		ri;
 
@@ -489,10 +514,10 @@ sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms)
 		return -1;
 	if (ri == SH_RUNS_MAX)
 		return 2;
-	if (sh_seqset_has(&k->runs[ri].taken, seq) || known_here(k, (size_t) ri, seq, uptime_ms) ||
-		known_before(k, (size_t) ri, seq, uptime_ms))
+	if (sh_seqset_has(&k->runs[ri].taken, seq) || known_here(k, (size_t) ri, seq, uptime_ms, digest) ||
+		known_before(k, (size_t) ri, seq, uptime_ms, digest))
 		return 1;
-	return sh_seqset_add(&k->runs[ri].taken, seq, uptime_ms) != 0 ? -1 : 0;
+	return sh_seqset_add(&k->runs[ri].taken, seq, uptime_ms, digest) != 0 ? -1 : 0;
 }
 
 void

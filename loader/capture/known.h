@@ -27,9 +27,11 @@
  * the boot of their load. A datagram is known when a range holds its sequence
  * number, its uptime fits the range's, and the range's boot is its run's
  * (within SH_BOOT_SLACK_MS), or the range's boot was found to be its run's:
- * a datagram with exactly the sequence number and uptime of a range's first
- * or last datagram ties the two boots (a replay: the same datagrams, received
- * at other times).
+ * a datagram with exactly the sequence number, uptime and digest (of its
+ * bytes: sh_datagram_digest) of a range's first or last datagram ties the
+ * two boots (a replay: the same datagrams, received at other times; two
+ * datagrams that only share their numbers, a restart's or a test fixture's,
+ * do not).
  */
 #ifndef SPAMHINTS_KNOWN_H
 #define SPAMHINTS_KNOWN_H
@@ -55,14 +57,19 @@
 /* An uptime not known (ranges of loads that did not record them). */
 #define SH_UP_NONE			INT64_C(-1)
 
-/* Sequence numbers lo..hi (inclusive), and the uptimes of the datagrams at lo and at hi. */
+/* Sequence numbers lo..hi (inclusive), and the uptimes and digests of the datagrams at lo and at hi. */
 typedef struct sh_seq_range
 {
 	int64_t		lo;
 	int64_t		hi;
 	int64_t		up_lo;
 	int64_t		up_hi;
+	uint64_t	d_lo;			/* 0: not known */
+	uint64_t	d_hi;
 } sh_seq_range;
+
+/* The digest of a datagram's bytes (XXH3, never 0). */
+uint64_t	sh_datagram_digest(const void *bytes, size_t len);
 
 /* Sequence numbers as sorted, disjoint, non-adjacent ranges. */
 typedef struct sh_seqset
@@ -81,8 +88,8 @@ const sh_seq_range *sh_seqset_find(const sh_seqset *s, int64_t seq);
 /* Add lo..hi (inclusive), uptimes not known: 0, or -1 out of memory. */
 int			sh_seqset_add_range(sh_seqset *s, int64_t lo, int64_t hi);
 
-/* Add one datagram, its sequence number and uptime: 0, or -1 out of memory. */
-int			sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up);
+/* Add one datagram, its sequence number, uptime and digest: 0, or -1 out of memory. */
+int			sh_seqset_add(sh_seqset *s, int64_t seq, int64_t up, uint64_t digest);
 
 void		sh_seqset_free(sh_seqset *s);
 
@@ -146,20 +153,22 @@ void		sh_known_asked(sh_known *k, int bucket);
 
 /*
  * What earlier loads took: seq_lo..seq_hi with the uptimes of its first and
- * last datagram (SH_UP_NONE when not known), at a boot estimated
+ * last datagram (SH_UP_NONE when not known) and their digests (0: not
+ * known), at a boot estimated
  * boot_lo..boot_hi. Ranges of one boot come one after another. At any time,
  * also after datagrams were taken. 0, or -1.
  */
 int			sh_known_add(sh_known *k, int64_t boot_lo_ms, int64_t boot_hi_ms,
-						 int64_t seq_lo, int64_t seq_hi, int64_t up_lo, int64_t up_hi);
+						 int64_t seq_lo, int64_t seq_hi, int64_t up_lo, int64_t up_hi,
+						 uint64_t d_lo, uint64_t d_hi);
 
 /*
- * A datagram of the sub-agent, its boot estimate boot_ms, sequence number
- * and uptime: 1 when it is known (an earlier load, or this one, took it), 0
+ * A datagram of the sub-agent, its boot estimate boot_ms, sequence number,
+ * uptime and digest: 1 when it is known (an earlier load, or this one, took it), 0
  * when it is new and now taken by this load, 2 when it would begin a run past
  * SH_RUNS_MAX (not taken), -1 out of memory.
  */
-int			sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms);
+int			sh_known_take(sh_known *k, int64_t boot_ms, uint32_t seq, uint32_t uptime_ms, uint64_t digest);
 
 void		sh_known_free(sh_known *k);
 

@@ -25,17 +25,19 @@ CREATE TABLE spamhints.load_seqs (
     boot       tstzrange NOT NULL CHECK (NOT isempty(boot)),
     seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs)),
     edges      bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(edges) % 2 = 0),
-    uptimes    int8range CHECK (NOT isempty(uptimes))
+    uptimes    int8range CHECK (NOT isempty(uptimes)),
+    digests    bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(digests) % 2 = 0)
 );
 
 COMMENT ON TABLE spamhints.load_seqs IS
-'The sFlow datagrams each load took, per agent, sub-agent and run of the agent (a boot): the sequence numbers as ranges (consecutive numbers collapse) and the uptimes of each range''s first and last datagram (edges). A datagram is known when an earlier row of its agent and sub-agent has its sequence number in a range whose uptimes fit its own (within 10 s), and that row''s boot is its run''s: within 10 seconds of its own boot estimate (capture time less uptime), or tied to its run because a datagram of the run has exactly the sequence number and uptime of one of the row''s range ends (the same datagrams received at other times: a replay of a capture, then the capture). spamhints-load skips it and counts it in spamhints.load.known_datagrams. The loader finds an agent''s runs from the datagrams'' own numbers (a run goes on while its sequence numbers and uptimes count on, modulo 2^32, so a sequence number or uptime that wraps goes on the same run; both starting again is a restart), so a replay that squeezes hours of capture into seconds is one run; a load keeps at most 64 runs of a sub-agent, datagrams past them are skipped and counted as packet_agent_runs. Rows go with their load (deleting or truncating a load, or truncating spamhints.smtp_sample, deletes them, so that the same datagrams can be loaded again); spamhints.purge() keeps them, as it keeps the loads.';
+'The sFlow datagrams each load took, per agent, sub-agent and run of the agent (a boot): the sequence numbers as ranges (consecutive numbers collapse) and the uptimes of each range''s first and last datagram (edges). A datagram is known when an earlier row of its agent and sub-agent has its sequence number in a range whose uptimes fit its own (within 10 s), and that row''s boot is its run''s: within 10 seconds of its own boot estimate (capture time less uptime), or tied to its run because a datagram of the run has exactly the sequence number, uptime and bytes (digests) of one of the row''s range ends (the same datagrams received at other times: a replay of a capture, then the capture; not two datagrams that only share their numbers). spamhints-load skips it and counts it in spamhints.load.known_datagrams. The loader finds an agent''s runs from the datagrams'' own numbers (a run goes on while its sequence numbers and uptimes count on, modulo 2^32, so a sequence number or uptime that wraps goes on the same run; both starting again is a restart), so a replay that squeezes hours of capture into seconds is one run; a load keeps at most 64 runs of a sub-agent, datagrams past them are skipped and counted as packet_agent_runs. Rows go with their load (deleting or truncating a load, or truncating spamhints.smtp_sample, deletes them, so that the same datagrams can be loaded again); spamhints.purge() keeps them, as it keeps the loads.';
 COMMENT ON COLUMN spamhints.load_seqs.load_id IS 'the load that took these datagrams';
 COMMENT ON COLUMN spamhints.load_seqs.agent IS 'the sFlow agent address';
 COMMENT ON COLUMN spamhints.load_seqs.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
 COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as the datagrams of this run place it (capture time less uptime, ms): the lowest and highest estimate within 10 s of its first datagram''s';
 COMMENT ON COLUMN spamhints.load_seqs.seqs IS 'the datagram sequence numbers taken';
 COMMENT ON COLUMN spamhints.load_seqs.edges IS 'the uptimes (ms) of the first and the last datagram of each range of seqs, in order: two per range; empty when not known (then any uptime fits)';
+COMMENT ON COLUMN spamhints.load_seqs.digests IS 'the digests (XXH3 of the datagram''s bytes, as a signed bigint) of the same datagrams as edges, two per range: a datagram ties a replay''s boot to its run only when its digest is that of the range end too; empty when not known';
 COMMENT ON COLUMN spamhints.load_seqs.uptimes IS 'the lowest to the highest of edges (ms; NULL when edges is empty): the hours of uptime the row is asked for by (spamhints.known_datagrams)';
 
 -- the question of each file: an agent's rows of some hours of uptime
@@ -94,7 +96,8 @@ COMMENT ON FUNCTION spamhints.lock_datagrams() IS
 
 CREATE FUNCTION spamhints.known_datagrams(agent inet, uptimes int8range)
 RETURNS TABLE (sub_agent bigint, boot_low_ms bigint, boot_high_ms bigint, seq_low bigint, seq_high bigint,
-               uptime_low_ms bigint, uptime_high_ms bigint, row_uptime_low_ms bigint, row_uptime_high_ms bigint)
+               uptime_low_ms bigint, uptime_high_ms bigint, row_uptime_low_ms bigint, row_uptime_high_ms bigint,
+               digest_low bigint, digest_high bigint)
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, spamhints
 AS $$
@@ -105,7 +108,9 @@ AS $$
            lower(r.r), upper(r.r) - 1,
            CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i - 1] END,
            CASE WHEN cardinality(s.edges) = 2 * n.ranges THEN s.edges[2 * r.i] END,
-           lower(s.uptimes), upper(s.uptimes) - 1
+           lower(s.uptimes), upper(s.uptimes) - 1,
+           CASE WHEN cardinality(s.digests) = 2 * n.ranges THEN s.digests[2 * r.i - 1] END,
+           CASE WHEN cardinality(s.digests) = 2 * n.ranges THEN s.digests[2 * r.i] END
       FROM spamhints.load_seqs s
      CROSS JOIN LATERAL (SELECT count(*) AS ranges FROM unnest(s.seqs)) n
      CROSS JOIN LATERAL unnest(s.seqs) WITH ORDINALITY AS r(r, i)
@@ -115,6 +120,6 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.known_datagrams(inet, int8range) IS
-'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs) in the uptimes given (ms; NULL: all): the rows whose uptimes overlap them (and those that recorded none). One row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its run in ms since 1970 (boot_low_ms, boot_high_ms), the uptimes of the range''s first and last datagram (uptime_low_ms, uptime_high_ms; NULL when not known) and the lowest and highest uptime of its load_seqs row (row_uptime_low_ms, row_uptime_high_ms). spamhints-load asks by the hour of uptime its datagrams are in, so a file''s question costs the same after months of loads; by address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
+'The datagrams of an sFlow agent address, every sub-agent, that loads took (spamhints.load_seqs) in the uptimes given (ms; NULL: all): the rows whose uptimes overlap them (and those that recorded none). One row per sub-agent and range of sequence numbers, seq_low to seq_high inclusive, with the boot estimates of its run in ms since 1970 (boot_low_ms, boot_high_ms), the uptimes of the range''s first and last datagram (uptime_low_ms, uptime_high_ms; NULL when not known) the lowest and highest uptime of its load_seqs row (row_uptime_low_ms, row_uptime_high_ms), and the digests of the range''s first and last datagram (digest_low, digest_high; NULL when not known). spamhints-load asks by the hour of uptime its datagrams are in, so a file''s question costs the same after months of loads; by address rather than by sub-agent: one question for all the sub-agents of an agent (a sender that makes up sub-agents costs one). Takes the lock of spamhints.lock_datagrams() first.';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');

@@ -17,6 +17,9 @@ make writes, all from one agent (hostile_captures.good_datagram: 2 SMTP and
                  uptime, 100 s apart: a restart each, 100 runs
   randup.pcap    2000 datagrams in sequence, each with a random uptime (a sender
                  that makes them up: a boot estimate each, far apart)
+  other1.pcap    seq 1-5 at uptime 1-5 s (2 SMTP samples each)
+  other2.pcap    the same sequence numbers and uptimes a year later, other bytes (one SMTP
+                 sample each: a restart that happened to count the same, or a test fixture)
   wrap1.pcap     seq 1-5 at uptime 1-5 s
   wrap2.pcap     the same boot 2^32 datagrams later: seq 1-5 again, uptime
                  11.6 days on (capture time as much later)
@@ -38,6 +41,12 @@ def dgram(seq, uptime):
     return bytes(d)
 
 
+def other(seq, uptime):
+    d = bytearray(h.one_sample(h.smtp_v4(41000 + seq), seq))
+    struct.pack_into(">II", d, 16, seq, uptime)
+    return bytes(d)
+
+
 def write(path, items):
     """items: (ts_us, payload)"""
     out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
@@ -55,6 +64,8 @@ def make(d):
                                  for i in range(100)])
     rnd = random.Random(5)
     write(d + "/randup.pcap", [((T0 + 1) * 1000000 + 100 * i, dgram(1 + i, rnd.getrandbits(32))) for i in range(2000)])
+    write(d + "/other1.pcap", [((T0 + 50 + s) * 1000000, dgram(s, 1000 * s)) for s in range(1, 6)])
+    write(d + "/other2.pcap", [((T0 + 31536000 + s) * 1000000, other(s, 1000 * s)) for s in range(1, 6)])
     write(d + "/wrap1.pcap", [((T0 + s) * 1000000, dgram(s, 1000 * s)) for s in range(1, 6)])
     write(d + "/wrap2.pcap", [((T0 + 1000000 + s) * 1000000, dgram(s, 1000000000 + 1000 * s)) for s in range(1, 6)])
 

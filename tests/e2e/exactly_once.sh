@@ -138,6 +138,11 @@ is "$(rows),$(last datagrams),$(last known_datagrams)" "128,100,0" "100 datagram
 is "$(last "skipped->>'packet_agent_runs'")" 108 "the 36 datagrams past 64 runs of the sub-agent: their 108 sampled packets skipped as packet_agent_runs"
 is "$(q 'SELECT count(*) FROM spamhints.load_seqs')" 64 "64 runs in load_seqs"
 newdb $db
+load "$tmp/other1.pcap"; load "$tmp/other2.pcap"
+is "$(rows),$(last known_datagrams)" "15,0" "the same sequence numbers and uptimes a year later in other bytes (other datagrams): loaded"
+editcap -F pcapng "$tmp/other2.pcap" "$tmp/other2.pcapng"; load "$tmp/other2.pcapng"
+is "$(rows),$(last known_datagrams)" "15,5" "and known when loaded again (its pcapng copy)"
+newdb $db
 load "$tmp/wrap1.pcap"; load "$tmp/wrap2.pcap"
 is "$(rows),$(last known_datagrams)" "20,0" "the same boot 2^32 datagrams later (sequence numbers 1-5 again, uptime 11.6 days on): new, loaded"
 editcap -F pcapng "$tmp/wrap2.pcap" "$tmp/wrap2.pcapng"; load "$tmp/wrap2.pcapng"

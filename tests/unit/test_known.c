@@ -17,6 +17,35 @@
 
 #include "known.h"
 
+/*
+ * The digest the tests give a datagram: its numbers'; a replay is the same
+ * datagram (the same digest), a datagram of other bytes is tested with
+ * sh_known_take itself.
+ */
+static uint64_t
+dg(int64_t seq, int64_t up)
+{
+	return up < 0 ? 0 : (uint64_t) seq * 2654435761u + (uint64_t) up + 1;
+}
+
+static int
+take(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
+{
+	return sh_known_take(k, boot, seq, up, dg(seq, up));
+}
+
+static int
+add(sh_known *k, int64_t boot_lo, int64_t boot_hi, int64_t seq_lo, int64_t seq_hi, int64_t up_lo, int64_t up_hi)
+{
+	return sh_known_add(k, boot_lo, boot_hi, seq_lo, seq_hi, up_lo, up_hi, dg(seq_lo, up_lo), dg(seq_hi, up_hi));
+}
+
+static int
+seqset_add(sh_seqset *s, int64_t seq, int64_t up)
+{
+	return sh_seqset_add(s, seq, up, dg(seq, up));
+}
+
 /* The ranges are sorted, disjoint and not adjacent, and hold exactly the bitmap's numbers. */
 static void
 check_against(const sh_seqset *s, const uint8_t *bits, int64_t n)
@@ -104,7 +133,7 @@ seqset_ends_keep_uptimes(void **state)
 	{
 		int64_t		x = rand() % N;
 
-		assert_int_equal(sh_seqset_add(&s, x, 1000 * x + 7), 0);
+		assert_int_equal(seqset_add(&s, x, 1000 * x + 7), 0);
 		bits[x] = 1;
 		check_against(&s, bits, N);
 		for (size_t i = 0; i < s.n; i++)
@@ -123,17 +152,17 @@ known_repeat_and_restart(void **state)
 	int64_t		boot = 1700000000000LL;
 
 	(void) state;
-	assert_int_equal(sh_known_take(&k, boot, 5, 5000000), 0);
-	assert_int_equal(sh_known_take(&k, boot, 6, 5001000), 0);
+	assert_int_equal(take(&k, boot, 5, 5000000), 0);
+	assert_int_equal(take(&k, boot, 6, 5001000), 0);
 	/* the same datagrams again in the file, received at other times */
-	assert_int_equal(sh_known_take(&k, boot + 3000, 5, 5000000), 1);
-	assert_int_equal(sh_known_take(&k, boot - 999999, 6, 5001000), 1);
+	assert_int_equal(take(&k, boot + 3000, 5, 5000000), 1);
+	assert_int_equal(take(&k, boot - 999999, 6, 5001000), 1);
 	assert_int_equal(k.nruns, 1);
 	/* a restart: numbers and uptime from the start again, another boot: all new */
-	assert_int_equal(sh_known_take(&k, boot + 100000, 5, 500), 0);
-	assert_int_equal(sh_known_take(&k, boot + 100000, 6, 600), 0);
+	assert_int_equal(take(&k, boot + 100000, 5, 500), 0);
+	assert_int_equal(take(&k, boot + 100000, 6, 600), 0);
 	assert_int_equal(k.nruns, 2);
-	assert_int_equal(sh_known_take(&k, boot + 100000, 6, 600), 1);
+	assert_int_equal(take(&k, boot + 100000, 6, 600), 1);
 	/* the first run's boot estimates: every one of its datagrams' */
 	assert_int_equal(k.runs[0].boot_lo, boot - 999999);
 	assert_int_equal(k.runs[0].boot_hi, boot + 3000);
@@ -149,12 +178,12 @@ known_fast_replay_one_run(void **state)
 
 	(void) state;
 	for (uint32_t seq = 1; seq <= 20000; seq++)
-		assert_int_equal(sh_known_take(&k, t + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 0);
+		assert_int_equal(take(&k, t + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 0);
 	assert_int_equal(k.nruns, 1);
 	assert_int_equal(k.runs[0].taken.n, 1);
 	/* the same replay again, later in the file: a second run, tied to the first by its first datagram */
 	for (uint32_t seq = 1; seq <= 20000; seq++)
-		assert_int_equal(sh_known_take(&k, t + 30000 + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 1);
+		assert_int_equal(take(&k, t + 30000 + seq - 200000 * (int64_t) seq, seq, 200000u * seq), 1);
 	assert_int_equal(k.nruns, 2);
 	assert_int_equal(k.runs[1].taken.n, 0);
 	sh_known_free(&k);
@@ -173,17 +202,17 @@ known_wraps(void **state)
 		uint32_t	seq = 4294967292u + i,	/* 2^32 - 4 .. 3 */
 					up = 4294960000u + 2000 * i;	/* past 2^32 - 1 too */
 
-		assert_int_equal(sh_known_take(&k, boot, seq, up), 0);
+		assert_int_equal(take(&k, boot, seq, up), 0);
 	}
 	assert_int_equal(k.nruns, 1);
 	assert_int_equal(k.runs[0].taken.n, 2);
 	/* again: all known, the uptimes fit the ranges though they wrapped inside them */
 	for (uint32_t i = 0; i < 8; i++)
-		assert_int_equal(sh_known_take(&k, boot + 500, 4294967292u + i, 4294960000u + 2000 * i), 1);
+		assert_int_equal(take(&k, boot + 500, 4294967292u + i, 4294960000u + 2000 * i), 1);
 	sh_known_free(&k);
-	assert_int_equal(sh_known_add(&k, boot, boot, 100, 110, 4294960000u, 12000), 0);
-	assert_int_equal(sh_known_take(&k, boot, 105, 3000), 1);
-	assert_int_equal(sh_known_take(&k, boot, 106, 100000000), 0);
+	assert_int_equal(add(&k, boot, boot, 100, 110, 4294960000u, 12000), 0);
+	assert_int_equal(take(&k, boot, 105, 3000), 1);
+	assert_int_equal(take(&k, boot, 106, 100000000), 0);
 	sh_known_free(&k);
 }
 
@@ -200,7 +229,7 @@ known_random_is_bounded(void **state)
 	{
 		uint32_t	seq = (uint32_t) rand() * 2654435761u,
 					up = (uint32_t) rand() * 40503u;
-		int			rc = sh_known_take(&k, 1700000000000LL + 100000LL * i, seq, up);
+		int			rc = take(&k, 1700000000000LL + 100000LL * i, seq, up);
 
 		assert_true(rc >= 0 && rc <= 2);
 	}
@@ -209,7 +238,7 @@ known_random_is_bounded(void **state)
 	/* each datagram behind the last in both numbers, boots 100 s apart: a run each, up to the bound */
 	for (int i = 0; i < 200; i++)
 	{
-		int			rc = sh_known_take(&k, 1700000000000LL + 100000LL * i, 4000000000u - 5000u * (uint32_t) i,
+		int			rc = take(&k, 1700000000000LL + 100000LL * i, 4000000000u - 5000u * (uint32_t) i,
 									   4000000000u - 20000u * (uint32_t) i);
 
 		assert_int_equal(rc, i < SH_RUNS_MAX ? 0 : 2);
@@ -228,17 +257,17 @@ known_from_earlier_loads(void **state)
 
 	(void) state;
 	/* an earlier load took 10..20 and 30..40 of this boot, a datagram a second */
-	assert_int_equal(sh_known_add(&k, boot, boot + 200, 10, 20, 10000, 20000), 0);
-	assert_int_equal(sh_known_add(&k, boot, boot + 200, 30, 40, 30000, 40000), 0);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 10, 10000), 1);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 25, 25000), 0);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 40, 40000), 1);
-	assert_int_equal(sh_known_take(&k, boot + 5000, 41, 41000), 0);
+	assert_int_equal(add(&k, boot, boot + 200, 10, 20, 10000, 20000), 0);
+	assert_int_equal(add(&k, boot, boot + 200, 30, 40, 30000, 40000), 0);
+	assert_int_equal(take(&k, boot + 5000, 10, 10000), 1);
+	assert_int_equal(take(&k, boot + 5000, 25, 25000), 0);
+	assert_int_equal(take(&k, boot + 5000, 40, 40000), 1);
+	assert_int_equal(take(&k, boot + 5000, 41, 41000), 0);
 	/* what this load took is apart from what it found: only 25 and 41 are its own */
 	assert_int_equal(k.runs[0].taken.n, 2);
 	/* an agent reboot a day later: numbers from 1 again, all new */
 	for (uint32_t seq = 1; seq <= 50; seq++)
-		assert_int_equal(sh_known_take(&k, boot + 86400000, seq, 1000 * seq + 777), 0);
+		assert_int_equal(take(&k, boot + 86400000, seq, 1000 * seq + 777), 0);
 	assert_int_equal(k.nruns, 2);
 	assert_int_equal(k.runs[1].taken.n, 1);
 	assert_int_equal(k.runs[1].taken.v[0].hi, 50);
@@ -253,15 +282,15 @@ known_uptime_must_fit(void **state)
 	int64_t		boot = 1173000000000LL;
 
 	(void) state;
-	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, 1000, 5000), 0);
-	assert_int_equal(sh_known_take(&k, boot, 3, 3000), 1);
+	assert_int_equal(add(&k, boot, boot, 1, 5, 1000, 5000), 0);
+	assert_int_equal(take(&k, boot, 3, 3000), 1);
 	sh_known_free(&k);
-	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, 1000, 5000), 0);
-	assert_int_equal(sh_known_take(&k, boot, 3, 1000000000u), 0);
+	assert_int_equal(add(&k, boot, boot, 1, 5, 1000, 5000), 0);
+	assert_int_equal(take(&k, boot, 3, 1000000000u), 0);
 	sh_known_free(&k);
 	/* ranges of loads that kept no uptimes: any uptime fits */
-	assert_int_equal(sh_known_add(&k, boot, boot, 1, 5, SH_UP_NONE, SH_UP_NONE), 0);
-	assert_int_equal(sh_known_take(&k, boot, 3, 1000000000u), 1);
+	assert_int_equal(add(&k, boot, boot, 1, 5, SH_UP_NONE, SH_UP_NONE), 0);
+	assert_int_equal(take(&k, boot, 3, 1000000000u), 1);
 	sh_known_free(&k);
 }
 
@@ -274,19 +303,19 @@ known_replay_ties_boots(void **state)
 				later = boot + 400LL * 86400000;
 
 	(void) state;
-	assert_int_equal(sh_known_add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
-	assert_int_equal(sh_known_add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
+	assert_int_equal(add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
+	assert_int_equal(add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
 	/* inside a range, uptime fitting, but another boot and no exact end yet: new */
-	assert_int_equal(sh_known_take(&k, later, 150, 150500), 0);
+	assert_int_equal(take(&k, later, 150, 150500), 0);
 	sh_known_free(&k);
-	assert_int_equal(sh_known_add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
-	assert_int_equal(sh_known_add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
+	assert_int_equal(add(&k, boot, boot + 50, 100, 200, 100000, 200000), 0);
+	assert_int_equal(add(&k, boot + 900000, boot + 900050, 201, 300, 201000, 300000), 0);
 	/* the replay of 100..300: 100 is the first range's first datagram exactly */
 	for (uint32_t seq = 100; seq <= 300; seq++)
-		assert_int_equal(sh_known_take(&k, later + seq, seq, 1000 * seq), 1);
-	assert_int_equal(sh_known_take(&k, later + 301, 301, 301000), 0);
+		assert_int_equal(take(&k, later + seq, seq, 1000 * seq), 1);
+	assert_int_equal(take(&k, later + 301, 301, 301000), 0);
 	/* one millisecond off is not exact: a second run, another boot, stays apart */
-	assert_int_equal(sh_known_take(&k, later + 5000000, 100, 100001), 0);
+	assert_int_equal(take(&k, later + 5000000, 100, 100001), 0);
 	sh_known_free(&k);
 }
 
@@ -317,6 +346,29 @@ known_hours_asked(void **state)
 	sh_known_free(&k);
 }
 
+/* The same numbers, other bytes (a restart's datagram, a test fixture): no tie, new. */
+static void
+known_other_bytes_do_not_tie(void **state)
+{
+	sh_known	k = {0};
+	int64_t		boot = 1173000000000LL,
+				later = boot + 400LL * 86400000;
+
+	(void) state;
+	assert_int_equal(sh_known_add(&k, boot, boot, 100, 200, 100000, 200000, 77, 78), 0);
+	assert_int_equal(sh_known_take(&k, later, 100, 100000, 79), 0);
+	assert_int_equal(sh_known_take(&k, later, 101, 101000, 80), 0);
+	sh_known_free(&k);
+	/* the bytes of the range's first datagram: tied, known */
+	assert_int_equal(sh_known_add(&k, boot, boot, 100, 200, 100000, 200000, 77, 78), 0);
+	assert_int_equal(sh_known_take(&k, later, 100, 100000, 77), 1);
+	assert_int_equal(sh_known_take(&k, later, 101, 101000, 80), 1);
+	sh_known_free(&k);
+	/* the digest is the bytes': XXH3, never 0 */
+	assert_true(sh_datagram_digest("abc", 3) != sh_datagram_digest("abd", 3));
+	assert_true(sh_datagram_digest("", 0) != 0);
+}
+
 int
 main(void)
 {
@@ -332,6 +384,7 @@ main(void)
 		cmocka_unit_test(known_uptime_must_fit),
 		cmocka_unit_test(known_replay_ties_boots),
 		cmocka_unit_test(known_hours_asked),
+		cmocka_unit_test(known_other_bytes_do_not_tie),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
