@@ -46,6 +46,7 @@ struct sh_capture
 	uint64_t	bytes_read;		/* of the capture (decompressed) */
 	uint64_t	frames;
 	uint64_t	matched;		/* of them, those the filter took */
+	uint64_t	sniffed;		/* of those, taken as sFlow on another port (no --filter) */
 	int			read_error;
 	int			at_eof;			/* the file has no more bytes */
 
@@ -308,7 +309,8 @@ open_section(sh_capture *cap, char *err, size_t errlen)
 	if (filter == NULL)
 		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
 	if (cap->sections == 1)
-		snprintf(cap->filter_text, sizeof(cap->filter_text), "%s", filter);
+		snprintf(cap->filter_text, sizeof(cap->filter_text), "%s%s", filter,
+				 cap->user_filter ? "" : SH_DEFAULT_SNIFF_TEXT);
 	if (cap->have_filter)
 		pcap_freecode(&cap->filter);
 	cap->have_filter = 0;
@@ -418,6 +420,29 @@ frame_start(int linktype, const uint8_t *data, size_t caplen, size_t *offset)
 	return 0;
 }
 
+/*
+ * Does the frame hold a whole-headed UDP datagram whose payload starts as an
+ * sFlow datagram: version 2, 4 or 5, then an agent address type of 1 (IPv4)
+ * or 2 (IPv6)? Eight bytes of zeros but two: DNS, QUIC, NTP, syslog,
+ * NetFlow and IPFIX never start so. A first fragment counts (it is then
+ * skipped as a fragment, as on port 6343); a later one has no UDP header.
+ */
+static int
+starts_as_sflow(int linktype, const uint8_t *data, size_t caplen)
+{
+	size_t		offset = 0;
+	uint32_t	proto = frame_start(linktype, data, caplen, &offset);
+	sh_packet	pkt;
+	const uint8_t *p;
+
+	if (proto == 0 || sh_parse_packet(proto, data + offset, caplen - offset, &pkt) != SH_PKT_OK ||
+		pkt.ip_proto != 17 || !pkt.has_ports || pkt.fragment || pkt.payload == NULL || pkt.payload_len < 8)
+		return 0;
+	p = pkt.payload;
+	return p[0] == 0 && p[1] == 0 && p[2] == 0 && (p[3] == 2 || p[3] == 4 || p[3] == 5) &&
+		p[4] == 0 && p[5] == 0 && p[6] == 0 && (p[7] == 1 || p[7] == 2);
+}
+
 int
 sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 {
@@ -431,6 +456,7 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		size_t		offset = 0;
 		uint32_t	proto;
 		uint16_t	udp_len;
+		int			taken;
 
 		if (r == PCAP_ERROR_BREAK && cap->section_end)
 		{
@@ -482,15 +508,28 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			return -1;
 		}
 		cap->frames++;
-		if (!pcap_offline_filter(&cap->filter, hdr, data))
-			continue;
-		cap->matched++;
+		taken = pcap_offline_filter(&cap->filter, hdr, data) != 0;
 
 		memset(frame, 0, sizeof(*frame));
 		frame->number = cap->frames;
 		frame->ts_sec = hdr->ts.tv_sec;
 		frame->ts_usec = (int32_t) hdr->ts.tv_usec;
 		frame->status = SH_FRAME_NOT_UDP;
+
+		/*
+		 * A frame the filter did not take is handed over all the same, to be
+		 * counted: nothing of a capture vanishes uncounted. Without --filter,
+		 * one that is UDP starting as an sFlow datagram is taken: sFlow to
+		 * another port (a collector's spool file converted to pcap).
+		 */
+		if (!taken && !(cap->user_filter == NULL && starts_as_sflow(cap->linktype, data, hdr->caplen)))
+		{
+			frame->status = SH_FRAME_FILTERED;
+			return 1;
+		}
+		if (!taken)
+			cap->sniffed++;
+		cap->matched++;
 
 		/*
 		 * A pcap record's seconds are unsigned 32-bit (up to 2106), which
@@ -576,6 +615,12 @@ sh_capture_frames_matched(const sh_capture *cap)
 }
 
 uint64_t
+sh_capture_frames_sniffed(const sh_capture *cap)
+{
+	return cap->sniffed;
+}
+
+uint64_t
 sh_capture_bytes_read(const sh_capture *cap)
 {
 	return cap->bytes_read;
@@ -625,6 +670,8 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_empty";
 		case SH_FRAME_NO_TIME:
 			return "frame_no_time";
+		case SH_FRAME_FILTERED:
+			return "frame_filtered";
 		default:
 			return "frame_unknown";
 	}
