@@ -26,15 +26,15 @@ SAMPLE_COLS="agent, sample_seq, sampling_rate, input_if, output_if, src_mac, dst
 rows() { q "SELECT md5(string_agg(r::text, E'\n' ORDER BY r::text)), count(*) FROM (SELECT $SAMPLE_COLS FROM spamhints.smtp_sample) r" "$1"; }
 truth() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/truth"; }
 
-# collect DIR PORT: a collector on 127.0.0.1:PORT into $db_DIR receives one replay of the capture
+# collect NAME PORT [HOST]: a collector on HOST:PORT (127.0.0.1) into ${db}_NAME receives one replay of the capture
 collect() {
-  local name=$1 port=$2 n=0
+  local name=$1 port=$2 host=${3:-127.0.0.1}
   newdb ${db}_$name >/dev/null || exit 1
-  "$LOADER" -d ${db}_$name --spool "$tmp/$name" --listen 127.0.0.1:$port --rotate 1 --keep \
+  "$LOADER" -d ${db}_$name --spool "$tmp/$name" --listen "$([ "$host" = ::1 ] && echo "[::1]" || echo $host):$port" --rotate 1 --keep \
     >>"$tmp/$name.out" 2>>"$tmp/$name.err" &
   local pid=$!; pids+=("$pid")
   for _ in $(seq 50); do grep -q "listening on" "$tmp/$name.err" 2>/dev/null && break; sleep 0.1; done
-  sent=$($SEND "$tmp/a.pcap" 127.0.0.1 "$port" | awk '{ s += $2 } END { print s }')
+  sent=$($SEND "$tmp/a.pcap" "$host" "$port" | awk '{ s += $2 } END { print s }')
   for _ in $(seq 100); do
     [ "$(q 'SELECT coalesce(sum(frames), 0) FROM spamhints.load' ${db}_$name)" -ge "$sent" ] && break
     sleep 0.1
@@ -106,6 +106,18 @@ load "mergecap of the collector's files" "$tmp/merged.pcapng"
 mergecap -F pcap -w "$tmp/both.pcap" "${spools[@]}" "$tmp"/c2/loaded/*.pcapng
 KNOWN=$datagrams COPIES=2 load "mergecap of two collectors' files of one stream (each datagram twice)" "$tmp/both.pcap"
 
+# a collector on IPv6: its spool file holds IPv6 frames, which BPF's udp[] cannot look into
+P3=$(free_port); collect c6 "$P3" ::1
+is "$(q 'SELECT sum(datagrams), sum(smtp_rows) FROM spamhints.load' ${db}_c6)" "$datagrams|$(truth smtp_rows)" \
+   "a collector on [::1]:$P3 loads every datagram"
+conv=()
+for f in "$tmp"/c6/loaded/*.pcapng; do editcap -F pcap "$f" "$f.pcap" && conv+=("$f.pcap"); done
+newdb ${db}_x >/dev/null
+"$LOADER" -d ${db}_x --no-progress "${conv[@]}" >"$tmp/out" 2>"$tmp/err"
+is "$(q 'SELECT sum(datagrams), sum(smtp_rows), sum(frames - datagrams - malformed) FROM spamhints.load' ${db}_x)" \
+   "$datagrams|$(truth smtp_rows)|$netflow" "its editcap -F pcap conversion (IPv6 frames) loads every datagram, the NetFlow one filtered"
+is "$(rows ${db}_x)" "$ref_rows" "with the sample rows of the collector on IPv4"
+
 # a --filter that takes none of them: an empty load, every frame counted
 newdb ${db}_x >/dev/null
 "$LOADER" -d ${db}_x --no-progress --filter 'udp port 6343' "$tmp/merged.pcapng" >"$tmp/out" 2>"$tmp/err"
@@ -115,5 +127,5 @@ is "$(q "SELECT datagrams || ' ' || skipped FROM spamhints.load" ${db}_x)" "0 {\
 grep -q "no sFlow datagram in its $frames frames (the filter \"udp port 6343\" took 0 of them, the other $frames are skipped as frame_filtered)" "$tmp/out" "$tmp/err"
 ok $? "and the summary says why: $(cat "$tmp/out" "$tmp/err" | head -c 300)"
 
-for d in c1 c2 x; do dropdb --if-exists ${db}_$d; done
+for d in c1 c2 c6 x; do dropdb --if-exists ${db}_$d; done
 tap_done
