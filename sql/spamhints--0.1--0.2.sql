@@ -3046,7 +3046,7 @@ $$;
 -- (frame_filtered, the default's sFlow on any port; 80_column_comments.sql).
 
 COMMENT ON COLUMN spamhints.load.filter IS 'the filter the capture was read with: --filter''s BPF expression, or the default (udp port 6343, VLAN-tagged or not, "or UDP starting as sFlow, any port": a UDP payload that starts as an sFlow datagram); frames it did not take are counted in skipped as frame_filtered';
-COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture, every one of them: frames = datagrams + malformed + the frame_filtered, frame_not_udp and agent_limit counts of skipped';
+COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture, every one of them: frames = datagrams + malformed + the frame_filtered, frame_link_type, frame_not_udp and agent_limit counts of skipped';
 
 -- One row per collector: is it loading, and what did it lose?
 CREATE OR REPLACE VIEW spamhints.collector_status AS

@@ -32,6 +32,7 @@ typedef enum sh_frame_status
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
 	SH_FRAME_NO_TIME,			/* pcapng without a time (simple packet block, or time 0) */
 	SH_FRAME_FILTERED,			/* the filter did not take it (counted, not malformed) */
+	SH_FRAME_LINK_TYPE,			/* a pcapng interface of a link type not read (802.11, USB...) */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 

@@ -407,9 +407,9 @@ capture_read(sh_load *ld)
 		int64_t		ts;
 		int			seen;
 
-		if (frame.status == SH_FRAME_FILTERED)
+		if (frame.status == SH_FRAME_FILTERED || frame.status == SH_FRAME_LINK_TYPE)
 		{
-			/* not sFlow by the filter: counted, and its time is not the load's */
+			/* not sFlow by the filter, or not readable: counted, and its time is not the load's */
 			cl->skip[SH_ERR_COUNT_ + frame.status]++;
 			continue;
 		}

@@ -118,6 +118,29 @@ is "$(q 'SELECT sum(datagrams), sum(smtp_rows), sum(frames - datagrams - malform
    "$datagrams|$(truth smtp_rows)|$netflow" "its editcap -F pcap conversion (IPv6 frames) loads every datagram, the NetFlow one filtered"
 is "$(rows ${db}_x)" "$ref_rows" "with the sample rows of the collector on IPv4"
 
+# mergecap of a spool file (raw IP) with an Ethernet capture and an 802.11 one: one pcapng
+# section, interfaces of three link types (libpcap alone refuses it); each frame read by its own
+python3 - "$tmp/wifi.pcap" <<'PY'
+import struct, sys
+out = struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 105)      # LINKTYPE_IEEE802_11
+for i in range(3):
+    frame = b'\x08\x00' + b'\x00' * 38
+    out += struct.pack('<IIII', 1796220690 + i, 0, len(frame), len(frame)) + frame
+open(sys.argv[1], 'wb').write(out)
+PY
+mergecap -w "$tmp/mixed.pcapng" "${spools[0]}" "$tmp/a.pcap" "$tmp/wifi.pcap"
+newdb ${db}_x >/dev/null; newdb ${db}_y >/dev/null
+"$LOADER" -d ${db}_x --no-progress "$tmp/mixed.pcapng" >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "mergecap of a spool file (raw IP), an Ethernet capture and an 802.11 one: loads (exit 0)"
+"$LOADER" -d ${db}_y --no-progress "${spools[0]}" "$tmp/a.pcap" >/dev/null 2>&1
+is "$(q "SELECT sum(frames), sum(datagrams), sum(malformed), sum(smtp_rows), sum(coalesce((skipped->>'frame_link_type')::int, 0)) FROM spamhints.load" ${db}_x)" \
+   "$(q "SELECT sum(frames) + 3, sum(datagrams), sum(malformed), sum(smtp_rows), 3 FROM spamhints.load" ${db}_y)" \
+   "it loads what the spool file and the Ethernet capture load apart, the 3 802.11 frames counted as frame_link_type"
+is "$(rows ${db}_x)" "$(rows ${db}_y)" "the same sample rows"
+is "$(q "SELECT sum(frames) FROM spamhints.load" ${db}_x)" "$(tshark -r "$tmp/mixed.pcapng" 2>/dev/null | wc -l)" \
+   "every frame read, as many as tshark reads"
+dropdb ${db}_y
+
 # a --filter that takes none of them: an empty load, every frame counted
 newdb ${db}_x >/dev/null
 "$LOADER" -d ${db}_x --no-progress --filter 'udp port 6343' "$tmp/merged.pcapng" >"$tmp/out" 2>"$tmp/err"
