@@ -18,6 +18,14 @@
  * frame numbers counting on across them as Wireshark counts. It also
  * passes each interface's snapshot length as 0 (none): libpcap refuses a
  * packet longer than its interface's, which Wireshark reads.
+ *
+ * Interfaces of several link types in one section (mergecap of a raw-IP
+ * spool file and an Ethernet capture) libpcap refuses too: the stream gives
+ * it every interface of a section with the link type of the first, keeps
+ * each interface's own, and notes for every packet block passed on the link
+ * type of its interface, in the order libpcap returns the packets; each
+ * frame is then read (and filtered) by its own link type, and a frame of a
+ * link type the loader cannot read is counted (frame_link_type).
  */
 #include "capture.h"
 
@@ -32,20 +40,42 @@
 #include "input.h"
 #include "packet.h"
 
+/* The filter compiled for one link type (DLT_ value). */
+typedef struct link_filter
+{
+	int			dlt;
+	pcap_t	   *dead;			/* pcap_open_dead() of the link type, to compile with */
+	struct bpf_program prog;
+} link_filter;
+
+#define MAX_LINK_FILTERS 16
+
 struct sh_capture
 {
 	sh_input   *in;				/* the file itself, or stdin; gzip'd or not */
 	FILE	   *hashing;		/* stdio stream libpcap reads; hashes as it goes */
 	pcap_t	   *pcap;
-	struct bpf_program filter;
-	int			have_filter;
-	int			linktype;
+	link_filter filters[MAX_LINK_FILTERS];
+	int			nfilters;
+	int			linktype;		/* pcap: the file's; pcapng: the section's first interface's */
+	/* pcapng: the link type (DLT_) of each interface of the current section */
+	int		   *if_dlt;
+	size_t		nif;
+	size_t		capif;
+	/* pcapng: the link types of the packet blocks passed on, not yet returned (a ring) */
+	int		   *pending;
+	size_t		pending_head;
+	size_t		npending;
+	size_t		cappending;
+	int			oom;
 	int			pcapng;			/* 1: pcapng (64-bit times), 0: pcap (unsigned 32-bit seconds) */
 	char		filter_text[1024];
+	char		where[96];		/* the current section, for messages: "" for the first */
 	char	   *user_filter;	/* --filter, or NULL: the link type's default */
 	uint64_t	bytes_read;		/* of the capture (decompressed) */
 	uint64_t	frames;
 	uint64_t	matched;		/* of them, those the filter took */
+	uint64_t	sniffed;		/* of those, taken as sFlow on another port (no --filter) */
 	int			read_error;
 	int			at_eof;			/* the file has no more bytes */
 
@@ -116,6 +146,110 @@ fill_head(sh_capture *cap, size_t want)
 	return 1;
 }
 
+#define PCAPNG_PB	2u				/* the obsolete packet block */
+#define PCAPNG_SPB	3u
+#define PCAPNG_EPB	6u
+
+/*
+ * A pcapng LINKTYPE_ value as libpcap's DLT_ value, for the link types read
+ * here (the others keep their number: they are counted, not read).
+ */
+static int
+linktype_to_dlt(uint32_t linktype)
+{
+	switch (linktype)
+	{
+		case 101:				/* LINKTYPE_RAW */
+		case 12:				/* DLT_RAW's number on most systems, found in old files */
+		case 14:				/* and on OpenBSD */
+			return DLT_RAW;
+		case 108:				/* LINKTYPE_LOOP */
+			return DLT_LOOP;
+		default:
+			return (int) linktype;
+	}
+}
+
+/* Note the link type of a packet block passed on to libpcap. 0, or -1 out of memory. */
+static int
+pending_push(sh_capture *cap, int dlt)
+{
+	if (cap->npending == cap->cappending)
+	{
+		size_t		n = cap->cappending ? 2 * cap->cappending : 1024;
+		int		   *v = malloc(n * sizeof(*v));
+
+		if (v == NULL)
+		{
+			cap->oom = 1;
+			return -1;
+		}
+		for (size_t i = 0; i < cap->npending; i++)
+			v[i] = cap->pending[(cap->pending_head + i) % cap->cappending];
+		free(cap->pending);
+		cap->pending = v;
+		cap->pending_head = 0;
+		cap->cappending = n;
+	}
+	cap->pending[(cap->pending_head + cap->npending) % cap->cappending] = dlt;
+	cap->npending++;
+	return 0;
+}
+
+/* The link type of the packet libpcap returned: the oldest noted, or the section's. */
+static int
+pending_pop(sh_capture *cap)
+{
+	int			dlt;
+
+	if (cap->npending == 0)
+		return cap->linktype;
+	dlt = cap->pending[cap->pending_head];
+	cap->pending_head = (cap->pending_head + 1) % cap->cappending;
+	cap->npending--;
+	return dlt;
+}
+
+/* The link type of interface i of the current section, -1 when there is none such. */
+static int
+interface_dlt(const sh_capture *cap, uint32_t i)
+{
+	return i < cap->nif ? cap->if_dlt[i] : -1;
+}
+
+/*
+ * An interface description block's head (16 bytes): keep its link type,
+ * and give libpcap Ethernet's instead, for every interface alike (libpcap
+ * compares a later interface's LINKTYPE_ with the first's DLT_, which
+ * differ for raw IP: even two raw-IP interfaces would stop it). libpcap
+ * does nothing by link type to an Ethernet frame: the bytes come as they
+ * are, to be read by the interface's own link type. 0, or -1.
+ */
+static int
+add_interface(sh_capture *cap)
+{
+	uint8_t    *lt = cap->head + 8;
+	uint32_t	linktype = cap->big_endian ? (uint32_t) (lt[0] << 8 | lt[1]) : (uint32_t) (lt[1] << 8 | lt[0]);
+
+	if (cap->nif == cap->capif)
+	{
+		size_t		n = cap->capif ? 2 * cap->capif : 8;
+		int		   *v = realloc(cap->if_dlt, n * sizeof(*v));
+
+		if (v == NULL)
+		{
+			cap->oom = 1;
+			return -1;
+		}
+		cap->if_dlt = v;
+		cap->capif = n;
+	}
+	cap->if_dlt[cap->nif++] = linktype_to_dlt(linktype);
+	lt[0] = cap->big_endian ? 0 : 1;	/* LINKTYPE_ETHERNET */
+	lt[1] = cap->big_endian ? 1 : 0;
+	return 0;
+}
+
 /*
  * At a block boundary: read the next block's head. Returns 1 when there is
  * a block to pass on, 0 at the end of the stream (of the file, or of the
@@ -152,6 +286,7 @@ next_block(sh_capture *cap)
 			cap->blocks = 0;
 			cap->section_offset = start;
 		}
+		cap->nif = 0;			/* a section's interfaces are its own */
 	}
 	length = get32(cap, cap->head + 4);
 	if (length < 12 || length % 4 != 0)
@@ -162,8 +297,24 @@ next_block(sh_capture *cap)
 			return -1;
 		/* the snapshot length: 0, none (libpcap then allows its maximum) */
 		if (r == 1)
+		{
 			memset(cap->head + 12, 0, 4);
+			if (add_interface(cap) != 0)
+				return -1;
+		}
 	}
+	else if (type == PCAPNG_EPB || type == PCAPNG_PB)
+	{
+		/* the interface: 32 bits in an enhanced packet block, 16 in the obsolete one */
+		if ((r = fill_head(cap, 12)) < 0)
+			return -1;
+		if (r == 1 && pending_push(cap, type == PCAPNG_EPB ? interface_dlt(cap, get32(cap, cap->head + 8)) :
+								   interface_dlt(cap, cap->big_endian ? (uint32_t) (cap->head[8] << 8 | cap->head[9]) :
+												 (uint32_t) (cap->head[9] << 8 | cap->head[8]))) != 0)
+			return -1;
+	}
+	else if (type == PCAPNG_SPB && pending_push(cap, interface_dlt(cap, 0)) != 0)
+		return -1;
 	cap->blocks++;
 	if (cap->framing && length > cap->head_len)
 		cap->block_left = length - cap->head_len;
@@ -250,15 +401,30 @@ linktype_supported(int linktype)
 }
 
 /*
- * Open the section that starts at the stream's position with libpcap, and
- * the filter for its link type. 0, or -1 with the reason in err.
+ * The BPF expression for frames of link type dlt: --filter, or by default
+ * sFlow's port, on Ethernet also behind one or two VLAN tags (a collector
+ * listening on a trunk port, or a QinQ one, sees its sFlow tagged, and
+ * plain "udp port 6343" misses it).
+ */
+static const char *
+default_filter(const sh_capture *cap, int dlt)
+{
+	if (cap->user_filter)
+		return cap->user_filter;
+	return dlt == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
+}
+
+static const struct bpf_program *link_filter_for(sh_capture *cap, int dlt, char *err, size_t errlen);
+
+/*
+ * Open the section that starts at the stream's position with libpcap.
+ * 0, or -1 with the reason in err.
  */
 static int
 open_section(sh_capture *cap, char *err, size_t errlen)
 {
 	static const cookie_io_functions_t io = {.read = section_read};
 	char		pcap_err[PCAP_ERRBUF_SIZE];
-	const char *filter = cap->user_filter ? cap->user_filter : NULL;
 	char		where[96] = "";
 
 	cap->sections++;
@@ -288,37 +454,65 @@ open_section(sh_capture *cap, char *err, size_t errlen)
 	cap->hashing = NULL;		/* pcap_close() closes it now */
 
 	cap->linktype = pcap_datalink(cap->pcap);
-	if (!linktype_supported(cap->linktype))
+	if (cap->pcapng)
+		cap->linktype = interface_dlt(cap, 0);	/* libpcap was told Ethernet */
+	/*
+	 * A pcap file has one link type: one the loader cannot read fails it. A
+	 * pcapng section's interfaces each have theirs: the frames of one it
+	 * cannot read are counted (frame_link_type), the others read.
+	 */
+	if (!cap->pcapng && !linktype_supported(cap->linktype))
 	{
 		const char *name = pcap_datalink_val_to_name(cap->linktype);
 
-		if (cap->sections > 1)
-			snprintf(err, errlen, "link type %s (%d)%s: sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
-					 name ? name : "unknown", cap->linktype, where);
-		else
-			snprintf(err, errlen, "has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
-					 name ? name : "unknown", cap->linktype);
+		snprintf(err, errlen, "has link type %s (%d): sFlow is read from Ethernet, raw IP, Linux cooked or loopback captures",
+				 name ? name : "unknown", cap->linktype);
 		return -1;
 	}
-	/*
-	 * By default also match frames with one or two VLAN tags: a collector
-	 * listening on a trunk port (or a QinQ one) sees its sFlow tagged, and
-	 * plain "udp port 6343" misses it.
-	 */
-	if (filter == NULL)
-		filter = cap->linktype == DLT_EN10MB ? SH_DEFAULT_FILTER_ETHERNET : SH_DEFAULT_FILTER;
 	if (cap->sections == 1)
-		snprintf(cap->filter_text, sizeof(cap->filter_text), "%s", filter);
-	if (cap->have_filter)
-		pcap_freecode(&cap->filter);
-	cap->have_filter = 0;
-	if (pcap_compile(cap->pcap, &cap->filter, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
-	{
-		snprintf(err, errlen, "bad filter \"%s\"%s: %s", filter, where, pcap_geterr(cap->pcap));
+		snprintf(cap->filter_text, sizeof(cap->filter_text), "%s%s", default_filter(cap, cap->linktype),
+				 cap->user_filter ? "" : SH_DEFAULT_SNIFF_TEXT);
+	snprintf(cap->where, sizeof(cap->where), "%s", where);
+	/* a filter that does not compile fails the capture before anything is loaded */
+	if (linktype_supported(cap->linktype) && link_filter_for(cap, cap->linktype, err, errlen) == NULL)
 		return -1;
-	}
-	cap->have_filter = 1;
 	return 0;
+}
+
+/*
+ * The filter for frames of link type dlt, compiled the first time one comes
+ * (by default on Ethernet also behind one or two VLAN tags). NULL, with the
+ * reason in err, when it does not compile for that link type.
+ */
+static const struct bpf_program *
+link_filter_for(sh_capture *cap, int dlt, char *err, size_t errlen)
+{
+	link_filter *f;
+	const char *text = default_filter(cap, dlt);
+
+	for (int i = 0; i < cap->nfilters; i++)
+		if (cap->filters[i].dlt == dlt)
+			return &cap->filters[i].prog;
+	if (cap->nfilters == MAX_LINK_FILTERS)
+	{
+		snprintf(err, errlen, "more than %d link types%s", MAX_LINK_FILTERS, cap->where);
+		return NULL;
+	}
+	f = &cap->filters[cap->nfilters];
+	f->dlt = dlt;
+	if ((f->dead = pcap_open_dead(dlt, 262144)) == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pcap_compile(f->dead, &f->prog, text, 1, PCAP_NETMASK_UNKNOWN) != 0)
+	{
+		snprintf(err, errlen, "bad filter \"%s\"%s: %s", text, cap->where, pcap_geterr(f->dead));
+		pcap_close(f->dead);
+		return NULL;
+	}
+	cap->nfilters++;
+	return &f->prog;
 }
 
 sh_capture *
@@ -418,6 +612,29 @@ frame_start(int linktype, const uint8_t *data, size_t caplen, size_t *offset)
 	return 0;
 }
 
+/*
+ * Does the frame hold a whole-headed UDP datagram whose payload starts as an
+ * sFlow datagram: version 2, 4 or 5, then an agent address type of 1 (IPv4)
+ * or 2 (IPv6)? Eight bytes of zeros but two: DNS, QUIC, NTP, syslog,
+ * NetFlow and IPFIX never start so. A first fragment counts (it is then
+ * skipped as a fragment, as on port 6343); a later one has no UDP header.
+ */
+static int
+starts_as_sflow(int linktype, const uint8_t *data, size_t caplen)
+{
+	size_t		offset = 0;
+	uint32_t	proto = frame_start(linktype, data, caplen, &offset);
+	sh_packet	pkt;
+	const uint8_t *p;
+
+	if (proto == 0 || sh_parse_packet(proto, data + offset, caplen - offset, &pkt) != SH_PKT_OK ||
+		pkt.ip_proto != 17 || !pkt.has_ports || pkt.fragment || pkt.payload == NULL || pkt.payload_len < 8)
+		return 0;
+	p = pkt.payload;
+	return p[0] == 0 && p[1] == 0 && p[2] == 0 && (p[3] == 2 || p[3] == 4 || p[3] == 5) &&
+		p[4] == 0 && p[5] == 0 && p[6] == 0 && (p[7] == 1 || p[7] == 2);
+}
+
 int
 sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 {
@@ -431,6 +648,9 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		size_t		offset = 0;
 		uint32_t	proto;
 		uint16_t	udp_len;
+		int			taken,
+					dlt;
+		const struct bpf_program *prog;
 
 		if (r == PCAP_ERROR_BREAK && cap->section_end)
 		{
@@ -447,6 +667,11 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		{
 			const char *why = pcap_geterr(cap->pcap);
 
+			if (cap->oom)
+			{
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 			if (cap->read_error)
 			{
 				snprintf(err, errlen, "%s", sh_input_error(cap->in));
@@ -482,15 +707,38 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			return -1;
 		}
 		cap->frames++;
-		if (!pcap_offline_filter(&cap->filter, hdr, data))
-			continue;
-		cap->matched++;
+		dlt = cap->pcapng ? pending_pop(cap) : cap->linktype;
 
 		memset(frame, 0, sizeof(*frame));
 		frame->number = cap->frames;
 		frame->ts_sec = hdr->ts.tv_sec;
 		frame->ts_usec = (int32_t) hdr->ts.tv_usec;
 		frame->status = SH_FRAME_NOT_UDP;
+
+		/* an interface of a link type the loader cannot read: counted, nothing more */
+		if (!linktype_supported(dlt))
+		{
+			frame->status = SH_FRAME_LINK_TYPE;
+			return 1;
+		}
+		if ((prog = link_filter_for(cap, dlt, err, errlen)) == NULL)
+			return -1;
+		taken = pcap_offline_filter(prog, hdr, data) != 0;
+
+		/*
+		 * A frame the filter did not take is handed over all the same, to be
+		 * counted: nothing of a capture vanishes uncounted. Without --filter,
+		 * one that is UDP starting as an sFlow datagram is taken: sFlow to
+		 * another port (a collector's spool file converted to pcap).
+		 */
+		if (!taken && !(cap->user_filter == NULL && starts_as_sflow(dlt, data, hdr->caplen)))
+		{
+			frame->status = SH_FRAME_FILTERED;
+			return 1;
+		}
+		if (!taken)
+			cap->sniffed++;
+		cap->matched++;
 
 		/*
 		 * A pcap record's seconds are unsigned 32-bit (up to 2106), which
@@ -522,7 +770,7 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 			return 1;
 		}
 
-		proto = frame_start(cap->linktype, data, hdr->caplen, &offset);
+		proto = frame_start(dlt, data, hdr->caplen, &offset);
 		if (proto == 0 ||
 			sh_parse_packet(proto, data + offset, hdr->caplen - offset, &pkt) != SH_PKT_OK ||
 			pkt.ip_proto != 17 || !pkt.has_ports)
@@ -576,6 +824,12 @@ sh_capture_frames_matched(const sh_capture *cap)
 }
 
 uint64_t
+sh_capture_frames_sniffed(const sh_capture *cap)
+{
+	return cap->sniffed;
+}
+
+uint64_t
 sh_capture_bytes_read(const sh_capture *cap)
 {
 	return cap->bytes_read;
@@ -625,6 +879,10 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_empty";
 		case SH_FRAME_NO_TIME:
 			return "frame_no_time";
+		case SH_FRAME_FILTERED:
+			return "frame_filtered";
+		case SH_FRAME_LINK_TYPE:
+			return "frame_link_type";
 		default:
 			return "frame_unknown";
 	}
@@ -635,8 +893,13 @@ sh_capture_close(sh_capture *cap)
 {
 	if (cap == NULL)
 		return;
-	if (cap->have_filter)
-		pcap_freecode(&cap->filter);
+	for (int i = 0; i < cap->nfilters; i++)
+	{
+		pcap_freecode(&cap->filters[i].prog);
+		pcap_close(cap->filters[i].dead);
+	}
+	free(cap->if_dlt);
+	free(cap->pending);
 	if (cap->pcap)
 		pcap_close(cap->pcap);
 	else if (cap->hashing)

@@ -17,7 +17,11 @@
 
 typedef struct sh_capture sh_capture;
 
-/* Why a captured packet that matched the filter held no datagram. */
+/*
+ * Why a captured packet held no datagram: every frame of a capture is
+ * handed over, those the filter did not take as SH_FRAME_FILTERED, so that
+ * each one is decoded or counted under a reason.
+ */
 typedef enum sh_frame_status
 {
 	SH_FRAME_OK = 0,
@@ -27,6 +31,8 @@ typedef enum sh_frame_status
 	SH_FRAME_BAD_TIME,			/* a capture time PostgreSQL cannot hold (pcapng allows any) */
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
 	SH_FRAME_NO_TIME,			/* pcapng without a time (simple packet block, or time 0) */
+	SH_FRAME_FILTERED,			/* the filter did not take it (counted, not malformed) */
+	SH_FRAME_LINK_TYPE,			/* a pcapng interface of a link type not read (802.11, USB...) */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 
@@ -54,6 +60,16 @@ typedef struct sh_frame
 	"udp port 6343 or (vlan and (udp port 6343 or (vlan and udp port 6343)))"
 
 /*
+ * Without --filter, a UDP datagram to or from another port is sFlow too
+ * when its payload starts as one (version 2, 4 or 5, then an agent address
+ * of type IPv4 or IPv6): a collector's spool file converted to pcap, or a
+ * capture of sFlow sent to 9995, loads as it is. BPF cannot say it for
+ * IPv6 (libpcap indexes udp[] of IPv4 only), so the loader checks it; the
+ * filter text recorded in spamhints.load.filter says so.
+ */
+#define SH_DEFAULT_SNIFF_TEXT " (or UDP starting as sFlow, any port)"
+
+/*
  * Open path ("-" is standard input) with filter as a BPF expression (NULL:
  * the default for the capture's link type). On failure returns NULL and
  * writes the reason into err, without the path (input.h: missing, a
@@ -62,7 +78,8 @@ typedef struct sh_frame
 sh_capture *sh_capture_open(const char *path, const char *filter, char *err, size_t errlen);
 
 /*
- * The next packet that matches the filter: 1 with *frame filled, 0 at the end
+ * The next packet: 1 with *frame filled (status SH_FRAME_FILTERED when the
+ * filter did not take it; then only number and times are set), 0 at the end
  * of the capture, -2 when the capture ends inside a record (cut short: a
  * copy interrupted, a full disk), -1 on another read error (an interface of
  * another link type in a pcapng file, a corrupt block, an I/O error). The
@@ -75,8 +92,10 @@ const char *sh_capture_filter(const sh_capture *cap);
 
 /* Every packet read so far, matching the filter or not. */
 uint64_t	sh_capture_frames_read(const sh_capture *cap);
-/* Of them, the frames the BPF filter took. */
+/* Of them, the frames the filter took (by BPF, or as sFlow on another port). */
 uint64_t	sh_capture_frames_matched(const sh_capture *cap);
+/* Of those, the frames taken only because their UDP payload starts as sFlow. */
+uint64_t	sh_capture_frames_sniffed(const sh_capture *cap);
 
 /* Bytes of the capture read so far (decompressed; after sh_capture_finish(), all of them). */
 uint64_t	sh_capture_bytes_read(const sh_capture *cap);

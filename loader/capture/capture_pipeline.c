@@ -469,6 +469,12 @@ capture_read(sh_load *ld)
 		int64_t		ts;
 		int			seen;
 
+		if (frame.status == SH_FRAME_FILTERED || frame.status == SH_FRAME_LINK_TYPE)
+		{
+			/* not sFlow by the filter, or not readable: counted, and its time is not the load's */
+			cl->skip[SH_ERR_COUNT_ + frame.status]++;
+			continue;
+		}
 		if (frame.status != SH_FRAME_BAD_TIME && frame.status != SH_FRAME_NO_TIME)
 		{
 			ts = frame.ts_sec * 1000000LL + frame.ts_usec;
@@ -803,6 +809,9 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 			sh_agents_lost(&cl->agents), seconds, seconds > 0 ? (double) cl->smtp_rows / seconds : 0.0);
 	if (cl->known_datagrams > 0)
 		fprintf(f, ", %" PRIu64 " datagrams loaded already (not again)", cl->known_datagrams);
+	if (cl->cap && sh_capture_frames_sniffed(cl->cap) > 0)
+		fprintf(f, ", %" PRIu64 " frames taken as sFlow to a port other than 6343 (by their content)",
+				sh_capture_frames_sniffed(cl->cap));
 	sh_load_counts_json(skipped, sizeof(skipped), cl->skip, SKIP_COUNT_, skip_name);
 	if (strcmp(skipped, "{}") != 0)
 		fprintf(f, ", skipped %s", skipped);
@@ -816,8 +825,9 @@ capture_summary(const sh_load *ld, FILE *f, double seconds)
 	if (cl->frames > 0 && cl->datagrams == 0 && cl->cap)
 	{
 		fprintf(f, "; no sFlow datagram in its %" PRIu64 " frames (the filter \"%s\" took %" PRIu64
-				" of them): sFlow sent to another port?",
-				cl->frames, sh_capture_filter(cl->cap), sh_capture_frames_matched(cl->cap));
+				" of them, the other %" PRIu64 " are skipped as frame_filtered): sFlow sent to another port?",
+				cl->frames, sh_capture_filter(cl->cap), sh_capture_frames_matched(cl->cap),
+				cl->frames - sh_capture_frames_matched(cl->cap));
 		if (ld->id > 0)
 			fprintf(f, " Delete this load (DELETE FROM spamhints.load WHERE load_id = %d) and load", (int) ld->id);
 		else

@@ -33,7 +33,7 @@ CREATE TABLE spamhints.load (
 
 COMMENT ON TABLE spamhints.load IS
 'One row per capture loaded by spamhints-load. sha256 is the content hash of the file: the same capture is never loaded twice. A load is one transaction, so a row here means every sample of it is in spamhints.smtp_sample. Deleting or truncating loads deletes their samples and agents; truncating spamhints.smtp_sample deletes every load (and its agents) too, so that the same captures can be loaded again. spamhints.purge() deletes old samples but keeps the loads, so that a purged capture is not loaded again. TRUNCATE spamhints.load without CASCADE is refused (load_agent refers to it).';
-COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture that matched the filter';
+COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture, every one of them: frames = datagrams + malformed + the frame_filtered, frame_link_type, frame_not_udp and agent_limit counts of skipped';
 COMMENT ON COLUMN spamhints.load.datagrams IS 'sFlow datagrams decoded whole';
 COMMENT ON COLUMN spamhints.load.sampled_packets IS 'sampled packet records (raw headers, or IPv4/IPv6 data records) in flow samples';
 COMMENT ON COLUMN spamhints.load.malformed IS 'datagrams skipped as malformed or not sFlow; nothing of them is loaded';

@@ -14,7 +14,7 @@ COMMENT ON COLUMN spamhints.load.flow_samples IS 'sFlow flow samples decoded';
 COMMENT ON COLUMN spamhints.load.counter_samples IS 'sFlow counter samples seen (not loaded)';
 COMMENT ON COLUMN spamhints.load.smtp_rows IS 'rows added to spamhints.smtp_sample';
 COMMENT ON COLUMN spamhints.load.smtp_ports IS 'the SMTP ports of the load (--ports; default {25}): a sample was kept when either port is one of them, and the views give roles by them';
-COMMENT ON COLUMN spamhints.load.filter IS 'the BPF filter the capture was read with (--filter)';
+COMMENT ON COLUMN spamhints.load.filter IS 'the filter the capture was read with: --filter''s BPF expression, or the default (udp port 6343, VLAN-tagged or not, "or UDP starting as sFlow, any port": a UDP payload that starts as an sFlow datagram); frames it did not take are counted in skipped as frame_filtered';
 COMMENT ON COLUMN spamhints.load.loader_version IS 'version of spamhints-load that made the load';
 
 COMMENT ON COLUMN spamhints.load_agent.configured_rate IS 'the sampling rate its flow samples say (sampling_rate), averaged over their sequence steps; NULL without two flow samples of one source';

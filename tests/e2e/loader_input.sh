@@ -175,8 +175,10 @@ else
   skip "one line per shared capture" "no $SHARED/sflow or $ASN_DB on this machine"
 fi
 # --------------------------------------------------------------------------
-# a capture none of whose frames the filter takes (sFlow sent to another
-# port): loaded as empty, but the summary says so and how to load it
+# sFlow sent to another port: without --filter it loads as on 6343 (its
+# payload starts as sFlow); a --filter that takes none of its frames loads
+# it empty, every frame counted as frame_filtered, and the summary says so
+# and how to load it
 # --------------------------------------------------------------------------
 tests/gen/spamhints-gen --seed 41 --smtp 40 --other 10 -o "$tmp/port.pcap" >/dev/null || exit 1
 python3 - "$tmp/port.pcap" "$tmp/port9999.pcap" <<'PY'
@@ -206,23 +208,36 @@ while i < len(src):
 open(sys.argv[2], 'wb').write(out)
 PY
 dropdb --if-exists ${db}_port 2>/dev/null; createdb ${db}_port && psql -qX -d ${db}_port -c 'CREATE EXTENSION spamhints'
+dropdb --if-exists ${db}_port0 2>/dev/null; createdb ${db}_port0 && psql -qX -d ${db}_port0 -c 'CREATE EXTENSION spamhints'
+# the same datagrams to port 6343, loaded with the default filter: the truth
+$LOADER -d ${db}_port0 --no-progress "$tmp/port.pcap" >/dev/null 2>&1
+want=$(q "SELECT smtp_rows || ' ' || datagrams FROM spamhints.load" ${db}_port0)
 frames=$(tshark -r "$tmp/port9999.pcap" 2>/dev/null | wc -l)
+sflow9999=$(tshark -r "$tmp/port9999.pcap" -d udp.port==9999,sflow -Y 'udp.port == 9999' 2>/dev/null | wc -l)
 $LOADER -d ${db}_port --no-progress "$tmp/port9999.pcap" >"$tmp/out" 2>"$tmp/err"; rc=$?
-is "$rc" 0 "a capture of sFlow to port 9999 loads (exit 0), empty"
-grep -q "no sFlow datagram in its $frames frames (the filter \"udp port 6343" "$tmp/out" "$tmp/err"
+is "$rc" 0 "a capture of sFlow to port 9999 loads (exit 0)"
+got=$(q "SELECT smtp_rows || ' ' || datagrams FROM spamhints.load" ${db}_port)
+ok $([ -n "$want" ] && [ "${want%% *}" -gt 0 ] && [ "$got" = "$want" ]; echo $?) \
+   "without --filter its rows and datagrams load as the same datagrams to port 6343 give: $got ($want)"
+grep -q "$sflow9999 frames taken as sFlow to a port other than 6343" "$tmp/out" "$tmp/err"
+ok $? "the summary says $sflow9999 frames (tshark's UDP to 9999) were taken by their content"
+is "$(q "SELECT frames - datagrams - malformed - coalesce((skipped->>'frame_filtered')::int, 0) FROM spamhints.load" ${db}_port)" 0 \
+   "every frame is a datagram, malformed or frame_filtered ($frames frames)"
+q "TRUNCATE spamhints.load CASCADE" ${db}_port >/dev/null
+$LOADER -d ${db}_port --no-progress --filter 'udp port 9998' "$tmp/port9999.pcap" >"$tmp/out" 2>"$tmp/err"; rc=$?
+is "$rc" 0 "with a --filter that takes none of its frames it loads (exit 0), empty"
+is "$(q "SELECT datagrams || ' ' || skipped FROM spamhints.load" ${db}_port)" "0 {\"frame_filtered\": $frames}" \
+   "its $frames frames are counted in load.skipped as frame_filtered"
+grep -q "no sFlow datagram in its $frames frames (the filter \"udp port 9998\" took 0 of them, the other $frames are skipped as frame_filtered)" "$tmp/out" "$tmp/err"
 ok $? "the summary says no sFlow datagram is in its $frames frames, with the filter: $(cat "$tmp/out" "$tmp/err" | tr '\n' ' ' | head -c 400)"
 grep -q -- "--filter" "$tmp/out" "$tmp/err"; ok $? "and names --filter"
 id=$(q "SELECT load_id FROM spamhints.load" ${db}_port)
 grep -q "DELETE FROM spamhints.load WHERE load_id = $id" "$tmp/out" "$tmp/err"; ok $? "and how to load it again (its load $id deleted first)"
 q "DELETE FROM spamhints.load WHERE load_id = $id" ${db}_port >/dev/null
 $LOADER -d ${db}_port --no-progress --filter 'udp port 9999' "$tmp/port9999.pcap" >"$tmp/out" 2>"$tmp/err"
-# the same datagrams to port 6343, loaded with the default filter: the truth
-dropdb --if-exists ${db}_port0 2>/dev/null; createdb ${db}_port0 && psql -qX -d ${db}_port0 -c 'CREATE EXTENSION spamhints'
-$LOADER -d ${db}_port0 --no-progress "$tmp/port.pcap" >/dev/null 2>&1
-want=$(q "SELECT smtp_rows FROM spamhints.load" ${db}_port0)
-got=$(q "SELECT smtp_rows FROM spamhints.load" ${db}_port)
-ok $([ -n "$want" ] && [ "$want" -gt 0 ] && [ "$got" = "$want" ]; echo $?) \
-   "with --filter 'udp port 9999' its $got rows load, as the same datagrams to port 6343 give ($want)"
+got=$(q "SELECT smtp_rows || ' ' || datagrams FROM spamhints.load" ${db}_port)
+ok $([ -n "$want" ] && [ "$got" = "$want" ]; echo $?) \
+   "with --filter 'udp port 9999' its rows load, as the same datagrams to port 6343 give: $got ($want)"
 dropdb ${db}_port0
 grep -q 'no sFlow datagram in' "$tmp/out" "$tmp/err"; is $? 1 "a capture the filter takes says nothing of it"
 dropdb ${db}_port

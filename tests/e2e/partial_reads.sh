@@ -21,7 +21,7 @@ dropdb --if-exists $db 2>/dev/null; createdb $db && psql -qX -d $db -c 'CREATE E
 q() { psql -X -d $db -Atc "$1"; }
 
 python3 tests/e2e/section_captures.py "$tmp" || exit 1
-while IFS=$'\t' read -r name exit_status rows what; do
+while IFS=$'\t' read -r name exit_status rows skipped what; do
   f="$tmp/$name.pcapng"
   # each case on its own: the cases share datagrams (the same sections), and a
   # database loads a datagram once (tests/e2e/exactly_once.sh)
@@ -42,7 +42,7 @@ while IFS=$'\t' read -r name exit_status rows what; do
   id=$(q "SELECT load_id FROM spamhints.load WHERE file_name = '$f'")
   [ -n "$id" ] || { ok 1 "$name: has a load row"; continue; }
   is "$(q "SELECT smtp_rows || ' ' || (skipped - 'packet_not_smtp')::text FROM spamhints.load WHERE load_id = $id")" \
-     "$rows {}" "$name: every datagram loaded, nothing skipped but the samples that are not SMTP"
+     "$rows $skipped" "$name: every datagram loaded, nothing skipped but the samples that are not SMTP$([ "$skipped" = "{}" ] || echo " and $skipped")"
   is "$(q "SELECT smtp_rows + coalesce((skipped->>'packet_not_smtp')::bigint, 0) = flow_samples FROM spamhints.load WHERE load_id = $id")" \
      "t" "$name: SMTP rows and samples that are not SMTP add up to the flow samples"
   is "$(q "SELECT frames FROM spamhints.load WHERE load_id = $id")" "$(tshark -r "$f" 2>/dev/null | wc -l)" \

@@ -50,8 +50,9 @@ def raw(seq):
 cases = []
 
 
-def case(name, what, data, exit_status, datagrams):
-    cases.append((name, what, data, exit_status, datagrams * SMTP_PER_GOOD))
+def case(name, what, data, exit_status, datagrams, skipped="{}"):
+    """skipped: what load.skipped holds besides packet_not_smtp."""
+    cases.append((name, what, data, exit_status, datagrams * SMTP_PER_GOOD, skipped))
 
 
 le = section("<", [(eth(s), 0) for s in (1, 2, 3)])
@@ -71,14 +72,24 @@ case("sections_snaplen_second", "a second section whose snaplen is shorter than 
 bad_len = bytearray(le + be)
 bad_len[len(le) + 4:len(le) + 8] = b"\x00\x00\x00\x08"		# the second SHB's length: 8
 case("corrupt_block_midway", "a block of length 8 where the second section starts", bytes(bad_len), 2, 0)
+# Interfaces of several link types in one section (mergecap of a raw-IP spool file and an
+# Ethernet capture): libpcap alone refuses them; each frame is read by its interface's
 case("interfaces_two_link_types", "one section, an Ethernet and a raw IP interface",
-     section("<", [(eth(1), 0), (eth(2), 0), (raw(3), 1), (eth(4), 0)], linktypes=(1, 101)), 2, 0)
+     section("<", [(eth(1), 0), (eth(2), 0), (raw(3), 1), (eth(4), 0)], linktypes=(1, 101)), 0, 4)
+case("interfaces_raw_first", "one section, a raw IP interface, then an Ethernet one, big-endian",
+     section(">", [(raw(1), 0), (eth(2), 1), (raw(3), 0)], linktypes=(101, 1)), 0, 3)
+case("interfaces_two_raw", "one section, two raw IP interfaces (libpcap alone refuses even those)",
+     section("<", [(raw(1), 0), (raw(2), 1)], linktypes=(101, 101)), 0, 2)
+# Frames of a link type the loader cannot read: counted, the others loaded
 case("unsupported_link_type_section", "a second section of 802.11",
-     le + section("<", [(b"\x00" * 40, 0)], linktypes=(105,), first=3), 2, 0)
+     le + section("<", [(b"\x00" * 40, 0)], linktypes=(105,), first=3), 0, 3, '{"frame_link_type": 1}')
+case("unsupported_interface_first", "one section, an 802.11 interface, then an Ethernet one",
+     section("<", [(b"\x00" * 40, 0), (eth(1), 1), (b"\x00" * 40, 0), (eth(2), 1)], linktypes=(105, 1)), 0, 2,
+     '{"frame_link_type": 2}')
 
 outdir = sys.argv[1]
 with open(os.path.join(outdir, "cases.tsv"), "w") as tsv:
-    for name, what, data, exit_status, rows in cases:
+    for name, what, data, exit_status, rows, skipped in cases:
         with open(os.path.join(outdir, name + ".pcapng"), "wb") as f:
             f.write(data)
-        tsv.write("\t".join([name, str(exit_status), str(rows), what]) + "\n")
+        tsv.write("\t".join([name, str(exit_status), str(rows), skipped, what]) + "\n")

@@ -96,13 +96,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cap = sh_capture_open(path, NULL, err, sizeof(err));
 	if (cap != NULL)
 	{
+		uint64_t	handed = 0;
+
 		while ((r = sh_capture_next(cap, &frame, err, sizeof(err))) == 1)
 		{
 			sh_counts	counts = {0};
 			sh_dgram	dg;
 			sh_status	status;
 
-			CHECK(frame.number >= 1 && frame.number <= sh_capture_frames_read(cap));
+			/* every frame read is handed over, taken by the filter or not: none vanishes */
+			CHECK(frame.number == ++handed && frame.number == sh_capture_frames_read(cap));
 			if (frame.status != SH_FRAME_OK)
 			{
 				CHECK(frame.payload == NULL);
@@ -116,6 +119,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 									status != SH_OK) == 0);
 		}
 		CHECK(r == 0 || r == -1 || r == -2);
+		CHECK(handed == sh_capture_frames_read(cap));
+		CHECK(sh_capture_frames_matched(cap) <= handed);
 		CHECK(sh_capture_bytes_read(cap) <= size);
 		if (sh_capture_finish(cap, hex, err, sizeof(err)) == 0)
 		{

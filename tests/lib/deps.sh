@@ -8,7 +8,7 @@ PACKAGES=(
   gcc make clang libclang-rt-14-dev
   postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron libpq-dev
   libpcap-dev libxxhash-dev libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libssl-dev zlib1g-dev
-  libcmocka-dev tshark python3 valgrind libsisimai-perl
+  libcmocka-dev tshark tcpdump python3 valgrind libsisimai-perl
   chromium python3-pil fonts-dejavu-core
 )
 
