@@ -175,6 +175,16 @@ for TZ_ in Asia/Kolkata America/New_York UTC; do
                           AND s.ts >= '2024-03-02 10:00' AND s.ts < '2024-03-06 03:30' GROUP BY 1) x ON x.hr = h)")" 0 \
      "$TZ_: customer_sender(period).hourly counts each customer's samples by their hour in the session's TimeZone"
 done
+# address(ip, period), the other function of a period with an hourly chart
+ip=$(q "SELECT src_ip FROM spamhints.smtp_sample GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+for TZ_ in Asia/Kolkata America/New_York; do
+  is "$(q "SELECT hourly::bigint[] FROM spamhints.address('$ip', '[2024-03-02 10:00,2024-03-06 03:30)')")" \
+     "$(q "SELECT array_agg(coalesce(n, 0) ORDER BY h) FROM generate_series(0, 23) h
+           LEFT JOIN (SELECT extract(hour FROM ts AT TIME ZONE current_setting('TimeZone'))::int AS hr, count(*) AS n
+                      FROM spamhints.smtp_sample WHERE (src_ip = '$ip' OR dst_ip = '$ip')
+                        AND ts >= '2024-03-02 10:00' AND ts < '2024-03-06 03:30' GROUP BY 1) x ON x.hr = h")" \
+     "$TZ_: address(ip, period).hourly counts its samples by their hour in the session's TimeZone"
+done
 TZ_=Asia/Kolkata
 while IFS='|' read -r p cond; do
   [[ "$p" == "[2024-03-01 06:30,2024-03-04 13:15)" || "$p" == "(2024-03-02,2024-03-03]" ]] || continue
