@@ -202,6 +202,12 @@ ok $([ "$(q "SELECT hourly::text FROM spamhints.customer_sender('[2024-03-02,202
         "$(TZ_=Asia/Kolkata; q "SELECT hourly::text FROM spamhints.customer_sender('[2024-03-02,2024-03-05)') ORDER BY samples DESC, customer_id LIMIT 1")" ]; echo $?) \
    "the busiest customer's chart differs between UTC and Asia/Kolkata (the zones test something)"
 
+# an analyst (no SMTP payload, no mail addresses) asks them too
+psql -qX -d $db -c "DROP ROLE IF EXISTS sh_periods_analyst" -c "CREATE ROLE sh_periods_analyst LOGIN IN ROLE spamhints_analyst" >/dev/null 2>&1
+for f in customer_sender packet_stats; do
+  is "$(PGTZ=UTC psql -qX -d "dbname=$db user=sh_periods_analyst" -Atc "SELECT md5(string_agg(v::text, ';')) FROM spamhints.$f('[2024-03-01 06:30,2024-03-04 13:15)') v" 2>&1)" \
+     "$(q "SELECT md5(string_agg(v::text, ';')) FROM spamhints.$f('[2024-03-01 06:30,2024-03-04 13:15)') v")" "an analyst's $f(period) is the owner's"
+done
 # EXPLAIN: the samples of the period's days only
 parts_of() {
   jq -r '[.. | objects | select(."Relation Name"? // "" | startswith("smtp_sample")) | ."Relation Name"] | unique | join(" ")'
@@ -238,4 +244,5 @@ is "$(q "SELECT count(*) FROM spamhints.smtp_sample WHERE ts < '2024-03-06 14:45
    "purge(): no sample before the cutoff, samples after it"
 check_all "after purge()"
 dropdb $db
+psql -qX -d postgres -c "DROP ROLE IF EXISTS sh_periods_analyst" >/dev/null 2>&1
 tap_done
