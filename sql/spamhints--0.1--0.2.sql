@@ -3275,3 +3275,62 @@ $$;
 
 COMMENT ON FUNCTION spamhints.shard_views() IS
 'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
+
+-- Pruning at executor start for a period that is a parameter (a generic
+-- plan): address_roles() (so ip_census, client_as_top and client_cc_top of a
+-- period) and address(ip, period) get bounds on ts implied by the exact ones
+-- (sql/parts/31_periods.sql, 53_address.sql); same columns, same answers.
+
+CREATE OR REPLACE FUNCTION spamhints.address_roles(period tstzrange)
+RETURNS TABLE (ip inet, role spamhints.smtp_role, asn bigint, gw_as bigint, cc text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.ip, r.role, r.asn, r.gw_as, r.cc
+    FROM spamhints.address_day r
+    WHERE r.day >= (spamhints.whole_days_from(period) AT TIME ZONE 'UTC')::date
+      AND r.day < (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
+    UNION ALL
+    SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
+    FROM spamhints.endpoint e
+    WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+      -- implied by the exact bounds below, in a form that pruning at executor
+      -- start understands when period is a parameter (a generic plan)
+      AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
+      AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
+      AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
+END;
+
+CREATE OR REPLACE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
+RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
+               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
+               hourly spamhints.hist24, customer text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT $1, count(*), coalesce(round(sum(s.sampling_rate * coalesce(f.factor, 1))), 0)::bigint,
+           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
+           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
+           spamhints.hourly(s.ts),
+           spamhints.customer_at($1, max(s.ts))
+    FROM (SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'src' AS side, x.dst_ip AS peer,
+                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.src_ip = $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
+          UNION ALL
+          SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'dst', x.src_ip,
+                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    LEFT JOIN (SELECT a.load_id, a.agent,
+                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+               FROM spamhints.load_agent a
+               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent;
+END;

@@ -224,6 +224,27 @@ for f in customer_sender packet_stats; do
   is "$(parts_of <<<"$out")" "smtp_sample_20240305 smtp_sample_20240306" \
      "  with the period a parameter of a generic plan, the others are removed at executor start"
 done
+# the rollups' functions of a period and address(ip, period) too: in a
+# generic plan, the samples of the partial days at the period's ends only
+# (the whole days come from the rollups), and of the period's days
+generic() {  # generic FUNCTION-CALL-WITH-$1 PERIOD [TYPES]: the partitions an EXECUTE reads
+  q "SET plan_cache_mode = force_generic_plan; PREPARE p(${3:-tstzrange}) AS SELECT * FROM $1;
+     EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) EXECUTE p($2)" | parts_of
+}
+for f in ip_census client_as_top client_cc_top; do
+  is "$(generic "spamhints.$f(\$1)" "'[2024-03-01 06:30,2024-03-04 13:15)'")" "smtp_sample_20240301 smtp_sample_20240304" \
+     "$f(period) in a generic plan: the samples of the two partial days only"
+done
+busy=$(q "SELECT src_ip FROM spamhints.smtp_sample GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+is "$(generic "spamhints.address(\$1, \$2)" "'$busy', '[2024-03-02 10:00,2024-03-04 13:15)'" "inet, tstzrange")" \
+   "smtp_sample_20240302 smtp_sample_20240303 smtp_sample_20240304" "address(ip, period) in a generic plan: the period's days only"
+is "$(q "SET plan_cache_mode = force_generic_plan; PREPARE p(inet, tstzrange) AS SELECT samples, first_seen FROM spamhints.address(\$1, \$2);
+         EXECUTE p('$busy', '[2024-03-02 10:00,2024-03-04 13:15)')")" \
+   "$(q "SELECT count(*) || '|' || min(ts) FROM spamhints.smtp_sample WHERE (src_ip = '$busy' OR dst_ip = '$busy') AND ts >= '2024-03-02 10:00' AND ts < '2024-03-04 13:15'")" \
+   "  and answers what the samples say"
+is "$(q "SET plan_cache_mode = force_generic_plan; PREPARE p(tstzrange) AS SELECT ips FROM spamhints.ip_census(\$1);
+         EXECUTE p('[2024-03-01 06:30,2024-03-04 13:15)')")" "$(q "SELECT ips FROM spamhints.ip_census('[2024-03-01 06:30,2024-03-04 13:15)')")" \
+   "  ip_census: the generic plan's answer is the custom plan's"
 is "$(q "EXPLAIN (FORMAT JSON) SELECT * FROM spamhints.customer_sender(NULL)" | parts_of | wc -w)" \
    "$(q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'spamhints.smtp_sample'::regclass")" \
    "(a NULL period reads every partition: the check above can fail)"
