@@ -3244,3 +3244,298 @@ COMMENT ON COLUMN spamhints.collector_agent.resets IS 'its restarts: runs (agent
 COMMENT ON COLUMN spamhints.collector_agent.last_seq IS 'the highest sequence number taken in its latest run';
 COMMENT ON COLUMN spamhints.collector_agent.first_seen IS 'capture time of the first spool file that holds it';
 COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the end of the latest spool file that holds it';
+-- 0.2: customer_sender and packet_stats of a period (issue #14 item 3;
+-- sql/parts/54_periods.sql): customer_sender(period), packet_stats(period),
+-- over the samples of the period's days only; shard_views() makes their
+-- coordinator versions too (sql/parts/85_shards.sql).
+
+CREATE FUNCTION spamhints.customer_sender(period tstzrange)
+RETURNS TABLE (customer_id text, addresses inet[], first_seen timestamptz, last_seen timestamptz,
+               samples bigint, est_packets bigint, servers bigint, hourly spamhints.hist24,
+               caught boolean, caught_spam bigint, caught_virus bigint, last_caught timestamptz,
+               est_packets_low bigint, est_packets_high bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH sent AS (
+        SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate * coalesce(f.factor, 1) AS sampling_rate
+        FROM spamhints.smtp_sample s
+        JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
+        LEFT JOIN (SELECT a.load_id, a.agent,
+                          spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                   FROM spamhints.load_agent a
+                   WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                   GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
+        WHERE s.dst_port = 25
+          AND NOT coalesce(isempty(period), false)
+          -- implied by the exact bounds below, in a form that pruning at executor
+          -- start understands when period is a parameter (a generic plan)
+          AND s.ts >= coalesce(lower(period), '-infinity') AND s.ts <= coalesce(upper(period), 'infinity')
+          AND (period IS NULL OR lower_inf(period) OR s.ts > lower(period) OR (lower_inc(period) AND s.ts = lower(period)))
+          AND (period IS NULL OR upper_inf(period) OR s.ts < upper(period) OR (upper_inc(period) AND s.ts = upper(period)))
+    ), caught AS (
+        SELECT a.customer_id,
+               count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
+               count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
+               max(e.ts) AS last_caught
+        FROM spamhints.mail_event e
+        JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
+        WHERE e.verdict IN ('spam', 'virus')
+        GROUP BY a.customer_id
+    )
+    SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
+           t.servers, t.hourly,
+           c.customer_id IS NOT NULL,
+           coalesce(c.spam, 0),
+           coalesce(c.virus, 0),
+           c.last_caught,
+           spamhints.est_low(t.samples, t.est_packets),
+           spamhints.est_high(t.samples, t.est_packets)
+    FROM (SELECT s.customer_id,
+                 array_agg(DISTINCT s.src_ip) AS addresses,
+                 min(s.ts) AS first_seen,
+                 max(s.ts) AS last_seen,
+                 count(*) AS samples,
+                 round(sum(s.sampling_rate))::bigint AS est_packets,
+                 count(DISTINCT s.dst_ip) AS servers,
+                 spamhints.hourly(s.ts) AS hourly
+          FROM sent s
+          GROUP BY s.customer_id) AS t
+    LEFT JOIN caught c ON c.customer_id = t.customer_id
+    ORDER BY t.samples DESC, t.customer_id;
+END;
+
+COMMENT ON FUNCTION spamhints.customer_sender(tstzrange) IS
+'spamhints.customer_sender over the samples in period, e.g. SELECT * FROM spamhints.customer_sender(''[2024-03-01, 2024-03-08)'') WHERE NOT caught: the same columns and meaning (each sample to port 25 matched to the customer who held its address at its time; hourly in the session''s TimeZone), for the samples with ts in period: bounds as written (''[from, to)'' half-open), a NULL bound or a NULL period unbounded, an empty period nothing. caught, caught_spam, caught_virus and last_caught are those of the view, over all the mail logs: whether the customer was ever caught. Reads the samples of the period''s days only (partitions pruned), not the rollups, which hold neither the peers nor the port-25 client samples apart.';
+
+CREATE FUNCTION spamhints.packet_stats(period tstzrange)
+RETURNS TABLE (smtp_packets bigint, syn bigint, syn_ack bigint, rst bigint, fin bigint,
+               syn_pct numeric, syn_ack_pct numeric, rst_pct numeric, fin_pct numeric,
+               est_packets bigint, est_packets_low bigint, est_packets_high bigint,
+               syn_pct_low numeric, syn_pct_high numeric, syn_ack_pct_low numeric, syn_ack_pct_high numeric,
+               rst_pct_low numeric, rst_pct_high numeric, fin_pct_low numeric, fin_pct_high numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT s.smtp_packets,
+           s.syn, s.syn_ack, s.rst, s.fin,
+           round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2),
+           round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2),
+           round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2),
+           round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2),
+           s.est_packets,
+           spamhints.est_low(s.smtp_packets, s.est_packets),
+           spamhints.est_high(s.smtp_packets, s.est_packets),
+           round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2),
+           round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)
+    FROM (SELECT coalesce(sum(g.n), 0)::bigint AS smtp_packets,
+                 coalesce(sum(g.syn), 0)::bigint AS syn, coalesce(sum(g.syn_ack), 0)::bigint AS syn_ack,
+                 coalesce(sum(g.rst), 0)::bigint AS rst, coalesce(sum(g.fin), 0)::bigint AS fin,
+                 coalesce(round(sum(g.est * coalesce(f.factor, 1))), 0)::bigint AS est_packets
+          FROM (SELECT x.load_id, x.agent, count(*) AS n,
+                       count(*) FILTER (WHERE x.tcp_flags & 18 = 2)  AS syn,
+                       count(*) FILTER (WHERE x.tcp_flags & 18 = 18) AS syn_ack,
+                       count(*) FILTER (WHERE x.tcp_flags & 4 <> 0)  AS rst,
+                       count(*) FILTER (WHERE x.tcp_flags & 1 <> 0)  AS fin,
+                       sum(x.sampling_rate) AS est
+                FROM spamhints.smtp_sample x
+                WHERE NOT coalesce(isempty(period), false)
+                  -- implied by the exact bounds below, in a form that pruning at executor
+                  -- start understands when period is a parameter (a generic plan)
+                  AND x.ts >= coalesce(lower(period), '-infinity') AND x.ts <= coalesce(upper(period), 'infinity')
+                  AND (period IS NULL OR lower_inf(period) OR x.ts > lower(period) OR (lower_inc(period) AND x.ts = lower(period)))
+                  AND (period IS NULL OR upper_inf(period) OR x.ts < upper(period) OR (upper_inc(period) AND x.ts = upper(period)))
+                GROUP BY x.load_id, x.agent) AS g
+          LEFT JOIN (SELECT a.load_id, a.agent,
+                            spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                                  sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+                     FROM spamhints.load_agent a
+                     WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+                     GROUP BY a.load_id, a.agent) AS f ON f.load_id = g.load_id AND f.agent = g.agent) AS s;
+END;
+
+COMMENT ON FUNCTION spamhints.packet_stats(tstzrange) IS
+'spamhints.packet_stats over the samples in period, e.g. SELECT smtp_packets, syn_pct, est_packets FROM spamhints.packet_stats(''[2024-03-01, 2024-03-08)''): the same columns and meaning, for the samples with ts in period (bounds as written, a NULL bound or a NULL period unbounded, an empty period nothing: one row of zeros). Reads the samples of the period''s days only (partitions pruned); no rollup holds the TCP flags.';
+
+CREATE OR REPLACE FUNCTION spamhints.shard_views() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+DECLARE
+    r record;
+    s record;
+    rel text;
+    cols text;
+    body text;
+    ep text := '';
+    objs text[] := ARRAY[
+        -- rewritten: the same SQL over the union of local and shard rows
+        'v:spamhints.endpoint', 'f:spamhints.endpoints(integer[])', 'v:spamhints.evidence',
+        'v:spamhints.customer_sender', 'v:spamhints.packet_stats', 'v:spamhints.client_as_top',
+        'f:spamhints.activity(timestamptz, timestamptz, interval, integer[])',
+        'f:spamhints.address(inet, tstzrange)',
+        -- 0.2 effective rate: its estimates join each sample's agent (load_agent)
+        'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
+        -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
+        'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
+        -- customer_sender and packet_stats of a period read the samples (54_periods.sql)
+        'f:spamhints.customer_sender(tstzrange)', 'f:spamhints.packet_stats(tstzrange)',
+        -- written below: the census computed on each shard, merged here
+        'V:spamhints.ip_census', 'V:spamhints.client_cc_top'];
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM spamhints.shard) THEN
+        FOR r IN SELECT * FROM spamhints.shard_saved ORDER BY ord LOOP
+            EXECUTE r.definition;
+        END LOOP;
+        DELETE FROM spamhints.shard_saved;
+        DROP VIEW IF EXISTS spamhints_coord.endpoint_local;
+        DROP VIEW IF EXISTS spamhints_coord.smtp_sample;
+        DROP VIEW IF EXISTS spamhints_coord.load;
+        DROP VIEW IF EXISTS spamhints_coord.load_agent;
+        DROP VIEW IF EXISTS spamhints_coord.address_day;
+        DROP VIEW IF EXISTS spamhints_coord.asn;
+        DROP SCHEMA IF EXISTS spamhints_coord;
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM spamhints.shard_saved) THEN
+        FOR i IN 1 .. array_length(objs, 1) LOOP
+            IF left(objs[i], 1) IN ('v', 'V') THEN
+                INSERT INTO spamhints.shard_saved
+                VALUES (i, substr(objs[i], 3), left(objs[i], 1) = 'v',
+                        format('CREATE OR REPLACE VIEW %s AS %s', substr(objs[i], 3),
+                               pg_get_viewdef(substr(objs[i], 3)::regclass)));
+            ELSE
+                INSERT INTO spamhints.shard_saved
+                VALUES (i, substr(objs[i], 3), true, pg_get_functiondef(substr(objs[i], 3)::regprocedure));
+            END IF;
+        END LOOP;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'spamhints_coord') THEN
+        CREATE SCHEMA spamhints_coord;
+    END IF;
+    GRANT USAGE ON SCHEMA spamhints_coord TO spamhints_analyst;
+    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day'] LOOP
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+        body := format('SELECT %s FROM spamhints.%I', cols, rel);
+        FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+            body := body || format(' UNION ALL SELECT %s FROM %I.%I',
+                        replace(cols, 'load_id', format('load_id + %s AS load_id', s.shard_no * 100000000)),
+                        s.schema_name, rel);
+        END LOOP;
+        EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.%I AS %s', rel, body);
+        -- what the analyst may read of the samples: all but the SMTP payload
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attname <> 'smtp';
+        EXECUTE format('GRANT SELECT (%s) ON spamhints_coord.%I TO spamhints_analyst', cols, rel);
+    END LOOP;
+    -- the AS names: the coordinator's own first, then the first shard's that has one
+    body := 'SELECT 0 AS src, asn, org FROM spamhints.asn';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        body := body || format(' UNION ALL SELECT %s, asn, org FROM %I.asn', s.shard_no, s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.asn AS
+        SELECT DISTINCT ON (a.asn) a.asn, a.org FROM (%s) AS a ORDER BY a.asn, a.src', body);
+    GRANT SELECT ON spamhints_coord.asn TO spamhints_analyst;
+    SELECT regexp_replace(definition, '^CREATE OR REPLACE VIEW spamhints.endpoint AS',
+                          'CREATE OR REPLACE VIEW spamhints_coord.endpoint_local AS')
+      INTO body FROM spamhints.shard_saved WHERE object = 'spamhints.endpoint';
+    EXECUTE body;
+    FOR r IN SELECT * FROM spamhints.shard_saved WHERE rewrite ORDER BY ord LOOP
+        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|asn)\M(?!\()',
+                               'spamhints_coord.\1', 'g');
+    END LOOP;
+    -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
+    -- (over samples joined to their loads, both sides at once: the join and
+    -- the aggregate go to the shard together, half the rows of its endpoint)
+    ep := 'SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports) AS c
+           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        ep := ep || format(' UNION ALL SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports)
+                              FROM %1$I.smtp_sample s JOIN %1$I.load l ON l.load_id = s.load_id', s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints.ip_census AS
+        SELECT (c).ips, (c).client_only, (c).server_only, (c).both
+        FROM (SELECT spamhints.counts(spamhints.census_union(p.c)) AS c FROM (%s) AS p) AS t', ep);
+    ep := 'SELECT e.cc, spamhints.census_agg(e.ip, e.role) AS c FROM spamhints_coord.endpoint_local e WHERE e.cc IS NOT NULL GROUP BY e.cc';
+    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
+        ep := ep || format(' UNION ALL SELECT e.cc, spamhints.census_agg(e.ip, e.role) FROM %I.endpoint e WHERE e.cc IS NOT NULL GROUP BY e.cc', s.schema_name);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE VIEW spamhints.client_cc_top AS
+        SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank, t.cc AS country,
+               (t.n).client_only AS clients, (t.n).server_only AS servers, (t.n).both AS both, (t.n).ips AS ips
+        FROM (SELECT p.cc, spamhints.counts(spamhints.census_union(p.c)) AS n FROM (%s) AS p GROUP BY p.cc) AS t
+        ORDER BY rank, t.cc', ep);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.shard_views() IS
+'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
+
+-- Pruning at executor start for a period that is a parameter (a generic
+-- plan): address_roles() (so ip_census, client_as_top and client_cc_top of a
+-- period) and address(ip, period) get bounds on ts implied by the exact ones
+-- (sql/parts/31_periods.sql, 53_address.sql); same columns, same answers.
+
+CREATE OR REPLACE FUNCTION spamhints.address_roles(period tstzrange)
+RETURNS TABLE (ip inet, role spamhints.smtp_role, asn bigint, gw_as bigint, cc text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.ip, r.role, r.asn, r.gw_as, r.cc
+    FROM spamhints.address_day r
+    WHERE r.day >= (spamhints.whole_days_from(period) AT TIME ZONE 'UTC')::date
+      AND r.day < (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
+    UNION ALL
+    SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
+    FROM spamhints.endpoint e
+    WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+      -- implied by the exact bounds below, in a form that pruning at executor
+      -- start understands when period is a parameter (a generic plan)
+      AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
+      AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
+      AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
+END;
+
+CREATE OR REPLACE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
+RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
+               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
+               hourly spamhints.hist24, customer text)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT $1, count(*), coalesce(round(sum(s.sampling_rate * coalesce(f.factor, 1))), 0)::bigint,
+           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
+           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
+           spamhints.hourly(s.ts),
+           spamhints.customer_at($1, max(s.ts))
+    FROM (SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'src' AS side, x.dst_ip AS peer,
+                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.src_ip = $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
+          UNION ALL
+          SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'dst', x.src_ip,
+                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
+          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
+          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
+            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
+            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
+    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
+    LEFT JOIN (SELECT a.load_id, a.agent,
+                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
+                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
+               FROM spamhints.load_agent a
+               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
+               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent;
+END;

@@ -18,6 +18,9 @@ BEGIN ATOMIC
     SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
     FROM spamhints.endpoint e
     WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+      -- implied by the exact bounds below, in a form that pruning at executor
+      -- start understands when period is a parameter (a generic plan)
+      AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
       AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
       AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
 END;

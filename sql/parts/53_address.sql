@@ -5,7 +5,9 @@
 -- A SQL-standard body (bound when created) without SET options, so that the
 -- planner inlines it into the calling query and sees the address and the
 -- period as constants: index scans, partitions pruned at plan time (the
--- period's bounds as plain comparisons on ts, which pruning understands).
+-- period's bounds as plain comparisons on ts, which pruning understands);
+-- with the period a parameter (a generic plan), at executor start, through
+-- bounds on ts implied by the exact ones.
 
 CREATE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
 RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
@@ -22,6 +24,7 @@ BEGIN ATOMIC
                  spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
           FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
           WHERE x.src_ip = $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
             AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
             AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
           UNION ALL
@@ -29,6 +32,7 @@ BEGIN ATOMIC
                  spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
           FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
           WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
             AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
             AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
     -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)

@@ -72,6 +72,8 @@ DECLARE
         'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
         -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
         'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
+        -- customer_sender and packet_stats of a period read the samples (54_periods.sql)
+        'f:spamhints.customer_sender(tstzrange)', 'f:spamhints.packet_stats(tstzrange)',
         -- written below: the census computed on each shard, merged here
         'V:spamhints.ip_census', 'V:spamhints.client_cc_top'];
     i integer;
@@ -166,7 +168,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.shard_views() IS
-'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender, packet_stats, client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
+'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
 
 CREATE FUNCTION spamhints.attach_shard(name text, conninfo text) RETURNS void
 LANGUAGE plpgsql

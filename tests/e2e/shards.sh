@@ -105,6 +105,11 @@ same "report_candidates()" "SELECT isp, source_ip, asn, evidence, diagnosis, fir
 q $coord "INSERT INTO spamhints.ip_assignment VALUES ('c1', '0.0.0.0/1'), ('c2', '128.0.0.0/1')" >/dev/null
 q $one "INSERT INTO spamhints.ip_assignment VALUES ('c1', '0.0.0.0/1'), ('c2', '128.0.0.0/1')" >/dev/null
 same "customer_sender" "SELECT * FROM spamhints.customer_sender"
+# the functions of a period that read the samples (only their days' partitions)
+for period in "(,)" "[2007-03-14 06:00+00, 2007-03-14 18:30+00)"; do
+  same "customer_sender('$period')" "SELECT * FROM spamhints.customer_sender('$period')"
+  same "packet_stats('$period')" "SELECT * FROM spamhints.packet_stats('$period')"
+done
 is "$(q $coord "SELECT role, samples FROM spamhints.address('198.51.100.200')")" "both|2" \
    "address(): the client of shard a and server of shard b is both, on the coordinator"
 is "$(q $coord "SELECT count(*) FROM (SELECT spamhints.census_agg(ip, role) FROM spamhints.endpoint) x")" "1" "(a census of the whole is one value)"

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(28);
+SELECT plan(35);
 
 -- 198.51.100.7 is dynamic: cust-A leases it 08:00-12:00, cust-B 12:00-18:00;
 -- cust-S has the static 198.51.100.16/29; 2001:db8:7::/48 is cust-V's.
@@ -123,6 +123,34 @@ SELECT results_eq(
   $$SELECT day, customers, spam_customers, virus_customers, new_customers FROM spamhints.customers_caught_per_day$$,
   $$VALUES ('2007-03-14'::date, 2::bigint, 1::bigint, 1::bigint, 2::bigint)$$,
   'customers_caught_per_day: two customers caught on the 14th, both for the first time');
+
+-- customer_sender(period): the samples of the period only, bounds as written
+SELECT results_eq(
+  $$SELECT customer_id, samples, est_packets, servers, caught FROM spamhints.customer_sender('[2007-03-14 09:00+00, 2007-03-14 13:00+00)') ORDER BY customer_id$$,
+  $$VALUES ('cust-A', 2::bigint, 3000::bigint, 2::bigint, false)$$,
+  'customer_sender([09:00, 13:00)): cust-A''s two samples; 13:00 (cust-B''s) left out');
+SELECT results_eq(
+  $$SELECT customer_id, samples, est_packets, first_seen, caught_spam FROM spamhints.customer_sender('(2007-03-14 09:00+00, 2007-03-14 13:00+00]') ORDER BY customer_id$$,
+  $$VALUES ('cust-A', 1::bigint, 2000::bigint, '2007-03-14 10:00+00'::timestamptz, 0::bigint),
+           ('cust-B', 1, 1000, '2007-03-14 13:00+00', 1)$$,
+  'customer_sender((09:00, 13:00]): 09:00 out, 13:00 in; cust-B caught by the mail logs (all of them, not only the period''s)');
+SELECT results_eq(
+  $$SELECT customer_id, samples, servers FROM spamhints.customer_sender(tstzrange('2007-03-14 03:15+00', NULL)) ORDER BY customer_id$$,
+  $$VALUES ('cust-A', 2::bigint, 2::bigint), ('cust-B', 1, 1), ('cust-C', 1, 1), ('cust-S', 1, 1), ('cust-V', 1, 1)$$,
+  'customer_sender from 03:15 on, unbounded: cust-S''s 03:20 only (its 03:30 is a server reply)');
+SELECT is((SELECT count(*) FROM spamhints.customer_sender('empty')), 0::bigint, 'customer_sender(empty): nobody');
+SET LOCAL TimeZone = 'Asia/Kolkata';
+SELECT is((SELECT (hourly::bigint[])[15:16] FROM spamhints.customer_sender('[2007-03-14 09:00+00, 2007-03-14 13:00+00)')),
+          '{1,1}'::bigint[], 'customer_sender(period).hourly in the session''s TimeZone: 09:00 and 10:00 UTC are 14:30 and 15:30 in Kolkata');
+SET LOCAL TimeZone = 'UTC';
+SELECT results_eq(
+  $$SELECT smtp_packets, syn, est_packets FROM spamhints.packet_stats('[2007-03-14 03:00+00, 2007-03-14 05:00+00]')$$,
+  $$VALUES (5::bigint, 5::bigint, 6632::bigint)$$,
+  'packet_stats([03:00, 05:00]): frames 7 to 11, 3 x 512 + 4096 + 1000 estimated');
+SELECT results_eq(
+  $$SELECT smtp_packets, est_packets, est_packets_high FROM spamhints.packet_stats('empty')$$,
+  $$VALUES (0::bigint, 0::bigint, NULL::bigint)$$,
+  'packet_stats(empty): zeros');
 
 -- filling it from your own table, through a view (or a foreign table)
 CREATE SCHEMA crm;
