@@ -86,7 +86,8 @@ typedef struct cload
 	struct
 	{
 		sh_addr		addr;
-		int			bucket;
+		int			lo;			/* its hours of uptime (lo -1: every hour) */
+		int			hi;
 		PGresult   *res;
 	}			asked[4];
 	int			nasked;
@@ -222,7 +223,9 @@ digest_value(const PGresult *res, int row, int col)
 
 /*
  * Ask the database, between two COPYs, what loads took of the agent in an
- * hour of uptime (bucket; -1: every hour): first (once per load) for the
+ * hour of uptime (bucket; -1: every hour) and the SH_ASK_AHEAD after it (a
+ * capture of a day is one question per address, a collector's file holds
+ * what the hour before it took): first (once per load) for the
  * lock of datagram identities, which says whether any load took any
  * datagram; then, when some did, for the agent address's, every sub-agent
  * (the last four answers kept: a sender making up sub-agents costs a
@@ -233,6 +236,7 @@ digest_value(const PGresult *res, int row, int col)
  * or an exit code.
  */
 #define SH_WINDOW_ASKS 512
+#define SH_ASK_AHEAD 26
 static int
 ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 {
@@ -257,25 +261,29 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 	}
 	if (cl->db_known != 1)
 	{
-		sh_known_asked(k, -1);	/* no load took any datagram: nothing to ask, ever */
+		sh_known_asked(k, -1, -1);	/* no load took any datagram: nothing to ask, ever */
 		return 0;
 	}
-	if (cl->window_asks >= SH_WINDOW_ASKS)
-		bucket = -1;
-	/* one question per agent address and hour: its sub-agents come in the same answer */
+	/* one question per agent address and hours: its sub-agents come in the same answer */
 	for (a = 0; a < cl->nasked; a++)
-		if (cl->asked[a].bucket == bucket && cl->asked[a].addr.family == dg->agent.family &&
+		if ((cl->asked[a].lo < 0 || (cl->asked[a].lo <= bucket && bucket <= cl->asked[a].hi)) &&
+			cl->asked[a].addr.family == dg->agent.family &&
 			memcmp(cl->asked[a].addr.bytes, dg->agent.bytes, dg->agent.family == 6 ? 16 : 4) == 0)
 			break;
 	if (a == cl->nasked)
 	{
+		int			lo = bucket > 0 ? bucket - 1 : 0,
+					hi = bucket + SH_ASK_AHEAD < SH_UPTIME_BUCKETS ? bucket + SH_ASK_AHEAD : SH_UPTIME_BUCKETS - 1;
+
+		if (cl->window_asks >= SH_WINDOW_ASKS)
+			lo = hi = -1;
 		addr_text(&dg->agent, addr, sizeof(addr));
-		if (bucket < 0)
+		if (lo < 0)
 			params[1] = NULL;
 		else
 		{
-			snprintf(window, sizeof(window), "[%" PRId64 ",%" PRId64 ")", (int64_t) bucket * SH_UPTIME_BUCKET_MS,
-					 (int64_t) (bucket + 1) * SH_UPTIME_BUCKET_MS);
+			snprintf(window, sizeof(window), "[%" PRId64 ",%" PRId64 ")", (int64_t) lo * SH_UPTIME_BUCKET_MS,
+					 (int64_t) (hi + 1) * SH_UPTIME_BUCKET_MS);
 			cl->window_asks++;
 		}
 		rc = sh_load_between_copies_res(ld, *mark, "SELECT * FROM spamhints.known_datagrams($1::inet, $2::int8range)",
@@ -293,7 +301,8 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 		}
 		cl->asked[a].res = res;
 		cl->asked[a].addr = dg->agent;
-		cl->asked[a].bucket = bucket;
+		cl->asked[a].lo = lo;
+		cl->asked[a].hi = hi;
 	}
 	res = cl->asked[a].res;
 	if (res != NULL)
@@ -326,7 +335,7 @@ ask_known(cload *cl, sh_known *k, const sh_dgram *dg, size_t *mark, int bucket)
 			}
 		}
 	}
-	sh_known_asked(k, bucket);
+	sh_known_asked(k, cl->asked[a].lo, cl->asked[a].hi);
 	return 0;
 }
 

@@ -348,12 +348,12 @@ sh_known_had(const sh_known *k, int64_t span_lo, int64_t span_hi)
 }
 
 void
-sh_known_asked(sh_known *k, int bucket)
+sh_known_asked(sh_known *k, int lo, int hi)
 {
-	if (bucket < 0 || bucket >= SH_UPTIME_BUCKETS)
+	if (lo < 0)
 		k->asked_all = 1;
-	else
-		k->asked[bucket / 64] |= UINT64_C(1) << (bucket % 64);
+	for (int b = lo < 0 ? 0 : lo; lo >= 0 && b <= hi && b < SH_UPTIME_BUCKETS; b++)
+		k->asked[b / 64] |= UINT64_C(1) << (b % 64);
 }
 
 /*

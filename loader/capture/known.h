@@ -148,8 +148,8 @@ int			sh_known_lacks(const sh_known *k, uint32_t up);
  */
 int			sh_known_had(const sh_known *k, int64_t span_lo, int64_t span_hi);
 
-/* The history of hour bucket (-1: of every hour) is in now. */
-void		sh_known_asked(sh_known *k, int bucket);
+/* The history of hours lo..hi (lo -1: of every hour) is in now. */
+void		sh_known_asked(sh_known *k, int lo, int hi);
 
 /*
  * What earlier loads took: seq_lo..seq_hi with the uptimes of its first and

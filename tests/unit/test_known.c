@@ -328,20 +328,20 @@ known_hours_asked(void **state)
 	(void) state;
 	/* an uptime in the middle of an hour needs that hour */
 	assert_int_equal(sh_known_lacks(&k, 5 * SH_UPTIME_BUCKET_MS + 1800000), 5);
-	sh_known_asked(&k, 5);
+	sh_known_asked(&k, 5, 5);
 	assert_int_equal(sh_known_lacks(&k, 5 * SH_UPTIME_BUCKET_MS + 1800000), -1);
 	/* within the slack of the next hour: that one too */
 	assert_int_equal(sh_known_lacks(&k, 6 * SH_UPTIME_BUCKET_MS - 5000), 6);
 	/* the first hour needs the last one (uptime wraps) */
 	assert_int_equal(sh_known_lacks(&k, 2000), 0);
-	sh_known_asked(&k, 0);
+	sh_known_asked(&k, 0, 0);
 	assert_int_equal(sh_known_lacks(&k, 2000), SH_UPTIME_BUCKETS - 1);
 	/* a row spanning hours 4 to 5 came with hour 5; one of hours 7 to 8 did not; one without uptimes did */
 	assert_true(sh_known_had(&k, 4 * SH_UPTIME_BUCKET_MS, 5 * SH_UPTIME_BUCKET_MS + 10));
 	assert_false(sh_known_had(&k, 7 * SH_UPTIME_BUCKET_MS, 8 * SH_UPTIME_BUCKET_MS + 10));
 	assert_true(sh_known_had(&k, SH_UP_NONE, SH_UP_NONE));
 	/* every hour at once */
-	sh_known_asked(&k, -1);
+	sh_known_asked(&k, -1, -1);
 	assert_int_equal(sh_known_lacks(&k, 4000000000u), -1);
 	sh_known_free(&k);
 }
