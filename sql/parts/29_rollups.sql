@@ -35,7 +35,8 @@ CREATE TABLE spamhints.address_day (
     CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (day, ip, asn, gw_as, cc)
 );
 
-CREATE INDEX address_day_ip ON spamhints.address_day (ip, day);
+-- No index by address: no question reads the rollups by address (address() reads the
+-- samples' B-trees), and one cost a fifth of the rollups' upkeep at load (bench/months.sh).
 
 COMMENT ON TABLE spamhints.address_day IS
 'The rollups of spamhints.smtp_sample: one row per UTC day and address (with the AS and country of its samples), over all loads, as spamhints.endpoint sees each sample from each of its two addresses. Kept by triggers on spamhints.smtp_sample in the transaction that inserts, deletes or updates samples (and by TRUNCATE and purge()); ip_census, client_as_top, client_cc_top and the functions taking a period read it. Written by nobody else: the loader has no privilege on it.';
