@@ -129,40 +129,25 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         -- Each sample counts once from each side. Each COPY of the loader
         -- holds rows of one load (it starts a new COPY at each new UTC
-        -- day): then the load's ports are read once. The groups are merged
-        -- with the day's rollups (ON CONFLICT), or inserted plainly when the
-        -- days have none yet (a concurrent statement making the same
+        -- day). When the days have no rollups yet, the load's ports are
+        -- read once and the groups inserted plainly (a concurrent statement making the same
         -- rollups then fails on address_day_key rather than merging
         -- wrongly; capture loads take their turns at lock_datagrams()
-        -- anyway). (A LATERAL (VALUES (src), (dst)) reading the transition
+        -- anyway); otherwise they are merged with the day's rollups (ON
+        -- CONFLICT). (A LATERAL (VALUES (src), (dst)) reading the transition
         -- table once measured twice as slow as the two scans.)
         SELECT min(n.load_id), max(n.load_id), min(n.ts AT TIME ZONE 'UTC')::date, max(n.ts AT TIME ZONE 'UTC')::date
         INTO first_load, last_load, first_day, last_day FROM new_rows n;
         IF first_load IS NULL THEN
             RETURN NULL;
         END IF;
-        IF first_load = last_load THEN
+        IF first_load = last_load
+           AND NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
             SELECT l.smtp_ports INTO ports FROM spamhints.load l WHERE l.load_id = first_load;
             IF NOT FOUND THEN
                 RETURN NULL;
             END IF;
-            IF NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
-                INSERT INTO spamhints.address_day
-                SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
-                       sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
-                FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
-                             s.gw_src_as AS gw_as, s.src_cc AS cc,
-                             spamhints.src_role(s.src_port, s.dst_port, ports) AS role, true AS src, s.ts, s.sampling_rate
-                      FROM new_rows s
-                      UNION ALL
-                      SELECT (s.ts AT TIME ZONE 'UTC')::date, s.dst_ip, s.dst_asn, s.gw_dst_as, s.dst_cc,
-                             spamhints.dst_role(s.src_port, s.dst_port, ports), false, s.ts, s.sampling_rate
-                      FROM new_rows s) AS e
-                WHERE e.role IS NOT NULL
-                GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc;
-                RETURN NULL;
-            END IF;
-            INSERT INTO spamhints.address_day AS r
+            INSERT INTO spamhints.address_day
             SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
                    sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
             FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
@@ -174,15 +159,7 @@ BEGIN
                          spamhints.dst_role(s.src_port, s.dst_port, ports), false, s.ts, s.sampling_rate
                   FROM new_rows s) AS e
             WHERE e.role IS NOT NULL
-            GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc
-            ON CONFLICT ON CONSTRAINT address_day_key DO UPDATE
-                SET role = r.role OPERATOR(spamhints.|) EXCLUDED.role,
-                    samples = r.samples + EXCLUDED.samples,
-                    est_packets = r.est_packets + EXCLUDED.est_packets,
-                    as_source = r.as_source + EXCLUDED.as_source,
-                    first_seen = least(r.first_seen, EXCLUDED.first_seen),
-                    last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
-                    hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
+            GROUP BY e.day, e.ip, e.asn, e.gw_as, e.cc;
             RETURN NULL;
         END IF;
         INSERT INTO spamhints.address_day AS r
