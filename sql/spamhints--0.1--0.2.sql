@@ -1110,6 +1110,19 @@ ALTER TABLE spamhints.load
 COMMENT ON COLUMN spamhints.load.known_datagrams IS
 'of the datagrams decoded whole, those already loaded (the same agent, sub-agent, sequence number and agent boot: by an earlier load, or earlier in this file): skipped, nothing of them added again (spamhints.load_seqs); 0 for loads made before 0.2';
 
+-- The span of the uptimes of a load_seqs row (its edges): what the row is
+-- asked for by.
+CREATE FUNCTION spamhints.edges_span(edges bigint[])
+RETURNS int8range
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN cardinality(edges) > 0
+                THEN (SELECT int8range(min(e), max(e), '[]') FROM unnest(edges) AS e) END;
+END;
+
+COMMENT ON FUNCTION spamhints.edges_span(bigint[]) IS
+'The lowest to the highest of the uptimes in edges (ms), inclusive; NULL for none: spamhints.load_seqs.uptimes, made from its edges.';
+
 CREATE TABLE spamhints.load_seqs (
     load_id    integer NOT NULL,
     agent      inet NOT NULL,
@@ -1117,7 +1130,7 @@ CREATE TABLE spamhints.load_seqs (
     boot       tstzrange NOT NULL CHECK (NOT isempty(boot)),
     seqs       int8multirange NOT NULL CHECK (NOT isempty(seqs)),
     edges      bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(edges) % 2 = 0),
-    uptimes    int8range CHECK (NOT isempty(uptimes)),
+    uptimes    int8range GENERATED ALWAYS AS (spamhints.edges_span(edges)) STORED,
     digests    bigint[] NOT NULL DEFAULT '{}' CHECK (cardinality(digests) % 2 = 0)
 );
 
@@ -1130,7 +1143,7 @@ COMMENT ON COLUMN spamhints.load_seqs.boot IS 'the agent''s boot as the datagram
 COMMENT ON COLUMN spamhints.load_seqs.seqs IS 'the datagram sequence numbers taken';
 COMMENT ON COLUMN spamhints.load_seqs.edges IS 'the uptimes (ms) of the first and the last datagram of each range of seqs, in order: two per range; empty when not known (then any uptime fits)';
 COMMENT ON COLUMN spamhints.load_seqs.digests IS 'the digests (XXH3 of the datagram''s bytes, as a signed bigint) of the same datagrams as edges, two per range: a datagram ties a replay''s boot to its run only when its digest is that of the range end too; empty when not known';
-COMMENT ON COLUMN spamhints.load_seqs.uptimes IS 'the lowest to the highest of edges (ms; NULL when edges is empty): the hours of uptime the row is asked for by (spamhints.known_datagrams)';
+COMMENT ON COLUMN spamhints.load_seqs.uptimes IS 'the lowest to the highest of edges (ms; NULL when edges is empty), made from them (spamhints.edges_span): the hours of uptime the row is asked for by (spamhints.known_datagrams)';
 
 -- the question of each file: an agent's rows of some hours of uptime
 CREATE INDEX load_seqs_agent ON spamhints.load_seqs USING gist (agent inet_ops, uptimes);

@@ -684,15 +684,15 @@ put_copy(PGconn *conn, const char *buf, int n)
 /*
  * The datagrams this load took, per agent run (spamhints.load_seqs), by a
  * text-format COPY: the sequence numbers as a multirange, the uptimes of
- * each range's first and last datagram (edges), sent range by range, their
- * lowest and highest (uptimes), and the digests of the same datagrams. Under
+ * each range's first and last datagram (edges), sent range by range, and
+ * the digests of the same datagrams (load_seqs.uptimes is made from edges). Under
  * the lock that spamhints.lock_datagrams() took when the first agent was
  * asked for, so that no other load took them meanwhile.
  */
 static int
 db_seqs(PGconn *conn, const cload *cl)
 {
-	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges, uptimes, digests) FROM STDIN");
+	PGresult   *res = PQexec(conn, "COPY spamhints.load_seqs (load_id, agent, sub_agent, boot, seqs, edges, digests) FROM STDIN");
 	char		line[512];
 
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -714,8 +714,6 @@ db_seqs(PGconn *conn, const cload *cl)
 		for (size_t b = 0; b < k->nruns; b++)
 		{
 			const sh_seqset *t = &k->runs[b].taken;
-			int64_t		up_min = 0,
-						up_max = 0;
 			int			n;
 
 			if (t->n == 0)
@@ -734,22 +732,11 @@ db_seqs(PGconn *conn, const cload *cl)
 			}
 			for (size_t r = 0; r < t->n; r++)
 			{
-				const sh_seq_range *g = &t->v[r];
-
 				n = snprintf(line, sizeof(line), "%s%" PRId64 ",%" PRId64 "%s", r ? "," : "{",
-							 g->up_lo, g->up_hi, r + 1 == t->n ? "}\t" : "");
+							 t->v[r].up_lo, t->v[r].up_hi, r + 1 == t->n ? "}\t" : "");
 				if (put_copy(conn, line, n) != 0)
 					return -1;
-				if (r == 0)
-					up_min = up_max = g->up_lo;
-				up_min = g->up_lo < up_min ? g->up_lo : up_min;
-				up_min = g->up_hi < up_min ? g->up_hi : up_min;
-				up_max = g->up_lo > up_max ? g->up_lo : up_max;
-				up_max = g->up_hi > up_max ? g->up_hi : up_max;
 			}
-			n = snprintf(line, sizeof(line), "[%" PRId64 ",%" PRId64 "]\t", up_min, up_max);
-			if (put_copy(conn, line, n) != 0)
-				return -1;
 			for (size_t r = 0; r < t->n; r++)
 			{
 				n = snprintf(line, sizeof(line), "%s%" PRId64 ",%" PRId64 "%s", r ? "," : "{",
