@@ -424,6 +424,10 @@ $$;
 COMMENT ON FUNCTION spamhints.maintain_partitions() IS
 'Moves the rows of spamhints.smtp_sample_default to the partitions of their days (creating them), and builds the B-trees on src_ip and dst_ip of every day partition that is complete: samples more than an hour past its end are loaded, or a day has passed since its end. Returns what it did, a row per partition. spamhints-load runs it after each load. SECURITY DEFINER: the loader does not own the table.';
 
+-- 0.1's activity() returns fewer columns than 0.2's (made below, with the
+-- agents' rates): dropped here, not saved and made again with the table
+DROP FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]);
+
 DO $$
 DECLARE
     r      record;
@@ -454,34 +458,6 @@ BEGIN ATOMIC
            s.sampling_rate, s.tcp_flags, s.ip_len, s.ttl, s.smtp, s.agent, s.load_id, s.frame
     FROM spamhints.smtp_sample s
     WHERE spamhints.dst_role(s.src_port, s.dst_port, ports) IS NOT NULL;
-END;
-$fn$, 'activity', $fn$
-CREATE FUNCTION spamhints.activity(
-    window_start timestamptz, window_end timestamptz,
-    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
-RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
-               syn bigint, clients bigint, servers bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT b.bin_start,
-           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
-           coalesce((a.c).client_only + (a.c).both, 0),
-           coalesce((a.c).server_only + (a.c).both, 0)
-    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
-                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
-    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
-                      count(*) AS samples,
-                      sum(s.sampling_rate)::bigint AS est_packets,
-                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
-                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
-                                            coalesce(ports, l.smtp_ports)) AS c
-               FROM spamhints.smtp_sample s
-               JOIN spamhints.load l ON l.load_id = s.load_id
-               WHERE s.ts >= window_start AND s.ts < window_end
-               GROUP BY 1) AS a USING (bin_start)
-    -- a one-time filter: the bins are counted before anything is read
-    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
-    ORDER BY b.bin_start;
 END;
 $fn$);
 BEGIN
@@ -824,43 +800,6 @@ ORDER BY t.samples DESC, t.customer_id;
 
 COMMENT ON VIEW spamhints.customer_sender IS
 'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';
-
--- activity() returns two more columns: a new function (nothing depends on it)
-DROP FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]);
-
-CREATE FUNCTION spamhints.activity(
-    window_start timestamptz, window_end timestamptz,
-    bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
-RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
-               syn bigint, clients bigint, servers bigint,
-               est_packets_low bigint, est_packets_high bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT b.bin_start,
-           coalesce(a.samples, 0), coalesce(a.est_packets, 0), coalesce(a.syn, 0),
-           coalesce((a.c).client_only + (a.c).both, 0),
-           coalesce((a.c).server_only + (a.c).both, 0),
-           spamhints.est_low(coalesce(a.samples, 0), coalesce(a.est_packets, 0)),
-           spamhints.est_high(coalesce(a.samples, 0), coalesce(a.est_packets, 0))
-    FROM generate_series(window_start, window_end - '1 microsecond'::interval,
-                         spamhints.activity_stride(window_start, window_end, bin)) AS b(bin_start)
-    LEFT JOIN (SELECT date_bin(bin, s.ts, window_start) AS bin_start,
-                      count(*) AS samples,
-                      sum(s.sampling_rate)::bigint AS est_packets,
-                      count(*) FILTER (WHERE s.tcp_flags & 18 = 2) AS syn,
-                      spamhints.smtp_census(s.src_ip, s.dst_ip, s.src_port, s.dst_port,
-                                            coalesce(ports, l.smtp_ports)) AS c
-               FROM spamhints.smtp_sample s
-               JOIN spamhints.load l ON l.load_id = s.load_id
-               WHERE s.ts >= window_start AND s.ts < window_end
-               GROUP BY 1) AS a USING (bin_start)
-    -- a one-time filter: the bins are counted before anything is read
-    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
-    ORDER BY b.bin_start;
-END;
-
-COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
 COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
@@ -2483,7 +2422,7 @@ FROM (SELECT coalesce(sum(g.n), 0)::bigint AS smtp_packets,
                  WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
                  GROUP BY a.load_id, a.agent) AS f ON f.load_id = g.load_id AND f.agent = g.agent) AS s;
 
-CREATE OR REPLACE FUNCTION spamhints.activity(
+CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
 RETURNS TABLE (bin_start timestamptz, samples bigint, est_packets bigint,
