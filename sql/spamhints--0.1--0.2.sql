@@ -424,9 +424,11 @@ $$;
 COMMENT ON FUNCTION spamhints.maintain_partitions() IS
 'Moves the rows of spamhints.smtp_sample_default to the partitions of their days (creating them), and builds the B-trees on src_ip and dst_ip of every day partition that is complete: samples more than an hour past its end are loaded, or a day has passed since its end. Returns what it did, a row per partition. spamhints-load runs it after each load. SECURITY DEFINER: the loader does not own the table.';
 
--- 0.1's activity() returns fewer columns than 0.2's (made below, with the
--- agents' rates): dropped here, not saved and made again with the table
+-- 0.1's activity() and daily_figures have fewer columns than 0.2's (made
+-- below, with the bounds and the agents' rates): dropped here, not saved and
+-- made again with the table
 DROP FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]);
+DROP MATERIALIZED VIEW spamhints.daily_figures;
 
 DO $$
 DECLARE
@@ -1179,7 +1181,6 @@ GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
 -- and grants; the human-readable part of a report gives the bounds of its
 -- estimate of packets from port 25 too
 DROP MATERIALIZED VIEW spamhints.report_queue;
-DROP MATERIALIZED VIEW spamhints.daily_figures;
 DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
 
 CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
@@ -1381,67 +1382,6 @@ $$;
 COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
 'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means (for an open server what was observed, not a verdict), the period, which incident the other parts describe, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the counts of sampled packets with their estimate and its 95% Poisson bounds, and the thresholds of evidence (report_min_samples, report_min_minutes), the warning that says which personal data it holds, with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
 
-CREATE MATERIALIZED VIEW spamhints.daily_figures AS
-WITH samples AS (
-    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day,
-           count(*) AS samples,
-           sum(s.sampling_rate)::bigint AS est_packets,
-           count(DISTINCT s.src_ip) FILTER (WHERE s.dst_port = 25) AS client_addresses
-    FROM spamhints.smtp_sample s
-    GROUP BY 1
-), senders AS (
-    SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, count(DISTINCT a.customer_id) AS customer_senders
-    FROM spamhints.smtp_sample s
-    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
-    WHERE s.dst_port = 25
-    GROUP BY 1
-), produced AS (
-    SELECT (r.reported_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_produced
-    FROM spamhints.report_log r
-    GROUP BY 1
-), sent AS (
-    -- a report is sent when the mailer marks it so, on the day it does
-    SELECT (r.sent_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reports_sent
-    FROM spamhints.report_log r
-    WHERE r.sent_at IS NOT NULL
-    GROUP BY 1
-), days AS (
-    SELECT day FROM samples
-    UNION SELECT day FROM spamhints.detections_per_day
-    UNION SELECT day FROM spamhints.incoming_reports_per_day
-    UNION SELECT day FROM produced
-    UNION SELECT day FROM sent
-)
-SELECT d.day,
-       coalesce(s.samples, 0) AS samples,
-       coalesce(s.est_packets, 0) AS est_packets,
-       coalesce(s.client_addresses, 0) AS client_addresses,
-       coalesce(cs.customer_senders, 0) AS customer_senders,
-       coalesce(m.spam, 0) AS spam,
-       coalesce(m.virus, 0) AS virus,
-       coalesce(m.rejected, 0) AS rejected,
-       coalesce(cc.customers, 0) AS customers_caught,
-       coalesce(cc.new_customers, 0) AS new_customers_caught,
-       coalesce(i.reports, 0) AS incoming_reports,
-       coalesce(p.reports_produced, 0) AS reports_produced,
-       coalesce(r.reports_sent, 0) AS reports_sent,
-       spamhints.est_low(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_low,
-       spamhints.est_high(coalesce(s.samples, 0), coalesce(s.est_packets, 0)) AS est_packets_high
-FROM days d
-LEFT JOIN samples s ON s.day = d.day
-LEFT JOIN senders cs ON cs.day = d.day
-LEFT JOIN spamhints.detections_per_day m ON m.day = d.day
-LEFT JOIN spamhints.customers_caught_per_day cc ON cc.day = d.day
-LEFT JOIN spamhints.incoming_reports_per_day i ON i.day = d.day
-LEFT JOIN produced p ON p.day = d.day
-LEFT JOIN sent r ON r.day = d.day
-ORDER BY d.day;
-
-CREATE UNIQUE INDEX daily_figures_day ON spamhints.daily_figures (day);
-
-COMMENT ON MATERIALIZED VIEW spamhints.daily_figures IS
-'The abuse desk''s figures per UTC day, as of the last spamhints.refresh(): sampled SMTP packets and their estimate, client addresses, customer_senders (our customers seen sending mail directly), spam, virus and rejected mail events, customers_caught by the mail logs (and new ones), incoming_reports, reports_produced (by spamhints.report(), on the day it made them) and reports_sent (report_log.sent_at set by the mailer, on that day); then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL on a day without samples).';
-
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
 FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
@@ -1451,18 +1391,6 @@ CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, so
 COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
 'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new; est_packets with its 95% bounds est_packets_low and est_packets_high. What the daily spamhints.report() run turns into reports.';
 
-COMMENT ON COLUMN spamhints.daily_figures.day IS 'the UTC day';
-COMMENT ON COLUMN spamhints.daily_figures.samples IS 'sampled SMTP packets';
-COMMENT ON COLUMN spamhints.daily_figures.est_packets IS 'their estimated real packets';
-COMMENT ON COLUMN spamhints.daily_figures.client_addresses IS 'distinct addresses seen as SMTP clients';
-COMMENT ON COLUMN spamhints.daily_figures.customer_senders IS 'our customers seen sending mail directly';
-COMMENT ON COLUMN spamhints.daily_figures.spam IS 'spam mail events';
-COMMENT ON COLUMN spamhints.daily_figures.virus IS 'virus mail events';
-COMMENT ON COLUMN spamhints.daily_figures.rejected IS 'rejected mail events';
-COMMENT ON COLUMN spamhints.daily_figures.customers_caught IS 'customers caught by the mail logs';
-COMMENT ON COLUMN spamhints.daily_figures.new_customers_caught IS 'of them, caught for the first time';
-COMMENT ON COLUMN spamhints.daily_figures.incoming_reports IS 'abuse reports received';
-COMMENT ON COLUMN spamhints.daily_figures.reports_sent IS 'reports made (spamhints.report_log)';
 COMMENT ON COLUMN spamhints.report_queue.period IS 'the day the evidence is from';
 COMMENT ON COLUMN spamhints.report_queue.as_of IS 'when spamhints.refresh() computed the row';
 COMMENT ON COLUMN spamhints.report_queue.agreement_id IS 'the agreement (spamhints.agreement)';
@@ -1480,16 +1408,13 @@ COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real pa
 COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
 COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
 COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';
-COMMENT ON COLUMN spamhints.daily_figures.reports_produced IS 'reports spamhints.report() made that day (report_log.reported_at)';
 COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
 COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
 COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
-COMMENT ON COLUMN spamhints.daily_figures.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
-COMMENT ON COLUMN spamhints.daily_figures.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL on a day without samples)';
 COMMENT ON COLUMN spamhints.report_queue.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
 COMMENT ON COLUMN spamhints.report_queue.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL without sampled packets)';
 
-GRANT SELECT ON spamhints.daily_figures, spamhints.report_queue TO spamhints_analyst;
+GRANT SELECT ON spamhints.report_queue TO spamhints_analyst;
 
 -- The sender score's shares with their Wilson 95% intervals
 -- (53_sender_score.sql): six columns at the end of sender_score(), a new
@@ -2510,10 +2435,9 @@ COMMENT ON COLUMN spamhints.agent_rate.factor IS 'what its samples'' sampling_ra
 
 GRANT SELECT ON spamhints.agent_rate TO spamhints_analyst;
 
--- daily_figures (71_schedules.sql) sums the scaled rates too: made again,
--- with its index, comments and grant
-DROP MATERIALIZED VIEW spamhints.daily_figures;
-
+-- daily_figures (71_schedules.sql): the abuse desk's figures per day, with
+-- the 95% bounds of the estimate and each agent's factor; its index,
+-- comments and grant
 CREATE MATERIALIZED VIEW spamhints.daily_figures AS
 WITH samples AS (
     -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
