@@ -1173,249 +1173,6 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
 GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
 
--- Bounds in the daily figures and the reports (05_bounds.sql, 60_reports.sql,
--- 71_schedules.sql): report_candidates() returns est_packets_low and
--- est_packets_high at its end, so it is made again, and with it the two
--- materialized views (daily_figures gains the same two columns at its end;
--- report_queue takes report_candidates()'s), with their indexes, comments
--- and grants; the human-readable part of a report gives the bounds of its
--- estimate of packets from port 25 too
-DROP MATERIALIZED VIEW spamhints.report_queue;
-DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
-
-CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
-RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
-               evidence text[], new_evidence text[], diagnosis text[],
-               first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
-               events bigint, items bigint, suppressed boolean, minutes bigint, min_samples integer,
-               min_minutes integer, est_packets_low bigint, est_packets_high bigint)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, spamhints
-AS $$
-    WITH src AS (
-        SELECT e.source_ip,
-               array_agg(DISTINCT e.kind ORDER BY e.kind) AS kinds,
-               (array_agg(e.asn ORDER BY e.ts) FILTER (WHERE e.asn IS NOT NULL))[1] AS asn,
-               min(e.ts) AS first_ts,
-               max(e.ts) AS last_ts,
-               count(*) FILTER (WHERE e.kind = 'traffic') AS samples,
-               count(DISTINCT date_trunc('minute', e.ts)) FILTER (WHERE e.kind = 'traffic') AS minutes,
-               coalesce(sum(e.sampling_rate) FILTER (WHERE e.kind = 'traffic'), 0)::bigint AS est_packets,
-               count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
-               count(*) AS items
-        FROM spamhints.evidence e
-        WHERE e.ts <@ period
-        GROUP BY e.source_ip
-    ), scoped AS (
-        -- only addresses of ISPs that agreed, and in force at the time of the report
-        SELECT g.agreement_id, g.isp, g.abuse_address,
-               coalesce(g.suppression, spamhints.setting('report_suppression')::interval) AS suppression,
-               coalesce(g.min_samples, spamhints.setting('report_min_samples')::integer) AS min_samples,
-               spamhints.setting('report_min_minutes')::integer AS min_minutes,
-               s.*
-        FROM src s
-        JOIN spamhints.agreement g
-          ON (s.source_ip <<= ANY (g.networks) OR s.asn = ANY (g.asns))
-         AND NOT (s.source_ip <<= ANY (g.exclude))
-         AND g.agreed_at <= at
-         AND (g.withdrawn_at IS NULL OR g.withdrawn_at > at)
-    )
-    SELECT c.agreement_id, c.isp, c.abuse_address, c.source_ip, c.asn, c.kinds,
-           ARRAY(SELECT k FROM unnest(c.kinds) AS k
-                 WHERE k <> ALL (coalesce(r.kinds, '{}')) ORDER BY k),
-           ARRAY(SELECT d.name FROM (VALUES
-                   (1, 'virus', 'virus' = ANY (c.kinds)),
-                   (2, 'spam sender', 'spam' = ANY (c.kinds) OR 'rejected' = ANY (c.kinds)
-                                      OR ('traffic' = ANY (c.kinds) AND NOT 'server' = ANY (c.kinds)
-                                          AND NOT 'virus' = ANY (c.kinds))),
-                   (3, 'open server', 'server' = ANY (c.kinds) AND 'traffic' = ANY (c.kinds))
-                 ) AS d(n, name, holds) WHERE d.holds ORDER BY d.n),
-           c.first_ts, c.last_ts, c.samples, c.est_packets, c.events, c.items,
-           c.kinds <@ coalesce(r.kinds, '{}'), c.minutes, c.min_samples, c.min_minutes,
-           spamhints.est_low(c.samples, c.est_packets), spamhints.est_high(c.samples, c.est_packets)
-    FROM scoped c
-    LEFT JOIN LATERAL (
-        SELECT array_agg(DISTINCT k) AS kinds
-        FROM spamhints.report_log l, unnest(l.evidence) AS k
-        WHERE l.agreement_id = c.agreement_id AND l.source_ip = c.source_ip
-          AND l.reported_at > at - c.suppression AND l.reported_at <= at
-    ) AS r ON true
-    -- a mail-log verdict, or enough sampled packets over more than a moment
-    WHERE c.events > 0 OR (c.samples >= c.min_samples AND c.minutes >= c.min_minutes)
-    ORDER BY c.isp, c.source_ip
-$$;
-
-COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets, mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
-
-CREATE OR REPLACE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
-RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, spamhints
-SET IntervalStyle = 'postgres'
-SET DateStyle = 'ISO, YMD'
-AS $$
-DECLARE
-    max_items  integer := spamhints.setting('report_max_items')::integer;
-    sender     text := spamhints.setting('report_from');
-    retention  text := spamhints.setting('retention')::interval::text;
-    missing    text;
-    human      text;
-    b          record;
-BEGIN
-    SELECT * INTO b FROM spamhints.poisson_bounds(greatest(coalesce(item.traffic_n, 0), 0));
-    -- a report gives its evidence: an item that does not list what it counts
-    -- makes none
-    missing := CASE WHEN item.items IS NULL OR item.items < 1 THEN 'evidence'
-                    WHEN coalesce(cardinality(item.diagnosis), 0) = 0 THEN 'diagnosis'
-                    WHEN coalesce(item.traffic_n, 0) + coalesce(item.server_n, 0) + coalesce(item.mail_n, 0) = 0 THEN 'evidence'
-                    WHEN item.traffic_n > 0 AND item.traffic_lines IS NULL THEN 'sampled packets'
-                    WHEN item.server_n > 0 AND item.server_lines IS NULL THEN 'sampled packets from its port 25'
-                    WHEN item.mail_n > 0 AND item.include_mail_addresses AND item.mail_lines_full IS NULL THEN 'mail events'
-                    WHEN item.mail_n > 0 AND NOT item.include_mail_addresses AND item.mail_lines_bare IS NULL THEN 'mail events'
-               END;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'the report about % would not list its %: no report is made', host(item.source_ip), missing
-            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() lists its evidence; check the setting report_max_items.';
-    END IF;
-    human := format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
-          || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
-          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
-                    to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-                    coalesce(' (' || item.reference || ')', ''))
-          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
-             E'Practice document on reporting abuse from traffic data.\n\n'
-          || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
-          || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
-          || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
-                 CASE WHEN item.events > 0
-                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
-                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
-             ELSE '' END
-          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN
-                 format(E'- open server: this address answers SMTP as a mail server (sampled packets\n  from its port 25 to %s in %s) and also connects to port 25\n  of %s. A mail server that sends its users'' mail does\n  both; so does an open relay or proxy. These packets do not show which.\n',
-                        spamhints.counted(item.clients, 'client', 'clients'),
-                        spamhints.counted(item.client_networks, 'network', 'networks'),
-                        spamhints.counted(item.servers, 'other mail server', 'other mail servers'))
-             ELSE '' END
-          || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
-          || E'Every time below is UTC (time zone +00:00).\n'
-          || format(E'Evidence: %s items (%s).\n%s\n',
-                    item.items, array_to_string(item.evidence, ', '),
-                    CASE WHEN item.new_evidence = item.evidence
-                         THEN format('We have not reported this address to you in the last %s.', item.suppression)
-                         ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
-          || format(E'The machine-readable part and the headers part describe one incident: the\nfirst %s from this address, at %s UTC [%s].\n%s\n',
-                    CASE WHEN item.m_ts IS NOT NULL THEN 'mail' ELSE 'sampled packet' END,
-                    spamhints.utc_text(item.arrival), item.incident_ref,
-                    CASE WHEN item.items > 1 THEN format('The other %s of evidence %s listed here (Incidents: %s).',
-                                                         spamhints.counted(item.items - 1, 'item', 'items'),
-                                                         CASE WHEN item.items = 2 THEN 'is' ELSE 'are' END, item.items)
-                         ELSE 'It is the only item of evidence (Incidents: 1).' END)
-          || CASE WHEN item.traffic_n > 0 THEN
-                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
-                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
-                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
-                    E'sampled packet stands for about N packets.\n\n'
-                 || item.traffic_lines || E'\n'
-                 || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
-                 || format(E'  In all: %s at %s to %s, in %s,\n  from %s UTC to %s UTC.\n  About %s packets (95%% bounds %s to %s: %s Poisson bounds on the\n  count of samples, scaled by the %ssampling rate).\n',
-                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
-                           CASE WHEN item.rate_min = item.rate_max THEN '1 in ' || item.rate_min
-                                ELSE format('1 in %s to 1 in %s', item.rate_min, item.rate_max) END,
-                           spamhints.counted(item.servers, 'mail server', 'mail servers'),
-                           spamhints.counted(item.traffic_minutes, 'minute', 'different minutes'),
-                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last),
-                           to_char(item.est_packets, 'FM999,999,999,999,999,990'),
-                           to_char(round(b.lower * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
-                           to_char(round(b.upper * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
-                           CASE WHEN item.traffic_n <= 100 THEN 'exact' ELSE 'approximate (Wilson-Hilferty)' END,
-                           CASE WHEN item.rate_min = item.rate_max THEN '' ELSE 'average ' END)
-                 || format(E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least %s of them in at least %s\nof the period. This one has %s in %s%s.\n',
-                           item.min_samples, spamhints.counted(item.min_minutes, 'minute', 'different minutes'),
-                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
-                           spamhints.counted(item.traffic_minutes, 'minute', 'minutes'),
-                           CASE WHEN item.events > 0 THEN ' and ' || spamhints.counted(item.events, 'mail event', 'mail events') ELSE '' END)
-             ELSE '' END
-          || CASE WHEN item.server_n > 0 THEN
-                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
-                 || item.server_lines || E'\n'
-                 || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
-                 || format(E'  In all: %s sampled (about %s packets, 95%% bounds %s to %s) to %s\n  in %s (/24 for IPv4, /48 for IPv6).\n', item.server_n,
-                           to_char(item.server_est, 'FM999,999,999,999,999,990'),
-                           to_char(spamhints.est_low(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
-                           to_char(spamhints.est_high(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
-                           spamhints.counted(item.clients, 'client', 'clients'), spamhints.counted(item.client_networks, 'network', 'networks'))
-             ELSE '' END
-          || CASE WHEN item.mail_n > 0 THEN
-                 format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
-                 || format(E'Taken from our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
-                 || CASE WHEN item.include_mail_addresses
-                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
-                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
-                 || CASE WHEN item.include_mail_addresses THEN item.mail_lines_full
-                         ELSE regexp_replace(item.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
-                 || E'\n'
-                 || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
-             ELSE '' END
-          || E'\nWARNING: PERSONAL DATA\n'
-          -- exactly the personal data it holds
-          || 'This report contains personal data: IP addresses and times'
-          || CASE WHEN coalesce(item.mail_n, 0) = 0 THEN E'.\n'
-                  WHEN item.include_mail_addresses
-                  THEN E', host names\nclients gave, and the mail addresses of senders and recipients (many forged,\nbut some may be real people''s).\n'
-                  ELSE E', and host names\nclients gave.\n' END
-          || E'You receive it only so that you can stop abuse from your network, under\n' ||
-             E'our agreement. Use it for that alone; keep it confidential and secure; do\n' ||
-             E'not pass it on (tell your customer what they need to know, without other\n' ||
-             E'people''s data); and delete it when\n'
-          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
-          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
-    IF human IS NULL THEN
-        RAISE EXCEPTION 'the human-readable part of the report about % would be empty: no report is made', host(item.source_ip)
-            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() has every field it needs.';
-    END IF;
-    RETURN human;
-END
-$$;
-
-COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
-'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means (for an open server what was observed, not a verdict), the period, which incident the other parts describe, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the counts of sampled packets with their estimate and its 95% Poisson bounds, and the thresholds of evidence (report_min_samples, report_min_minutes), the warning that says which personal data it holds, with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
-
-CREATE MATERIALIZED VIEW spamhints.report_queue AS
-SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
-FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
-
-CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, source_ip);
-
-COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
-'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new; est_packets with its 95% bounds est_packets_low and est_packets_high. What the daily spamhints.report() run turns into reports.';
-
-COMMENT ON COLUMN spamhints.report_queue.period IS 'the day the evidence is from';
-COMMENT ON COLUMN spamhints.report_queue.as_of IS 'when spamhints.refresh() computed the row';
-COMMENT ON COLUMN spamhints.report_queue.agreement_id IS 'the agreement (spamhints.agreement)';
-COMMENT ON COLUMN spamhints.report_queue.isp IS 'the ISP';
-COMMENT ON COLUMN spamhints.report_queue.abuse_address IS 'where the report goes';
-COMMENT ON COLUMN spamhints.report_queue.source_ip IS 'the address to report';
-COMMENT ON COLUMN spamhints.report_queue.asn IS 'its AS';
-COMMENT ON COLUMN spamhints.report_queue.evidence IS 'the kinds of evidence: traffic, server, spam, virus, rejected';
-COMMENT ON COLUMN spamhints.report_queue.new_evidence IS 'the kinds not reported to this ISP for this address within the suppression window';
-COMMENT ON COLUMN spamhints.report_queue.diagnosis IS 'what the evidence says the address is doing';
-COMMENT ON COLUMN spamhints.report_queue.first_ts IS 'its first item';
-COMMENT ON COLUMN spamhints.report_queue.last_ts IS 'its last item';
-COMMENT ON COLUMN spamhints.report_queue.samples IS 'its sampled packets';
-COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets';
-COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
-COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
-COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';
-COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
-COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
-COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
-COMMENT ON COLUMN spamhints.report_queue.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
-COMMENT ON COLUMN spamhints.report_queue.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL without sampled packets)';
-
-GRANT SELECT ON spamhints.report_queue TO spamhints_analyst;
-
 -- The sender score's shares with their Wilson 95% intervals
 -- (53_sender_score.sql): six columns at the end of sender_score(), a new
 -- function (nothing depends on it)
@@ -2658,13 +2415,16 @@ BEGIN ATOMIC
     ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
 END;
 
--- 0.2: effective sampling rate in the reports (issue #16 item 2, the last
--- gap): evidence gains est_rate (sampling_rate times the agent's factor,
--- appended), and report_candidates() (so report_queue and the reports'
--- text) and report_items()' server_est sum it (60_reports.sql). evidence is
--- already rewritten by shard_views() on a coordinator, which covers the
--- load_agent it now reads; report_queue keeps its columns (report_candidates()
--- keeps its signature) and is refreshed by spamhints.refresh() as before.
+-- Reports (60_reports.sql, 71_schedules.sql). evidence gains est_rate, a
+-- sample's sampling_rate times its agent's factor, at its end (on a
+-- coordinator shard_views() rewrites it, the load_agent it reads included).
+-- report_candidates() sums est_rate and returns the 95% bounds of its
+-- est_packets at its end: 0.1's is dropped, and with it the materialized
+-- view over it, report_queue, made again with its index, comments and grant.
+-- report_items()' server_est sums est_rate; the human-readable part of a
+-- report gives the bounds of its estimate of packets from port 25 too.
+DROP MATERIALIZED VIEW spamhints.report_queue;
+DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
 
 CREATE OR REPLACE VIEW spamhints.evidence AS
 SELECT s.src_ip AS source_ip,
@@ -2705,7 +2465,7 @@ COMMENT ON COLUMN spamhints.evidence.est_rate IS 'the packets the sample stands 
 
 GRANT SELECT (est_rate) ON spamhints.evidence TO spamhints_analyst;
 
-CREATE OR REPLACE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
+CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
 RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
                evidence text[], new_evidence text[], diagnosis text[],
                first_ts timestamptz, last_ts timestamptz, samples bigint, est_packets bigint,
@@ -2770,6 +2530,40 @@ $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
 'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+
+CREATE MATERIALIZED VIEW spamhints.report_queue AS
+SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
+FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;
+
+CREATE UNIQUE INDEX report_queue_key ON spamhints.report_queue (agreement_id, source_ip);
+
+COMMENT ON MATERIALIZED VIEW spamhints.report_queue IS
+'Per agreed ISP, the addresses of theirs with evidence yesterday (UTC) as of the last spamhints.refresh() (as_of): spamhints.report_candidates() for that day; suppressed ones are already reported and have nothing new; est_packets with its 95% bounds est_packets_low and est_packets_high. What the daily spamhints.report() run turns into reports.';
+
+COMMENT ON COLUMN spamhints.report_queue.period IS 'the day the evidence is from';
+COMMENT ON COLUMN spamhints.report_queue.as_of IS 'when spamhints.refresh() computed the row';
+COMMENT ON COLUMN spamhints.report_queue.agreement_id IS 'the agreement (spamhints.agreement)';
+COMMENT ON COLUMN spamhints.report_queue.isp IS 'the ISP';
+COMMENT ON COLUMN spamhints.report_queue.abuse_address IS 'where the report goes';
+COMMENT ON COLUMN spamhints.report_queue.source_ip IS 'the address to report';
+COMMENT ON COLUMN spamhints.report_queue.asn IS 'its AS';
+COMMENT ON COLUMN spamhints.report_queue.evidence IS 'the kinds of evidence: traffic, server, spam, virus, rejected';
+COMMENT ON COLUMN spamhints.report_queue.new_evidence IS 'the kinds not reported to this ISP for this address within the suppression window';
+COMMENT ON COLUMN spamhints.report_queue.diagnosis IS 'what the evidence says the address is doing';
+COMMENT ON COLUMN spamhints.report_queue.first_ts IS 'its first item';
+COMMENT ON COLUMN spamhints.report_queue.last_ts IS 'its last item';
+COMMENT ON COLUMN spamhints.report_queue.samples IS 'its sampled packets';
+COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
+COMMENT ON COLUMN spamhints.report_queue.events IS 'its mail events';
+COMMENT ON COLUMN spamhints.report_queue.items IS 'its items of evidence';
+COMMENT ON COLUMN spamhints.report_queue.suppressed IS 'true when already reported with nothing new: no report';
+COMMENT ON COLUMN spamhints.report_queue.minutes IS 'distinct minutes of the address''s sampled SMTP client packets in the period';
+COMMENT ON COLUMN spamhints.report_queue.min_samples IS 'the sampled packets an address with traffic evidence only needs to be reported (the agreement''s min_samples, or the setting report_min_samples)';
+COMMENT ON COLUMN spamhints.report_queue.min_minutes IS 'the distinct minutes it needs (the setting report_min_minutes)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.report_queue.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets) (NULL without sampled packets)';
+
+GRANT SELECT ON spamhints.report_queue TO spamhints_analyst;
 
 CREATE OR REPLACE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
                                        at timestamptz DEFAULT now())
@@ -2896,7 +2690,140 @@ $$;
 COMMENT ON TYPE spamhints.report_item IS
 'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est (the estimate of its server packets: sampling rates times their agents'' factors, evidence.est_rate), the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';
 
-COMMENT ON COLUMN spamhints.report_queue.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
+CREATE OR REPLACE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, spamhints
+SET IntervalStyle = 'postgres'
+SET DateStyle = 'ISO, YMD'
+AS $$
+DECLARE
+    max_items  integer := spamhints.setting('report_max_items')::integer;
+    sender     text := spamhints.setting('report_from');
+    retention  text := spamhints.setting('retention')::interval::text;
+    missing    text;
+    human      text;
+    b          record;
+BEGIN
+    SELECT * INTO b FROM spamhints.poisson_bounds(greatest(coalesce(item.traffic_n, 0), 0));
+    -- a report gives its evidence: an item that does not list what it counts
+    -- makes none
+    missing := CASE WHEN item.items IS NULL OR item.items < 1 THEN 'evidence'
+                    WHEN coalesce(cardinality(item.diagnosis), 0) = 0 THEN 'diagnosis'
+                    WHEN coalesce(item.traffic_n, 0) + coalesce(item.server_n, 0) + coalesce(item.mail_n, 0) = 0 THEN 'evidence'
+                    WHEN item.traffic_n > 0 AND item.traffic_lines IS NULL THEN 'sampled packets'
+                    WHEN item.server_n > 0 AND item.server_lines IS NULL THEN 'sampled packets from its port 25'
+                    WHEN item.mail_n > 0 AND item.include_mail_addresses AND item.mail_lines_full IS NULL THEN 'mail events'
+                    WHEN item.mail_n > 0 AND NOT item.include_mail_addresses AND item.mail_lines_bare IS NULL THEN 'mail events'
+               END;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'the report about % would not list its %: no report is made', host(item.source_ip), missing
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() lists its evidence; check the setting report_max_items.';
+    END IF;
+    human := format(E'Abuse report about %s%s\n\n', host(item.source_ip), coalesce(' (AS' || item.asn || ')', ''))
+          || format(E'This report is about %s, an address in your network.\n', host(item.source_ip))
+          || format(E'You agreed to receive reports based on traffic data on %s%s.\n',
+                    to_char(item.agreed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    coalesce(' (' || item.reference || ')', ''))
+          || E'We send them to no one who has not agreed. This report follows the Best\n' ||
+             E'Practice document on reporting abuse from traffic data.\n\n'
+          || 'Diagnosis: ' || array_to_string(item.diagnosis, ', ') || E'\n'
+          || CASE WHEN 'virus' = ANY (item.diagnosis) THEN format(E'- virus: our mail servers received mail from this address that carried a\n  virus (%s): the computer is probably infected.\n', item.viruses) ELSE '' END
+          || CASE WHEN 'spam sender' = ANY (item.diagnosis) THEN
+                 CASE WHEN item.events > 0
+                      THEN E'- spam sender: our mail servers received spam from this address, or\n  refused its mail.\n'
+                      ELSE E'- spam sender: this address sends mail directly to mail servers (port 25)\n  instead of through its provider''s mail servers, as a computer infected\n  with spam-sending malware does.\n' END
+             ELSE '' END
+          || CASE WHEN 'open server' = ANY (item.diagnosis) THEN
+                 format(E'- open server: this address answers SMTP as a mail server (sampled packets\n  from its port 25 to %s in %s) and also connects to port 25\n  of %s. A mail server that sends its users'' mail does\n  both; so does an open relay or proxy. These packets do not show which.\n',
+                        spamhints.counted(item.clients, 'client', 'clients'),
+                        spamhints.counted(item.client_networks, 'network', 'networks'),
+                        spamhints.counted(item.servers, 'other mail server', 'other mail servers'))
+             ELSE '' END
+          || format(E'\nPeriod covered: %s.\n', spamhints.report_period_text(period))
+          || E'Every time below is UTC (time zone +00:00).\n'
+          || format(E'Evidence: %s items (%s).\n%s\n',
+                    item.items, array_to_string(item.evidence, ', '),
+                    CASE WHEN item.new_evidence = item.evidence
+                         THEN format('We have not reported this address to you in the last %s.', item.suppression)
+                         ELSE format('New since our last report to you about it (within %s): %s.', item.suppression, array_to_string(item.new_evidence, ', ')) END)
+          || format(E'The machine-readable part and the headers part describe one incident: the\nfirst %s from this address, at %s UTC [%s].\n%s\n',
+                    CASE WHEN item.m_ts IS NOT NULL THEN 'mail' ELSE 'sampled packet' END,
+                    spamhints.utc_text(item.arrival), item.incident_ref,
+                    CASE WHEN item.items > 1 THEN format('The other %s of evidence %s listed here (Incidents: %s).',
+                                                         spamhints.counted(item.items - 1, 'item', 'items'),
+                                                         CASE WHEN item.items = 2 THEN 'is' ELSE 'are' END, item.items)
+                         ELSE 'It is the only item of evidence (Incidents: 1).' END)
+          || CASE WHEN item.traffic_n > 0 THEN
+                 format(E'\nSampled SMTP packets from %s to mail servers (port 25)\n', host(item.source_ip))
+                 || E'Switches in our network sample one packet in N ("sampled 1 in N" below)\n' ||
+                    E'and send its headers to our collector, which timed it on arrival; each\n' ||
+                    E'sampled packet stands for about N packets.\n\n'
+                 || item.traffic_lines || E'\n'
+                 || CASE WHEN item.traffic_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.traffic_n - max_items) ELSE '' END
+                 || format(E'  In all: %s at %s to %s, in %s,\n  from %s UTC to %s UTC.\n  About %s packets (95%% bounds %s to %s: %s Poisson bounds on the\n  count of samples, scaled by the %ssampling rate).\n',
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           CASE WHEN item.rate_min = item.rate_max THEN '1 in ' || item.rate_min
+                                ELSE format('1 in %s to 1 in %s', item.rate_min, item.rate_max) END,
+                           spamhints.counted(item.servers, 'mail server', 'mail servers'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'different minutes'),
+                           spamhints.utc_text(item.traffic_first), spamhints.utc_text(item.traffic_last),
+                           to_char(item.est_packets, 'FM999,999,999,999,999,990'),
+                           to_char(round(b.lower * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           to_char(round(b.upper * item.est_packets / item.traffic_n), 'FM999,999,999,999,999,990'),
+                           CASE WHEN item.traffic_n <= 100 THEN 'exact' ELSE 'approximate (Wilson-Hilferty)' END,
+                           CASE WHEN item.rate_min = item.rate_max THEN '' ELSE 'average ' END)
+                 || format(E'We report an address when our mail servers caught its mail, or on sampled\npackets alone when it has at least %s of them in at least %s\nof the period. This one has %s in %s%s.\n',
+                           item.min_samples, spamhints.counted(item.min_minutes, 'minute', 'different minutes'),
+                           spamhints.counted(item.traffic_n, 'sampled packet', 'sampled packets'),
+                           spamhints.counted(item.traffic_minutes, 'minute', 'minutes'),
+                           CASE WHEN item.events > 0 THEN ' and ' || spamhints.counted(item.events, 'mail event', 'mail events') ELSE '' END)
+             ELSE '' END
+          || CASE WHEN item.server_n > 0 THEN
+                 format(E'\nSampled SMTP packets from port 25 of %s (it answers as a mail server)\n\n', host(item.source_ip))
+                 || item.server_lines || E'\n'
+                 || CASE WHEN item.server_n > max_items THEN format(E'  ... and %s more sampled packets, not listed\n', item.server_n - max_items) ELSE '' END
+                 || format(E'  In all: %s sampled (about %s packets, 95%% bounds %s to %s) to %s\n  in %s (/24 for IPv4, /48 for IPv6).\n', item.server_n,
+                           to_char(item.server_est, 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_low(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
+                           to_char(spamhints.est_high(item.server_n, item.server_est), 'FM999,999,999,999,999,990'),
+                           spamhints.counted(item.clients, 'client', 'clients'), spamhints.counted(item.client_networks, 'network', 'networks'))
+             ELSE '' END
+          || CASE WHEN item.mail_n > 0 THEN
+                 format(E'\nMail from %s to our mail servers\n', host(item.source_ip))
+                 || format(E'Taken from our mail servers'' logs; their times were converted to UTC from the\nservers'' time zone (%s). Sizes in bytes.', item.zones)
+                 || CASE WHEN item.include_mail_addresses
+                         THEN E'\nEnvelope sender and recipient addresses are as the client gave them: the\nsender is often forged.\n\n'
+                         ELSE E'\nSender and recipient addresses are left out, as agreed.\n\n' END
+                 || CASE WHEN item.include_mail_addresses THEN item.mail_lines_full
+                         ELSE regexp_replace(item.mail_lines_bare, '[^[:space:]<>"(),;:]+@[^[:space:]<>"(),;:]+', '(address removed)', 'g') END
+                 || E'\n'
+                 || CASE WHEN item.mail_n > max_items THEN format(E'  ... and %s more messages, not listed\n', item.mail_n - max_items) ELSE '' END
+             ELSE '' END
+          || E'\nWARNING: PERSONAL DATA\n'
+          -- exactly the personal data it holds
+          || 'This report contains personal data: IP addresses and times'
+          || CASE WHEN coalesce(item.mail_n, 0) = 0 THEN E'.\n'
+                  WHEN item.include_mail_addresses
+                  THEN E', host names\nclients gave, and the mail addresses of senders and recipients (many forged,\nbut some may be real people''s).\n'
+                  ELSE E', and host names\nclients gave.\n' END
+          || E'You receive it only so that you can stop abuse from your network, under\n' ||
+             E'our agreement. Use it for that alone; keep it confidential and secure; do\n' ||
+             E'not pass it on (tell your customer what they need to know, without other\n' ||
+             E'people''s data); and delete it when\n'
+          || format(E'the problem is dealt with, within %s at the latest, as we do.\n', retention)
+          || format(E'\nReplies to %s. Reference: %s.\n', sender, message_id);
+    IF human IS NULL THEN
+        RAISE EXCEPTION 'the human-readable part of the report about % would be empty: no report is made', host(item.source_ip)
+            USING ERRCODE = '22023', HINT = 'An item from spamhints.report_items() has every field it needs.';
+    END IF;
+    RETURN human;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.report_human(spamhints.report_item, tstzrange, text) IS
+'The human-readable part of a report (text/plain): the address, the agreement it is sent under, the diagnosis and what it means (for an open server what was observed, not a verdict), the period, which incident the other parts describe, every item of evidence timed in UTC (up to the setting report_max_items per kind, mail addresses only when the agreement includes them), the counts of sampled packets with their estimate and its 95% Poisson bounds, and the thresholds of evidence (report_min_samples, report_min_minutes), the warning that says which personal data it holds, with the retention, and where replies go (the setting report_from, message_id). An item that does not list its evidence (no lines for a kind it counts, no diagnosis) makes no text: an error (22023).';
+
 
 COMMENT ON VIEW spamhints.agent_rate IS
 'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and so report_queue and the reports, through evidence.est_rate) sums sampling_rate * factor (not the rollups'' address_day, made as the samples arrive: configured rate); an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';
