@@ -734,87 +734,6 @@ RETURN CASE WHEN n > 0 AND k >= 0 AND k <= n THEN
 COMMENT ON FUNCTION spamhints.wilson_high(bigint, bigint) IS
 'The upper bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 + z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_high(0, 10) = 0.2775.';
 
-CREATE OR REPLACE VIEW spamhints.packet_stats AS
-SELECT s.smtp_packets,
-       s.syn, s.syn_ack, s.rst, s.fin,
-       round(100.0 * s.syn     / nullif(s.smtp_packets, 0), 2) AS syn_pct,
-       round(100.0 * s.syn_ack / nullif(s.smtp_packets, 0), 2) AS syn_ack_pct,
-       round(100.0 * s.rst     / nullif(s.smtp_packets, 0), 2) AS rst_pct,
-       round(100.0 * s.fin     / nullif(s.smtp_packets, 0), 2) AS fin_pct,
-       s.est_packets,
-       spamhints.est_low(s.smtp_packets, s.est_packets) AS est_packets_low,
-       spamhints.est_high(s.smtp_packets, s.est_packets) AS est_packets_high,
-       round(100 * spamhints.wilson_low(s.syn, s.smtp_packets)::numeric, 2)      AS syn_pct_low,
-       round(100 * spamhints.wilson_high(s.syn, s.smtp_packets)::numeric, 2)     AS syn_pct_high,
-       round(100 * spamhints.wilson_low(s.syn_ack, s.smtp_packets)::numeric, 2)  AS syn_ack_pct_low,
-       round(100 * spamhints.wilson_high(s.syn_ack, s.smtp_packets)::numeric, 2) AS syn_ack_pct_high,
-       round(100 * spamhints.wilson_low(s.rst, s.smtp_packets)::numeric, 2)      AS rst_pct_low,
-       round(100 * spamhints.wilson_high(s.rst, s.smtp_packets)::numeric, 2)     AS rst_pct_high,
-       round(100 * spamhints.wilson_low(s.fin, s.smtp_packets)::numeric, 2)      AS fin_pct_low,
-       round(100 * spamhints.wilson_high(s.fin, s.smtp_packets)::numeric, 2)     AS fin_pct_high
-FROM (SELECT count(*) AS smtp_packets,
-             count(*) FILTER (WHERE tcp_flags & 18 = 2)  AS syn,
-             count(*) FILTER (WHERE tcp_flags & 18 = 18) AS syn_ack,
-             count(*) FILTER (WHERE tcp_flags & 4 <> 0)  AS rst,
-             count(*) FILTER (WHERE tcp_flags & 1 <> 0)  AS fin,
-             coalesce(sum(sampling_rate), 0)::bigint     AS est_packets
-      FROM spamhints.smtp_sample) AS s;
-
-COMMENT ON VIEW spamhints.packet_stats IS
-'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';
-
-CREATE OR REPLACE VIEW spamhints.customer_sender AS
-WITH sent AS (
-    SELECT a.customer_id, s.src_ip, s.dst_ip, s.ts, s.sampling_rate
-    FROM spamhints.smtp_sample s
-    JOIN spamhints.ip_assignment a ON a.network >>= s.src_ip AND a.during @> s.ts
-    WHERE s.dst_port = 25
-), caught AS (
-    SELECT a.customer_id,
-           count(*) FILTER (WHERE e.verdict = 'spam') AS spam,
-           count(*) FILTER (WHERE e.verdict = 'virus') AS virus,
-           max(e.ts) AS last_caught
-    FROM spamhints.mail_event e
-    JOIN spamhints.ip_assignment a ON a.network >>= e.client_ip AND a.during @> e.ts
-    WHERE e.verdict IN ('spam', 'virus')
-    GROUP BY a.customer_id
-)
-SELECT t.customer_id, t.addresses, t.first_seen, t.last_seen, t.samples, t.est_packets,
-       t.servers, t.hourly,
-       c.customer_id IS NOT NULL AS caught,
-       coalesce(c.spam, 0) AS caught_spam,
-       coalesce(c.virus, 0) AS caught_virus,
-       c.last_caught,
-       spamhints.est_low(t.samples, t.est_packets) AS est_packets_low,
-       spamhints.est_high(t.samples, t.est_packets) AS est_packets_high
-FROM (SELECT s.customer_id,
-             array_agg(DISTINCT s.src_ip) AS addresses,
-             min(s.ts) AS first_seen,
-             max(s.ts) AS last_seen,
-             count(*) AS samples,
-             sum(s.sampling_rate)::bigint AS est_packets,
-             count(DISTINCT s.dst_ip) AS servers,
-             spamhints.hourly(s.ts) AS hourly
-      FROM sent s
-      GROUP BY s.customer_id) AS t
-LEFT JOIN caught c USING (customer_id)
-ORDER BY t.samples DESC, t.customer_id;
-
-COMMENT ON VIEW spamhints.customer_sender IS
-'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';
-
-COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
-COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
-COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
-COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
-COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
-COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
-COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
-COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
-COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
-COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
-COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
-COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 
 -- The sender score (sql/parts/53_sender_score.sql)
 CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
@@ -2101,6 +2020,20 @@ FROM (SELECT coalesce(sum(g.n), 0)::bigint AS smtp_packets,
                  WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
                  GROUP BY a.load_id, a.agent) AS f ON f.load_id = g.load_id AND f.agent = g.agent) AS s;
 
+COMMENT ON VIEW spamhints.packet_stats IS
+'The raw packet statistics of all loads: sampled SMTP packets, SYN (SYN set, ACK clear), SYN/ACK, RST and FIN counts with their shares in percent, and est_packets, the estimated real packet count (sum of sampling rates); then (0.2) the 95% bounds of each: est_packets_low and est_packets_high (mid-p Poisson bounds of the sample count, scaled: spamhints.est_low/est_high), and the Wilson intervals of the shares, syn_pct_low, syn_pct_high and the same for syn_ack, rst and fin.';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates, each times its agent''s factor (spamhints.agent_rate)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(smtp_packets, est_packets)';
+COMMENT ON COLUMN spamhints.packet_stats.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(smtp_packets, est_packets) (NULL with no packet)';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_low IS 'lower bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_pct_high IS 'upper bound of Wilson''s 95% interval of syn_pct, in percent';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_low IS 'lower bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.syn_ack_pct_high IS 'upper bound of Wilson''s 95% interval of syn_ack_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_low IS 'lower bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson''s 95% interval of rst_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
+COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
+
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
@@ -2178,7 +2111,6 @@ END;
 COMMENT ON FUNCTION spamhints.address(inet, tstzrange) IS
 'Everything about one address in spamhints.smtp_sample, in period (default: all time): samples (a sample from the address to itself counts once), est_packets (their sampling rates summed, each times its agent''s factor, spamhints.agent_rate), as_source and as_destination, role (the OR of the SMTP roles its samples give it, with each load''s ports; NULL when none), peers (distinct addresses at the other end), first_seen, last_seen, hourly (the hist24 of its samples by hour of day: spamhints.chart(hourly)), and customer (spamhints.customer_at the address at last_seen). Through the B-trees on src_ip and dst_ip of the day partitions, and only the partitions of period: never a scan of the table.';
 
-COMMENT ON COLUMN spamhints.packet_stats.est_packets IS 'estimated real packets: the sum of the sampling rates, each times its agent''s factor (spamhints.agent_rate)';
 COMMENT ON COLUMN spamhints.agent_rate.load_id IS 'the load (spamhints.load)';
 COMMENT ON COLUMN spamhints.agent_rate.agent IS 'the sFlow agent address, its sub-agents pooled';
 COMMENT ON COLUMN spamhints.agent_rate.configured_rate IS 'the rate its flow samples say, the mean over its sample steps';
@@ -2318,7 +2250,11 @@ FROM (SELECT s.customer_id,
 LEFT JOIN caught c USING (customer_id)
 ORDER BY t.samples DESC, t.customer_id;
 
+COMMENT ON VIEW spamhints.customer_sender IS
+'Which of our customers send mail directly (sFlow): our customers whose addresses acted as SMTP clients (sampled packets to port 25), each sample matched to the customer who held its address at its time (spamhints.ip_assignment): addresses, first_seen and last_seen, samples, est_packets (sum of sampling rates), servers (distinct destinations), hourly (hist24 in the session''s TimeZone; chart(hourly) draws it), and whether our mail logs already caught them: caught, caught_spam and caught_virus events, last_caught; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high). Busiest first. Not caught: WHERE NOT caught.';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
+COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 
 -- sender_score() (53_sender_score.sql): its est_packets scaled; same columns
 CREATE OR REPLACE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
