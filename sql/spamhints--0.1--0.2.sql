@@ -735,87 +735,6 @@ COMMENT ON FUNCTION spamhints.wilson_high(bigint, bigint) IS
 'The upper bound of Wilson''s 95% interval of a share, k of n: (k + z²/2 + z sqrt(k (n - k) / n + z²/4)) / (n + z²), z = 1.96; NULL for n = 0 or k outside 0..n. E.g. wilson_high(0, 10) = 0.2775.';
 
 
--- The sender score (sql/parts/53_sender_score.sql)
-CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
-                                       min_samples integer DEFAULT 10)
-RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
-               client_only boolean, servers bigint, server_networks bigint,
-               syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
-               network_senders bigint, network_addresses bigint, neighbour_share float8,
-               dynamic boolean, score float8, abstained boolean, rank bigint,
-               est_packets bigint, est_packets_low bigint, est_packets_high bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    WITH e AS (
-        SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
-               e.side, e.tcp_flags, e.ts, e.sampling_rate,
-               network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
-        FROM spamhints.endpoint e
-        WHERE e.ts >= window_start AND e.ts < window_end
-    ), per AS (
-        SELECT e.ip, min(e.net) AS net,
-               count(*) FILTER (WHERE e.as_client) AS client_samples,
-               count(*) FILTER (WHERE e.as_server) AS server_samples,
-               count(DISTINCT e.peer) FILTER (WHERE e.as_client) AS servers,
-               count(DISTINCT network(set_masklen(e.peer, CASE WHEN family(e.peer) = 4 THEN 24 ELSE 48 END)))
-                   FILTER (WHERE e.as_client) AS server_networks,
-               count(*) FILTER (WHERE e.as_client AND e.side = 'src' AND e.tcp_flags & 18 = 2) AS syn,
-               count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
-               count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
-               max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
-               coalesce(sum(e.sampling_rate) FILTER (WHERE e.as_client), 0)::bigint AS est_packets
-        FROM e
-        GROUP BY e.ip
-    ), nets AS (
-        SELECT p.net, count(*) AS addresses, count(*) FILTER (WHERE p.client_samples > 0) AS senders
-        FROM per p
-        GROUP BY p.net
-    ), f AS (
-        SELECT p.ip,
-               (SELECT a.customer_id FROM spamhints.ip_assignment a
-                WHERE a.network >>= p.ip AND a.during @> p.last_seen) AS customer_id,
-               p.client_samples, p.server_samples, p.server_samples = 0 AS client_only,
-               p.servers, p.server_networks,
-               p.syn::float8 / p.client_samples AS syn_share,
-               p.rst::float8 / p.client_samples AS rst_share,
-               p.active_hours,
-               least(1, p.active_hours / (24 * (1 - power(23.0 / 24, p.client_samples))))::float8 AS hour_spread,
-               n.senders AS network_senders, n.addresses AS network_addresses,
-               CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
-               EXISTS (SELECT FROM spamhints.ip_assignment a
-                       WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
-                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
-               p.est_packets
-        FROM per p
-        JOIN nets n ON n.net = p.net
-        WHERE p.client_samples > 0
-    ), s AS (
-        SELECT f.*,
-               CASE WHEN f.client_samples >= min_samples THEN
-                   0.25 * f.client_only::integer
-                   + 0.25 * least(1, ln(f.server_networks) / ln(32))
-                   + 0.15 * least(1, f.syn_share / 0.25)
-                   + 0.10 * least(1, f.rst_share / 0.15)
-                   + 0.10 * f.hour_spread
-                   + 0.05 * f.neighbour_share
-                   + 0.10 * f.dynamic::integer
-               END AS score
-        FROM f
-    )
-    SELECT s.ip, s.customer_id, s.client_samples, s.server_samples, s.client_only, s.servers,
-           s.server_networks, s.syn_share, s.rst_share, s.active_hours, s.hour_spread,
-           s.network_senders, s.network_addresses, s.neighbour_share, s.dynamic,
-           round(s.score::numeric, 4)::float8, s.score IS NULL,
-           CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
-           s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
-           spamhints.est_high(s.client_samples, s.est_packets)
-    FROM s
-    ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
-END;
-
-COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
-'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Highest first.';
-
 -- The agents' sampling (sql/parts/10_samples.sql): the configured
 -- and effective rates of load_agent, at the end of the table (other 0.2
 -- columns of load_agent may come before or after them)
@@ -1091,97 +1010,6 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 
 GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
 GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
-
--- The sender score's shares with their Wilson 95% intervals
--- (53_sender_score.sql): six columns at the end of sender_score(), a new
--- function (nothing depends on it)
-DROP FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer);
-
-CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
-                                       min_samples integer DEFAULT 10)
-RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
-               client_only boolean, servers bigint, server_networks bigint,
-               syn_share float8, rst_share float8, active_hours bigint, hour_spread float8,
-               network_senders bigint, network_addresses bigint, neighbour_share float8,
-               dynamic boolean, score float8, abstained boolean, rank bigint,
-               est_packets bigint, est_packets_low bigint, est_packets_high bigint,
-               syn_share_low float8, syn_share_high float8, rst_share_low float8, rst_share_high float8,
-               neighbour_share_low float8, neighbour_share_high float8)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    WITH e AS (
-        SELECT e.ip, e.peer, e.role <> 'server' AS as_client, e.role <> 'client' AS as_server,
-               e.side, e.tcp_flags, e.ts, e.sampling_rate,
-               network(set_masklen(e.ip, CASE WHEN family(e.ip) = 4 THEN 24 ELSE 48 END)) AS net
-        FROM spamhints.endpoint e
-        WHERE e.ts >= window_start AND e.ts < window_end
-    ), per AS (
-        SELECT e.ip, min(e.net) AS net,
-               count(*) FILTER (WHERE e.as_client) AS client_samples,
-               count(*) FILTER (WHERE e.as_server) AS server_samples,
-               count(DISTINCT e.peer) FILTER (WHERE e.as_client) AS servers,
-               count(DISTINCT network(set_masklen(e.peer, CASE WHEN family(e.peer) = 4 THEN 24 ELSE 48 END)))
-                   FILTER (WHERE e.as_client) AS server_networks,
-               count(*) FILTER (WHERE e.as_client AND e.side = 'src' AND e.tcp_flags & 18 = 2) AS syn,
-               count(*) FILTER (WHERE e.as_client AND e.tcp_flags & 4 <> 0) AS rst,
-               count(DISTINCT extract(hour FROM e.ts)) FILTER (WHERE e.as_client) AS active_hours,
-               max(e.ts) FILTER (WHERE e.as_client) AS last_seen,
-               coalesce(sum(e.sampling_rate) FILTER (WHERE e.as_client), 0)::bigint AS est_packets
-        FROM e
-        GROUP BY e.ip
-    ), nets AS (
-        SELECT p.net, count(*) AS addresses, count(*) FILTER (WHERE p.client_samples > 0) AS senders
-        FROM per p
-        GROUP BY p.net
-    ), f AS (
-        SELECT p.ip,
-               (SELECT a.customer_id FROM spamhints.ip_assignment a
-                WHERE a.network >>= p.ip AND a.during @> p.last_seen) AS customer_id,
-               p.client_samples, p.server_samples, p.server_samples = 0 AS client_only,
-               p.servers, p.server_networks,
-               p.syn::float8 / p.client_samples AS syn_share,
-               p.rst::float8 / p.client_samples AS rst_share,
-               p.active_hours,
-               least(1, p.active_hours / (24 * (1 - power(23.0 / 24, p.client_samples))))::float8 AS hour_spread,
-               n.senders AS network_senders, n.addresses AS network_addresses,
-               CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
-               EXISTS (SELECT FROM spamhints.ip_assignment a
-                       WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
-                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
-               p.est_packets, p.syn AS syn_n, p.rst AS rst_n
-        FROM per p
-        JOIN nets n ON n.net = p.net
-        WHERE p.client_samples > 0
-    ), s AS (
-        SELECT f.*,
-               CASE WHEN f.client_samples >= min_samples THEN
-                   0.25 * f.client_only::integer
-                   + 0.25 * least(1, ln(f.server_networks) / ln(32))
-                   + 0.15 * least(1, f.syn_share / 0.25)
-                   + 0.10 * least(1, f.rst_share / 0.15)
-                   + 0.10 * f.hour_spread
-                   + 0.05 * f.neighbour_share
-                   + 0.10 * f.dynamic::integer
-               END AS score
-        FROM f
-    )
-    SELECT s.ip, s.customer_id, s.client_samples, s.server_samples, s.client_only, s.servers,
-           s.server_networks, s.syn_share, s.rst_share, s.active_hours, s.hour_spread,
-           s.network_senders, s.network_addresses, s.neighbour_share, s.dynamic,
-           round(s.score::numeric, 4)::float8, s.score IS NULL,
-           CASE WHEN s.score IS NOT NULL THEN rank() OVER (ORDER BY round(s.score::numeric, 4) DESC NULLS LAST) END,
-           s.est_packets, spamhints.est_low(s.client_samples, s.est_packets),
-           spamhints.est_high(s.client_samples, s.est_packets),
-           spamhints.wilson_low(s.syn_n, s.client_samples), spamhints.wilson_high(s.syn_n, s.client_samples),
-           spamhints.wilson_low(s.rst_n, s.client_samples), spamhints.wilson_high(s.rst_n, s.client_samples),
-           spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
-           spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
-    FROM s
-    ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
-END;
-
-COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
-'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';
 
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
@@ -2256,8 +2084,11 @@ COMMENT ON COLUMN spamhints.customer_sender.est_packets IS 'their estimated real
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_low IS 'lower 95% bound of est_packets: spamhints.est_low(samples, est_packets)';
 COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound of est_packets: spamhints.est_high(samples, est_packets)';
 
--- sender_score() (53_sender_score.sql): its est_packets scaled; same columns
-CREATE OR REPLACE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
+-- The sender score (53_sender_score.sql): per address that sent as an SMTP
+-- client, the network-level features, the Wilson 95% intervals of its
+-- shares, the score, and its est_packets (each agent's factor) with their
+-- 95% bounds
+CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
                                        min_samples integer DEFAULT 10)
 RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
                client_only boolean, servers bigint, server_networks bigint,
@@ -2347,6 +2178,9 @@ BEGIN ATOMIC
     FROM s
     ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
 END;
+
+COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';
 
 -- Reports (60_reports.sql, 71_schedules.sql). evidence gains est_rate, a
 -- sample's sampling_rate times its agent's factor, at its end (on a
