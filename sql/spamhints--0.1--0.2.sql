@@ -592,36 +592,6 @@ BEGIN
 END
 $$;
 
--- everything about one address, through the B-trees of the partitions
-CREATE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
-RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
-               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
-               hourly spamhints.hist24, customer text)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT $1, count(*), coalesce(sum(s.sampling_rate), 0)::bigint,
-           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
-           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
-           spamhints.hourly(s.ts),
-           spamhints.customer_at($1, max(s.ts))
-    FROM (SELECT x.ts, x.sampling_rate, 'src' AS side, x.dst_ip AS peer,
-                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
-          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
-          WHERE x.src_ip = $1
-            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
-            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
-          UNION ALL
-          SELECT x.ts, x.sampling_rate, 'dst', x.src_ip,
-                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
-          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
-          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
-            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
-            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s;
-END;
-
-COMMENT ON FUNCTION spamhints.address(inet, tstzrange) IS
-'Everything about one address in spamhints.smtp_sample, in period (default: all time): samples (a sample from the address to itself counts once), est_packets (their sampling rates summed), as_source and as_destination, role (the OR of the SMTP roles its samples give it, with each load''s ports; NULL when none), peers (distinct addresses at the other end), first_seen, last_seen, hourly (the hist24 of its samples by hour of day: spamhints.chart(hourly)), and customer (spamhints.customer_at the address at last_seen). Through the B-trees on src_ip and dst_ip of the day partitions, and only the partitions of period: never a scan of the table.';
-
 -- purge() drops the partitions past the retention whole
 CREATE OR REPLACE FUNCTION spamhints.purge(retention interval DEFAULT NULL, at timestamptz DEFAULT now())
 RETURNS TABLE (table_name text, deleted bigint, cutoff timestamptz)
@@ -1903,7 +1873,7 @@ END;
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
 'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
-CREATE OR REPLACE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
+CREATE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
 RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
                role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
                hourly spamhints.hist24, customer text)
@@ -1918,6 +1888,7 @@ BEGIN ATOMIC
                  spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
           FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
           WHERE x.src_ip = $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
             AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
             AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
           UNION ALL
@@ -1925,6 +1896,7 @@ BEGIN ATOMIC
                  spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
           FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
           WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
+            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
             AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
             AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
     -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
@@ -3047,39 +3019,4 @@ BEGIN ATOMIC
       AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
       AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
       AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
-END;
-
-CREATE OR REPLACE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
-RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
-               role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
-               hourly spamhints.hist24, customer text)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT $1, count(*), coalesce(round(sum(s.sampling_rate * coalesce(f.factor, 1))), 0)::bigint,
-           count(*) FILTER (WHERE s.side = 'src'), count(*) FILTER (WHERE s.side = 'dst'),
-           spamhints.role_or(s.role), count(DISTINCT s.peer), min(s.ts), max(s.ts),
-           spamhints.hourly(s.ts),
-           spamhints.customer_at($1, max(s.ts))
-    FROM (SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'src' AS side, x.dst_ip AS peer,
-                 spamhints.src_role(x.src_port, x.dst_port, l.smtp_ports) AS role
-          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
-          WHERE x.src_ip = $1
-            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
-            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
-            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))
-          UNION ALL
-          SELECT x.ts, x.sampling_rate, x.load_id, x.agent, 'dst', x.src_ip,
-                 spamhints.dst_role(x.src_port, x.dst_port, l.smtp_ports)
-          FROM spamhints.smtp_sample x JOIN spamhints.load l ON l.load_id = x.load_id
-          WHERE x.dst_ip = $1 AND x.src_ip IS DISTINCT FROM $1
-            AND x.ts >= coalesce(lower($2), '-infinity') AND x.ts <= coalesce(upper($2), 'infinity')
-            AND ($2 IS NULL OR lower_inf($2) OR x.ts > lower($2) OR (lower_inc($2) AND x.ts = lower($2)))
-            AND ($2 IS NULL OR upper_inf($2) OR x.ts < upper($2) OR (upper_inc($2) AND x.ts = upper($2)))) AS s
-    -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
-    LEFT JOIN (SELECT a.load_id, a.agent,
-                      spamhints.rate_factor(sum(a.configured_rate * a.rate_samples),
-                                            sum(a.effective_rate * a.rate_samples), sum(a.rate_samples)::float8) AS factor
-               FROM spamhints.load_agent a
-               WHERE a.configured_rate IS NOT NULL AND a.effective_rate IS NOT NULL AND a.rate_samples > 0
-               GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent;
 END;
