@@ -1325,6 +1325,9 @@ BEGIN ATOMIC
     SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
     FROM spamhints.endpoint e
     WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+      -- implied by the exact bounds below, in a form that pruning at executor
+      -- start understands when period is a parameter (a generic plan)
+      AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
       AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
       AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
 END;
@@ -1873,6 +1876,10 @@ END;
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
 'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
+-- everything about one address (53_address.sql), through the B-trees of the
+-- day partitions: each sample scaled by its agent's factor; with the
+-- period a parameter (a generic plan), partitions pruned at executor start
+-- through bounds on ts implied by the exact ones
 CREATE FUNCTION spamhints.address(ip inet, period tstzrange DEFAULT NULL)
 RETURNS TABLE (ip inet, samples bigint, est_packets bigint, as_source bigint, as_destination bigint,
                role spamhints.smtp_role, peers bigint, first_seen timestamptz, last_seen timestamptz,
@@ -2996,27 +3003,3 @@ $$;
 
 COMMENT ON FUNCTION spamhints.shard_views() IS
 'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
-
--- Pruning at executor start for a period that is a parameter (a generic
--- plan): address_roles() (so ip_census, client_as_top and client_cc_top of a
--- period) and address(ip, period) get bounds on ts implied by the exact ones
--- (sql/parts/31_periods.sql, 53_address.sql); same columns, same answers.
-
-CREATE OR REPLACE FUNCTION spamhints.address_roles(period tstzrange)
-RETURNS TABLE (ip inet, role spamhints.smtp_role, asn bigint, gw_as bigint, cc text)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT r.ip, r.role, r.asn, r.gw_as, r.cc
-    FROM spamhints.address_day r
-    WHERE r.day >= (spamhints.whole_days_from(period) AT TIME ZONE 'UTC')::date
-      AND r.day < (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
-    UNION ALL
-    SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
-    FROM spamhints.endpoint e
-    WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
-      -- implied by the exact bounds below, in a form that pruning at executor
-      -- start understands when period is a parameter (a generic plan)
-      AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
-      AND (period IS NULL OR lower_inf(period) OR e.ts > lower(period) OR (lower_inc(period) AND e.ts = lower(period)))
-      AND (period IS NULL OR upper_inf(period) OR e.ts < upper(period) OR (upper_inc(period) AND e.ts = upper(period)));
-END;
