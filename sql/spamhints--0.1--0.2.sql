@@ -1522,6 +1522,8 @@ DECLARE
         'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
         -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
         'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
+        -- customer_sender and packet_stats of a period read the samples (54_periods.sql)
+        'f:spamhints.customer_sender(tstzrange)', 'f:spamhints.packet_stats(tstzrange)',
         -- written below: the census computed on each shard, merged here
         'V:spamhints.ip_census', 'V:spamhints.client_cc_top'];
     i integer;
@@ -1616,7 +1618,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.shard_views() IS
-'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender, packet_stats, client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
+'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
 
 CREATE FUNCTION spamhints.attach_shard(name text, conninfo text) RETURNS void
 LANGUAGE plpgsql
@@ -2884,122 +2886,3 @@ END;
 
 COMMENT ON FUNCTION spamhints.packet_stats(tstzrange) IS
 'spamhints.packet_stats over the samples in period, e.g. SELECT smtp_packets, syn_pct, est_packets FROM spamhints.packet_stats(''[2024-03-01, 2024-03-08)''): the same columns and meaning, for the samples with ts in period (bounds as written, a NULL bound or a NULL period unbounded, an empty period nothing: one row of zeros). Reads the samples of the period''s days only (partitions pruned); no rollup holds the TCP flags.';
-
-CREATE OR REPLACE FUNCTION spamhints.shard_views() RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog
-AS $$
-DECLARE
-    r record;
-    s record;
-    rel text;
-    cols text;
-    body text;
-    ep text := '';
-    objs text[] := ARRAY[
-        -- rewritten: the same SQL over the union of local and shard rows
-        'v:spamhints.endpoint', 'f:spamhints.endpoints(integer[])', 'v:spamhints.evidence',
-        'v:spamhints.customer_sender', 'v:spamhints.packet_stats', 'v:spamhints.client_as_top',
-        'f:spamhints.activity(timestamptz, timestamptz, interval, integer[])',
-        'f:spamhints.address(inet, tstzrange)',
-        -- 0.2 effective rate: its estimates join each sample's agent (load_agent)
-        'f:spamhints.sender_score(timestamptz, timestamptz, integer)',
-        -- the rollups' functions of a period (ip_census(period), ...) go through address_roles
-        'f:spamhints.address_roles(tstzrange)', 'f:spamhints.client_as_top(tstzrange)',
-        -- customer_sender and packet_stats of a period read the samples (54_periods.sql)
-        'f:spamhints.customer_sender(tstzrange)', 'f:spamhints.packet_stats(tstzrange)',
-        -- written below: the census computed on each shard, merged here
-        'V:spamhints.ip_census', 'V:spamhints.client_cc_top'];
-    i integer;
-BEGIN
-    IF NOT EXISTS (SELECT FROM spamhints.shard) THEN
-        FOR r IN SELECT * FROM spamhints.shard_saved ORDER BY ord LOOP
-            EXECUTE r.definition;
-        END LOOP;
-        DELETE FROM spamhints.shard_saved;
-        DROP VIEW IF EXISTS spamhints_coord.endpoint_local;
-        DROP VIEW IF EXISTS spamhints_coord.smtp_sample;
-        DROP VIEW IF EXISTS spamhints_coord.load;
-        DROP VIEW IF EXISTS spamhints_coord.load_agent;
-        DROP VIEW IF EXISTS spamhints_coord.address_day;
-        DROP VIEW IF EXISTS spamhints_coord.asn;
-        DROP SCHEMA IF EXISTS spamhints_coord;
-        RETURN;
-    END IF;
-    IF NOT EXISTS (SELECT FROM spamhints.shard_saved) THEN
-        FOR i IN 1 .. array_length(objs, 1) LOOP
-            IF left(objs[i], 1) IN ('v', 'V') THEN
-                INSERT INTO spamhints.shard_saved
-                VALUES (i, substr(objs[i], 3), left(objs[i], 1) = 'v',
-                        format('CREATE OR REPLACE VIEW %s AS %s', substr(objs[i], 3),
-                               pg_get_viewdef(substr(objs[i], 3)::regclass)));
-            ELSE
-                INSERT INTO spamhints.shard_saved
-                VALUES (i, substr(objs[i], 3), true, pg_get_functiondef(substr(objs[i], 3)::regprocedure));
-            END IF;
-        END LOOP;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'spamhints_coord') THEN
-        CREATE SCHEMA spamhints_coord;
-    END IF;
-    GRANT USAGE ON SCHEMA spamhints_coord TO spamhints_analyst;
-    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day'] LOOP
-        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
-          FROM pg_attribute a
-         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-        body := format('SELECT %s FROM spamhints.%I', cols, rel);
-        FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
-            body := body || format(' UNION ALL SELECT %s FROM %I.%I',
-                        replace(cols, 'load_id', format('load_id + %s AS load_id', s.shard_no * 100000000)),
-                        s.schema_name, rel);
-        END LOOP;
-        EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.%I AS %s', rel, body);
-        -- what the analyst may read of the samples: all but the SMTP payload
-        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
-          FROM pg_attribute a
-         WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped
-           AND a.attname <> 'smtp';
-        EXECUTE format('GRANT SELECT (%s) ON spamhints_coord.%I TO spamhints_analyst', cols, rel);
-    END LOOP;
-    -- the AS names: the coordinator's own first, then the first shard's that has one
-    body := 'SELECT 0 AS src, asn, org FROM spamhints.asn';
-    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
-        body := body || format(' UNION ALL SELECT %s, asn, org FROM %I.asn', s.shard_no, s.schema_name);
-    END LOOP;
-    EXECUTE format('CREATE OR REPLACE VIEW spamhints_coord.asn AS
-        SELECT DISTINCT ON (a.asn) a.asn, a.org FROM (%s) AS a ORDER BY a.asn, a.src', body);
-    GRANT SELECT ON spamhints_coord.asn TO spamhints_analyst;
-    SELECT regexp_replace(definition, '^CREATE OR REPLACE VIEW spamhints.endpoint AS',
-                          'CREATE OR REPLACE VIEW spamhints_coord.endpoint_local AS')
-      INTO body FROM spamhints.shard_saved WHERE object = 'spamhints.endpoint';
-    EXECUTE body;
-    FOR r IN SELECT * FROM spamhints.shard_saved WHERE rewrite ORDER BY ord LOOP
-        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|asn)\M(?!\()',
-                               'spamhints_coord.\1', 'g');
-    END LOOP;
-    -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
-    -- (over samples joined to their loads, both sides at once: the join and
-    -- the aggregate go to the shard together, half the rows of its endpoint)
-    ep := 'SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports) AS c
-           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id';
-    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
-        ep := ep || format(' UNION ALL SELECT spamhints.census_agg(s.src_ip, s.dst_ip, s.src_port, s.dst_port, l.smtp_ports)
-                              FROM %1$I.smtp_sample s JOIN %1$I.load l ON l.load_id = s.load_id', s.schema_name);
-    END LOOP;
-    EXECUTE format('CREATE OR REPLACE VIEW spamhints.ip_census AS
-        SELECT (c).ips, (c).client_only, (c).server_only, (c).both
-        FROM (SELECT spamhints.counts(spamhints.census_union(p.c)) AS c FROM (%s) AS p) AS t', ep);
-    ep := 'SELECT e.cc, spamhints.census_agg(e.ip, e.role) AS c FROM spamhints_coord.endpoint_local e WHERE e.cc IS NOT NULL GROUP BY e.cc';
-    FOR s IN SELECT * FROM spamhints.shard ORDER BY shard_no LOOP
-        ep := ep || format(' UNION ALL SELECT e.cc, spamhints.census_agg(e.ip, e.role) FROM %I.endpoint e WHERE e.cc IS NOT NULL GROUP BY e.cc', s.schema_name);
-    END LOOP;
-    EXECUTE format('CREATE OR REPLACE VIEW spamhints.client_cc_top AS
-        SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank, t.cc AS country,
-               (t.n).client_only AS clients, (t.n).server_only AS servers, (t.n).both AS both, (t.n).ips AS ips
-        FROM (SELECT p.cc, spamhints.counts(spamhints.census_union(p.c)) AS n FROM (%s) AS p GROUP BY p.cc) AS t
-        ORDER BY rank, t.cc', ep);
-END
-$$;
-
-COMMENT ON FUNCTION spamhints.shard_views() IS
-'Makes the views and functions that read samples (endpoint, endpoints, evidence, customer_sender and packet_stats (also their functions of a period), client_as_top with the AS names of the coordinator and the shards, activity, address; ip_census and client_cc_top with the census computed on each shard; and so every view over them: sender_score, report_candidates, report) read the local rows and those of every attached shard; with no shard attached, puts the single-node definitions back. attach_shard and detach_shard call it; call it after restoring a coordinator''s dump.';
