@@ -186,7 +186,8 @@ CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints
 REVOKE INSERT, UPDATE ON spamhints.load, spamhints.maillog_load FROM spamhints_loader;
 
 -- Live collection (15_collector.sql): the collector's counts on the load
--- row, collector_status and collector_agent
+-- row (its views, collector_status and collector_agent, come after the
+-- datagrams' identities below)
 
 -- What the collector counted while a spool file was open, on the load of the
 -- file (columns of spamhints.load, so that a load and its counts are one row:
@@ -211,86 +212,6 @@ COMMENT ON COLUMN spamhints.load.refused IS 'spamhints-load --listen: of those, 
 COMMENT ON COLUMN spamhints.load.kernel_dropped IS 'spamhints-load --listen: datagrams the kernel dropped at the sockets for want of receive buffer (SO_RXQ_OVFL, /proc/net/udp) while the spool file was open, never received; NULL when recovered or not known';
 COMMENT ON COLUMN spamhints.load.recovered IS 'spamhints-load --listen: true when the spool file was left open by a collector that stopped (a crash) and closed at the next start: it holds every datagram written whole, and what was only counted in memory is NULL';
 
--- One row per collector: is it loading, and what did it lose?
-CREATE VIEW spamhints.collector_status AS
-SELECT l.collector,
-       count(*) AS files,
-       count(*) FILTER (WHERE l.recovered) AS recovered_files,
-       min(l.spool_opened_at) AS first_opened,
-       max(l.spool_closed_at) AS last_closed,
-       max(l.finished_at) AS last_loaded,
-       pg_catalog.clock_timestamp() - max(l.finished_at) AS since_last_load,
-       sum(l.received) AS received,
-       sum(l.refused) AS refused,
-       sum(l.kernel_dropped) AS kernel_dropped,
-       sum(l.datagrams) AS datagrams,
-       sum(l.malformed) AS malformed,
-       sum(l.smtp_rows) AS smtp_rows,
-       sum(l.lost_datagrams) AS lost_in_files
-  FROM spamhints.load l
- WHERE l.collector IS NOT NULL AND l.finished_at IS NOT NULL
- GROUP BY l.collector;
-
-COMMENT ON VIEW spamhints.collector_status IS
-'Live collection, one row per collector (host and listen addresses): its spool files loaded, when the last one was, and the datagrams it received, refused (--agents), lost to the kernel (kernel_dropped) and found lost in transit within files; spamhints.collector_agent has the loss per agent across files. Alert on since_last_load above two rotations, or kernel_dropped growing.';
-COMMENT ON COLUMN spamhints.collector_status.collector IS 'host name and --listen addresses of the collector';
-COMMENT ON COLUMN spamhints.collector_status.files IS 'spool files loaded';
-COMMENT ON COLUMN spamhints.collector_status.recovered_files IS 'of those, closed after a crash (their counts are not known)';
-COMMENT ON COLUMN spamhints.collector_status.first_opened IS 'when its first spool file was opened';
-COMMENT ON COLUMN spamhints.collector_status.last_closed IS 'when its last spool file was closed';
-COMMENT ON COLUMN spamhints.collector_status.last_loaded IS 'when the load of its last spool file committed';
-COMMENT ON COLUMN spamhints.collector_status.since_last_load IS 'time since then: more than two rotations means the collector stopped, no sFlow arrives or loads fail';
-COMMENT ON COLUMN spamhints.collector_status.received IS 'datagrams read from its sockets (files not recovered)';
-COMMENT ON COLUMN spamhints.collector_status.refused IS 'datagrams from senders not in --agents';
-COMMENT ON COLUMN spamhints.collector_status.kernel_dropped IS 'datagrams the kernel dropped at its sockets (receive buffer full)';
-COMMENT ON COLUMN spamhints.collector_status.datagrams IS 'sFlow datagrams decoded whole and loaded';
-COMMENT ON COLUMN spamhints.collector_status.malformed IS 'datagrams skipped as malformed';
-COMMENT ON COLUMN spamhints.collector_status.smtp_rows IS 'SMTP sample rows loaded';
-COMMENT ON COLUMN spamhints.collector_status.lost_in_files IS 'datagrams lost in transit, from sequence gaps within each file (spamhints.collector_agent adds the gaps between files)';
-
--- One row per agent and sub-agent: its files in order of their first datagram,
--- the gap (or the step back: a restart) from each file's first sequence number
--- to the previous file's last one added to the counts within the files.
-CREATE VIEW spamhints.collector_agent AS
-WITH per_file AS (
-    SELECT a.agent, a.sub_agent, a.version, a.datagrams, a.malformed, a.first_seq, a.last_seq,
-           a.lost, a.resets, l.first_ts, l.last_ts,
-           pg_catalog.lag(a.last_seq) OVER w AS prev_last_seq,
-           pg_catalog.row_number() OVER w AS n
-      FROM spamhints.load_agent a
-      JOIN spamhints.load l USING (load_id)
-     WHERE l.collector IS NOT NULL
-    WINDOW w AS (PARTITION BY a.agent, a.sub_agent ORDER BY l.first_ts, a.load_id)
-)
-SELECT agent, sub_agent,
-       (pg_catalog.array_agg(version ORDER BY n DESC))[1] AS version,
-       count(*) AS files,
-       sum(datagrams) AS datagrams,
-       sum(malformed) AS malformed,
-       sum(lost) + coalesce(sum(first_seq - prev_last_seq - 1)
-                            FILTER (WHERE first_seq > prev_last_seq), 0) AS lost,
-       sum(resets) + count(*) FILTER (WHERE first_seq + 64 < prev_last_seq) AS resets,
-       (pg_catalog.array_agg(last_seq ORDER BY n DESC))[1] AS last_seq,
-       min(first_ts) AS first_seen,
-       max(last_ts) AS last_seen
-  FROM per_file
- GROUP BY agent, sub_agent;
-
-COMMENT ON VIEW spamhints.collector_agent IS
-'Live collection, one row per sFlow agent and sub-agent over every spool file loaded: datagrams received (datagrams + malformed), lost in transit (gaps within files, and between one file''s last sequence number and the next file''s first, across collector restarts too) and agent restarts (a sequence number going back more than 64, within or between files). Datagrams up to 64 numbers late are not loss within a file; between files they are neither loss nor a restart. Alert on lost or resets growing, or last_seen getting old.';
-COMMENT ON COLUMN spamhints.collector_agent.agent IS 'the sFlow agent address';
-COMMENT ON COLUMN spamhints.collector_agent.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
-COMMENT ON COLUMN spamhints.collector_agent.version IS 'sFlow version of its latest datagrams';
-COMMENT ON COLUMN spamhints.collector_agent.files IS 'spool files that hold datagrams of it';
-COMMENT ON COLUMN spamhints.collector_agent.datagrams IS 'its datagrams decoded whole';
-COMMENT ON COLUMN spamhints.collector_agent.malformed IS 'its datagrams skipped as malformed (received, not lost)';
-COMMENT ON COLUMN spamhints.collector_agent.lost IS 'its datagrams lost in transit: sequence gaps within files and between consecutive files';
-COMMENT ON COLUMN spamhints.collector_agent.resets IS 'its restarts: the sequence number going back, within or between files';
-COMMENT ON COLUMN spamhints.collector_agent.last_seq IS 'the last sequence number of its latest file';
-COMMENT ON COLUMN spamhints.collector_agent.first_seen IS 'capture time of the first file that holds it';
-COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the end of the latest file that holds it';
-
-GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
 ------------------------------------------------------------------------------
 -- smtp_sample partitioned by UTC day (sql/parts/10_samples.sql,
@@ -926,6 +847,171 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.load_seqs', '');
 
 GRANT INSERT, SELECT ON spamhints.load_seqs TO spamhints_loader;
 GRANT SELECT ON spamhints.load_seqs TO spamhints_analyst;
+
+-- The collector views (17_collector_views.sql): each datagram counted once,
+-- from the datagrams the loads took (spamhints.load_seqs)
+
+-- One row per collector: is it loading, and what did it lose?
+CREATE VIEW spamhints.collector_status AS
+SELECT l.collector,
+       count(*) AS files,
+       count(*) FILTER (WHERE l.recovered) AS recovered_files,
+       min(l.spool_opened_at) AS first_opened,
+       max(l.spool_closed_at) AS last_closed,
+       max(l.finished_at) AS last_loaded,
+       pg_catalog.clock_timestamp() - max(l.finished_at) AS since_last_load,
+       sum(l.received) AS received,
+       sum(l.refused) AS refused,
+       sum(l.kernel_dropped) AS kernel_dropped,
+       sum(l.datagrams) AS datagrams,
+       sum(l.malformed) AS malformed,
+       sum(l.smtp_rows) AS smtp_rows,
+       sum(l.lost_datagrams) AS lost_in_files,
+       sum(l.known_datagrams) AS known_datagrams
+  FROM spamhints.load l
+ WHERE l.collector IS NOT NULL AND l.finished_at IS NOT NULL
+ GROUP BY l.collector;
+
+COMMENT ON VIEW spamhints.collector_status IS
+'Live collection, one row per collector (host and listen addresses): its spool files loaded, when the last one was, and the datagrams it received, refused (--agents), lost to the kernel (kernel_dropped) and found lost in transit within files; spamhints.collector_agent has the loss per agent across files and collectors, each datagram counted once. Alert on since_last_load above two rotations, or kernel_dropped growing.';
+COMMENT ON COLUMN spamhints.collector_status.collector IS 'host name and --listen addresses of the collector';
+COMMENT ON COLUMN spamhints.collector_status.files IS 'spool files loaded';
+COMMENT ON COLUMN spamhints.collector_status.recovered_files IS 'of those, closed after a crash (their counts are not known)';
+COMMENT ON COLUMN spamhints.collector_status.first_opened IS 'when its first spool file was opened';
+COMMENT ON COLUMN spamhints.collector_status.last_closed IS 'when its last spool file was closed';
+COMMENT ON COLUMN spamhints.collector_status.last_loaded IS 'when the load of its last spool file committed';
+COMMENT ON COLUMN spamhints.collector_status.since_last_load IS 'time since then: more than two rotations means the collector stopped, no sFlow arrives or loads fail';
+COMMENT ON COLUMN spamhints.collector_status.received IS 'datagrams read from its sockets (files not recovered)';
+COMMENT ON COLUMN spamhints.collector_status.refused IS 'datagrams from senders not in --agents';
+COMMENT ON COLUMN spamhints.collector_status.kernel_dropped IS 'datagrams the kernel dropped at its sockets (receive buffer full)';
+COMMENT ON COLUMN spamhints.collector_status.datagrams IS 'sFlow datagrams decoded whole (received + refused = frames = datagrams + malformed + frame reasons); known_datagrams of them were loaded already and not again';
+COMMENT ON COLUMN spamhints.collector_status.malformed IS 'datagrams skipped as malformed';
+COMMENT ON COLUMN spamhints.collector_status.smtp_rows IS 'SMTP sample rows loaded';
+COMMENT ON COLUMN spamhints.collector_status.lost_in_files IS 'datagrams lost in transit, from sequence gaps within each file (spamhints.collector_agent adds the gaps between files)';
+COMMENT ON COLUMN spamhints.collector_status.known_datagrams IS 'of its datagrams, those loaded already (by another collector receiving the same stream, a spool file loaded again, a capture of the same traffic): not loaded again; datagrams - known_datagrams is what this collector added';
+
+-- One row per agent and sub-agent: the union of the sequence numbers the loads
+-- took, per run of the agent; gaps in it are loss, runs after the first restarts.
+CREATE VIEW spamhints.collector_agent AS
+WITH seen AS (
+    -- what the collectors' spool files say of each agent
+    SELECT a.agent, a.sub_agent, a.version, a.malformed, a.load_id, l.collector, l.first_ts, l.last_ts
+      FROM spamhints.load_agent a
+      JOIN spamhints.load l USING (load_id)
+     WHERE l.collector IS NOT NULL
+), taken AS (
+    -- the datagrams any load took of those agents: each datagram once
+    SELECT s.agent, s.sub_agent, s.boot, s.seqs, l.first_ts AS arrived,
+           pg_catalog.tstzrange(l.first_ts, l.last_ts, '[]') AS arrival
+      FROM spamhints.load_seqs s
+      JOIN spamhints.load l USING (load_id)
+     WHERE (s.agent, s.sub_agent) IN (SELECT agent, sub_agent FROM seen)
+), boot_edges AS (
+    -- boots within 10 s of one before them are one boot, as spamhints.known_datagrams() tells them
+    SELECT t.*,
+           coalesce(pg_catalog.lower(t.boot) > pg_catalog.max(pg_catalog.upper(t.boot)) OVER (
+                        PARTITION BY t.agent, t.sub_agent ORDER BY pg_catalog.lower(t.boot), pg_catalog.upper(t.boot)
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + interval '10 s', true) AS new_boot
+      FROM taken t
+), boot_numbered AS (
+    SELECT b.*,
+           pg_catalog.count(*) FILTER (WHERE b.new_boot) OVER (
+               PARTITION BY b.agent, b.sub_agent ORDER BY pg_catalog.lower(b.boot), pg_catalog.upper(b.boot)
+               ROWS UNBOUNDED PRECEDING) AS boot_no
+      FROM boot_edges b
+), boots AS (
+    SELECT agent, sub_agent, boot_no,
+           pg_catalog.min(pg_catalog.lower(boot)) AS booted,
+           pg_catalog.min(arrived) AS arrived,
+           pg_catalog.range_agg(seqs) AS seqs,
+           pg_catalog.range_agg(arrival) AS arrival
+      FROM boot_numbered
+     GROUP BY agent, sub_agent, boot_no
+), run_edges AS (
+    -- a later boot is a restart only when datagrams of the boot before it arrived before it;
+    -- when every one of them arrived after it, it is the same run told apart by a drifting
+    -- uptime estimate (a fast replay of a long capture makes one boot of nearly every datagram)
+    SELECT b.*,
+           coalesce(b.booted > pg_catalog.lag(b.arrived) OVER (
+                        PARTITION BY b.agent, b.sub_agent ORDER BY b.boot_no), true) AS new_run
+      FROM boots b
+), run_numbered AS (
+    SELECT r.*,
+           pg_catalog.count(*) FILTER (WHERE r.new_run) OVER (
+               PARTITION BY r.agent, r.sub_agent ORDER BY r.boot_no ROWS UNBOUNDED PRECEDING) AS run_no
+      FROM run_edges r
+), runs AS (
+    -- the union of the sequence numbers every load took in the run, and when they arrived
+    SELECT agent, sub_agent, run_no, pg_catalog.range_agg(seqs) AS seqs,
+           pg_catalog.range_agg(arrival) AS arrival
+      FROM run_numbered
+     GROUP BY agent, sub_agent, run_no
+), collected AS (
+    -- the runs whose datagrams arrived while a collector's spool file of the agent was open
+    SELECT r.*
+      FROM runs r
+     WHERE EXISTS (SELECT FROM seen w
+                    WHERE w.agent = r.agent AND w.sub_agent = r.sub_agent
+                      AND r.arrival && pg_catalog.tstzrange(w.first_ts, w.last_ts, '[]'))
+), run_counts AS (
+    SELECT r.agent, r.sub_agent, r.run_no,
+           (SELECT pg_catalog.sum(pg_catalog.upper(x) - pg_catalog.lower(x))
+              FROM pg_catalog.unnest(r.seqs) x) AS datagrams,
+           pg_catalog.upper(r.seqs) - pg_catalog.lower(r.seqs) AS span,
+           pg_catalog.upper(r.seqs) - 1 AS last_seq
+      FROM collected r
+), seq_counts AS (
+    SELECT agent, sub_agent,
+           pg_catalog.sum(datagrams) AS datagrams,
+           pg_catalog.sum(span - datagrams) AS missing,
+           (pg_catalog.count(*) - 1)::numeric AS resets,
+           (pg_catalog.array_agg(last_seq ORDER BY run_no DESC))[1] AS last_seq
+      FROM run_counts
+     GROUP BY agent, sub_agent
+), per_collector AS (
+    SELECT agent, sub_agent, collector,
+           pg_catalog.count(DISTINCT load_id) AS files,
+           pg_catalog.sum(malformed) AS malformed
+      FROM seen
+     GROUP BY agent, sub_agent, collector
+), per_agent AS (
+    SELECT agent, sub_agent,
+           (pg_catalog.array_agg(version ORDER BY first_ts DESC, load_id DESC))[1] AS version,
+           pg_catalog.min(first_ts) AS first_seen,
+           pg_catalog.max(last_ts) AS last_seen
+      FROM seen
+     GROUP BY agent, sub_agent
+), per_agent_collectors AS (
+    SELECT agent, sub_agent, pg_catalog.max(files) AS files, pg_catalog.max(malformed) AS malformed
+      FROM per_collector
+     GROUP BY agent, sub_agent
+)
+SELECT a.agent, a.sub_agent, a.version, c.files,
+       coalesce(s.datagrams, 0) AS datagrams,
+       c.malformed,
+       coalesce(s.missing, 0) AS lost,
+       coalesce(s.resets, 0) AS resets,
+       s.last_seq,
+       a.first_seen, a.last_seen
+  FROM per_agent a
+  JOIN per_agent_collectors c USING (agent, sub_agent)
+  LEFT JOIN seq_counts s USING (agent, sub_agent);
+
+COMMENT ON VIEW spamhints.collector_agent IS
+'Live collection, one row per sFlow agent and sub-agent that a collector''s spool file holds, each datagram counted once however many collectors received it or loads read it (spamhints.load_seqs: the datagrams loads took). The sequence numbers every load took of the agent (collectors'' spool files and captures loaded as files alike) are put together per agent run: the boots of spamhints.load_seqs, a later boot being a restart only when datagrams of the boot before it arrived before it (otherwise it is a drifting uptime estimate of the same run, as a fast replay makes). Counted are the runs whose datagrams arrived while a collector''s spool file holding the agent was open (a capture of the same traffic loaded first fills them in; an older capture of the agent does not count). datagrams = the datagrams taken in those runs; lost = the numbers missing between the first and last taken of each run (a malformed datagram is not taken: if no other datagram has its number, the number counts as lost here, while spamhints.load_agent.lost counts it received); resets = runs - 1. malformed and files are not told apart across collectors: the most any one collector counted. Gaps before a run''s first or after its last datagram taken are not known. Alert on lost or resets growing, or last_seen getting old.';
+COMMENT ON COLUMN spamhints.collector_agent.agent IS 'the sFlow agent address';
+COMMENT ON COLUMN spamhints.collector_agent.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
+COMMENT ON COLUMN spamhints.collector_agent.version IS 'sFlow version of its latest datagrams';
+COMMENT ON COLUMN spamhints.collector_agent.files IS 'spool files that hold datagrams of it: the most of any one collector';
+COMMENT ON COLUMN spamhints.collector_agent.datagrams IS 'its datagrams decoded whole and loaded, each once (by any collector or load), in the runs a collector received';
+COMMENT ON COLUMN spamhints.collector_agent.malformed IS 'its datagrams skipped as malformed (received, not lost): the most any one collector counted';
+COMMENT ON COLUMN spamhints.collector_agent.lost IS 'its datagrams lost in transit: sequence numbers no load took between the first and last taken of each run (reordering, files, collector restarts and duplicates do not count)';
+COMMENT ON COLUMN spamhints.collector_agent.resets IS 'its restarts: runs (agent boots) after the first';
+COMMENT ON COLUMN spamhints.collector_agent.last_seq IS 'the highest sequence number taken in its latest run';
+COMMENT ON COLUMN spamhints.collector_agent.first_seen IS 'capture time of the first spool file that holds it';
+COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the end of the latest spool file that holds it';
+
+GRANT SELECT ON spamhints.collector_status, spamhints.collector_agent TO spamhints_analyst;
 
 -- the loader's column grants on the load tables, every column but the identity
 DO $$
@@ -2548,174 +2634,13 @@ END
 $$;
 
 -- ===========================================================================
--- Each datagram counted once in the collector views, and every frame of a
--- capture counted (issue #13, branch vanish): collector_agent from the
--- datagrams the loads took (spamhints.load_seqs), collector_status gains
--- known_datagrams (sql/parts/17_collector_views.sql); load.filter's comment
--- (frame_filtered, the default's sFlow on any port; 80_column_comments.sql).
+-- load.filter and load.frames (80_column_comments.sql): the default filter
+-- takes UDP that starts as an sFlow datagram on any port too, and every frame
+-- of a capture is counted (frame_filtered and the other reasons of skipped)
 
 COMMENT ON COLUMN spamhints.load.filter IS 'the filter the capture was read with: --filter''s BPF expression, or the default (udp port 6343, VLAN-tagged or not, "or UDP starting as sFlow, any port": a UDP payload that starts as an sFlow datagram); frames it did not take are counted in skipped as frame_filtered';
 COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture, every one of them: frames = datagrams + malformed + the frame_filtered, frame_link_type, frame_not_udp and agent_limit counts of skipped';
 
--- One row per collector: is it loading, and what did it lose?
-CREATE OR REPLACE VIEW spamhints.collector_status AS
-SELECT l.collector,
-       count(*) AS files,
-       count(*) FILTER (WHERE l.recovered) AS recovered_files,
-       min(l.spool_opened_at) AS first_opened,
-       max(l.spool_closed_at) AS last_closed,
-       max(l.finished_at) AS last_loaded,
-       pg_catalog.clock_timestamp() - max(l.finished_at) AS since_last_load,
-       sum(l.received) AS received,
-       sum(l.refused) AS refused,
-       sum(l.kernel_dropped) AS kernel_dropped,
-       sum(l.datagrams) AS datagrams,
-       sum(l.malformed) AS malformed,
-       sum(l.smtp_rows) AS smtp_rows,
-       sum(l.lost_datagrams) AS lost_in_files,
-       sum(l.known_datagrams) AS known_datagrams
-  FROM spamhints.load l
- WHERE l.collector IS NOT NULL AND l.finished_at IS NOT NULL
- GROUP BY l.collector;
-
-COMMENT ON VIEW spamhints.collector_status IS
-'Live collection, one row per collector (host and listen addresses): its spool files loaded, when the last one was, and the datagrams it received, refused (--agents), lost to the kernel (kernel_dropped) and found lost in transit within files; spamhints.collector_agent has the loss per agent across files and collectors, each datagram counted once. Alert on since_last_load above two rotations, or kernel_dropped growing.';
-COMMENT ON COLUMN spamhints.collector_status.collector IS 'host name and --listen addresses of the collector';
-COMMENT ON COLUMN spamhints.collector_status.files IS 'spool files loaded';
-COMMENT ON COLUMN spamhints.collector_status.recovered_files IS 'of those, closed after a crash (their counts are not known)';
-COMMENT ON COLUMN spamhints.collector_status.first_opened IS 'when its first spool file was opened';
-COMMENT ON COLUMN spamhints.collector_status.last_closed IS 'when its last spool file was closed';
-COMMENT ON COLUMN spamhints.collector_status.last_loaded IS 'when the load of its last spool file committed';
-COMMENT ON COLUMN spamhints.collector_status.since_last_load IS 'time since then: more than two rotations means the collector stopped, no sFlow arrives or loads fail';
-COMMENT ON COLUMN spamhints.collector_status.received IS 'datagrams read from its sockets (files not recovered)';
-COMMENT ON COLUMN spamhints.collector_status.refused IS 'datagrams from senders not in --agents';
-COMMENT ON COLUMN spamhints.collector_status.kernel_dropped IS 'datagrams the kernel dropped at its sockets (receive buffer full)';
-COMMENT ON COLUMN spamhints.collector_status.datagrams IS 'sFlow datagrams decoded whole (received + refused = frames = datagrams + malformed + frame reasons); known_datagrams of them were loaded already and not again';
-COMMENT ON COLUMN spamhints.collector_status.malformed IS 'datagrams skipped as malformed';
-COMMENT ON COLUMN spamhints.collector_status.smtp_rows IS 'SMTP sample rows loaded';
-COMMENT ON COLUMN spamhints.collector_status.lost_in_files IS 'datagrams lost in transit, from sequence gaps within each file (spamhints.collector_agent adds the gaps between files)';
-COMMENT ON COLUMN spamhints.collector_status.known_datagrams IS 'of its datagrams, those loaded already (by another collector receiving the same stream, a spool file loaded again, a capture of the same traffic): not loaded again; datagrams - known_datagrams is what this collector added';
-
--- One row per agent and sub-agent: the union of the sequence numbers the loads
--- took, per run of the agent; gaps in it are loss, runs after the first restarts.
-CREATE OR REPLACE VIEW spamhints.collector_agent AS
-WITH seen AS (
-    -- what the collectors' spool files say of each agent
-    SELECT a.agent, a.sub_agent, a.version, a.malformed, a.load_id, l.collector, l.first_ts, l.last_ts
-      FROM spamhints.load_agent a
-      JOIN spamhints.load l USING (load_id)
-     WHERE l.collector IS NOT NULL
-), taken AS (
-    -- the datagrams any load took of those agents: each datagram once
-    SELECT s.agent, s.sub_agent, s.boot, s.seqs, l.first_ts AS arrived,
-           pg_catalog.tstzrange(l.first_ts, l.last_ts, '[]') AS arrival
-      FROM spamhints.load_seqs s
-      JOIN spamhints.load l USING (load_id)
-     WHERE (s.agent, s.sub_agent) IN (SELECT agent, sub_agent FROM seen)
-), boot_edges AS (
-    -- boots within 10 s of one before them are one boot, as spamhints.known_datagrams() tells them
-    SELECT t.*,
-           coalesce(pg_catalog.lower(t.boot) > pg_catalog.max(pg_catalog.upper(t.boot)) OVER (
-                        PARTITION BY t.agent, t.sub_agent ORDER BY pg_catalog.lower(t.boot), pg_catalog.upper(t.boot)
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + interval '10 s', true) AS new_boot
-      FROM taken t
-), boot_numbered AS (
-    SELECT b.*,
-           pg_catalog.count(*) FILTER (WHERE b.new_boot) OVER (
-               PARTITION BY b.agent, b.sub_agent ORDER BY pg_catalog.lower(b.boot), pg_catalog.upper(b.boot)
-               ROWS UNBOUNDED PRECEDING) AS boot_no
-      FROM boot_edges b
-), boots AS (
-    SELECT agent, sub_agent, boot_no,
-           pg_catalog.min(pg_catalog.lower(boot)) AS booted,
-           pg_catalog.min(arrived) AS arrived,
-           pg_catalog.range_agg(seqs) AS seqs,
-           pg_catalog.range_agg(arrival) AS arrival
-      FROM boot_numbered
-     GROUP BY agent, sub_agent, boot_no
-), run_edges AS (
-    -- a later boot is a restart only when datagrams of the boot before it arrived before it;
-    -- when every one of them arrived after it, it is the same run told apart by a drifting
-    -- uptime estimate (a fast replay of a long capture makes one boot of nearly every datagram)
-    SELECT b.*,
-           coalesce(b.booted > pg_catalog.lag(b.arrived) OVER (
-                        PARTITION BY b.agent, b.sub_agent ORDER BY b.boot_no), true) AS new_run
-      FROM boots b
-), run_numbered AS (
-    SELECT r.*,
-           pg_catalog.count(*) FILTER (WHERE r.new_run) OVER (
-               PARTITION BY r.agent, r.sub_agent ORDER BY r.boot_no ROWS UNBOUNDED PRECEDING) AS run_no
-      FROM run_edges r
-), runs AS (
-    -- the union of the sequence numbers every load took in the run, and when they arrived
-    SELECT agent, sub_agent, run_no, pg_catalog.range_agg(seqs) AS seqs,
-           pg_catalog.range_agg(arrival) AS arrival
-      FROM run_numbered
-     GROUP BY agent, sub_agent, run_no
-), collected AS (
-    -- the runs whose datagrams arrived while a collector's spool file of the agent was open
-    SELECT r.*
-      FROM runs r
-     WHERE EXISTS (SELECT FROM seen w
-                    WHERE w.agent = r.agent AND w.sub_agent = r.sub_agent
-                      AND r.arrival && pg_catalog.tstzrange(w.first_ts, w.last_ts, '[]'))
-), run_counts AS (
-    SELECT r.agent, r.sub_agent, r.run_no,
-           (SELECT pg_catalog.sum(pg_catalog.upper(x) - pg_catalog.lower(x))
-              FROM pg_catalog.unnest(r.seqs) x) AS datagrams,
-           pg_catalog.upper(r.seqs) - pg_catalog.lower(r.seqs) AS span,
-           pg_catalog.upper(r.seqs) - 1 AS last_seq
-      FROM collected r
-), seq_counts AS (
-    SELECT agent, sub_agent,
-           pg_catalog.sum(datagrams) AS datagrams,
-           pg_catalog.sum(span - datagrams) AS missing,
-           (pg_catalog.count(*) - 1)::numeric AS resets,
-           (pg_catalog.array_agg(last_seq ORDER BY run_no DESC))[1] AS last_seq
-      FROM run_counts
-     GROUP BY agent, sub_agent
-), per_collector AS (
-    SELECT agent, sub_agent, collector,
-           pg_catalog.count(DISTINCT load_id) AS files,
-           pg_catalog.sum(malformed) AS malformed
-      FROM seen
-     GROUP BY agent, sub_agent, collector
-), per_agent AS (
-    SELECT agent, sub_agent,
-           (pg_catalog.array_agg(version ORDER BY first_ts DESC, load_id DESC))[1] AS version,
-           pg_catalog.min(first_ts) AS first_seen,
-           pg_catalog.max(last_ts) AS last_seen
-      FROM seen
-     GROUP BY agent, sub_agent
-), per_agent_collectors AS (
-    SELECT agent, sub_agent, pg_catalog.max(files) AS files, pg_catalog.max(malformed) AS malformed
-      FROM per_collector
-     GROUP BY agent, sub_agent
-)
-SELECT a.agent, a.sub_agent, a.version, c.files,
-       coalesce(s.datagrams, 0) AS datagrams,
-       c.malformed,
-       coalesce(s.missing, 0) AS lost,
-       coalesce(s.resets, 0) AS resets,
-       s.last_seq,
-       a.first_seen, a.last_seen
-  FROM per_agent a
-  JOIN per_agent_collectors c USING (agent, sub_agent)
-  LEFT JOIN seq_counts s USING (agent, sub_agent);
-
-COMMENT ON VIEW spamhints.collector_agent IS
-'Live collection, one row per sFlow agent and sub-agent that a collector''s spool file holds, each datagram counted once however many collectors received it or loads read it (spamhints.load_seqs: the datagrams loads took). The sequence numbers every load took of the agent (collectors'' spool files and captures loaded as files alike) are put together per agent run: the boots of spamhints.load_seqs, a later boot being a restart only when datagrams of the boot before it arrived before it (otherwise it is a drifting uptime estimate of the same run, as a fast replay makes). Counted are the runs whose datagrams arrived while a collector''s spool file holding the agent was open (a capture of the same traffic loaded first fills them in; an older capture of the agent does not count). datagrams = the datagrams taken in those runs; lost = the numbers missing between the first and last taken of each run (a malformed datagram is not taken: if no other datagram has its number, the number counts as lost here, while spamhints.load_agent.lost counts it received); resets = runs - 1. malformed and files are not told apart across collectors: the most any one collector counted. Gaps before a run''s first or after its last datagram taken are not known. Alert on lost or resets growing, or last_seen getting old.';
-COMMENT ON COLUMN spamhints.collector_agent.agent IS 'the sFlow agent address';
-COMMENT ON COLUMN spamhints.collector_agent.sub_agent IS 'the sFlow sub-agent id (0 for v2 and v4)';
-COMMENT ON COLUMN spamhints.collector_agent.version IS 'sFlow version of its latest datagrams';
-COMMENT ON COLUMN spamhints.collector_agent.files IS 'spool files that hold datagrams of it: the most of any one collector';
-COMMENT ON COLUMN spamhints.collector_agent.datagrams IS 'its datagrams decoded whole and loaded, each once (by any collector or load), in the runs a collector received';
-COMMENT ON COLUMN spamhints.collector_agent.malformed IS 'its datagrams skipped as malformed (received, not lost): the most any one collector counted';
-COMMENT ON COLUMN spamhints.collector_agent.lost IS 'its datagrams lost in transit: sequence numbers no load took between the first and last taken of each run (reordering, files, collector restarts and duplicates do not count)';
-COMMENT ON COLUMN spamhints.collector_agent.resets IS 'its restarts: runs (agent boots) after the first';
-COMMENT ON COLUMN spamhints.collector_agent.last_seq IS 'the highest sequence number taken in its latest run';
-COMMENT ON COLUMN spamhints.collector_agent.first_seen IS 'capture time of the first spool file that holds it';
-COMMENT ON COLUMN spamhints.collector_agent.last_seen IS 'capture time of the end of the latest spool file that holds it';
 -- 0.2: customer_sender and packet_stats of a period (issue #14 item 3;
 -- sql/parts/54_periods.sql): customer_sender(period), packet_stats(period),
 -- over the samples of the period's days only; shard_views() makes their
