@@ -178,7 +178,8 @@ CREATE CONSTRAINT TRIGGER maillog_load_fence_commit AFTER INSERT ON spamhints.ma
     EXECUTE FUNCTION spamhints.load_guard();
 CREATE TRIGGER maillog_load_fence_truncate BEFORE TRUNCATE ON spamhints.maillog_load
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
-CREATE TRIGGER mail_event_fence BEFORE UPDATE OR DELETE OR TRUNCATE ON spamhints.mail_event
+-- (a DELETE of events is fenced row by row: mail_event_replace_fence, below)
+CREATE TRIGGER mail_event_fence BEFORE UPDATE OR TRUNCATE ON spamhints.mail_event
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 
 -- INSERT and UPDATE of the load tables on every column but the identity:
@@ -605,9 +606,6 @@ ALTER TABLE spamhints.mail_event
     ADD COLUMN line_count integer CHECK (line_count > 0);
 COMMENT ON COLUMN spamhints.mail_event.line_key IS 'the identity of the line that gave the event its client (as spamhints.maillog_line.line_key): a later load of a log that holds that line again adds the event only if it saw more of its lines (line_count), and then in place of this one; NULL for events loaded before 0.2';
 COMMENT ON COLUMN spamhints.mail_event.line_count IS 'how many lines of the log the event was made from (a message''s lines: arrival, filter verdicts, deliveries...); NULL for events loaded before 0.2';
-DROP TRIGGER mail_event_fence ON spamhints.mail_event;
-CREATE TRIGGER mail_event_fence BEFORE UPDATE OR TRUNCATE ON spamhints.mail_event
-    FOR EACH STATEMENT EXECUTE FUNCTION spamhints.load_guard();
 
 -- Every line of a mail server that a load read, by its identity, so that a
 -- log that grew, a log loaded again after rotation or an overlapping excerpt
