@@ -221,9 +221,10 @@ COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence nu
 -- A table cannot become partitioned in place: 0.1's table is renamed, the
 -- partitioned one made beside it with the same columns, 0.1's rows moved
 -- into the partitions of their days, and the old table dropped. What
--- depends on it (views, the materialized view, SQL-standard functions) is
--- saved first, as it is defined at this point of the update, and made again
--- over the new table with its comments, privileges and indexes.
+-- depends on it (views, SQL-standard functions) is saved first, as it is
+-- defined at this point of the update, and made again over the new table
+-- with its comments, privileges and indexes; what 0.2 makes with other
+-- columns (activity(), daily_figures) is dropped instead.
 ------------------------------------------------------------------------------
 
 -- the functions the new table's partitions need, before it
@@ -359,9 +360,10 @@ DECLARE
     a      record;
     saved  text[] := '{}';
     stmt   text;
-    -- the SQL-standard functions over the table, as sql/parts/30_views.sql
-    -- defines them (their deparsed bodies would not parse back to the same
-    -- text); a dependent without its text here stops the update
+    -- the SQL-standard function over the table, endpoints(), as
+    -- sql/parts/30_views.sql defines it (its deparsed body would not parse
+    -- back to the same text); a dependent without its text here stops the
+    -- update
     fdefs  jsonb := jsonb_build_object('endpoints', $fn$
 CREATE FUNCTION spamhints.endpoints(ports integer[])
 RETURNS TABLE (ip inet, peer inet, role spamhints.smtp_role, side text,
@@ -522,8 +524,8 @@ GRANT EXECUTE ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz),
 
 
 -- Confidence bounds (sql/parts/05_bounds.sql): midp_low/high,
--- est_low/high, wilson_low/high, and the 95% bounds appended to
--- packet_stats, customer_sender and activity()
+-- est_low/high, wilson_low/high (the views and functions that give the 95%
+-- bounds of their estimates come with the agents' rates, below)
 CREATE FUNCTION spamhints.midp_low(n bigint) RETURNS float8
 AS 'MODULE_PATHNAME', 'spamhints_midp_low'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -1492,7 +1494,7 @@ REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_d
 SELECT spamhints.address_day_rebuild();
 
 
--- 0.2: shards: a coordinator over shards through postgres_fdw,
+-- Shards: a coordinator over shards through postgres_fdw,
 -- as sql/parts/85_shards.sql (its design note there): attach_shard,
 -- detach_shard, shard_views, the tables shard and shard_saved, and the
 -- trigger that makes a coordinator refuse loads.
@@ -1785,11 +1787,12 @@ REVOKE EXECUTE ON FUNCTION spamhints.attach_shard(text, text), spamhints.detach_
 GRANT SELECT (name) ON spamhints.shard TO spamhints_loader;
 GRANT SELECT ON spamhints.shard TO spamhints_analyst;
 
--- 0.2: effective sampling rate (issue #16 item 2): each agent's estimates
+-- The effective sampling rate (10_samples.sql): each agent's estimates
 -- scaled by effective_rate / configured_rate where the two differ beyond
--- 1.96 / sqrt(rate_samples) (spamhints.rate_factor, spamhints.agent_rate);
--- packet_stats, activity() and address() redefined (10_samples.sql,
--- 30_views.sql, 53_address.sql).
+-- 1.96 / sqrt(rate_samples) (spamhints.rate_factor, spamhints.agent_rate).
+-- Then what estimates packets, with the 95% bounds of its estimates and
+-- each agent's factor: packet_stats and activity() (30_views.sql),
+-- address() (53_address.sql), daily_figures, customer_sender, sender_score().
 
 CREATE FUNCTION spamhints.rate_factor(configured float8, effective float8, samples float8)
 RETURNS float8
@@ -1815,6 +1818,15 @@ GROUP BY a.load_id, a.agent;
 
 COMMENT ON VIEW spamhints.agent_rate IS
 'The sampling rate each agent of each load really sampled at, and the factor its estimates are scaled by (0.2): per (load_id, agent), its sub-agents pooled (smtp_sample has no sub-agent): configured_rate and effective_rate, the means over their rate_samples sample steps (the effective one is the sample pools'' steps over the samples delivered), sample_drops, and factor = spamhints.rate_factor(configured, effective, rate_samples): effective / configured where they differ beyond 1.96 / sqrt(rate_samples) and by more than 5%, else 1. Every estimate (est_packets and its bounds in packet_stats, activity(), address(), customer_sender, sender_score(), daily_figures, report_candidates() and so report_queue and the reports, through evidence.est_rate) sums sampling_rate * factor (not the rollups'' address_day, made as the samples arrive: configured rate); an agent without a row here (no two flow samples of one source) keeps factor 1. Why the effective rate: a switch, router or agent that is loaded samples otherwise than its configuration says, and the pool counts what it really drew from; pool / (samples + drops) would undercount the traffic the delivered samples stand for. Why the threshold: the effective rate measured over n samples is itself uncertain by about 1.96 / sqrt(n); within it the configured rate is as good and keeps every estimate stable; and below 5% (the agents of the test generator, whose sample pools step by a uniform draw, measure up to about 1.5% off over tens of thousands of samples) a difference is not worth an estimate that moves with each load.';
+COMMENT ON COLUMN spamhints.agent_rate.load_id IS 'the load (spamhints.load)';
+COMMENT ON COLUMN spamhints.agent_rate.agent IS 'the sFlow agent address, its sub-agents pooled';
+COMMENT ON COLUMN spamhints.agent_rate.configured_rate IS 'the rate its flow samples say, the mean over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.effective_rate IS 'the rate it really sampled at: its sample pools'' steps over its sample steps';
+COMMENT ON COLUMN spamhints.agent_rate.rate_samples IS 'the sample steps both rates were measured over';
+COMMENT ON COLUMN spamhints.agent_rate.sample_drops IS 'samples it dropped for want of resources over those steps';
+COMMENT ON COLUMN spamhints.agent_rate.factor IS 'what its samples'' sampling_rate is multiplied by in every estimate: spamhints.rate_factor(configured_rate, effective_rate, rate_samples)';
+
+GRANT SELECT ON spamhints.agent_rate TO spamhints_analyst;
 
 CREATE OR REPLACE VIEW spamhints.packet_stats AS
 SELECT s.smtp_packets,
@@ -1951,16 +1963,6 @@ END;
 COMMENT ON FUNCTION spamhints.address(inet, tstzrange) IS
 'Everything about one address in spamhints.smtp_sample, in period (default: all time): samples (a sample from the address to itself counts once), est_packets (their sampling rates summed, each times its agent''s factor, spamhints.agent_rate), as_source and as_destination, role (the OR of the SMTP roles its samples give it, with each load''s ports; NULL when none), peers (distinct addresses at the other end), first_seen, last_seen, hourly (the hist24 of its samples by hour of day: spamhints.chart(hourly)), and customer (spamhints.customer_at the address at last_seen). Through the B-trees on src_ip and dst_ip of the day partitions, and only the partitions of period: never a scan of the table.';
 
-COMMENT ON COLUMN spamhints.agent_rate.load_id IS 'the load (spamhints.load)';
-COMMENT ON COLUMN spamhints.agent_rate.agent IS 'the sFlow agent address, its sub-agents pooled';
-COMMENT ON COLUMN spamhints.agent_rate.configured_rate IS 'the rate its flow samples say, the mean over its sample steps';
-COMMENT ON COLUMN spamhints.agent_rate.effective_rate IS 'the rate it really sampled at: its sample pools'' steps over its sample steps';
-COMMENT ON COLUMN spamhints.agent_rate.rate_samples IS 'the sample steps both rates were measured over';
-COMMENT ON COLUMN spamhints.agent_rate.sample_drops IS 'samples it dropped for want of resources over those steps';
-COMMENT ON COLUMN spamhints.agent_rate.factor IS 'what its samples'' sampling_rate is multiplied by in every estimate: spamhints.rate_factor(configured_rate, effective_rate, rate_samples)';
-
-GRANT SELECT ON spamhints.agent_rate TO spamhints_analyst;
-
 -- daily_figures (71_schedules.sql): the abuse desk's figures per day, with
 -- the 95% bounds of the estimate and each agent's factor; its index,
 -- comments and grant
@@ -2045,7 +2047,8 @@ COMMENT ON COLUMN spamhints.daily_figures.est_packets_high IS 'upper 95% bound o
 
 GRANT SELECT ON spamhints.daily_figures TO spamhints_analyst;
 
--- customer_sender (52_maillogs.sql): the same, columns unchanged
+-- customer_sender (52_maillogs.sql): our customers that send mail directly,
+-- with the 95% bounds of est_packets and each agent's factor
 CREATE OR REPLACE VIEW spamhints.customer_sender AS
 WITH sent AS (
     -- 0.2: each sample scaled by its agent's factor (spamhints.agent_rate)
@@ -2639,10 +2642,10 @@ $$;
 COMMENT ON COLUMN spamhints.load.filter IS 'the filter the capture was read with: --filter''s BPF expression, or the default (udp port 6343, VLAN-tagged or not, "or UDP starting as sFlow, any port": a UDP payload that starts as an sFlow datagram); frames it did not take are counted in skipped as frame_filtered';
 COMMENT ON COLUMN spamhints.load.frames IS 'packets read from the capture, every one of them: frames = datagrams + malformed + the frame_filtered, frame_link_type, frame_not_udp and agent_limit counts of skipped';
 
--- 0.2: customer_sender and packet_stats of a period (issue #14 item 3;
--- sql/parts/54_periods.sql): customer_sender(period), packet_stats(period),
--- over the samples of the period's days only; shard_views() makes their
--- coordinator versions too (sql/parts/85_shards.sql).
+-- customer_sender and packet_stats of a period (sql/parts/54_periods.sql):
+-- customer_sender(period), packet_stats(period), over the samples of the
+-- period's days only; shard_views() makes their coordinator versions too
+-- (sql/parts/85_shards.sql).
 
 CREATE FUNCTION spamhints.customer_sender(period tstzrange)
 RETURNS TABLE (customer_id text, addresses inet[], first_seen timestamptz, last_seen timestamptz,
