@@ -216,7 +216,8 @@ COMMENT ON COLUMN spamhints.load.recovered IS 'spamhints-load --listen: true whe
 COMMENT ON COLUMN spamhints.load_agent.resets IS 'times the datagram sequence number went back (an agent restart) by more than 64, or by less with the agent''s uptime back by more than 10 s: counted here, never as loss; a repeated number (a duplicate) is neither';
 ------------------------------------------------------------------------------
 -- smtp_sample partitioned by UTC day (sql/parts/10_samples.sql,
--- 12_partitions.sql, 53_address.sql, 70_retention.sql, 90_privileges.sql)
+-- 12_partitions.sql, 90_privileges.sql; address() and purge(), which read
+-- and drop the partitions, come below with what they need)
 --
 -- A table cannot become partitioned in place: 0.1's table is renamed, the
 -- partitioned one made beside it with the same columns, 0.1's rows moved
