@@ -7,7 +7,8 @@
 # pressure); SIGTERM loads the last file and exits 0; spool files go once
 # loaded, or to loaded/ with --keep (and load again as nothing new);
 # --agents counts and drops other senders; a .part left by kill -9 is
-# closed and loaded at the next start with nothing doubled; a load that
+# closed and loaded at the next start with nothing doubled (one that cannot
+# be renamed then is left, with a warning, for the start after); a load that
 # fails for the database is kept and done at a later rotation; SIGHUP
 # reopens the databases; several sockets on one port double nothing.
 set -u
@@ -156,6 +157,33 @@ is "$(q "SELECT skipped ? 'capture_truncated' FROM spamhints.load" ${db}_3)" "f"
 is "$(rows ${db}_3)" "$(rows ${db}_ref)" "the rows equal the capture's"
 is "$(ls -A "$sp" | wc -l)" 0 "and the spool directory is empty"
 
+# 3b. a .part that cannot be renamed at the start (its final name is taken, by
+# a directory): a warning, the .part left as it is, closed and loaded once at
+# the start after
+newdb ${db}_3b >/dev/null
+sp=$tmp/spool3b
+start ${db}_3b "$sp" --listen 127.0.0.1:$P --rotate 600
+$SEND "$tmp/a.pcap" 127.0.0.1 $P >/dev/null
+sleep 0.5
+stop $cpid KILL
+part=$(ls "$sp" | grep '\.pcapng\.part$')
+mkdir -p "$sp/${part%.part}/taken"
+n0=$(wc -l <"$tmp/err")
+start ${db}_3b "$sp" --listen 127.0.0.1:$P --rotate 600
+stop $cpid
+tail -n +$((n0 + 1)) "$tmp/err" >"$tmp/err3b"
+grep -qF "warning: $sp/$part: cannot rename: Is a directory; left as it is" "$tmp/err3b"
+ok $? "a .part that cannot be renamed: a warning, as a rotation says it: $(grep -F "$part" "$tmp/err3b" | head -1 | cut -c1-120)"
+ls "$sp/$part" >/dev/null 2>&1; ok $? "and the .part is left as it is"
+is "$(q 'SELECT count(*) FROM spamhints.load' ${db}_3b)" 0 "nothing of it loaded"
+rm -rf "${sp:?}/${part%.part}" "${sp:?}/${part%.part}.failed"
+start ${db}_3b "$sp" --listen 127.0.0.1:$P --rotate 1
+wait_frames ${db}_3b "$sent" >/dev/null
+stop $cpid; is "$rc" 0 "restarted once its name is free, and stopped: exit 0"
+is "$(q 'SELECT sum(frames), count(*) FILTER (WHERE recovered) FROM spamhints.load' ${db}_3b)" \
+   "$sent|1" "then every datagram of it is loaded once, as a recovered file"
+is "$(ls -A "$sp" | wc -l)" 0 "and the spool directory is empty"
+
 # 4. the database is missing: the file is kept, and loaded at a later rotation once it is there
 dropdb --if-exists ${db}_4 2>/dev/null
 sp=$tmp/spool4
@@ -202,6 +230,6 @@ ok $([ "${dropped:-0}" -gt 0 ] && echo 0 || echo 1) "the kernel dropped datagram
 is "$((recv + dropped))" "$sent" "received ($recv) + dropped by the kernel ($dropped) = sent ($sent)"
 is "$frames" "$recv" "and every datagram received was loaded"
 
-for d in $db ${db}_ref ${db}_2 ${db}_3 ${db}_4 ${db}_5 ${db}_6; do dropdb --if-exists $d 2>/dev/null; done
+for d in $db ${db}_ref ${db}_2 ${db}_3 ${db}_3b ${db}_4 ${db}_5 ${db}_6; do dropdb --if-exists $d 2>/dev/null; done
 psql -qX -c "DROP ROLE IF EXISTS sh_live_collector" 2>/dev/null
 tap_done
