@@ -544,29 +544,34 @@ count_late_drops(collector *c)
 }
 
 /*
- * A spool file written whole: fsync, the rename to its final name, fsync of
- * the directory, close (which lets go of its lock). 0, or -1 printed (the
- * .part stays, and is loaded at the next start).
+ * A spool file written whole (a rotation), or a .part recovered at the start:
+ * fsync, the rename to its final name, fsync of the directory, close (which
+ * lets go of its lock). 0, or -1 printed: an error for a rotation (the .part
+ * stays, and is loaded at the next start), a warning for a recovered one
+ * (left as it is, for the next start).
  */
 static int
-finish_file(collector *c, int fd, const char *part, const char *final)
+finish_file(collector *c, int fd, const char *part, const char *final, int recovered)
 {
-	int			rc = 0;
+	const char *failed = NULL;
+	int			err;
 
 	if (fsync(fd) != 0)
-	{
-		sh_error("%s/%s: cannot close: %s; it is loaded at the next start", c->lopt->spool, part, strerror(errno));
-		rc = -1;
-	}
+		failed = "cannot close";
 	else if (renameat(c->dirfd, part, c->dirfd, final) != 0)
-	{
-		sh_error("%s/%s: cannot rename: %s", c->lopt->spool, part, strerror(errno));
-		rc = -1;
-	}
+		failed = "cannot rename";
 	else
 		fsync(c->dirfd);
+	err = errno;
 	close(fd);
-	return rc;
+	if (failed == NULL)
+		return 0;
+	if (recovered)
+		fprintf(stderr, "%s: warning: %s/%s: %s: %s; left as it is\n", SH_PROGNAME, c->lopt->spool, part,
+				failed, strerror(err));
+	else
+		sh_error("%s/%s: %s: %s; it is loaded at the next start", c->lopt->spool, part, failed, strerror(err));
+	return -1;
 }
 
 /* The files the receiving thread closed: their fsync and rename (the loader thread, before it loads). */
@@ -591,7 +596,7 @@ finish_closed(collector *c)
 		memmove(c->closing, c->closing + 1, (size_t) (c->nclosing - 1) * sizeof(c->closing[0]));
 		c->nclosing--;
 		pthread_mutex_unlock(&c->mu);
-		finish_file(c, fd, part, final);
+		finish_file(c, fd, part, final, 0);
 	}
 }
 
@@ -641,7 +646,7 @@ close_file(collector *c)
 		c->fd = -1;
 	}
 	pthread_mutex_unlock(&c->mu);
-	if (c->fd >= 0 && finish_file(c, c->fd, c->part, c->final) != 0)
+	if (c->fd >= 0 && finish_file(c, c->fd, c->part, c->final, 0) != 0)
 	{
 		c->fd = -1;
 		return -1;
@@ -706,25 +711,24 @@ recover_parts(collector *c)
 		memcpy(final, e->d_name, len - strlen(PART));
 		final[len - strlen(PART)] = '\0';
 		packets = spool_recover(fd, &cut, err, sizeof(err));
+		if (packets >= 0)
+		{
+			/* closed as a rotation closes a file (which closes fd) */
+			if (finish_file(c, fd, e->d_name, final, 1) == 0)
+				fprintf(stderr, "%s: %s/%s: left open by a collector that stopped: closed with its %ld datagrams"
+						" (%" PRIu64 " bytes of a cut block removed) as %s\n", SH_PROGNAME, c->lopt->spool,
+						e->d_name, packets, cut, final);
+			continue;
+		}
 		if (packets == -2)
 		{
 			fprintf(stderr, "%s: %s/%s: left by a collector that stopped before receiving anything: removed\n",
 					SH_PROGNAME, c->lopt->spool, e->d_name);
 			unlinkat(c->dirfd, e->d_name, 0);
 		}
-		else if (packets < 0)
+		else
 			fprintf(stderr, "%s: warning: %s/%s: %s; left as it is\n", SH_PROGNAME, c->lopt->spool,
 					e->d_name, err);
-		else if (fsync(fd) != 0 || renameat(c->dirfd, e->d_name, c->dirfd, final) != 0)
-			fprintf(stderr, "%s: warning: %s/%s: cannot close it: %s\n", SH_PROGNAME, c->lopt->spool,
-					e->d_name, strerror(errno));
-		else
-		{
-			fsync(c->dirfd);
-			fprintf(stderr, "%s: %s/%s: left open by a collector that stopped: closed with its %ld datagrams"
-					" (%" PRIu64 " bytes of a cut block removed) as %s\n", SH_PROGNAME, c->lopt->spool,
-					e->d_name, packets, cut, final);
-		}
 		close(fd);
 	}
 	closedir(d);
