@@ -3592,3 +3592,98 @@ BEGIN
     RETURN made;
 END
 $$;
+
+-- fuzz: parse_arf() leaves out a Source-IP that is a network, a Source-Port out of range,
+-- an Arrival-Date that is a word or infinite, and Incidents below 1
+CREATE OR REPLACE FUNCTION spamhints.parse_arf(message text)
+RETURNS TABLE (reporter text, feedback_type text, user_agent text, source_ip inet,
+               source_port integer, arrival_date timestamptz, incidents integer,
+               original_mail_from text, original_rcpt_to text[], reported_domain text[])
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    msg    text := replace(message, E'\r\n', E'\n');
+    head   text;
+    part   text;
+    p      integer;
+    l      text;
+    name   text;
+    val    text;
+BEGIN
+    original_rcpt_to := '{}';
+    reported_domain := '{}';
+    -- the report's own header: From is the reporter
+    head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
+    reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+
+    -- the machine-readable part, message/feedback-report: its fields follow
+    -- the part's own header and end at a blank line or the next boundary
+    p := regexp_instr(msg, '(^|\n)content-type:[ \t]*message/feedback-report', 1, 1, 0, 'i');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: no message/feedback-report part'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(msg, p + 1);
+    p := strpos(part, E'\n\n');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: the message/feedback-report part is empty'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(part, p + 2);
+    p := strpos(part, E'\n\n');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    p := strpos(part, E'\n--');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    part := regexp_replace(part, E'\n[ \t]+', ' ', 'g');
+
+    FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
+        CONTINUE WHEN strpos(l, ':') = 0;
+        name := lower(btrim(split_part(l, ':', 1)));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        BEGIN
+            CASE name
+                WHEN 'feedback-type' THEN feedback_type := lower(val);
+                WHEN 'user-agent' THEN user_agent := val;
+                -- an outsider writes these: one address (not a network), a port,
+                -- a date with its digits (not a word PostgreSQL reads: now, epoch,
+                -- infinity), a count of one or more; else the field is left out
+                WHEN 'source-ip' THEN
+                    source_ip := val::inet;
+                    IF masklen(source_ip) <> (CASE family(source_ip) WHEN 4 THEN 32 ELSE 128 END) THEN
+                        source_ip := NULL;
+                        RAISE EXCEPTION 'a network' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'source-port' THEN
+                    source_port := val::integer;
+                    IF source_port NOT BETWEEN 0 AND 65535 THEN
+                        source_port := NULL;
+                        RAISE EXCEPTION 'a port out of range' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'arrival-date' THEN
+                    IF val !~ '[0-9]{1,2}:[0-9]{2}' OR val !~ '[0-9]{4}' OR NOT isfinite(val::timestamptz) THEN
+                        RAISE EXCEPTION 'not a date and time' USING ERRCODE = 'invalid_datetime_format';
+                    END IF;
+                    arrival_date := val::timestamptz;
+                WHEN 'incidents' THEN
+                    incidents := val::integer;
+                    IF incidents < 1 THEN
+                        incidents := NULL;
+                        RAISE EXCEPTION 'not a count of incidents' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'original-mail-from' THEN original_mail_from := coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'original-rcpt-to' THEN original_rcpt_to := original_rcpt_to || coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'reported-domain' THEN reported_domain := reported_domain || val;
+                ELSE NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception THEN
+            NULL;   -- a field we cannot read is left out, the rest is kept
+        END;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.parse_arf(text) IS
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1. A message without a feedback-report part is an error (22P02).';
