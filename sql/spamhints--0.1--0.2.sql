@@ -2760,3 +2760,160 @@ END;
 
 COMMENT ON FUNCTION spamhints.packet_stats(tstzrange) IS
 'spamhints.packet_stats over the samples in period, e.g. SELECT smtp_packets, syn_pct, est_packets FROM spamhints.packet_stats(''[2024-03-01, 2024-03-08)''): the same columns and meaning, for the samples with ts in period (bounds as written, a NULL bound or a NULL period unbounded, an empty period nothing: one row of zeros). Reads the samples of the period''s days only (partitions pruned); no rollup holds the TCP flags.';
+
+-- fuzz: ensure_partitions() bounds its days as dates (an interval between the widest
+-- timestamps overflowed, wrapped below 400 days, and partitions were made until the locks ran out)
+CREATE OR REPLACE FUNCTION spamhints.ensure_partitions(from_ts timestamptz, to_ts timestamptz)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    day   timestamp;
+    last  timestamp;
+    lo    timestamptz;
+    hi    timestamptz;
+    part  text;
+    made  integer := 0;
+BEGIN
+    IF from_ts IS NULL OR to_ts IS NULL OR NOT isfinite(from_ts) OR NOT isfinite(to_ts) THEN
+        RAISE EXCEPTION 'ensure_partitions() needs two finite times, not % and %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
+    last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
+    -- in days of dates: an interval between the widest timestamps overflows
+    IF last::date - day::date >= 400 THEN
+        RAISE EXCEPTION 'ensure_partitions() makes at most 400 days a call, not % to %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WHILE day <= last LOOP
+        lo := day AT TIME ZONE 'UTC';
+        hi := (day + interval '1 day') AT TIME ZONE 'UTC';
+        part := 'smtp_sample_' || to_char(day, 'YYYYMMDD');
+        -- two loads making the same day: the second waits for the first
+        PERFORM pg_advisory_xact_lock(hashtext('spamhints.smtp_sample'), (extract(epoch FROM lo) / 86400)::integer);
+        -- a partition that holds the day already, whatever its name (one
+        -- that pg_partman made, say), will do
+        IF NOT EXISTS (SELECT FROM spamhints.partitions() t WHERE t.from_ts <= lo AND t.to_ts >= hi) THEN
+            EXECUTE format('CREATE TABLE spamhints.%I (LIKE spamhints.smtp_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+            -- rows of that day that waited in the default partition move in
+            EXECUTE format('WITH moved AS (DELETE FROM spamhints.smtp_sample_default WHERE ts >= $1 AND ts < $2 RETURNING *)
+                            INSERT INTO spamhints.%I SELECT * FROM moved', part) USING lo, hi;
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (load_id)', part || '_load_brin', part);
+            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (ts)', part || '_ts_brin', part);
+            EXECUTE format('ALTER TABLE spamhints.smtp_sample ATTACH PARTITION spamhints.%I FOR VALUES FROM (%L) TO (%L)',
+                           part, lo, hi);
+            EXECUTE format('COMMENT ON TABLE spamhints.%I IS %L', part,
+                           format('The samples of one UTC day, %s, of spamhints.smtp_sample (made by spamhints.ensure_partitions(); dropped whole by spamhints.purge())',
+                                  to_char(day, 'YYYY-MM-DD')));
+            -- made while the extension is created or updated (0.1's rows):
+            -- data, not a part of the extension, dumped and restored as such
+            IF EXISTS (SELECT FROM pg_depend d
+                       WHERE d.classid = 'pg_class'::regclass AND d.objid = ('spamhints.' || part)::regclass
+                         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+                EXECUTE format('ALTER EXTENSION spamhints DROP TABLE spamhints.%I', part);
+            END IF;
+            made := made + 1;
+        END IF;
+        day := day + interval '1 day';
+    END LOOP;
+    RETURN made;
+END
+$$;
+
+-- fuzz: parse_arf() leaves out a Source-IP that is a network, a Source-Port out of range,
+-- an Arrival-Date that is a word or infinite, and Incidents below 1
+CREATE OR REPLACE FUNCTION spamhints.parse_arf(message text)
+RETURNS TABLE (reporter text, feedback_type text, user_agent text, source_ip inet,
+               source_port integer, arrival_date timestamptz, incidents integer,
+               original_mail_from text, original_rcpt_to text[], reported_domain text[])
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    msg    text := replace(message, E'\r\n', E'\n');
+    head   text;
+    part   text;
+    p      integer;
+    l      text;
+    name   text;
+    val    text;
+BEGIN
+    original_rcpt_to := '{}';
+    reported_domain := '{}';
+    -- the report's own header: From is the reporter
+    head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
+    reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+
+    -- the machine-readable part, message/feedback-report: its fields follow
+    -- the part's own header and end at a blank line or the next boundary
+    p := regexp_instr(msg, '(^|\n)content-type:[ \t]*message/feedback-report', 1, 1, 0, 'i');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: no message/feedback-report part'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(msg, p + 1);
+    p := strpos(part, E'\n\n');
+    IF p = 0 THEN
+        RAISE EXCEPTION 'not an ARF report: the message/feedback-report part is empty'
+            USING ERRCODE = '22P02';
+    END IF;
+    part := substr(part, p + 2);
+    p := strpos(part, E'\n\n');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    p := strpos(part, E'\n--');
+    IF p > 0 THEN part := left(part, p - 1); END IF;
+    part := regexp_replace(part, E'\n[ \t]+', ' ', 'g');
+
+    FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
+        CONTINUE WHEN strpos(l, ':') = 0;
+        name := lower(btrim(split_part(l, ':', 1)));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        BEGIN
+            CASE name
+                WHEN 'feedback-type' THEN feedback_type := lower(val);
+                WHEN 'user-agent' THEN user_agent := val;
+                -- an outsider writes these: one address (not a network), a port,
+                -- a date with its digits (not a word PostgreSQL reads: now, epoch,
+                -- infinity), a count of one or more; else the field is left out
+                WHEN 'source-ip' THEN
+                    source_ip := val::inet;
+                    IF masklen(source_ip) <> (CASE family(source_ip) WHEN 4 THEN 32 ELSE 128 END) THEN
+                        source_ip := NULL;
+                        RAISE EXCEPTION 'a network' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'source-port' THEN
+                    source_port := val::integer;
+                    IF source_port NOT BETWEEN 0 AND 65535 THEN
+                        source_port := NULL;
+                        RAISE EXCEPTION 'a port out of range' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'arrival-date' THEN
+                    IF val !~ '[0-9]{1,2}:[0-9]{2}' OR val !~ '[0-9]{4}' OR NOT isfinite(val::timestamptz) THEN
+                        RAISE EXCEPTION 'not a date and time' USING ERRCODE = 'invalid_datetime_format';
+                    END IF;
+                    arrival_date := val::timestamptz;
+                WHEN 'incidents' THEN
+                    incidents := val::integer;
+                    IF incidents < 1 THEN
+                        incidents := NULL;
+                        RAISE EXCEPTION 'not a count of incidents' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'original-mail-from' THEN original_mail_from := coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'original-rcpt-to' THEN original_rcpt_to := original_rcpt_to || coalesce(substring(val from '<([^>]*)>'), val);
+                WHEN 'reported-domain' THEN reported_domain := reported_domain || val;
+                ELSE NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception THEN
+            NULL;   -- a field we cannot read is left out, the rest is kept
+        END;
+    END LOOP;
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.parse_arf(text) IS
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1. A message without a feedback-report part is an error (22P02).';

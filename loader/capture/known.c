@@ -446,10 +446,49 @@ conflicts(const sh_run *r, uint32_t seq, uint32_t up)
 }
 
 /*
- * The run of the datagram: the first that it continues, else a new one (its
+ * Would the datagram, a sequence number the run has not taken, keep the
+ * uptimes of the run's ranges in the order of their sequence numbers? The
+ * range it extends or joins must end before it (lower numbers) with an
+ * uptime not after its own, and begin after it with one not before: else
+ * the merged range's end uptimes would not bound its datagrams' (a sender
+ * whose lower numbers carry later uptimes), fits() would not find a
+ * datagram of it again, and the same datagram would be taken twice. An
+ * agent's sub-agent numbers its datagrams and stamps their uptimes
+ * together, so this holds for its datagrams, however reordered in transit.
+ */
+static int
+keeps_order(const sh_run *r, uint32_t seq, uint32_t up)
+{
+	const sh_seqset *s = &r->taken;
+	size_t		i = first_not_below(s, (int64_t) seq - 1);
+
+	if (i < s->n && s->v[i].hi == (int64_t) seq - 1)
+	{
+		if ((int32_t) (up - (uint32_t) s->v[i].up_hi) < 0)
+			return 0;
+		i++;
+	}
+	if (i < s->n && s->v[i].lo == (int64_t) seq + 1 && (int32_t) ((uint32_t) s->v[i].up_lo - up) < 0)
+		return 0;
+	return 1;
+}
+
+/* May the datagram join run r: it continues it, and neither conflicts with it nor breaks its order? */
+static int
+joins(const sh_run *r, uint32_t seq, uint32_t up)
+{
+	if (!continues(r, seq, up))
+		return 0;
+	if (sh_seqset_has(&r->taken, seq))
+		return !conflicts(r, seq, up);
+	return keeps_order(r, seq, up);
+}
+
+/*
+ * The run of the datagram: the first that it joins, else a new one (its
  * index), SH_RUNS_MAX when a new one would be too many, or -1. Only datagrams
- * that continue a run join it, so the uptimes in each range of a run lie
- * between those of its ends (within the slack): what fits() relies on.
+ * that continue a run and keep its order join it, so the uptimes in each
+ * range of a run lie between those of its ends: what fits() relies on.
  */
 static long
 run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
@@ -457,12 +496,12 @@ run_of(sh_known *k, int64_t boot, uint32_t seq, uint32_t up)
 	sh_run	   *r;
 	size_t		i;
 
-	if (k->nruns > 0 && continues(&k->runs[k->cur], seq, up) && !conflicts(&k->runs[k->cur], seq, up))
+	if (k->nruns > 0 && joins(&k->runs[k->cur], seq, up))
 		i = k->cur;
 	else
 	{
 		for (i = 0; i < k->nruns; i++)
-			if (continues(&k->runs[i], seq, up) && !conflicts(&k->runs[i], seq, up))
+			if (joins(&k->runs[i], seq, up))
 				break;
 	}
 	if (i == k->nruns)

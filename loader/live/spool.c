@@ -158,7 +158,7 @@ spool_frame(uint8_t *buf, size_t len, const spool_dgram *d, size_t *blocklen)
 	uint16_t	csum;
 
 	if (len > SPOOL_MAX_PAYLOAD || (d->src.family != 4 && d->src.family != 6) ||
-		d->dst.family != d->src.family || (!v6 && iplen + udplen > 0xFFFF))
+		d->dst.family != d->src.family || (v6 ? udplen : iplen + udplen) > 0xFFFF)
 		return NULL;
 
 	/* UDP header and checksum, over the pseudo header, the UDP header and the payload */

@@ -66,8 +66,9 @@ size_t		spool_file_header(uint8_t *out, size_t outlen, const char *comment);
  * The Enhanced Packet Block of one datagram, built around its payload in
  * place: buf holds the payload of len bytes at buf + SPOOL_HEADROOM and has
  * SPOOL_TAILROOM bytes after it. Returns where the block starts (inside
- * buf) and sets *blocklen; NULL when len is more than SPOOL_MAX_PAYLOAD or
- * the two addresses are not of one family.
+ * buf) and sets *blocklen; NULL when len is more than one UDP datagram of
+ * the family holds (65,507 bytes over IPv4, 65,527 over IPv6: the 16-bit
+ * lengths of the headers) or the two addresses are not of one family.
  */
 uint8_t    *spool_frame(uint8_t *buf, size_t len, const spool_dgram *d, size_t *blocklen);
 

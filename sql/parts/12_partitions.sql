@@ -33,7 +33,8 @@ BEGIN
     END IF;
     day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
     last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
-    IF last - day >= interval '400 days' THEN
+    -- in days of dates: an interval between the widest timestamps overflows
+    IF last::date - day::date >= 400 THEN
         RAISE EXCEPTION 'ensure_partitions() makes at most 400 days a call, not % to %', from_ts, to_ts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

@@ -297,10 +297,32 @@ BEGIN
             CASE name
                 WHEN 'feedback-type' THEN feedback_type := lower(val);
                 WHEN 'user-agent' THEN user_agent := val;
-                WHEN 'source-ip' THEN source_ip := val::inet;
-                WHEN 'source-port' THEN source_port := val::integer;
-                WHEN 'arrival-date' THEN arrival_date := val::timestamptz;
-                WHEN 'incidents' THEN incidents := val::integer;
+                -- an outsider writes these: one address (not a network), a port,
+                -- a date with its digits (not a word PostgreSQL reads: now, epoch,
+                -- infinity), a count of one or more; else the field is left out
+                WHEN 'source-ip' THEN
+                    source_ip := val::inet;
+                    IF masklen(source_ip) <> (CASE family(source_ip) WHEN 4 THEN 32 ELSE 128 END) THEN
+                        source_ip := NULL;
+                        RAISE EXCEPTION 'a network' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'source-port' THEN
+                    source_port := val::integer;
+                    IF source_port NOT BETWEEN 0 AND 65535 THEN
+                        source_port := NULL;
+                        RAISE EXCEPTION 'a port out of range' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                WHEN 'arrival-date' THEN
+                    IF val !~ '[0-9]{1,2}:[0-9]{2}' OR val !~ '[0-9]{4}' OR NOT isfinite(val::timestamptz) THEN
+                        RAISE EXCEPTION 'not a date and time' USING ERRCODE = 'invalid_datetime_format';
+                    END IF;
+                    arrival_date := val::timestamptz;
+                WHEN 'incidents' THEN
+                    incidents := val::integer;
+                    IF incidents < 1 THEN
+                        incidents := NULL;
+                        RAISE EXCEPTION 'not a count of incidents' USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
                 WHEN 'original-mail-from' THEN original_mail_from := coalesce(substring(val from '<([^>]*)>'), val);
                 WHEN 'original-rcpt-to' THEN original_rcpt_to := original_rcpt_to || coalesce(substring(val from '<([^>]*)>'), val);
                 WHEN 'reported-domain' THEN reported_domain := reported_domain || val;
@@ -315,7 +337,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.parse_arf(text) IS
-'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL; a message without a feedback-report part is an error (22P02).';
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1. A message without a feedback-report part is an error (22P02).';
 
 CREATE FUNCTION spamhints.receive_arf(message text, received_at timestamptz DEFAULT now(),
                                       keep_message boolean DEFAULT true)

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh: build the fuzz targets, make their seed corpora, replay
 # the committed regression inputs, then fuzz each target for SECONDS.
 #
-#   tests/fuzz/run.sh SECONDS [TARGET...]      TARGET: sflow packet capture ...
+#   tests/fuzz/run.sh SECONDS [TARGET...]      TARGET: sflow packet capture census types maillog known spool
 #
 # Prints TAP ("ok N - ..."): one line per target for the replay of its
 # regressions/TARGET/ inputs and one for the fuzzing run, with its count of
@@ -20,7 +20,7 @@ HERE=$(pwd)
 ROOT=$(cd ../.. && pwd)
 source "$ROOT/tests/lib/tap.sh"
 SECONDS_PER_TARGET=${1:-10}; shift || true
-ALL_TARGETS=(sflow packet capture census types)
+ALL_TARGETS=(sflow packet capture census types maillog known spool)
 TARGETS=("$@"); [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 SHARED=${SPAMHINTS_SHARED:-$(cd "$ROOT/.." && pwd)/shared}/data
 
@@ -86,6 +86,44 @@ for i, t in enumerate(["{}", "{0:12,1:0,23:5}", "{ 3 : -1 , 7:922337203685477580
 put("types", "histbin", b"\x03" + struct.pack(">24q", *range(-12, 12)))
 PY
 
+# mail logs: the sample logs of tests/data, each format with every configuration byte
+# (fuzz_maillog.c: bit 0 the format, then --year, the zone, --host, batches)
+python3 - "$SEEDS" "$ROOT/tests/data/maillog" <<'PY'
+import os, random, struct, sys
+out, logs = sys.argv[1], sys.argv[2]
+def put(kind, name, data):
+    os.makedirs(os.path.join(out, kind), exist_ok=True)
+    open(os.path.join(out, kind, name), "wb").write(data)
+for f in sorted(os.listdir(logs)):
+    if f.endswith(".expected"):
+        continue
+    data = open(os.path.join(logs, f), "rb").read()
+    fmt = 1 if f.startswith("postfix") else 0
+    for flags in range(0, 64, 4):
+        put("maillog", "%s-%d" % (f, fmt | flags), bytes([fmt | flags]) + data[:12000])
+# known: operations on one sub-agent (fuzz_known.c): in order, reordered, restarts, wraps, history
+r = random.Random(7)
+for i in range(24):
+    b = bytes([i & 1])
+    for j in range(r.randrange(5, 80)):
+        op = r.choice([0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 11, 19, 27])
+        b += bytes([op]) + bytes(r.randrange(256) for _ in range(r.randrange(0, 16)))
+    put("known", "ops%d" % i, b)
+# spool: collector files (odd first byte) of a few datagrams, whole, cut, with and without trailer,
+# and files as found on disk (even first byte)
+for i in range(16):
+    b = bytes([1, r.randrange(8)])
+    for j in range(r.randrange(1, 6)):
+        b += bytes([r.randrange(4)]) + bytes(r.randrange(256) for _ in range(24)) + bytes([0, r.randrange(60)]) \
+             + bytes(r.randrange(256) for _ in range(60))
+    put("spool", "collector%d" % i, b)
+shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+idb = struct.pack("<IIHHI", 1, 20, 101, 0, 262144) + struct.pack("<I", 20)
+epb = struct.pack("<IIIIIII", 6, 36, 0, 0, 1, 4, 4) + b"\x45\0\0\x04" + struct.pack("<I", 36)
+put("spool", "disk-whole", b"\0" + shb + idb + epb)
+put("spool", "disk-cut", b"\0" + shb + idb + epb[:20])
+PY
+
 # ---------------------------------------------------------------- replay and fuzz
 for t in "${TARGETS[@]}"; do
   bin=build/fuzz_$t
@@ -105,8 +143,8 @@ for t in "${TARGETS[@]}"; do
   [ -d "$SEEDS/$t" ] && seeds=("$SEEDS/$t")
   [ -d "$reg" ] && seeds+=("$reg")
   case $t in
-    capture) maxlen=16384 ;;
-    *)       maxlen=4096 ;;
+    capture|maillog) maxlen=16384 ;;
+    *)               maxlen=4096 ;;
   esac
   start=$(date +%s.%N)
   "$bin" -max_total_time="$SECONDS_PER_TARGET" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 \

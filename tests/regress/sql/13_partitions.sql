@@ -13,7 +13,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 SET TimeZone = 'America/New_York';
 SET search_path = spamhints, public;
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.plan(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE j json;
@@ -84,6 +84,10 @@ SELECT is((SELECT indexed FROM spamhints.partitions() WHERE partition::text = 's
           'a new day has no B-trees yet (rows are COPYed into it without them)');
 SELECT throws_ok($$SELECT spamhints.ensure_partitions('2025-01-01', '2026-02-05')$$, '22023', NULL, 'more than 400 days at a time: 22023');
 SELECT throws_ok($$SELECT spamhints.ensure_partitions('2025-01-01', 'infinity')$$, '22023', NULL, 'an infinite time: 22023');
+-- the widest finite times: the days between them overflow an interval (it wrapped
+-- below 400 days, and partitions were made until the locks ran out: 53200)
+SELECT throws_ok($$SELECT spamhints.ensure_partitions('4713-01-01 BC', '294276-12-31')$$, '22023', NULL,
+                 'the whole range of timestamptz: more than 400 days, 22023');
 -- a row of a day that has its partition goes straight there
 INSERT INTO spamhints.smtp_sample (load_id, frame, ts, agent, sample_seq, sampling_rate, src_ip, dst_ip, src_port, dst_port)
 VALUES ((SELECT load_id FROM spamhints.load WHERE file_name = 'week'), 1000, '2025-06-10 00:30+00', '192.0.2.1', 1000, 10,

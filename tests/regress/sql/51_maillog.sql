@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \pset tuples_only true
 SET TimeZone = 'UTC';
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 SELECT has_table('spamhints', 'maillog_load', 'table maillog_load');
 SELECT has_table('spamhints', 'mail_event', 'table mail_event');
@@ -109,6 +109,14 @@ SELECT is((SELECT feedback_type FROM spamhints.parse_arf(E'From: x@y\n\n--b\nCon
           'virus', 'parse_arf: names and content types in any case');
 SELECT is((SELECT row(source_ip, incidents)::text FROM spamhints.parse_arf(E'From: x@y\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: not-an-address\nIncidents: many\n--b--\n')),
           '(,)', 'parse_arf: a field that cannot be read is left NULL, the rest is kept');
+-- an outsider's report that names a network, a port past 65535, a date that is a word
+-- PostgreSQL reads ("now", "epoch", "infinity") or a negative count: each field left out
+SELECT is((SELECT row(source_ip, source_port, arrival_date, incidents)::text
+           FROM spamhints.parse_arf(E'From: x@y\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 10.0.0.0/8\nSource-Port: 99999\nArrival-Date: now\nIncidents: -5\n--b--\n')),
+          '(,,,)', 'parse_arf: a network, a port out of range, a word for a date, a negative count are left NULL');
+SELECT is((SELECT row(source_ip, source_port, arrival_date, incidents)::text
+           FROM spamhints.parse_arf(E'From: x@y\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 2001:db8::/32\nSource-Port: -1\nArrival-Date: infinity\nIncidents: 0\n--b--\n')),
+          '(,,,)', 'parse_arf: an IPv6 network, port -1, an infinite date, no incidents are left NULL');
 SELECT throws_ok($$SELECT * FROM spamhints.parse_arf(E'From: x@y\nSubject: hello\n\nJust a message.\n')$$,
                  '22P02', 'not an ARF report: no message/feedback-report part', 'parse_arf: a message that is not ARF is an error');
 SELECT is(spamhints.receive_arf(E'From: fbl@big.example\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nSource-IP: 198.51.100.8\n--b--\n',
