@@ -32,6 +32,7 @@ CREATE TABLE spamhints.address_day (
     first_seen   timestamptz NOT NULL,
     last_seen    timestamptz NOT NULL,
     hourly       spamhints.hist24 NOT NULL,
+    role_hours   bigint NOT NULL,
     CONSTRAINT address_day_key UNIQUE NULLS NOT DISTINCT (day, ip, asn, gw_as, cc)
 );
 
@@ -52,8 +53,40 @@ COMMENT ON COLUMN spamhints.address_day.as_source IS 'of them, the samples with 
 COMMENT ON COLUMN spamhints.address_day.first_seen IS 'the first of them';
 COMMENT ON COLUMN spamhints.address_day.last_seen IS 'the last of them';
 COMMENT ON COLUMN spamhints.address_day.hourly IS 'their hist24 by UTC hour of day';
+COMMENT ON COLUMN spamhints.address_day.role_hours IS 'its role by UTC hour of the day (spamhints.role_hours(role, ts)): bit h set when a sample of hour h made it a client, bit 24 + h a server; hours_role(role_hours, day_hours(day, from, to)) is its role in the whole hours of [from, to)';
 
 SELECT pg_catalog.pg_extension_config_dump('spamhints.address_day', '');
+
+-- An address's roles by UTC hour of day (extension/role_hours.c), so that a
+-- day's rollup answers for the whole hours of a period that cut through it.
+CREATE FUNCTION spamhints.role_hours_add(bigint, spamhints.smtp_role, timestamptz) RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.role_hours_add(bigint, spamhints.smtp_role, timestamptz) IS
+'transition function of role_hours(role, ts): the state with the bits of role at the UTC hour of ts set';
+
+CREATE AGGREGATE spamhints.role_hours(spamhints.smtp_role, timestamptz) (
+    SFUNC = spamhints.role_hours_add,
+    STYPE = bigint,
+    INITCOND = '0',
+    COMBINEFUNC = pg_catalog.int8or,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE spamhints.role_hours(spamhints.smtp_role, timestamptz) IS
+'An address''s SMTP roles by UTC hour of day, as a bigint: bit h (0-23) set when one of its samples at UTC hour h made it a client, bit 24 + h when one made it a server (both sets the two); 0 over no rows. Two such values merge with |. spamhints.address_day.role_hours; read it with hours_role().';
+
+CREATE FUNCTION spamhints.hours_role(role_hours bigint, hours integer) RETURNS spamhints.smtp_role
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.hours_role(bigint, integer) IS
+'The role a role_hours value gives in the UTC hours of the mask hours (bit h: hour h; 16777215 is the whole day): client, server or both; NULL when it had no role in them. E.g. hours_role(role_hours, day_hours(day, from, to)).';
+
+CREATE FUNCTION spamhints.day_hours(day date, from_ts timestamptz, to_ts timestamptz) RETURNS integer
+AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.day_hours(date, timestamptz, timestamptz) IS
+'The UTC hours of day that lie wholly in [from_ts, to_ts), as a mask for hours_role(): bit h set for the hour [day + h hours, day + h + 1 hours); either end may be infinite. A day outside the range of timestamps is an error (22008).';
 
 -- The rollup rows of a day's samples: both sides of each, with the ports of
 -- its load, grouped; hours by UTC.
@@ -72,7 +105,8 @@ BEGIN
     DELETE FROM spamhints.address_day r WHERE r.day = $1;
     INSERT INTO spamhints.address_day
     SELECT $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
-           sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+           sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts),
+           spamhints.role_hours(e.role, e.ts)
     FROM (SELECT s.src_ip AS ip, s.src_asn AS asn, s.gw_src_as AS gw_as, s.src_cc AS cc,
                  spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
           FROM spamhints.smtp_sample s JOIN spamhints.load l ON l.load_id = s.load_id
@@ -149,7 +183,8 @@ BEGIN
             END IF;
             INSERT INTO spamhints.address_day
             SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
-                   sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+                   sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts),
+                   spamhints.role_hours(e.role, e.ts)
             FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
                          s.gw_src_as AS gw_as, s.src_cc AS cc,
                          spamhints.src_role(s.src_port, s.dst_port, ports) AS role, true AS src, s.ts, s.sampling_rate
@@ -164,7 +199,8 @@ BEGIN
         END IF;
         INSERT INTO spamhints.address_day AS r
         SELECT e.day, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
-               sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts)
+               sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts),
+               spamhints.role_hours(e.role, e.ts)
         FROM (SELECT (s.ts AT TIME ZONE 'UTC')::date AS day, s.src_ip AS ip, s.src_asn AS asn,
                      s.gw_src_as AS gw_as, s.src_cc AS cc,
                      spamhints.src_role(s.src_port, s.dst_port, l.smtp_ports) AS role, true AS src, s.ts, s.sampling_rate
@@ -182,7 +218,8 @@ BEGIN
                 as_source = r.as_source + EXCLUDED.as_source,
                 first_seen = least(r.first_seen, EXCLUDED.first_seen),
                 last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
-                hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly;
+                hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly,
+                role_hours = r.role_hours | EXCLUDED.role_hours;
     ELSIF TG_OP = 'DELETE' THEN
         FOR p IN SELECT DISTINCT (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
             PERFORM spamhints.address_day_roll(p.day);
@@ -241,3 +278,32 @@ END;
 
 COMMENT ON FUNCTION spamhints.whole_days_to(tstzrange) IS
 'The end of the last whole UTC day in period (infinity for NULL or an unbounded end), never before whole_days_from(period): see there.';
+
+-- The whole UTC hours of a period: [whole_hours_from, whole_hours_to), as
+-- whole_days_from/to for days; they hold the whole days and lie within a
+-- period's partial hours of either end.
+CREATE FUNCTION spamhints.whole_hours_from(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN period IS NULL OR lower_inf(period) THEN '-infinity'::timestamptz
+                WHEN isempty(period) THEN 'infinity'::timestamptz
+                WHEN lower_inc(period) AND date_trunc('hour', lower(period), 'UTC') = lower(period) THEN lower(period)
+                ELSE date_trunc('hour', lower(period), 'UTC') + interval '1 hour' END;
+END;
+
+COMMENT ON FUNCTION spamhints.whole_hours_from(tstzrange) IS
+'The start of the first whole UTC hour in period (-infinity for NULL or an unbounded start; infinity for an empty period): the functions taking a period read the rollups (spamhints.address_day) for the whole hours, [whole_hours_from, whole_hours_to), with hours_role() in the days the period cuts through, and the samples of the rest.';
+
+CREATE FUNCTION spamhints.whole_hours_to(period tstzrange)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT greatest(spamhints.whole_hours_from(period),
+                    CASE WHEN period IS NULL OR upper_inf(period) THEN 'infinity'::timestamptz
+                         WHEN isempty(period) THEN 'infinity'::timestamptz
+                         ELSE date_trunc('hour', upper(period), 'UTC') END);
+END;
+
+COMMENT ON FUNCTION spamhints.whole_hours_to(tstzrange) IS
+'The end of the last whole UTC hour in period (infinity for NULL or an unbounded end), never before whole_hours_from(period): see there.';

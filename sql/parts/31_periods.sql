@@ -1,6 +1,7 @@
 -- sql/parts/31_periods.sql: the census, AS and country views for a time
 -- range: the rollups (spamhints.address_day, 29_rollups.sql) of the whole
--- UTC days of the period, the samples of the partial days at its ends, so
+-- UTC days of the period and, by their roles per hour, of its whole hours in
+-- the days it cuts through; the samples of the partial hours at its ends; so
 -- that the answers are those of the samples in the period.
 --
 -- SQL-standard bodies without SET options: inlined into the calling query,
@@ -10,14 +11,29 @@ CREATE FUNCTION spamhints.address_roles(period tstzrange)
 RETURNS TABLE (ip inet, role spamhints.smtp_role, asn bigint, gw_as bigint, cc text)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
+    -- the whole days: their rollups
     SELECT r.ip, r.role, r.asn, r.gw_as, r.cc
     FROM spamhints.address_day r
     WHERE r.day >= (spamhints.whole_days_from(period) AT TIME ZONE 'UTC')::date
       AND r.day < (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
     UNION ALL
+    -- the whole hours of the days the period cuts through (at most one at
+    -- each end): their rollups' roles in those hours
+    SELECT h.ip, h.role, h.asn, h.gw_as, h.cc
+    FROM (SELECT r.ip, r.asn, r.gw_as, r.cc,
+                 spamhints.hours_role(r.role_hours,
+                     spamhints.day_hours(r.day, spamhints.whole_hours_from(period), spamhints.whole_hours_to(period))) AS role
+          FROM spamhints.address_day r
+          WHERE (r.day = ((spamhints.whole_days_from(period) - interval '24 hours') AT TIME ZONE 'UTC')::date
+                 AND spamhints.whole_hours_from(period) < spamhints.whole_days_from(period))
+             OR (r.day = (spamhints.whole_days_to(period) AT TIME ZONE 'UTC')::date
+                 AND spamhints.whole_hours_to(period) > spamhints.whole_days_to(period))) AS h
+    WHERE h.role IS NOT NULL
+    UNION ALL
+    -- the partial hours at its ends: the samples
     SELECT e.ip, e.role, e.asn, e.gw_as, e.cc
     FROM spamhints.endpoint e
-    WHERE (e.ts < spamhints.whole_days_from(period) OR e.ts >= spamhints.whole_days_to(period))
+    WHERE (e.ts < spamhints.whole_hours_from(period) OR e.ts >= spamhints.whole_hours_to(period))
       -- implied by the exact bounds below, in a form that pruning at executor
       -- start understands when period is a parameter (a generic plan)
       AND e.ts >= coalesce(lower(period), '-infinity') AND e.ts <= coalesce(upper(period), 'infinity')
@@ -26,7 +42,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.address_roles(tstzrange) IS
-'The addresses seen in period (NULL: all time) with their roles, ASes (asn from the ASN database, gw_as from sFlow) and countries: a row per rollup (spamhints.address_day) of each whole UTC day of the period, and a row per sample side (spamhints.endpoint) in the partial days at its ends; an address comes several times. What ip_census(period), client_as_top(period) and client_cc_top(period) count.';
+'The addresses seen in period (NULL: all time) with their roles, ASes (asn from the ASN database, gw_as from sFlow) and countries: a row per rollup (spamhints.address_day) of each whole UTC day of the period, a row per rollup of the days it cuts through with the role of their whole hours in it (role_hours), and a row per sample side (spamhints.endpoint) in the partial hours at its ends; an address comes several times. What ip_census(period), client_as_top(period) and client_cc_top(period) count.';
 
 CREATE FUNCTION spamhints.ip_census(period tstzrange)
 RETURNS TABLE (ips bigint, client_only bigint, server_only bigint, "both" bigint)
@@ -38,7 +54,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.ip_census(tstzrange) IS
-'spamhints.ip_census over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.ip_census(''[2024-03-01, 2024-03-08)''): whole UTC days from the rollups, the rest from the samples.';
+'spamhints.ip_census over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.ip_census(''[2024-03-01, 2024-03-08)''): whole UTC hours from the rollups, the rest from the samples.';
 
 CREATE FUNCTION spamhints.client_as_top(period tstzrange)
 RETURNS TABLE (rank bigint, asn bigint, as_org text, country text, clients bigint, servers bigint,
@@ -71,7 +87,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.client_as_top(tstzrange) IS
-'spamhints.client_as_top over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.client_as_top(''[2024-03-01, 2024-03-08)'') WHERE rank <= 30: whole UTC days from the rollups, the rest from the samples.';
+'spamhints.client_as_top over the samples in period (NULL: all time), e.g. SELECT * FROM spamhints.client_as_top(''[2024-03-01, 2024-03-08)'') WHERE rank <= 30: whole UTC hours from the rollups, the rest from the samples.';
 
 CREATE FUNCTION spamhints.client_cc_top(period tstzrange)
 RETURNS TABLE (rank bigint, country text, clients bigint, servers bigint, "both" bigint, ips bigint)
@@ -87,4 +103,4 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION spamhints.client_cc_top(tstzrange) IS
-'spamhints.client_cc_top over the samples in period (NULL: all time): whole UTC days from the rollups, the rest from the samples.';
+'spamhints.client_cc_top over the samples in period (NULL: all time): whole UTC hours from the rollups, the rest from the samples.';

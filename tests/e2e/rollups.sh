@@ -71,20 +71,22 @@ per_day() {
   echo "SELECT count(*) FROM (
           SELECT (ts AT TIME ZONE 'UTC')::date AS day, ip, asn, gw_as, cc, spamhints.role_or(role) AS role,
                  count(*) AS samples, sum(sampling_rate)::bigint AS est, count(*) FILTER (WHERE side = 'src') AS src,
-                 min(ts) AS first_seen, max(ts) AS last_seen, spamhints.hourly(ts)::text AS hourly
+                 min(ts) AS first_seen, max(ts) AS last_seen, spamhints.hourly(ts)::text AS hourly,
+                 bit_or(CASE WHEN role::text <> 'server' THEN 1::bigint << extract(hour FROM ts)::int ELSE 0 END)
+                 | bit_or(CASE WHEN role::text <> 'client' THEN 1::bigint << (24 + extract(hour FROM ts)::int) ELSE 0 END) AS role_hours
           FROM spamhints.endpoint GROUP BY 1, 2, 3, 4, 5) e
         FULL JOIN (SELECT day, ip, asn, gw_as, cc, role, samples, est_packets AS est, as_source AS src,
-                          first_seen, last_seen, hourly::text AS hourly FROM spamhints.address_day) r
+                          first_seen, last_seen, hourly::text AS hourly, role_hours FROM spamhints.address_day) r
           ON (e.day, e.ip) = (r.day, r.ip) AND e.asn IS NOT DISTINCT FROM r.asn
          AND e.gw_as IS NOT DISTINCT FROM r.gw_as AND e.cc IS NOT DISTINCT FROM r.cc
-        WHERE e.day IS NULL OR r.day IS NULL OR (e.role::text, e.samples, e.est, e.src, e.first_seen, e.last_seen, e.hourly)
-              IS DISTINCT FROM (r.role::text, r.samples, r.est, r.src, r.first_seen, r.last_seen, r.hourly)"
+        WHERE e.day IS NULL OR r.day IS NULL OR (e.role::text, e.samples, e.est, e.src, e.first_seen, e.last_seen, e.hourly, e.role_hours)
+              IS DISTINCT FROM (r.role::text, r.samples, r.est, r.src, r.first_seen, r.last_seen, r.hourly, r.role_hours)"
 }
 
 # every answer against the samples; $1 says when
 check_all() {
   local when=$1
-  is "$(q "$(per_day)")" 0 "$when: each day's rollup of each address is that of its samples (role, samples, estimate, source count, first and last seen, hours)"
+  is "$(q "$(per_day)")" 0 "$when: each day's rollup of each address is that of its samples (role, samples, estimate, source count, first and last seen, hours, roles by hour)"
   local mode set
   for mode in serial parallel; do
     set=""; [ $mode = parallel ] && set=$PAR
@@ -92,7 +94,8 @@ check_all() {
     is "$(q "$set $(roll_as spamhints.client_as_top)")" "$(q "$(raw_as true)")" "$when, $mode: client_as_top is the samples'"
     is "$(q "$set $(roll_cc spamhints.client_cc_top)")" "$(q "$(raw_cc true)")" "$when, $mode: client_cc_top is the samples'"
   done
-  # periods: whole days, windows cutting through days, open, exclusive at midnight, one instant, empty
+  # periods: whole days, windows cutting through days, open, exclusive at midnight, one instant, empty,
+  # whole hours, minutes within one hour, an hour, a second either side of hours
   local p cond
   while IFS='|' read -r p cond; do
     set=""; [ $((RANDOM % 2)) = 0 ] && set=$PAR
@@ -108,6 +111,12 @@ check_all() {
 (,2024-03-06 18:00)|ts < '2024-03-06 18:00'
 (,)|true
 empty|false
+[2024-03-01 06:00,2024-03-04 13:00)|ts >= '2024-03-01 06:00' AND ts < '2024-03-04 13:00'
+(2024-03-02 05:00,2024-03-02 17:00]|ts > '2024-03-02 05:00' AND ts <= '2024-03-02 17:00'
+[2024-03-05 10:20,2024-03-05 10:40)|ts >= '2024-03-05 10:20' AND ts < '2024-03-05 10:40'
+[2024-03-05 22:59:59,2024-03-06 01:00:01)|ts >= '2024-03-05 22:59:59' AND ts < '2024-03-06 01:00:01'
+[2024-03-06 07:00,2024-03-06 08:00)|ts >= '2024-03-06 07:00' AND ts < '2024-03-06 08:00'
+(2024-03-03 23:00,2024-03-04 00:00]|ts > '2024-03-03 23:00' AND ts <= '2024-03-04 00:00'
 EOF
 }
 
@@ -115,6 +124,18 @@ $LOADER -q -d "dbname=$db user=sh_roll_loader" --asn-db "$tmp/asn.mmdb" --countr
 ok $? "a loader login loads nine days with enrichment $(head -1 "$tmp/out")"
 is "$(q "SELECT count(DISTINCT day) || ' ' || (count(*) > 1000) FROM spamhints.address_day")" "9 true" "rollups of its nine days are kept at load"
 check_all "one load"
+
+# a period of whole hours reads no sample: the rollups' roles by hour answer
+# for the hours of the days it cuts through; one cutting minutes reads the
+# samples of those minutes only
+sample_rows() {   # the rows the plan of ip_census($1) read from the day partitions
+  q "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT * FROM spamhints.ip_census('$1')" |
+    awk '/smtp_sample_/ { if (match($0, /rows=[0-9]+/)) n += substr($0, RSTART + 5, RLENGTH - 5) } END { print n + 0 }'
+}
+is "$(sample_rows '[2024-03-01 06:00,2024-03-04 13:00)')" 0 "ip_census() of a period of whole hours cutting two days reads no sample"
+is "$(sample_rows '[2024-03-01 06:30,2024-03-04 13:15)')" \
+   "$(q "SELECT count(*) * 2 FROM spamhints.smtp_sample WHERE (ts >= '2024-03-01 06:30' AND ts < '2024-03-01 07:00') OR (ts >= '2024-03-04 13:00' AND ts < '2024-03-04 13:15')")" \
+   "  and one cutting minutes reads the samples of those minutes only, each from both sides"
 
 # the loader role writes no rollup by itself, nor makes them again
 psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc \
