@@ -249,7 +249,8 @@ BEGIN
     END IF;
     day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
     last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
-    IF last - day >= interval '400 days' THEN
+    -- in days of dates: an interval between the widest timestamps overflows
+    IF last::date - day::date >= 400 THEN
         RAISE EXCEPTION 'ensure_partitions() makes at most 400 days a call, not % to %', from_ts, to_ts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -2842,69 +2843,7 @@ END;
 COMMENT ON FUNCTION spamhints.packet_stats(tstzrange) IS
 'spamhints.packet_stats over the samples in period, e.g. SELECT smtp_packets, syn_pct, est_packets FROM spamhints.packet_stats(''[2024-03-01, 2024-03-08)''): the same columns and meaning, for the samples with ts in period (bounds as written, a NULL bound or a NULL period unbounded, an empty period nothing: one row of zeros). Reads the samples of the period''s days only (partitions pruned); no rollup holds the TCP flags.';
 
--- fuzz: ensure_partitions() bounds its days as dates (an interval between the widest
--- timestamps overflowed, wrapped below 400 days, and partitions were made until the locks ran out)
-CREATE OR REPLACE FUNCTION spamhints.ensure_partitions(from_ts timestamptz, to_ts timestamptz)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, spamhints
-AS $$
-DECLARE
-    day   timestamp;
-    last  timestamp;
-    lo    timestamptz;
-    hi    timestamptz;
-    part  text;
-    made  integer := 0;
-BEGIN
-    IF from_ts IS NULL OR to_ts IS NULL OR NOT isfinite(from_ts) OR NOT isfinite(to_ts) THEN
-        RAISE EXCEPTION 'ensure_partitions() needs two finite times, not % and %', from_ts, to_ts
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
-    last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
-    -- in days of dates: an interval between the widest timestamps overflows
-    IF last::date - day::date >= 400 THEN
-        RAISE EXCEPTION 'ensure_partitions() makes at most 400 days a call, not % to %', from_ts, to_ts
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    WHILE day <= last LOOP
-        lo := day AT TIME ZONE 'UTC';
-        hi := (day + interval '1 day') AT TIME ZONE 'UTC';
-        part := 'smtp_sample_' || to_char(day, 'YYYYMMDD');
-        -- two loads making the same day: the second waits for the first
-        PERFORM pg_advisory_xact_lock(hashtext('spamhints.smtp_sample'), (extract(epoch FROM lo) / 86400)::integer);
-        -- a partition that holds the day already, whatever its name (one
-        -- that pg_partman made, say), will do
-        IF NOT EXISTS (SELECT FROM spamhints.partitions() t WHERE t.from_ts <= lo AND t.to_ts >= hi) THEN
-            EXECUTE format('CREATE TABLE spamhints.%I (LIKE spamhints.smtp_sample INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
-            -- rows of that day that waited in the default partition move in
-            EXECUTE format('WITH moved AS (DELETE FROM spamhints.smtp_sample_default WHERE ts >= $1 AND ts < $2 RETURNING *)
-                            INSERT INTO spamhints.%I SELECT * FROM moved', part) USING lo, hi;
-            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (load_id)', part || '_load_brin', part);
-            EXECUTE format('CREATE INDEX %I ON spamhints.%I USING brin (ts)', part || '_ts_brin', part);
-            EXECUTE format('ALTER TABLE spamhints.smtp_sample ATTACH PARTITION spamhints.%I FOR VALUES FROM (%L) TO (%L)',
-                           part, lo, hi);
-            EXECUTE format('COMMENT ON TABLE spamhints.%I IS %L', part,
-                           format('The samples of one UTC day, %s, of spamhints.smtp_sample (made by spamhints.ensure_partitions(); dropped whole by spamhints.purge())',
-                                  to_char(day, 'YYYY-MM-DD')));
-            -- made while the extension is created or updated (0.1's rows):
-            -- data, not a part of the extension, dumped and restored as such
-            IF EXISTS (SELECT FROM pg_depend d
-                       WHERE d.classid = 'pg_class'::regclass AND d.objid = ('spamhints.' || part)::regclass
-                         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
-                EXECUTE format('ALTER EXTENSION spamhints DROP TABLE spamhints.%I', part);
-            END IF;
-            made := made + 1;
-        END IF;
-        day := day + interval '1 day';
-    END LOOP;
-    RETURN made;
-END
-$$;
-
--- fuzz: parse_arf() leaves out a Source-IP that is a network, a Source-Port out of range,
+-- parse_arf() (52_maillogs.sql) leaves out a Source-IP that is a network, a Source-Port out of range,
 -- an Arrival-Date that is a word or infinite, and Incidents below 1
 CREATE OR REPLACE FUNCTION spamhints.parse_arf(message text)
 RETURNS TABLE (reporter text, feedback_type text, user_agent text, source_ip inet,
