@@ -1143,6 +1143,7 @@ DECLARE
     n  bigint;
 BEGIN
     DELETE FROM spamhints.address_day r WHERE r.day = $1;
+    PERFORM spamhints.address_month_stale($1, $1);
     INSERT INTO spamhints.address_day
     SELECT $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
            sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts),
@@ -1175,6 +1176,8 @@ DECLARE
     n bigint;
 BEGIN
     DELETE FROM spamhints.address_day;
+    DELETE FROM spamhints.address_month;
+    DELETE FROM spamhints.rollup_folded;
     SELECT coalesce(sum(spamhints.address_day_roll(d.day)), 0) INTO n
     FROM (SELECT DISTINCT (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
     RETURN n;
@@ -1215,6 +1218,8 @@ BEGIN
         IF first_load IS NULL THEN
             RETURN NULL;
         END IF;
+        -- a folded month these days fall in is read from address_day again
+        PERFORM spamhints.address_month_stale(first_day, last_day);
         IF first_load = last_load
            AND NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
             SELECT l.smtp_ports INTO ports FROM spamhints.load l WHERE l.load_id = first_load;
@@ -1270,7 +1275,7 @@ BEGIN
             PERFORM spamhints.address_day_roll(p.day);
         END LOOP;
     ELSIF TG_OP = 'TRUNCATE' THEN
-        TRUNCATE spamhints.address_day;
+        TRUNCATE spamhints.address_day, spamhints.address_month, spamhints.rollup_folded;
     END IF;
     RETURN NULL;
 END
@@ -1290,6 +1295,147 @@ CREATE TRIGGER address_day_update AFTER UPDATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
 CREATE TRIGGER address_day_truncate AFTER TRUNCATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+
+-- The rollups folded by UTC month, for the questions over all time (the
+-- census, the AS and country tops): an address seen on many days of a month
+-- is one row of spamhints.address_month rather than one a day. Folding is a
+-- job (rollup_fold(), hourly by cron_jobs()), not part of a load: a load adds
+-- its days to address_day only, and any change to the rollups of a folded day
+-- (a load into it, a DELETE of a load, purge(), reenrich()) unfolds its whole
+-- month again (address_month_stale()), so that spamhints.address_rollup, the
+-- folded months and the days not folded, always answers what address_day does.
+
+CREATE TABLE spamhints.address_month (
+    month        date NOT NULL,
+    ip           inet NOT NULL,
+    asn          bigint,
+    gw_as        bigint,
+    cc           text,
+    role         spamhints.smtp_role NOT NULL,
+    CONSTRAINT address_month_key UNIQUE NULLS NOT DISTINCT (month, ip, asn, gw_as, cc)
+);
+
+COMMENT ON TABLE spamhints.address_month IS
+'The rollups of spamhints.address_day folded by UTC month: one row per month and address (with its AS and country), its roles over the folded days of the month (spamhints.rollup_folded). Made by spamhints.rollup_fold(), emptied for a month when any of its days changes; read through spamhints.address_rollup. Written by nobody else.';
+COMMENT ON COLUMN spamhints.address_month.month IS 'the first day of the UTC month';
+COMMENT ON COLUMN spamhints.address_month.ip IS 'the address (spamhints.address_day.ip)';
+COMMENT ON COLUMN spamhints.address_month.asn IS 'its AS number from the ASN database; NULL when none';
+COMMENT ON COLUMN spamhints.address_month.gw_as IS 'the AS of the sFlow gateway record for it';
+COMMENT ON COLUMN spamhints.address_month.cc IS 'its country from the country database; NULL when unknown';
+COMMENT ON COLUMN spamhints.address_month.role IS 'the OR of its roles on the folded days of the month';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.address_month', '');
+
+CREATE TABLE spamhints.rollup_folded (
+    day date PRIMARY KEY
+);
+
+COMMENT ON TABLE spamhints.rollup_folded IS
+'The UTC days of spamhints.address_day that are in spamhints.address_month (folded by spamhints.rollup_fold()); a month''s days are all folded or none of them changed since.';
+COMMENT ON COLUMN spamhints.rollup_folded.day IS 'a folded UTC day';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.rollup_folded', '');
+
+-- The days of address_day not folded: a walk of its key (day first) from
+-- day to day, a probe per day rather than a scan of its rows.
+CREATE FUNCTION spamhints.unfolded_days() RETURNS date[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH RECURSIVE d(day) AS (
+        (SELECT r.day FROM spamhints.address_day r ORDER BY r.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT r.day FROM spamhints.address_day r WHERE r.day > d.day ORDER BY r.day LIMIT 1)
+        FROM d WHERE d.day IS NOT NULL
+    )
+    SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}')
+    FROM d
+    WHERE d.day IS NOT NULL
+      AND NOT EXISTS (SELECT FROM spamhints.rollup_folded f WHERE f.day = d.day);
+END;
+
+COMMENT ON FUNCTION spamhints.unfolded_days() IS
+'The UTC days of spamhints.address_day not folded into spamhints.address_month, in order: what spamhints.address_rollup reads from address_day.';
+
+CREATE FUNCTION spamhints.address_month_stale(from_day date, to_day date) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    months date[];
+BEGIN
+    SELECT array_agg(DISTINCT date_trunc('month', f.day)::date) INTO months
+    FROM spamhints.rollup_folded f WHERE f.day >= from_day AND f.day <= to_day;
+    IF months IS NULL THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM spamhints.address_month m WHERE m.month = ANY (months);
+    DELETE FROM spamhints.rollup_folded f WHERE date_trunc('month', f.day)::date = ANY (months);
+    RETURN cardinality(months);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_month_stale(date, date) IS
+'Unfolds the whole UTC months (spamhints.address_month, spamhints.rollup_folded) that have a folded day in [from_day, to_day]: called when the rollups of those days change, so that address_rollup reads them from address_day until the next rollup_fold(). Returns the months unfolded. For the owner.';
+
+CREATE FUNCTION spamhints.rollup_fold(before date DEFAULT (now() AT TIME ZONE 'UTC')::date) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    days date[];
+BEGIN
+    -- the lock first, then the days: a snapshot taken before the lock (any
+    -- isolation but READ COMMITTED) could miss a load's rollups committed meanwhile
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'rollup_fold() runs only at READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    LOCK TABLE spamhints.address_day IN SHARE MODE;
+    SELECT array_agg(d ORDER BY d) INTO days
+    FROM unnest(spamhints.unfolded_days()) AS d
+    WHERE before IS NULL OR d < before;
+    IF days IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF NOT EXISTS (SELECT FROM spamhints.rollup_folded f
+                   WHERE date_trunc('month', f.day) IN (SELECT date_trunc('month', d) FROM unnest(days) AS d)) THEN
+        INSERT INTO spamhints.address_month
+        SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
+        FROM spamhints.address_day r
+        WHERE r.day = ANY (days)
+        GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc;
+    ELSE
+        INSERT INTO spamhints.address_month AS m
+        SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
+        FROM spamhints.address_day r
+        WHERE r.day = ANY (days)
+        GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc
+        ON CONFLICT ON CONSTRAINT address_month_key DO UPDATE
+            SET role = m.role OPERATOR(spamhints.|) EXCLUDED.role;
+    END IF;
+    INSERT INTO spamhints.rollup_folded SELECT unnest(days);
+    RETURN cardinality(days);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.rollup_fold(date) IS
+'Folds the rollups (spamhints.address_day) of the UTC days before before (default today, UTC: the day still loading stays out; NULL: every day) not yet folded into spamhints.address_month, by month; returns the days folded. ip_census, client_as_top and client_cc_top then read a row per month and address rather than one per day. Scheduled hourly by spamhints.cron_jobs(); at READ COMMITTED only (0A000 otherwise); holds a SHARE lock on address_day while it runs (loads wait). For the owner.';
+
+CREATE VIEW spamhints.address_rollup AS
+SELECT m.ip, m.asn, m.gw_as, m.cc, m.role
+FROM spamhints.address_month m
+UNION ALL
+SELECT r.ip, r.asn, r.gw_as, r.cc, r.role
+FROM spamhints.address_day r
+WHERE r.day = ANY ((SELECT spamhints.unfolded_days())::date[]);  -- once, an InitPlan
+
+COMMENT ON VIEW spamhints.address_rollup IS
+'The rollups over all time, by address, AS and country, each with its roles: a row per month and address of the folded months (spamhints.address_month) and a row per day and address of the days not folded (spamhints.address_day); an address comes several times. What ip_census, client_as_top and client_cc_top count.';
+COMMENT ON COLUMN spamhints.address_rollup.ip IS 'the address';
+COMMENT ON COLUMN spamhints.address_rollup.asn IS 'its AS number from the ASN database; NULL when none';
+COMMENT ON COLUMN spamhints.address_rollup.gw_as IS 'the AS of the sFlow gateway record for it';
+COMMENT ON COLUMN spamhints.address_rollup.cc IS 'its country from the country database; NULL when unknown';
+COMMENT ON COLUMN spamhints.address_rollup.role IS 'the OR of its roles in the month or day';
 
 -- The whole UTC days of a period: [whole_days_from, whole_days_to), empty
 -- (both the same) when the period holds none; the whole time for NULL.
@@ -1352,17 +1498,17 @@ COMMENT ON FUNCTION spamhints.whole_hours_to(tstzrange) IS
 CREATE OR REPLACE VIEW spamhints.ip_census AS
 SELECT (c).ips, (c).client_only, (c).server_only, (c).both
 FROM (SELECT spamhints.smtp_census(r.ip, r.role) AS c
-      FROM spamhints.address_day r) AS t;
+      FROM spamhints.address_rollup r) AS t;
 
 COMMENT ON VIEW spamhints.ip_census IS
-'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both. From the rollups (spamhints.address_day); ip_census(period) for a time range.';
+'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both. From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); ip_census(period) for a time range.';
 
 CREATE OR REPLACE VIEW spamhints.client_as_top AS
 WITH by_cc AS (
     -- the AS of the enrichment (mmdb), else the sFlow gateway record's (0 there is unknown)
     SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
            spamhints.census_agg(e.ip, e.role) AS c
-    FROM spamhints.address_day e
+    FROM spamhints.address_rollup e
     WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
     GROUP BY 1, e.cc, 3
 ), by_as AS (
@@ -1387,7 +1533,7 @@ LEFT JOIN spamhints.asn o ON o.asn = a.asn
 ORDER BY rank, a.asn;
 
 COMMENT ON VIEW spamhints.client_as_top IS
-'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1). From the rollups (spamhints.address_day); client_as_top(period) for a time range.';
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1). From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); client_as_top(period) for a time range.';
 
 CREATE OR REPLACE VIEW spamhints.client_cc_top AS
 SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
@@ -1397,13 +1543,13 @@ SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
        (t.n).both AS both,
        (t.n).ips AS ips
 FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
-      FROM spamhints.address_day e
+      FROM spamhints.address_rollup e
       WHERE e.cc IS NOT NULL
       GROUP BY e.cc) AS t
 ORDER BY rank, t.cc;
 
 COMMENT ON VIEW spamhints.client_cc_top IS
-'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients. From the rollups (spamhints.address_day); client_cc_top(period) for a time range.';
+'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients. From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); client_cc_top(period) for a time range.';
 
 -- the functions of a period (31_periods.sql)
 -- range: the rollups (spamhints.address_day, 29_rollups.sql) of the whole
@@ -1547,6 +1693,7 @@ BEGIN
     -- the rollups of the days dropped whole go with them; those of the day
     -- the cutoff falls in are made again by the DELETE's trigger
     DELETE FROM spamhints.address_day r WHERE r.day < (cut AT TIME ZONE 'UTC')::date;
+    PERFORM spamhints.address_month_stale('-infinity', (cut AT TIME ZONE 'UTC')::date);
     DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
     GET DIAGNOSTICS m = ROW_COUNT;
     n := n + m;
@@ -1567,11 +1714,27 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
-'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in; their rollups, spamhints.address_day, with them), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in; their rollups, spamhints.address_day, with them, and the months they were folded into, spamhints.address_month), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
 
 -- the analyst reads the rollups; nobody but the owner makes them again
-GRANT SELECT ON spamhints.address_day TO spamhints_analyst;
-REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild() FROM PUBLIC;
+-- 0.2: the rollups folded by month every hour
+CREATE OR REPLACE FUNCTION spamhints.cron_jobs()
+RETURNS TABLE (jobname text, schedule text, command text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+    VALUES ('spamhints-refresh', '5 * * * *',  'SELECT spamhints.refresh()'),
+           ('spamhints-report',  '30 0 * * *', 'SELECT count(*) FROM spamhints.report()'),
+           ('spamhints-purge',   '0 3 * * *',  'SELECT * FROM spamhints.purge()'),
+           ('spamhints-fold',    '45 * * * *', 'SELECT spamhints.rollup_fold()')
+$$;
+
+COMMENT ON FUNCTION spamhints.cron_jobs() IS
+'The pg_cron schedule (times in GMT, as pg_cron keeps them): refresh the daily figures and the report queue every hour at :05; produce yesterday''s reports into spamhints.report_log at 00:30; purge personal data past the retention at 03:00; fold the rollups of the days before today into months (spamhints.rollup_fold()) every hour at :45. In the database where pg_cron is installed (cron.database_name): SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs(); for spamhints in another database, cron.schedule_in_database(jobname, schedule, command, ''abuse'').';
+
+GRANT SELECT ON spamhints.address_day, spamhints.address_month, spamhints.rollup_folded, spamhints.address_rollup TO spamhints_analyst;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild(),
+    spamhints.rollup_fold(date), spamhints.address_month_stale(date, date) FROM PUBLIC;
 
 -- the rollups of the samples already loaded
 SELECT spamhints.address_day_rebuild();
@@ -1654,6 +1817,7 @@ BEGIN
         DROP VIEW IF EXISTS spamhints_coord.load;
         DROP VIEW IF EXISTS spamhints_coord.load_agent;
         DROP VIEW IF EXISTS spamhints_coord.address_day;
+        DROP VIEW IF EXISTS spamhints_coord.address_rollup;
         DROP VIEW IF EXISTS spamhints_coord.asn;
         DROP SCHEMA IF EXISTS spamhints_coord;
         RETURN;
@@ -1675,7 +1839,7 @@ BEGIN
         CREATE SCHEMA spamhints_coord;
     END IF;
     GRANT USAGE ON SCHEMA spamhints_coord TO spamhints_analyst;
-    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day'] LOOP
+    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day', 'address_rollup'] LOOP
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
           FROM pg_attribute a
          WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
@@ -1706,7 +1870,7 @@ BEGIN
       INTO body FROM spamhints.shard_saved WHERE object = 'spamhints.endpoint';
     EXECUTE body;
     FOR r IN SELECT * FROM spamhints.shard_saved WHERE rewrite ORDER BY ord LOOP
-        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|asn)\M(?!\()',
+        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|address_rollup|asn)\M(?!\()',
                                'spamhints_coord.\1', 'g');
     END LOOP;
     -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
@@ -1802,7 +1966,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Bring both to the same version (ALTER EXTENSION spamhints UPDATE) and attach it again.';
     END IF;
-    EXECUTE format('IMPORT FOREIGN SCHEMA spamhints LIMIT TO (smtp_sample, load, load_agent, address_day, endpoint, asn) FROM SERVER %I INTO %I', srv, srv);
+    EXECUTE format('IMPORT FOREIGN SCHEMA spamhints LIMIT TO (smtp_sample, load, load_agent, address_day, address_rollup, endpoint, asn) FROM SERVER %I INTO %I', srv, srv);
     INSERT INTO spamhints.shard (name, shard_no, server, schema_name, conninfo, extversion)
     VALUES (name, coalesce((SELECT min(n) FROM generate_series(1, 20) n
                             WHERE n NOT IN (SELECT shard_no FROM spamhints.shard)), 21),
@@ -1828,7 +1992,7 @@ BEGIN
     DELETE FROM spamhints.shard x WHERE x.name = detach_shard.name;
     PERFORM spamhints.shard_views();
     -- no CASCADE: an object of the user's own over the shard stops the detach
-    EXECUTE format('DROP FOREIGN TABLE %1$I.smtp_sample, %1$I.load, %1$I.load_agent, %1$I.address_day, %1$I.endpoint, %1$I.asn, %1$I.extension', s.schema_name);
+    EXECUTE format('DROP FOREIGN TABLE %1$I.smtp_sample, %1$I.load, %1$I.load_agent, %1$I.address_day, %1$I.address_rollup, %1$I.endpoint, %1$I.asn, %1$I.extension', s.schema_name);
     EXECUTE format('DROP SCHEMA %I', s.schema_name);
     EXECUTE format('DROP SERVER %I CASCADE', s.server);
 END

@@ -103,6 +103,7 @@ DECLARE
     n  bigint;
 BEGIN
     DELETE FROM spamhints.address_day r WHERE r.day = $1;
+    PERFORM spamhints.address_month_stale($1, $1);
     INSERT INTO spamhints.address_day
     SELECT $1, e.ip, e.asn, e.gw_as, e.cc, spamhints.role_or(e.role), count(*),
            sum(e.sampling_rate), count(*) FILTER (WHERE e.src), min(e.ts), max(e.ts), spamhints.hourly(e.ts),
@@ -135,6 +136,8 @@ DECLARE
     n bigint;
 BEGIN
     DELETE FROM spamhints.address_day;
+    DELETE FROM spamhints.address_month;
+    DELETE FROM spamhints.rollup_folded;
     SELECT coalesce(sum(spamhints.address_day_roll(d.day)), 0) INTO n
     FROM (SELECT DISTINCT (s.ts AT TIME ZONE 'UTC')::date AS day FROM spamhints.smtp_sample s) AS d;
     RETURN n;
@@ -175,6 +178,8 @@ BEGIN
         IF first_load IS NULL THEN
             RETURN NULL;
         END IF;
+        -- a folded month these days fall in is read from address_day again
+        PERFORM spamhints.address_month_stale(first_day, last_day);
         IF first_load = last_load
            AND NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
             SELECT l.smtp_ports INTO ports FROM spamhints.load l WHERE l.load_id = first_load;
@@ -230,7 +235,7 @@ BEGIN
             PERFORM spamhints.address_day_roll(p.day);
         END LOOP;
     ELSIF TG_OP = 'TRUNCATE' THEN
-        TRUNCATE spamhints.address_day;
+        TRUNCATE spamhints.address_day, spamhints.address_month, spamhints.rollup_folded;
     END IF;
     RETURN NULL;
 END
@@ -250,6 +255,147 @@ CREATE TRIGGER address_day_update AFTER UPDATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
 CREATE TRIGGER address_day_truncate AFTER TRUNCATE ON spamhints.smtp_sample
     FOR EACH STATEMENT EXECUTE FUNCTION spamhints.address_day_kept();
+
+-- The rollups folded by UTC month, for the questions over all time (the
+-- census, the AS and country tops): an address seen on many days of a month
+-- is one row of spamhints.address_month rather than one a day. Folding is a
+-- job (rollup_fold(), hourly by cron_jobs()), not part of a load: a load adds
+-- its days to address_day only, and any change to the rollups of a folded day
+-- (a load into it, a DELETE of a load, purge(), reenrich()) unfolds its whole
+-- month again (address_month_stale()), so that spamhints.address_rollup, the
+-- folded months and the days not folded, always answers what address_day does.
+
+CREATE TABLE spamhints.address_month (
+    month        date NOT NULL,
+    ip           inet NOT NULL,
+    asn          bigint,
+    gw_as        bigint,
+    cc           text,
+    role         spamhints.smtp_role NOT NULL,
+    CONSTRAINT address_month_key UNIQUE NULLS NOT DISTINCT (month, ip, asn, gw_as, cc)
+);
+
+COMMENT ON TABLE spamhints.address_month IS
+'The rollups of spamhints.address_day folded by UTC month: one row per month and address (with its AS and country), its roles over the folded days of the month (spamhints.rollup_folded). Made by spamhints.rollup_fold(), emptied for a month when any of its days changes; read through spamhints.address_rollup. Written by nobody else.';
+COMMENT ON COLUMN spamhints.address_month.month IS 'the first day of the UTC month';
+COMMENT ON COLUMN spamhints.address_month.ip IS 'the address (spamhints.address_day.ip)';
+COMMENT ON COLUMN spamhints.address_month.asn IS 'its AS number from the ASN database; NULL when none';
+COMMENT ON COLUMN spamhints.address_month.gw_as IS 'the AS of the sFlow gateway record for it';
+COMMENT ON COLUMN spamhints.address_month.cc IS 'its country from the country database; NULL when unknown';
+COMMENT ON COLUMN spamhints.address_month.role IS 'the OR of its roles on the folded days of the month';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.address_month', '');
+
+CREATE TABLE spamhints.rollup_folded (
+    day date PRIMARY KEY
+);
+
+COMMENT ON TABLE spamhints.rollup_folded IS
+'The UTC days of spamhints.address_day that are in spamhints.address_month (folded by spamhints.rollup_fold()); a month''s days are all folded or none of them changed since.';
+COMMENT ON COLUMN spamhints.rollup_folded.day IS 'a folded UTC day';
+
+SELECT pg_catalog.pg_extension_config_dump('spamhints.rollup_folded', '');
+
+-- The days of address_day not folded: a walk of its key (day first) from
+-- day to day, a probe per day rather than a scan of its rows.
+CREATE FUNCTION spamhints.unfolded_days() RETURNS date[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH RECURSIVE d(day) AS (
+        (SELECT r.day FROM spamhints.address_day r ORDER BY r.day LIMIT 1)
+        UNION ALL
+        SELECT (SELECT r.day FROM spamhints.address_day r WHERE r.day > d.day ORDER BY r.day LIMIT 1)
+        FROM d WHERE d.day IS NOT NULL
+    )
+    SELECT coalesce(array_agg(d.day ORDER BY d.day), '{}')
+    FROM d
+    WHERE d.day IS NOT NULL
+      AND NOT EXISTS (SELECT FROM spamhints.rollup_folded f WHERE f.day = d.day);
+END;
+
+COMMENT ON FUNCTION spamhints.unfolded_days() IS
+'The UTC days of spamhints.address_day not folded into spamhints.address_month, in order: what spamhints.address_rollup reads from address_day.';
+
+CREATE FUNCTION spamhints.address_month_stale(from_day date, to_day date) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    months date[];
+BEGIN
+    SELECT array_agg(DISTINCT date_trunc('month', f.day)::date) INTO months
+    FROM spamhints.rollup_folded f WHERE f.day >= from_day AND f.day <= to_day;
+    IF months IS NULL THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM spamhints.address_month m WHERE m.month = ANY (months);
+    DELETE FROM spamhints.rollup_folded f WHERE date_trunc('month', f.day)::date = ANY (months);
+    RETURN cardinality(months);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_month_stale(date, date) IS
+'Unfolds the whole UTC months (spamhints.address_month, spamhints.rollup_folded) that have a folded day in [from_day, to_day]: called when the rollups of those days change, so that address_rollup reads them from address_day until the next rollup_fold(). Returns the months unfolded. For the owner.';
+
+CREATE FUNCTION spamhints.rollup_fold(before date DEFAULT (now() AT TIME ZONE 'UTC')::date) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    days date[];
+BEGIN
+    -- the lock first, then the days: a snapshot taken before the lock (any
+    -- isolation but READ COMMITTED) could miss a load's rollups committed meanwhile
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'rollup_fold() runs only at READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    LOCK TABLE spamhints.address_day IN SHARE MODE;
+    SELECT array_agg(d ORDER BY d) INTO days
+    FROM unnest(spamhints.unfolded_days()) AS d
+    WHERE before IS NULL OR d < before;
+    IF days IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF NOT EXISTS (SELECT FROM spamhints.rollup_folded f
+                   WHERE date_trunc('month', f.day) IN (SELECT date_trunc('month', d) FROM unnest(days) AS d)) THEN
+        INSERT INTO spamhints.address_month
+        SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
+        FROM spamhints.address_day r
+        WHERE r.day = ANY (days)
+        GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc;
+    ELSE
+        INSERT INTO spamhints.address_month AS m
+        SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
+        FROM spamhints.address_day r
+        WHERE r.day = ANY (days)
+        GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc
+        ON CONFLICT ON CONSTRAINT address_month_key DO UPDATE
+            SET role = m.role OPERATOR(spamhints.|) EXCLUDED.role;
+    END IF;
+    INSERT INTO spamhints.rollup_folded SELECT unnest(days);
+    RETURN cardinality(days);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.rollup_fold(date) IS
+'Folds the rollups (spamhints.address_day) of the UTC days before before (default today, UTC: the day still loading stays out; NULL: every day) not yet folded into spamhints.address_month, by month; returns the days folded. ip_census, client_as_top and client_cc_top then read a row per month and address rather than one per day. Scheduled hourly by spamhints.cron_jobs(); at READ COMMITTED only (0A000 otherwise); holds a SHARE lock on address_day while it runs (loads wait). For the owner.';
+
+CREATE VIEW spamhints.address_rollup AS
+SELECT m.ip, m.asn, m.gw_as, m.cc, m.role
+FROM spamhints.address_month m
+UNION ALL
+SELECT r.ip, r.asn, r.gw_as, r.cc, r.role
+FROM spamhints.address_day r
+WHERE r.day = ANY ((SELECT spamhints.unfolded_days())::date[]);  -- once, an InitPlan
+
+COMMENT ON VIEW spamhints.address_rollup IS
+'The rollups over all time, by address, AS and country, each with its roles: a row per month and address of the folded months (spamhints.address_month) and a row per day and address of the days not folded (spamhints.address_day); an address comes several times. What ip_census, client_as_top and client_cc_top count.';
+COMMENT ON COLUMN spamhints.address_rollup.ip IS 'the address';
+COMMENT ON COLUMN spamhints.address_rollup.asn IS 'its AS number from the ASN database; NULL when none';
+COMMENT ON COLUMN spamhints.address_rollup.gw_as IS 'the AS of the sFlow gateway record for it';
+COMMENT ON COLUMN spamhints.address_rollup.cc IS 'its country from the country database; NULL when unknown';
+COMMENT ON COLUMN spamhints.address_rollup.role IS 'the OR of its roles in the month or day';
 
 -- The whole UTC days of a period: [whole_days_from, whole_days_to), empty
 -- (both the same) when the period holds none; the whole time for NULL.

@@ -58,10 +58,10 @@ COMMENT ON VIEW spamhints.endpoint IS
 CREATE VIEW spamhints.ip_census AS
 SELECT (c).ips, (c).client_only, (c).server_only, (c).both
 FROM (SELECT spamhints.smtp_census(r.ip, r.role) AS c
-      FROM spamhints.address_day r) AS t;
+      FROM spamhints.address_rollup r) AS t;
 
 COMMENT ON VIEW spamhints.ip_census IS
-'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both. From the rollups (spamhints.address_day); ip_census(period) for a time range.';
+'The census of addresses by SMTP role over all samples (each with the SMTP ports of its load, spamhints.load.smtp_ports), one row: ips, the distinct addresses seen in an SMTP role, and client_only, server_only and both. From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); ip_census(period) for a time range.';
 
 -- Activity over the capture: a series over a window.
 
@@ -131,7 +131,7 @@ WITH by_cc AS (
     -- the AS of the enrichment (mmdb), else the sFlow gateway record's (0 there is unknown)
     SELECT coalesce(e.asn, nullif(e.gw_as, 0)) AS asn, e.cc, e.asn IS NOT NULL AS mmdb,
            spamhints.census_agg(e.ip, e.role) AS c
-    FROM spamhints.address_day e
+    FROM spamhints.address_rollup e
     WHERE coalesce(e.asn, nullif(e.gw_as, 0)) IS NOT NULL
     GROUP BY 1, e.cc, 3
 ), by_as AS (
@@ -156,7 +156,7 @@ LEFT JOIN spamhints.asn o ON o.asn = a.asn
 ORDER BY rank, a.asn;
 
 COMMENT ON VIEW spamhints.client_as_top IS
-'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1). From the rollups (spamhints.address_day); client_as_top(period) for a time range.';
+'The ASes ranked by their client addresses ("Client AS top"): per AS (src_asn/dst_asn of the address from the ASN database, else, for a load without enrichment, the AS of the sFlow extended gateway record, gw_src_as/gw_dst_as; as_source says which: mmdb, sflow gateway, or both; addresses with neither left out), its addresses by their role over all samples (each with the SMTP ports of its load): clients (client only), servers (server only), both, and ips (all three); as_org from spamhints.asn (NULL when absent); country, the country (src_cc/dst_cc) of most of that AS''s addresses; rank by clients (ties share a rank). An address seen under two ASes counts in each. Top 30: WHERE rank <= 30; the 100th place: WHERE rank = 100 (or ORDER BY rank OFFSET 99 LIMIT 1). From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); client_as_top(period) for a time range.';
 
 CREATE VIEW spamhints.client_cc_top AS
 SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
@@ -166,10 +166,10 @@ SELECT rank() OVER (ORDER BY (t.n).client_only DESC) AS rank,
        (t.n).both AS both,
        (t.n).ips AS ips
 FROM (SELECT e.cc, spamhints.smtp_census(e.ip, e.role) AS n
-      FROM spamhints.address_day e
+      FROM spamhints.address_rollup e
       WHERE e.cc IS NOT NULL
       GROUP BY e.cc) AS t
 ORDER BY rank, t.cc;
 
 COMMENT ON VIEW spamhints.client_cc_top IS
-'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients. From the rollups (spamhints.address_day); client_cc_top(period) for a time range.';
+'client_as_top by country (src_cc/dst_cc of the address, from the country database only: sFlow has no country, so a load without --country-db has no row here): clients (client only), servers (server only), both, ips, and rank by clients. From the rollups (spamhints.address_rollup: the months rollup_fold() folded, the other days of address_day); client_cc_top(period) for a time range.';

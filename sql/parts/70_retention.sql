@@ -35,6 +35,7 @@ BEGIN
     -- the rollups of the days dropped whole go with them; those of the day
     -- the cutoff falls in are made again by the DELETE's trigger
     DELETE FROM spamhints.address_day r WHERE r.day < (cut AT TIME ZONE 'UTC')::date;
+    PERFORM spamhints.address_month_stale('-infinity', (cut AT TIME ZONE 'UTC')::date);
     DELETE FROM spamhints.smtp_sample s WHERE s.ts < cut;
     GET DIAGNOSTICS m = ROW_COUNT;
     n := n + m;
@@ -55,4 +56,4 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.purge(interval, timestamptz) IS
-'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in; their rollups, spamhints.address_day, with them), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';
+'Deletes the personal data older than retention (default: the setting spamhints.retention) before at (default now): sampled packets (smtp_sample.ts: the day partitions wholly before the cutoff are dropped, rows deleted only in the one it falls in; their rollups, spamhints.address_day, with them, and the months they were folded into, spamhints.address_month), mail events (ts), reports sent (report_log.reported_at) and received (incoming_report.received_at), and address assignments that ended before the cutoff. Returns the rows deleted per table and the cutoff. A negative retention or an infinite at is an error (22023) before anything is deleted. The load records (spamhints.load, maillog_load) stay, without personal data, so that a purged file is not loaded again. Scheduled daily by spamhints.cron_jobs().';

@@ -107,8 +107,9 @@ SET search_path = pg_catalog, spamhints
 AS $$
     VALUES ('spamhints-refresh', '5 * * * *',  'SELECT spamhints.refresh()'),
            ('spamhints-report',  '30 0 * * *', 'SELECT count(*) FROM spamhints.report()'),
-           ('spamhints-purge',   '0 3 * * *',  'SELECT * FROM spamhints.purge()')
+           ('spamhints-purge',   '0 3 * * *',  'SELECT * FROM spamhints.purge()'),
+           ('spamhints-fold',    '45 * * * *', 'SELECT spamhints.rollup_fold()')
 $$;
 
 COMMENT ON FUNCTION spamhints.cron_jobs() IS
-'The pg_cron schedule (times in GMT, as pg_cron keeps them): refresh the daily figures and the report queue every hour at :05; produce yesterday''s reports into spamhints.report_log at 00:30; purge personal data past the retention at 03:00. In the database where pg_cron is installed (cron.database_name): SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs(); for spamhints in another database, cron.schedule_in_database(jobname, schedule, command, ''abuse'').';
+'The pg_cron schedule (times in GMT, as pg_cron keeps them): refresh the daily figures and the report queue every hour at :05; produce yesterday''s reports into spamhints.report_log at 00:30; purge personal data past the retention at 03:00; fold the rollups of the days before today into months (spamhints.rollup_fold()) every hour at :45. In the database where pg_cron is installed (cron.database_name): SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs(); for spamhints in another database, cron.schedule_in_database(jobname, schedule, command, ''abuse'').';

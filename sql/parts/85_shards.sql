@@ -88,6 +88,7 @@ BEGIN
         DROP VIEW IF EXISTS spamhints_coord.load;
         DROP VIEW IF EXISTS spamhints_coord.load_agent;
         DROP VIEW IF EXISTS spamhints_coord.address_day;
+        DROP VIEW IF EXISTS spamhints_coord.address_rollup;
         DROP VIEW IF EXISTS spamhints_coord.asn;
         DROP SCHEMA IF EXISTS spamhints_coord;
         RETURN;
@@ -109,7 +110,7 @@ BEGIN
         CREATE SCHEMA spamhints_coord;
     END IF;
     GRANT USAGE ON SCHEMA spamhints_coord TO spamhints_analyst;
-    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day'] LOOP
+    FOREACH rel IN ARRAY ARRAY['smtp_sample', 'load', 'load_agent', 'address_day', 'address_rollup'] LOOP
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
           FROM pg_attribute a
          WHERE a.attrelid = ('spamhints.' || rel)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
@@ -140,7 +141,7 @@ BEGIN
       INTO body FROM spamhints.shard_saved WHERE object = 'spamhints.endpoint';
     EXECUTE body;
     FOR r IN SELECT * FROM spamhints.shard_saved WHERE rewrite ORDER BY ord LOOP
-        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|asn)\M(?!\()',
+        EXECUTE regexp_replace(r.definition, '\mspamhints\.(smtp_sample|load|load_agent|address_day|address_rollup|asn)\M(?!\()',
                                'spamhints_coord.\1', 'g');
     END LOOP;
     -- the census: one state per shard (remote SQL: the extension's aggregate), merged here
@@ -236,7 +237,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Bring both to the same version (ALTER EXTENSION spamhints UPDATE) and attach it again.';
     END IF;
-    EXECUTE format('IMPORT FOREIGN SCHEMA spamhints LIMIT TO (smtp_sample, load, load_agent, address_day, endpoint, asn) FROM SERVER %I INTO %I', srv, srv);
+    EXECUTE format('IMPORT FOREIGN SCHEMA spamhints LIMIT TO (smtp_sample, load, load_agent, address_day, address_rollup, endpoint, asn) FROM SERVER %I INTO %I', srv, srv);
     INSERT INTO spamhints.shard (name, shard_no, server, schema_name, conninfo, extversion)
     VALUES (name, coalesce((SELECT min(n) FROM generate_series(1, 20) n
                             WHERE n NOT IN (SELECT shard_no FROM spamhints.shard)), 21),
@@ -262,7 +263,7 @@ BEGIN
     DELETE FROM spamhints.shard x WHERE x.name = detach_shard.name;
     PERFORM spamhints.shard_views();
     -- no CASCADE: an object of the user's own over the shard stops the detach
-    EXECUTE format('DROP FOREIGN TABLE %1$I.smtp_sample, %1$I.load, %1$I.load_agent, %1$I.address_day, %1$I.endpoint, %1$I.asn, %1$I.extension', s.schema_name);
+    EXECUTE format('DROP FOREIGN TABLE %1$I.smtp_sample, %1$I.load, %1$I.load_agent, %1$I.address_day, %1$I.address_rollup, %1$I.endpoint, %1$I.asn, %1$I.extension', s.schema_name);
     EXECUTE format('DROP SCHEMA %I', s.schema_name);
     EXECUTE format('DROP SERVER %I CASCADE', s.server);
 END

@@ -118,11 +118,13 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.agent_rate, spam
                 spamhints.customers_caught_per_day, spamhints.customer_sender,
                 spamhints.daily_figures, spamhints.report_queue,
                 spamhints.collector_status, spamhints.collector_agent,
-                spamhints.address_day, spamhints.load_seqs, spamhints.shard
+                spamhints.address_day, spamhints.address_month, spamhints.rollup_folded,
+                spamhints.address_rollup, spamhints.load_seqs, spamhints.shard
     TO spamhints_analyst;
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner
-REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild(),
+    spamhints.rollup_fold(date), spamhints.address_month_stale(date, date) FROM PUBLIC;
 DO $$
 DECLARE
     rel text;

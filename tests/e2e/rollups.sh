@@ -26,6 +26,7 @@ $GEN --seed 71 --smtp 30000 --other 2000 --hours 212 --start 1709251200 \
   -o "$tmp/a.pcap" -t "$tmp/a.truth" --networks "$tmp/net" >/dev/null &&
 perl tests/lib/make_mmdb.pl --networks "$tmp/net" --asn "$tmp/asn.mmdb" --country "$tmp/cc.mmdb" --build-epoch 1735689600
 ok $? "generated nine days and their ASN and country databases"
+$GEN --seed 74 --smtp 4000 --other 500 --hours 42 --start 1709121600 -o "$tmp/c.pcap" -t "$tmp/c.truth" >/dev/null
 $GEN --seed 72 --smtp 8000 --other 1000 --hours 50 --start 1709380800 -o "$tmp/b.pcap" -t "$tmp/b.truth" >/dev/null
 psql -qX -d $db -c "DROP ROLE IF EXISTS sh_roll_loader" -c "CREATE ROLE sh_roll_loader LOGIN IN ROLE spamhints_loader" 2>/dev/null
 
@@ -83,17 +84,38 @@ per_day() {
               IS DISTINCT FROM (r.role::text, r.samples, r.est, r.src, r.first_seen, r.last_seen, r.hourly, r.role_hours)"
 }
 
-# every answer against the samples; $1 says when
-check_all() {
-  local when=$1
-  is "$(q "$(per_day)")" 0 "$when: each day's rollup of each address is that of its samples (role, samples, estimate, source count, first and last seen, hours, roles by hour)"
-  local mode set
+# the months folded (address_month) against the days folded (rollup_folded)
+# of address_day, grouped by month; and no day folded that has no rollups
+per_month() {
+  echo "SELECT (SELECT count(*) FROM (
+          SELECT date_trunc('month', day)::date AS month, ip, asn, gw_as, cc, spamhints.role_or(role)::text AS role
+          FROM spamhints.address_day WHERE day IN (SELECT day FROM spamhints.rollup_folded) GROUP BY 1, 2, 3, 4, 5) d
+        FULL JOIN (SELECT month, ip, asn, gw_as, cc, role::text AS role FROM spamhints.address_month) m
+          ON (d.month, d.ip) = (m.month, m.ip) AND d.asn IS NOT DISTINCT FROM m.asn
+         AND d.gw_as IS NOT DISTINCT FROM m.gw_as AND d.cc IS NOT DISTINCT FROM m.cc
+        WHERE d.month IS NULL OR m.month IS NULL OR d.role <> m.role)
+        + (SELECT count(*) FROM spamhints.rollup_folded f WHERE NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day = f.day))"
+}
+folded() { q "SELECT coalesce(string_agg(DISTINCT to_char(day, 'YYYY-MM'), ' '), 'none') || ' ' || count(*) FROM spamhints.rollup_folded" "${1:-$db}"; }
+
+# the whole-data views against the samples, serial and parallel; $1 says when
+check_whole() {
+  local when=$1 mode set
   for mode in serial parallel; do
     set=""; [ $mode = parallel ] && set=$PAR
     is "$(q "$set $(roll_census spamhints.ip_census)")" "$(q "$(raw_census true)")" "$when, $mode: ip_census is the samples' census"
     is "$(q "$set $(roll_as spamhints.client_as_top)")" "$(q "$(raw_as true)")" "$when, $mode: client_as_top is the samples'"
     is "$(q "$set $(roll_cc spamhints.client_cc_top)")" "$(q "$(raw_cc true)")" "$when, $mode: client_cc_top is the samples'"
   done
+}
+
+# every answer against the samples; $1 says when. Then the days before
+# 2024-03-05 folded into months, and then every day: the views again.
+check_all() {
+  local when=$1
+  is "$(q "$(per_day)")" 0 "$when: each day's rollup of each address is that of its samples (role, samples, estimate, source count, first and last seen, hours, roles by hour)"
+  check_whole "$when ($(folded) days folded)"
+  local mode set
   # periods: whole days, windows cutting through days, open, exclusive at midnight, one instant, empty,
   # whole hours, minutes within one hour, an hour, a second either side of hours
   local p cond
@@ -118,12 +140,35 @@ empty|false
 [2024-03-06 07:00,2024-03-06 08:00)|ts >= '2024-03-06 07:00' AND ts < '2024-03-06 08:00'
 (2024-03-03 23:00,2024-03-04 00:00]|ts > '2024-03-03 23:00' AND ts <= '2024-03-04 00:00'
 EOF
+  q "SELECT spamhints.rollup_fold('2024-03-05')" >/dev/null
+  is "$(q "$(per_month)")" 0 "$when, the days before 2024-03-05 folded ($(folded)): each month's fold of each address is that of its folded days"
+  check_whole "$when, folded before 2024-03-05"
+  q "SELECT spamhints.rollup_fold(NULL)" >/dev/null
+  is "$(q "$(per_month)")" 0 "$when, every day folded ($(folded)): each month's fold is that of its days"
+  is "$(q "SELECT count(*) FROM spamhints.address_day WHERE day NOT IN (SELECT day FROM spamhints.rollup_folded)")" 0 "  no day left unfolded"
+  check_whole "$when, all folded"
 }
 
 $LOADER -q -d "dbname=$db user=sh_roll_loader" --asn-db "$tmp/asn.mmdb" --country-db "$tmp/cc.mmdb" "$tmp/a.pcap" >"$tmp/out" 2>&1
 ok $? "a loader login loads nine days with enrichment $(head -1 "$tmp/out")"
 is "$(q "SELECT count(DISTINCT day) || ' ' || (count(*) > 1000) FROM spamhints.address_day")" "9 true" "rollups of its nine days are kept at load"
 check_all "one load"
+
+# folded, the whole-data views read no row of address_day, fewer of address_month
+rows_read() {   # the rows the plan of $1 read from relation $2
+  q "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) $1" |
+    awk -v rel="$2" '$0 ~ (" on " rel " ") { if (match($0, /rows=[0-9]+/)) n += substr($0, RSTART + 5, RLENGTH - 5) } END { print n + 0 }'
+}
+for v in ip_census client_as_top client_cc_top; do
+  is "$(rows_read "SELECT * FROM spamhints.$v" address_day)" 0 "folded, $v reads no row of address_day"
+done
+is "$(q "SELECT (SELECT count(*) FROM spamhints.address_month) < (SELECT count(*) FROM spamhints.address_day) * 2 / 3")" t \
+   "  address_month holds fewer rows than address_day ($(q "SELECT count(*) FROM spamhints.address_month") against $(q "SELECT count(*) FROM spamhints.address_day"))"
+is "$(q "SELECT spamhints.rollup_fold()")" 0 "rollup_fold() with nothing left to fold folds 0 days"
+psql -X -d $db -v ON_ERROR_STOP=1 -qc "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT spamhints.rollup_fold(NULL); COMMIT" >"$tmp/out" 2>&1
+grep -q 'READ COMMITTED' "$tmp/out" && ! grep -q '^ *0$' "$tmp/out"
+ok $? "rollup_fold() refuses REPEATABLE READ: $(grep ERROR "$tmp/out" | head -1)"
+is "$(psql -X -d $db -qAt -c "\\set VERBOSITY verbose" -c "BEGIN ISOLATION LEVEL SERIALIZABLE" -c "SELECT spamhints.rollup_fold()" 2>&1 | grep -o '0A000' | head -1)" 0A000 "  and SERIALIZABLE, SQLSTATE 0A000"
 
 # a period of whole hours reads no sample: the rollups' roles by hour answer
 # for the hours of the days it cuts through; one cutting minutes reads the
@@ -145,10 +190,20 @@ ok $? "the loader role cannot insert a rollup: $(head -1 "$tmp/err")"
 psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc "SELECT spamhints.address_day_roll('2024-03-01')" >"$tmp/err" 2>&1
 grep -q 'permission denied' "$tmp/err"
 ok $? "nor run address_day_roll(): $(head -1 "$tmp/err")"
+psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc "SELECT spamhints.rollup_fold()" >"$tmp/err" 2>&1
+grep -q 'permission denied' "$tmp/err"
+ok $? "nor fold the rollups: $(head -1 "$tmp/err")"
+
+# a load across February and March: March, folded, is unfolded; February is new
+$LOADER -q -d "dbname=$db user=sh_roll_loader" --asn-db "$tmp/asn.mmdb" --country-db "$tmp/cc.mmdb" "$tmp/c.pcap" >"$tmp/out" 2>&1
+ok $? "a load of 2024-02-28 12:00 to 2024-03-01 06:00 $(head -1 "$tmp/out")"
+is "$(folded)" "none 0" "  it unfolds March (a day of it changed) and leaves February unfolded"
+check_all "a load across two months"
 
 # a second load over some of the same days, without enrichment (sFlow's AS)
 $LOADER -q -d "dbname=$db user=sh_roll_loader" "$tmp/b.pcap" >"$tmp/out" 2>&1
 ok $? "a second load over three of the days $(head -1 "$tmp/out")"
+is "$(folded)" "2024-02 2" "  it unfolds March only: February stays folded"
 check_all "two loads"
 
 # samples inserted otherwise than by a load's COPY, so that rollups must be
@@ -183,7 +238,8 @@ check_all "after purge()"
 
 # TRUNCATE
 q "TRUNCATE spamhints.smtp_sample" >/dev/null
-is "$(q "SELECT count(*) FROM spamhints.address_day")" 0 "TRUNCATE of the samples empties the rollups"
+is "$(q "SELECT count(*) FROM spamhints.address_day") $(q "SELECT count(*) FROM spamhints.address_month") $(q "SELECT count(*) FROM spamhints.rollup_folded")" "0 0 0" \
+   "TRUNCATE of the samples empties the rollups, the months and the days folded"
 $LOADER -q -d $db "$tmp/b.pcap" >/dev/null 2>&1 && q "TRUNCATE spamhints.load CASCADE" >/dev/null
 is "$(q "SELECT count(*) FROM spamhints.address_day")" 0 "TRUNCATE of the loads too"
 
@@ -225,6 +281,8 @@ dropdb --if-exists ${db}_restored 2>/dev/null
 pg_dump $db >"$tmp/dump.sql" && createdb ${db}_restored && psql -qX -v ON_ERROR_STOP=1 -d ${db}_restored -f "$tmp/dump.sql" >/dev/null 2>"$tmp/err"
 ok $? "pg_dump and restore $(head -1 "$tmp/err")"
 is "$(roll_digest ${db}_restored)" "$(roll_digest $db)" "  the rollups restored are the dumped ones"
+month_digest() { PGTZ=UTC psql -qX -d "$1" -Atc "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', month, ip, asn, gw_as, cc, role), ';' ORDER BY month, ip, asn, gw_as, cc)) FROM spamhints.address_month"; }
+is "$(month_digest ${db}_restored) $(folded ${db}_restored)" "$(month_digest $db) $(folded $db)" "  and the months folded"
 dropdb ${db}_restored
 q "DROP ROLE IF EXISTS sh_roll_loader" >/dev/null 2>&1
 dropdb $db

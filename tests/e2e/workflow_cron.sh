@@ -25,13 +25,13 @@ createdb $db && psql -qX -d $db -c 'CREATE EXTENSION pg_cron' -c 'CREATE EXTENSI
 ok $? "CREATE EXTENSION pg_cron and spamhints in cron.database_name"
 
 # the schedule, as the README gives it
-is "$(psql -X -d $db -Atc "SELECT count(cron.schedule(jobname, schedule, command)) FROM spamhints.cron_jobs()")" 3 \
-   "SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs() schedules three jobs"
+is "$(psql -X -d $db -Atc "SELECT count(cron.schedule(jobname, schedule, command)) FROM spamhints.cron_jobs()")" 4 \
+   "SELECT cron.schedule(jobname, schedule, command) FROM spamhints.cron_jobs() schedules four jobs"
 is "$(psql -X -d $db -Atc "SELECT string_agg(jobname || ' ' || schedule || ' ' || command, '; ' ORDER BY jobid) FROM cron.job")" \
-   "spamhints-refresh 5 * * * * SELECT spamhints.refresh(); spamhints-report 30 0 * * * SELECT count(*) FROM spamhints.report(); spamhints-purge 0 3 * * * SELECT * FROM spamhints.purge()" \
+   "spamhints-refresh 5 * * * * SELECT spamhints.refresh(); spamhints-report 30 0 * * * SELECT count(*) FROM spamhints.report(); spamhints-purge 0 3 * * * SELECT * FROM spamhints.purge(); spamhints-fold 45 * * * * SELECT spamhints.rollup_fold()" \
    "cron.job holds them"
 is "$(psql -X -d $db -Atc "SELECT count(cron.schedule(jobname, schedule, command)) FROM spamhints.cron_jobs()")|$(psql -X -d $db -Atc "SELECT count(*) FROM cron.job")" \
-   "3|3" "scheduling again replaces them (same names)"
+   "4|4" "scheduling again replaces them (same names)"
 
 # a day of samples, then the refresh job every minute: pg_cron must run it
 psql -qX -d $db <<'EOF'

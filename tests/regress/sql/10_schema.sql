@@ -26,7 +26,7 @@ SELECT has_check('spamhints', 'smtp_sample', 'smtp_sample checks that its load e
 SELECT set_eq(
   $$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) AS t(oid)
     JOIN pg_class c ON c.oid = t.oid WHERE e.extname = 'spamhints'$$,
-  ARRAY['load', 'load_agent', 'smtp_sample', 'smtp_sample_default', 'load_load_id_seq', 'asn', 'address_day', 'load_seqs',
+  ARRAY['load', 'load_agent', 'smtp_sample', 'smtp_sample_default', 'load_load_id_seq', 'asn', 'address_day', 'address_month', 'rollup_folded', 'load_seqs',
         -- the abuse desk's workflow
         'ip_assignment', 'maillog_load', 'maillog_load_maillog_load_id_seq', 'mail_event', 'maillog_line',
         'incoming_report', 'incoming_report_incoming_report_id_seq', 'agreement',

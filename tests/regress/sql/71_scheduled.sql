@@ -79,9 +79,10 @@ SELECT results_eq($$SELECT day, reports_produced, reports_sent FROM spamhints.da
 SELECT results_eq($$SELECT jobname, schedule, command FROM spamhints.cron_jobs()$$,
   $$VALUES ('spamhints-refresh', '5 * * * *', 'SELECT spamhints.refresh()'),
            ('spamhints-report', '30 0 * * *', 'SELECT count(*) FROM spamhints.report()'),
-           ('spamhints-purge', '0 3 * * *', 'SELECT * FROM spamhints.purge()')$$,
-  'cron_jobs: refresh hourly, report yesterday at 00:30, purge at 03:00');
-SELECT is((SELECT count(*) FROM spamhints.cron_jobs() WHERE array_length(regexp_split_to_array(schedule, ' '), 1) = 5), 3::bigint,
+           ('spamhints-purge', '0 3 * * *', 'SELECT * FROM spamhints.purge()'),
+           ('spamhints-fold', '45 * * * *', 'SELECT spamhints.rollup_fold()')$$,
+  'cron_jobs: refresh hourly, report yesterday at 00:30, purge at 03:00, fold the rollups hourly at :45');
+SELECT is((SELECT count(*) FROM spamhints.cron_jobs() WHERE array_length(regexp_split_to_array(schedule, ' '), 1) = 5), 4::bigint,
           'each schedule has the five fields of cron');
 
 -- the human-readable part gives the bounds of the estimate from port 25 too:
