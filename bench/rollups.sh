@@ -11,7 +11,10 @@
 #                          machine has)
 #
 # Each day is generated and streamed into the loader (spamhints-gen -o - |
-# spamhints-load -), never kept on disk. Times are medians of RUNS runs;
+# spamhints-load -), never kept on disk; the days share one population of
+# networks and hosts (--population-seed), as an exchange's days share most of
+# their senders and servers. The whole-data questions are timed from the day
+# rollups, then from the months folded by rollup_fold() (timed too). Times are medians of RUNS runs;
 # ratios are baseline / rollups. Uses the cluster of PGHOST when set, else
 # installs the extension and starts one. make bench SCALE=week runs it.
 set -euo pipefail
@@ -38,7 +41,7 @@ q "CREATE EXTENSION spamhints"
 load_s=0
 for ((d = 0; d < DAYS; d++)); do
   t0=$(now)
-  tests/gen/spamhints-gen --seed $((300 + d)) --smtp "$PER_DAY" --other $((PER_DAY / 10)) --hours 24 \
+  tests/gen/spamhints-gen --seed $((300 + d)) --population-seed 300 --smtp "$PER_DAY" --other $((PER_DAY / 10)) --hours 24 \
     --start $((START + d * 86400)) -o - | loader/spamhints-load -q -d $db - >/dev/null
   t1=$(now); load_s=$(echo "$load_s + $t1 - $t0" | bc -l)
 done
@@ -62,15 +65,21 @@ row() {
   a=$(median "$2"); b=$(median "$3")
   printf '%-34s %10.4f %10.4f %8.1f\n' "$1" "$a" "$b" "$(echo "$b / $a" | bc -l)"
 }
-row "ip_census" "SELECT * FROM spamhints.ip_census" \
-    "SELECT (spamhints.smtp_census(src_ip, dst_ip, src_port, dst_port, smtp_ports)).* FROM bench_plain"
+census_plain="SELECT (spamhints.smtp_census(src_ip, dst_ip, src_port, dst_port, smtp_ports)).* FROM bench_plain"
+as_plain="SELECT g, spamhints.smtp_census(ip, role) FROM (SELECT coalesce(src_asn, nullif(gw_src_as, 0)) g, src_ip ip, spamhints.src_role(src_port, dst_port, smtp_ports) role FROM bench_plain
+     UNION ALL SELECT coalesce(dst_asn, nullif(gw_dst_as, 0)), dst_ip, spamhints.dst_role(src_port, dst_port, smtp_ports) FROM bench_plain) e WHERE g IS NOT NULL GROUP BY g"
+row "ip_census, days not folded" "SELECT * FROM spamhints.ip_census" "$census_plain"
+row "client_as_top 30, days not folded" "SELECT * FROM spamhints.client_as_top WHERE rank <= 30" "$as_plain"
+t0=$(now); folded=$(q "SELECT spamhints.rollup_fold(NULL)"); t1=$(now)
+q "ANALYZE spamhints.address_month" >/dev/null
+printf '%-34s %10.4f s: %s days, %s day rows into %s month rows\n' "rollup_fold(NULL)" "$(echo "$t1 - $t0" | bc -l)" "$folded" \
+  "$(q "SELECT count(*) FROM spamhints.address_day")" "$(q "SELECT count(*) FROM spamhints.address_month")"
+row "ip_census" "SELECT * FROM spamhints.ip_census" "$census_plain"
 row "ip_census(period, whole hours)" "SELECT * FROM spamhints.ip_census($ends)" \
     "SELECT (spamhints.smtp_census(src_ip, dst_ip, src_port, dst_port, smtp_ports)).* FROM bench_plain WHERE $ends::tstzrange @> ts"
 row "ip_census(period cutting minutes)" "SELECT * FROM spamhints.ip_census($mins)" \
     "SELECT (spamhints.smtp_census(src_ip, dst_ip, src_port, dst_port, smtp_ports)).* FROM bench_plain WHERE $mins::tstzrange @> ts"
-row "client_as_top top 30" "SELECT * FROM spamhints.client_as_top WHERE rank <= 30" \
-    "SELECT g, spamhints.smtp_census(ip, role) FROM (SELECT coalesce(src_asn, nullif(gw_src_as, 0)) g, src_ip ip, spamhints.src_role(src_port, dst_port, smtp_ports) role FROM bench_plain
-     UNION ALL SELECT coalesce(dst_asn, nullif(gw_dst_as, 0)), dst_ip, spamhints.dst_role(src_port, dst_port, smtp_ports) FROM bench_plain) e WHERE g IS NOT NULL GROUP BY g"
+row "client_as_top top 30" "SELECT * FROM spamhints.client_as_top WHERE rank <= 30" "$as_plain"
 row "address(ip): samples, first, last" "SELECT samples, first_seen, last_seen, hourly FROM spamhints.address('$ip')" \
     "SELECT count(*), min(ts), max(ts), spamhints.hourly(ts) FROM bench_plain WHERE src_ip = '$ip' OR dst_ip = '$ip'"
 printf '%-34s %10.2f s for %s rows (with rollups; bench/months.sh gives the COPY ceiling)\n' "load (generator | loader)" "$load_s" "$rows"

@@ -280,6 +280,7 @@ xcalloc(size_t n, size_t size)
 
 typedef struct {
 	uint64_t seed;
+	uint64_t pop_seed;	/* the population's seed; 0: seed's */
 	uint64_t smtp;
 	uint64_t other;
 	int      version;        /* 5, 4, 2, or 0 for mix */
@@ -306,6 +307,8 @@ usage(FILE *f)
 "  -o, --output FILE     pcap file to write ('-' for standard output)\n"
 "  -t, --truth FILE      ground truth, 'key value' lines, counted over valid datagrams\n"
 "      --seed N          PRNG seed; same arguments give byte-identical output (default 1)\n"
+"      --population-seed N  seed of the networks and hosts only (default: --seed), so that\n"
+"                        captures of different --seed share their addresses, as days do\n"
 "      --smtp N          sampled SMTP packets: TCP with port 25, 465 or 587 at either end\n"
 "                        (default 10000)\n"
 "      --other N         other sampled packets: web, DNS, ICMP, other TCP/UDP, ARP, non-IP\n"
@@ -348,12 +351,13 @@ parse_u64(const char *opt, const char *s, uint64_t max)
 static void
 parse_options(int argc, char **argv, Options *o)
 {
-	enum { O_SEED = 256, O_SMTP, O_OTHER, O_VERSION, O_AGENTS, O_HOURS, O_START,
+	enum { O_SEED = 256, O_POP_SEED, O_SMTP, O_OTHER, O_VERSION, O_AGENTS, O_HOURS, O_START,
 	       O_MALFORMED, O_LOSS, O_ROWS, O_NETWORKS, O_LABELS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"truth", required_argument, NULL, 't'},
 		{"seed", required_argument, NULL, O_SEED},
+		{"population-seed", required_argument, NULL, O_POP_SEED},
 		{"smtp", required_argument, NULL, O_SMTP},
 		{"other", required_argument, NULL, O_OTHER},
 		{"version", required_argument, NULL, O_VERSION},
@@ -378,6 +382,7 @@ parse_options(int argc, char **argv, Options *o)
 		case 'o': o->out_path = optarg; break;
 		case 't': o->truth_path = optarg; break;
 		case O_SEED: o->seed = parse_u64("--seed", optarg, UINT64_MAX); break;
+		case O_POP_SEED: o->pop_seed = parse_u64("--population-seed", optarg, UINT64_MAX); break;
 		case O_SMTP: o->smtp = parse_u64("--smtp", optarg, 2000000000ULL); break;
 		case O_OTHER: o->other = parse_u64("--other", optarg, 2000000000ULL); break;
 		case O_VERSION:
@@ -2826,7 +2831,7 @@ main(int argc, char **argv)
 	const Options *o = &g->opt;
 
 	rng_seed(&g->rng, o->seed, 2);
-	build_population(&g->pop, o, o->seed);
+	build_population(&g->pop, o, o->pop_seed ? o->pop_seed : o->seed);
 	g->gateway_asn = g->pop.nets[6].asn;
 	g->nagents = o->agents;
 	setup_agents(g->agents, g->nagents, o->version, &g->rng);
