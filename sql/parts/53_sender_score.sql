@@ -36,6 +36,14 @@
 -- Below min_samples client samples the score abstains (NULL): a few samples
 -- cannot tell.
 
+CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_window_check'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
+'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
+
 CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
                                        min_samples integer DEFAULT 10)
 RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
@@ -94,7 +102,9 @@ BEGIN ATOMIC
                CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
                EXISTS (SELECT FROM spamhints.ip_assignment a
                        WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
-                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
+                         -- the check first: a reversed window is not a range
+                         AND a.during && CASE WHEN spamhints.window_check('sender_score', window_start, window_end)
+                                              THEN tstzrange(window_start, window_end) END) AS dynamic,
                p.est_packets, p.syn AS syn_n, p.rst AS rst_n
         FROM per p
         JOIN nets n ON n.net = p.net
@@ -124,8 +134,9 @@ BEGIN ATOMIC
            spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
            spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
     FROM s
+    WHERE spamhints.window_check('sender_score', window_start, window_end)
     ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
 END;
 
 COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
-'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first. A window that ends before it starts is an error (22023), a NULL bound too (22004); an empty one has no rows, -infinity to infinity is all time.';

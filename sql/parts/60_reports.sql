@@ -65,15 +65,25 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log', '');
 SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log_report_log_id_seq', '');
 
 CREATE FUNCTION spamhints.endpoint_text(ip inet, port integer) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
-    SELECT CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
-           || coalesce(':' || port, '')
+BEGIN
+    IF port NOT BETWEEN 0 AND 65535 THEN
+        RAISE EXCEPTION 'a port must be from 0 to 65535, not %', port
+            USING ERRCODE = '22023';
+    END IF;
+    IF masklen(ip) <> (CASE WHEN family(ip) = 4 THEN 32 ELSE 128 END) THEN
+        RAISE EXCEPTION 'an endpoint is one address, not the network %', ip
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
+           || coalesce(':' || port, '');
+END
 $$;
 
 COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
-'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123; without the port when it is NULL.';
+'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123 (an IPv4-mapped one as [::ffff:192.0.2.7]:40123); without the port when it is NULL, NULL for a NULL address. A port outside 0..65535 or a network (192.0.2.0/24), not one address, is an error (22023).';
 
 -- the SMTP token of samples reaches reports too (the loader writes a verb or
 -- a reply code): like every text that does, no control or format character
