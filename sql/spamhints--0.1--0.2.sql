@@ -1963,6 +1963,14 @@ COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson'
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
 
+CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_window_check'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
+'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
+
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
@@ -1996,13 +2004,14 @@ BEGIN ATOMIC
                           GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
-    -- a one-time filter: the bins are counted before anything is read
-    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    -- a one-time filter: the window checked and the bins counted before anything is read
+    WHERE spamhints.window_check('activity', window_start, window_end)
+      AND spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
     ORDER BY b.bin_start;
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). A window that ends before it starts is an error (22023), a NULL bound too (22004), an infinite one too (22023); an empty one has no bins. E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- everything about one address (53_address.sql), through the B-trees of the
 -- day partitions: each sample scaled by its agent's factor; with the
@@ -2186,14 +2195,6 @@ COMMENT ON COLUMN spamhints.customer_sender.est_packets_high IS 'upper 95% bound
 -- client, the network-level features, the Wilson 95% intervals of its
 -- shares, the score, and its est_packets (each agent's factor) with their
 -- 95% bounds
-CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'spamhints_window_check'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
-'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
-
 CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
                                        min_samples integer DEFAULT 10)
 RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,
@@ -2320,6 +2321,44 @@ $$;
 
 COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
 'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123 (an IPv4-mapped one as [::ffff:192.0.2.7]:40123); without the port when it is NULL, NULL for a NULL address. A port outside 0..65535 or a network (192.0.2.0/24), not one address, is an error (22023).';
+
+-- poisson_cdf(): 0 below zero, an error for a mean that is negative, NaN or
+-- above 700, and no more terms than add to the sum
+CREATE OR REPLACE FUNCTION spamhints.poisson_cdf(c bigint, mean float8) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    term float8;
+    total float8;
+    k bigint := 0;
+BEGIN
+    IF NOT (mean >= 0) OR mean = 'NaN'::float8 THEN
+        RAISE EXCEPTION 'a Poisson mean must be zero or more, not %', mean
+            USING ERRCODE = '22023';
+    END IF;
+    IF mean > 700 THEN
+        RAISE EXCEPTION 'poisson_cdf() cannot take a mean above 700 (exp(-mean) underflows), not %', mean
+            USING ERRCODE = '22003';
+    END IF;
+    IF c < 0 THEN
+        RETURN 0;
+    END IF;
+    term := exp(-mean);
+    total := term;
+    -- past the mean the terms fall: once they no longer add to the sum, stop
+    WHILE k < c LOOP
+        k := k + 1;
+        term := term * mean / k;
+        EXIT WHEN k > mean AND term <= total * 1e-17;
+        total := total + term;
+    END LOOP;
+    RETURN least(total, 1);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
+'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
 
 DROP MATERIALIZED VIEW spamhints.report_queue;
 DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);

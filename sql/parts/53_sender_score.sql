@@ -36,14 +36,6 @@
 -- Below min_samples client samples the score abstains (NULL): a few samples
 -- cannot tell.
 
-CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'spamhints_window_check'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
-'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
-
 CREATE FUNCTION spamhints.sender_score(window_start timestamptz, window_end timestamptz,
                                        min_samples integer DEFAULT 10)
 RETURNS TABLE (ip inet, customer_id text, client_samples bigint, server_samples bigint,

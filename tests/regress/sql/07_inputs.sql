@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
-SELECT plan(26);
+SELECT plan(35);
 
 -- est_low/est_high: counts cannot be negative (22023)
 SELECT throws_ok($$SELECT spamhints.est_high(5, -10)$$, '22023',
@@ -62,5 +62,24 @@ SELECT is((SELECT row(user_agent, source_ip)::text
   '(,192.0.2.7)', 'parse_arf: a field longer than 998 characters is left out');
 SELECT throws_ok($$SELECT * FROM spamhints.parse_arf(E'\x01\x02\x03 junk')$$, '22P02',
   'not an ARF report: no message/feedback-report part', 'parse_arf: binary junk is 22P02');
+
+-- activity: the same window check as sender_score
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2007-03-15', '2007-03-14')$$, '22023',
+  'activity() window ends before it starts: [2007-03-15 00:00:00+00, 2007-03-14 00:00:00+00)', 'activity: a reversed window is an error');
+SELECT throws_ok($$SELECT * FROM spamhints.activity('2007-03-14', NULL)$$, '22004',
+  'activity() window cannot have a NULL bound', 'activity: a NULL bound is an error');
+SELECT is((SELECT count(*) FROM spamhints.activity('2007-03-14', '2007-03-14')), 0::bigint,
+  'activity: an empty window has no bins');
+
+-- poisson_cdf: P(X <= c), by hand: mean 3, c = 2: exp(-3) (1 + 3 + 4.5) = 0.42319008
+SELECT is(round(spamhints.poisson_cdf(2, 3)::numeric, 8), 0.42319008, 'poisson_cdf(2, 3) = 0.42319008');
+SELECT is(spamhints.poisson_cdf(-1, 3), 0::float8, 'poisson_cdf: P(X <= -1) = 0');
+SELECT is(spamhints.poisson_cdf(1000000000000, 3), 1::float8, 'poisson_cdf: a huge c is 1, at once');
+SELECT throws_ok($$SELECT spamhints.poisson_cdf(3, -1)$$, '22023',
+  'a Poisson mean must be zero or more, not -1', 'poisson_cdf: a negative mean is an error');
+SELECT throws_ok($$SELECT spamhints.poisson_cdf(3, 'NaN')$$, '22023',
+  'a Poisson mean must be zero or more, not NaN', 'poisson_cdf: NaN is an error');
+SELECT throws_ok($$SELECT spamhints.poisson_cdf(3, 800)$$, '22003',
+  'poisson_cdf() cannot take a mean above 700 (exp(-mean) underflows), not 800', 'poisson_cdf: a mean above 700 is 22003, not 0');
 
 SELECT * FROM finish();
