@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
-SELECT plan(35);
+SELECT plan(36);
 
 -- est_low/est_high: counts cannot be negative (22023)
 SELECT throws_ok($$SELECT spamhints.est_high(5, -10)$$, '22023',
@@ -60,6 +60,10 @@ SELECT is((SELECT row(reporter, user_agent, feedback_type, original_mail_from)::
 SELECT is((SELECT row(user_agent, source_ip)::text
            FROM spamhints.parse_arf(E'From: r@isp.example\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: ' || repeat('x', 2000) || E'\nSource-IP: 192.0.2.7\n\n--b--\n')),
   '(,192.0.2.7)', 'parse_arf: a field longer than 998 characters is left out');
+-- a tab after the colon (or before the line's end) is white space, not part of the value
+SELECT is((SELECT row(feedback_type, source_ip)::text
+           FROM spamhints.parse_arf(E'From: r@isp.example\n\n--b\nContent-Type: message/feedback-report\n\nFeedback-Type:\tabuse\nSource-IP:\t192.0.2.7 \t\n\n--b--\n')),
+  '(abuse,192.0.2.7)', 'parse_arf: tabs around a value are trimmed');
 SELECT throws_ok($$SELECT * FROM spamhints.parse_arf(E'\x01\x02\x03 junk')$$, '22P02',
   'not an ARF report: no message/feedback-report part', 'parse_arf: binary junk is 22P02');
 
