@@ -545,18 +545,18 @@ COMMENT ON FUNCTION spamhints.midp_high(bigint) IS
 -- est is the sum of the sampling rates of n samples: the bound of the count
 -- scaled by their mean rate, est / n.
 CREATE FUNCTION spamhints.est_low(samples bigint, est bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_low(samples) / samples)::bigint ELSE 0 END;
+AS 'MODULE_PATHNAME', 'spamhints_est_low'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.est_low(bigint, bigint) IS
-'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. E.g. est_low(3, 3000) = 763.';
+'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. A negative samples or est is an error (22023); a bound beyond bigint too (22003). E.g. est_low(3, 3000) = 763.';
 
 CREATE FUNCTION spamhints.est_high(samples bigint, est bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_high(samples) / samples)::bigint END;
+AS 'MODULE_PATHNAME', 'spamhints_est_high'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.est_high(bigint, bigint) IS
-'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). E.g. est_high(3, 3000) = 8164.';
+'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). A negative samples or est is an error (22023); a bound beyond bigint too (22003). E.g. est_high(3, 3000) = 8164.';
 
 CREATE FUNCTION spamhints.wilson_low(k bigint, n bigint) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -2127,6 +2127,14 @@ COMMENT ON COLUMN spamhints.packet_stats.rst_pct_high IS 'upper bound of Wilson'
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct_low IS 'lower bound of Wilson''s 95% interval of fin_pct';
 COMMENT ON COLUMN spamhints.packet_stats.fin_pct_high IS 'upper bound of Wilson''s 95% interval of fin_pct';
 
+CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_window_check'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
+'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
+
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
@@ -2160,13 +2168,14 @@ BEGIN ATOMIC
                           GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
-    -- a one-time filter: the bins are counted before anything is read
-    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    -- a one-time filter: the window checked and the bins counted before anything is read
+    WHERE spamhints.window_check('activity', window_start, window_end)
+      AND spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
     ORDER BY b.bin_start;
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). A window that ends before it starts is an error (22023), a NULL bound too (22004), an infinite one too (22023); an empty one has no bins. E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- everything about one address (53_address.sql), through the B-trees of the
 -- day partitions: each sample scaled by its agent's factor; with the
@@ -2408,7 +2417,9 @@ BEGIN ATOMIC
                CASE WHEN n.addresses > 1 THEN (n.senders - 1)::float8 / (n.addresses - 1) ELSE 0 END AS neighbour_share,
                EXISTS (SELECT FROM spamhints.ip_assignment a
                        WHERE a.network >>= p.ip AND NOT upper_inf(a.during)
-                         AND a.during && tstzrange(window_start, window_end)) AS dynamic,
+                         -- the check first: a reversed window is not a range
+                         AND a.during && CASE WHEN spamhints.window_check('sender_score', window_start, window_end)
+                                              THEN tstzrange(window_start, window_end) END) AS dynamic,
                p.est_packets, p.syn AS syn_n, p.rst AS rst_n
         FROM per p
         JOIN nets n ON n.net = p.net
@@ -2438,11 +2449,12 @@ BEGIN ATOMIC
            spamhints.wilson_low(s.network_senders - 1, s.network_addresses - 1),
            spamhints.wilson_high(s.network_senders - 1, s.network_addresses - 1)
     FROM s
+    WHERE spamhints.window_check('sender_score', window_start, window_end)
     ORDER BY s.score DESC NULLS LAST, s.client_samples DESC, s.ip;
 END;
 
 COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
-'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first.';
+'Per address that sent as an SMTP client in [window_start, window_end) (spamhints.endpoint: the SMTP ports of each load), a score from 0 to 1 of how much it looks like a spam bot, from the network-level features sampled packets support, each shown: customer_id (holder at its last client sample, spamhints.ip_assignment), client_samples and server_samples, client_only (never a server), servers and server_networks (distinct servers it talked to, and their /24 or /48 networks), syn_share (SYN without ACK it sent, of its client samples), rst_share (RST either way, of its client samples), active_hours and hour_spread (distinct hours of day in the session''s TimeZone against 24 (1 - (23/24)^n), the hours n samples spread evenly fall in; 1 is as flat as can be), network_senders and network_addresses (addresses of its /24 or /48 in the window that send, and all seen) and neighbour_share ((senders - 1) / (addresses - 1)), dynamic (held under a bounded lease in the window). score = 0.25 client_only + 0.25 least(1, ln(server_networks) / ln 32) + 0.15 least(1, syn_share / 0.25) + 0.10 least(1, rst_share / 0.15) + 0.10 hour_spread + 0.05 neighbour_share + 0.10 dynamic: weights set by hand (role and fan-out first: they do not depend on how a bot talks), not fitted; bench/score.sh measures them. Abstains (score and rank NULL, abstained true) below min_samples client samples (default 10). rank by score (ties share one); est_packets (its client packets, sum of sampling rates) with est_packets_low and est_packets_high, the 95% bounds. Then (0.2) the Wilson 95% intervals of the three shares: syn_share_low and syn_share_high, rst_share_low and rst_share_high (of client_samples), neighbour_share_low and neighbour_share_high (network_senders - 1 of network_addresses - 1; NULL when it is alone in its network). Highest first. A window that ends before it starts is an error (22023), a NULL bound too (22004); an empty one has no rows, -infinity to infinity is all time.';
 
 -- Reports (60_reports.sql, 71_schedules.sql). evidence gains est_rate, a
 -- sample's sampling_rate times its agent's factor, at its end (on a
@@ -2452,6 +2464,66 @@ COMMENT ON FUNCTION spamhints.sender_score(timestamptz, timestamptz, integer) IS
 -- view over it, report_queue, made again with its index, comments and grant.
 -- report_items()' server_est sums est_rate; the human-readable part of a
 -- report gives the bounds of its estimate of packets from port 25 too.
+-- endpoint_text() refuses a port outside 0..65535 and a network (22023).
+CREATE OR REPLACE FUNCTION spamhints.endpoint_text(ip inet, port integer) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF port NOT BETWEEN 0 AND 65535 THEN
+        RAISE EXCEPTION 'a port must be from 0 to 65535, not %', port
+            USING ERRCODE = '22023';
+    END IF;
+    IF masklen(ip) <> (CASE WHEN family(ip) = 4 THEN 32 ELSE 128 END) THEN
+        RAISE EXCEPTION 'an endpoint is one address, not the network %', ip
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
+           || coalesce(':' || port, '');
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
+'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123 (an IPv4-mapped one as [::ffff:192.0.2.7]:40123); without the port when it is NULL, NULL for a NULL address. A port outside 0..65535 or a network (192.0.2.0/24), not one address, is an error (22023).';
+
+-- poisson_cdf(): 0 below zero, an error for a mean that is negative, NaN or
+-- above 700, and no more terms than add to the sum
+CREATE OR REPLACE FUNCTION spamhints.poisson_cdf(c bigint, mean float8) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    term float8;
+    total float8;
+    k bigint := 0;
+BEGIN
+    IF NOT (mean >= 0) OR mean = 'NaN'::float8 THEN
+        RAISE EXCEPTION 'a Poisson mean must be zero or more, not %', mean
+            USING ERRCODE = '22023';
+    END IF;
+    IF mean > 700 THEN
+        RAISE EXCEPTION 'poisson_cdf() cannot take a mean above 700 (exp(-mean) underflows), not %', mean
+            USING ERRCODE = '22003';
+    END IF;
+    IF c < 0 THEN
+        RETURN 0;
+    END IF;
+    term := exp(-mean);
+    total := term;
+    -- past the mean the terms fall: once they no longer add to the sum, stop
+    WHILE k < c LOOP
+        k := k + 1;
+        term := term * mean / k;
+        EXIT WHEN k > mean AND term <= total * 1e-17;
+        total := total + term;
+    END LOOP;
+    RETURN least(total, 1);
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
+'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
+
 DROP MATERIALIZED VIEW spamhints.report_queue;
 DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
 
@@ -3030,7 +3102,12 @@ BEGIN
     -- the report's own header: From is the reporter
     head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
     reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
-    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter, E' \t'));
+    -- what reports print holds no control or format character, and no
+    -- field is longer than a mail line (RFC 5322: 998): else it is left out
+    IF length(reporter) > 998 OR NOT plain_text(reporter) THEN
+        reporter := NULL;
+    END IF;
 
     -- the machine-readable part, message/feedback-report: its fields follow
     -- the part's own header and end at a blank line or the next boundary
@@ -3055,7 +3132,8 @@ BEGIN
     FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
         CONTINUE WHEN strpos(l, ':') = 0;
         name := lower(btrim(split_part(l, ':', 1)));
-        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'), E' \t');
+        CONTINUE WHEN length(val) > 998 OR NOT plain_text(val);
         BEGIN
             CASE name
                 WHEN 'feedback-type' THEN feedback_type := lower(val);
@@ -3100,4 +3178,4 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.parse_arf(text) IS
-'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1. A message without a feedback-report part is an error (22P02).';
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1; and (0.2) any field, the From included, with a control or format character (spamhints.plain_text) or longer than 998 characters, so that a report never prints one. Required fields that are missing are NULL too. A message without a feedback-report part is an error (22P02).';

@@ -27,18 +27,18 @@ COMMENT ON FUNCTION spamhints.midp_high(bigint) IS
 -- est is the sum of the sampling rates of n samples: the bound of the count
 -- scaled by their mean rate, est / n.
 CREATE FUNCTION spamhints.est_low(samples bigint, est bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_low(samples) / samples)::bigint ELSE 0 END;
+AS 'MODULE_PATHNAME', 'spamhints_est_low'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.est_low(bigint, bigint) IS
-'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. E.g. est_low(3, 3000) = 763.';
+'The lower 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_low(samples), rounded; 0 for no samples. A negative samples or est is an error (22023); a bound beyond bigint too (22003). E.g. est_low(3, 3000) = 763.';
 
 CREATE FUNCTION spamhints.est_high(samples bigint, est bigint) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE WHEN samples > 0 THEN round(est * spamhints.midp_high(samples) / samples)::bigint END;
+AS 'MODULE_PATHNAME', 'spamhints_est_high'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.est_high(bigint, bigint) IS
-'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). E.g. est_high(3, 3000) = 8164.';
+'The upper 95% bound of an estimated real packet count est (the sum of the sampling rates of samples sampled packets): est / samples * midp_high(samples), rounded; NULL for no samples (with no sample, no sampling rate says how many packets could have been missed). A negative samples or est is an error (22023); a bound beyond bigint too (22003). E.g. est_high(3, 3000) = 8164.';
 
 CREATE FUNCTION spamhints.wilson_low(k bigint, n bigint) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

@@ -73,6 +73,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION spamhints.activity_stride(timestamptz, timestamptz, interval) IS
 'The bin of activity() as a span of time (a day is 24 hours, as date_bin counts it), checked before any work: error 54000 when [window_start, window_end) holds more than 1,000,000 bins; 22023 for a bin not longer than zero or with months, or an infinite window.';
 
+CREATE FUNCTION spamhints.window_check(fn text, window_start timestamptz, window_end timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'spamhints_window_check'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION spamhints.window_check(text, timestamptz, timestamptz) IS
+'The check of a window [window_start, window_end) given to function fn (named in the error): true, or an error: 22004 for a NULL bound, 22023 for a window that ends before it starts. An empty window (window_end = window_start) and infinite bounds (-infinity, infinity: all time) are fit.';
+
 CREATE FUNCTION spamhints.activity(
     window_start timestamptz, window_end timestamptz,
     bin interval DEFAULT '1 hour', ports integer[] DEFAULT NULL)
@@ -106,13 +114,14 @@ BEGIN ATOMIC
                           GROUP BY a.load_id, a.agent) AS f ON f.load_id = s.load_id AND f.agent = s.agent
                WHERE s.ts >= window_start AND s.ts < window_end
                GROUP BY 1) AS a USING (bin_start)
-    -- a one-time filter: the bins are counted before anything is read
-    WHERE spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
+    -- a one-time filter: the window checked and the bins counted before anything is read
+    WHERE spamhints.window_check('activity', window_start, window_end)
+      AND spamhints.activity_stride(window_start, window_end, bin) IS NOT NULL
     ORDER BY b.bin_start;
 END;
 
 COMMENT ON FUNCTION spamhints.activity(timestamptz, timestamptz, interval, integer[]) IS
-'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
+'Activity over the capture: one row per bin (default an hour) of [window_start, window_end), empty bins included: samples, est_packets (sum of sampling rates, each times its agent''s factor: spamhints.agent_rate), SYN samples, the distinct client and server addresses of the bin (an address that is both counts in each), and est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL in an empty bin), by the SMTP ports ports, or when NULL (the default) by those of each sample''s load (spamhints.load.smtp_ports). Bins are fixed spans from window_start (a day is 24 hours, also across a daylight saving change); at most 1,000,000 bins (error 54000 before any work: use a longer bin or a shorter window). A window that ends before it starts is an error (22023), a NULL bound too (22004), an infinite one too (22023); an empty one has no bins. E.g. SELECT * FROM activity(''2024-03-01'', ''2024-03-02'').';
 
 -- AS and country rollups.
 

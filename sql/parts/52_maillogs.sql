@@ -267,7 +267,12 @@ BEGIN
     -- the report's own header: From is the reporter
     head := regexp_replace(split_part(msg, E'\n\n', 1), E'\n[ \t]+', ' ', 'g');
     reporter := substring(head from '(?:^|\n)[Ff][Rr][Oo][Mm]:[ \t]*([^\n]*)');
-    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter));
+    reporter := coalesce(substring(reporter from '<([^>]*)>'), btrim(reporter, E' \t'));
+    -- what reports print holds no control or format character, and no
+    -- field is longer than a mail line (RFC 5322: 998): else it is left out
+    IF length(reporter) > 998 OR NOT plain_text(reporter) THEN
+        reporter := NULL;
+    END IF;
 
     -- the machine-readable part, message/feedback-report: its fields follow
     -- the part's own header and end at a blank line or the next boundary
@@ -292,7 +297,8 @@ BEGIN
     FOREACH l IN ARRAY string_to_array(part, E'\n') LOOP
         CONTINUE WHEN strpos(l, ':') = 0;
         name := lower(btrim(split_part(l, ':', 1)));
-        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'));
+        val := btrim(regexp_replace(substr(l, strpos(l, ':') + 1), '\([^()]*\)', '', 'g'), E' \t');
+        CONTINUE WHEN length(val) > 998 OR NOT plain_text(val);
         BEGIN
             CASE name
                 WHEN 'feedback-type' THEN feedback_type := lower(val);
@@ -337,7 +343,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.parse_arf(text) IS
-'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1. A message without a feedback-report part is an error (22P02).';
+'Reads an ARF abuse report (RFC 5965, with RFC 6692''s Source-Port): the From of the message and the fields of its message/feedback-report part. A field with a value that cannot be read is left NULL: a Source-IP that is a network, not one address; a Source-Port outside 0..65535; an Arrival-Date without its digits (a word PostgreSQL would read, such as now or epoch) or infinite; Incidents below 1; and (0.2) any field, the From included, with a control or format character (spamhints.plain_text) or longer than 998 characters, so that a report never prints one. Required fields that are missing are NULL too. A message without a feedback-report part is an error (22P02).';
 
 CREATE FUNCTION spamhints.receive_arf(message text, received_at timestamptz DEFAULT now(),
                                       keep_message boolean DEFAULT true)

@@ -65,15 +65,25 @@ SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log', '');
 SELECT pg_catalog.pg_extension_config_dump('spamhints.report_log_report_log_id_seq', '');
 
 CREATE FUNCTION spamhints.endpoint_text(ip inet, port integer) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
-    SELECT CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
-           || coalesce(':' || port, '')
+BEGIN
+    IF port NOT BETWEEN 0 AND 65535 THEN
+        RAISE EXCEPTION 'a port must be from 0 to 65535, not %', port
+            USING ERRCODE = '22023';
+    END IF;
+    IF masklen(ip) <> (CASE WHEN family(ip) = 4 THEN 32 ELSE 128 END) THEN
+        RAISE EXCEPTION 'an endpoint is one address, not the network %', ip
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN CASE WHEN family(ip) = 6 THEN '[' || host(ip) || ']' ELSE host(ip) END
+           || coalesce(':' || port, '');
+END
 $$;
 
 COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
-'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123; without the port when it is NULL.';
+'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123 (an IPv4-mapped one as [::ffff:192.0.2.7]:40123); without the port when it is NULL, NULL for a NULL address. A port outside 0..65535 or a network (192.0.2.0/24), not one address, is an error (22023).';
 
 -- the SMTP token of samples reaches reports too (the loader writes a verb or
 -- a reply code): like every text that does, no control or format character
@@ -174,11 +184,28 @@ LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
 DECLARE
-    term float8 := exp(-mean);
-    total float8 := term;
+    term float8;
+    total float8;
+    k bigint := 0;
 BEGIN
-    FOR k IN 1..c LOOP
+    IF NOT (mean >= 0) OR mean = 'NaN'::float8 THEN
+        RAISE EXCEPTION 'a Poisson mean must be zero or more, not %', mean
+            USING ERRCODE = '22023';
+    END IF;
+    IF mean > 700 THEN
+        RAISE EXCEPTION 'poisson_cdf() cannot take a mean above 700 (exp(-mean) underflows), not %', mean
+            USING ERRCODE = '22003';
+    END IF;
+    IF c < 0 THEN
+        RETURN 0;
+    END IF;
+    term := exp(-mean);
+    total := term;
+    -- past the mean the terms fall: once they no longer add to the sum, stop
+    WHILE k < c LOOP
+        k := k + 1;
         term := term * mean / k;
+        EXIT WHEN k > mean AND term <= total * 1e-17;
         total := total + term;
     END LOOP;
     RETURN least(total, 1);
@@ -186,7 +213,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
-'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms (for the small counts spamhints.poisson_bounds uses it for; exp(-mean) underflows above a mean of about 700).';
+'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
 
 CREATE FUNCTION spamhints.counted(n bigint, one text, many text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
