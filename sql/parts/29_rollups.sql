@@ -386,8 +386,10 @@ SELECT m.ip, m.asn, m.gw_as, m.cc, m.role
 FROM spamhints.address_month m
 UNION ALL
 SELECT r.ip, r.asn, r.gw_as, r.cc, r.role
+-- a join, not WHERE day = ANY ((SELECT ...)): an InitPlan's parameter would
+-- keep the census out of a parallel plan; the days are read through the key
 FROM spamhints.address_day r
-WHERE r.day = ANY ((SELECT spamhints.unfolded_days())::date[]);  -- once, an InitPlan
+JOIN unnest(spamhints.unfolded_days()) AS u(day) ON r.day = u.day;
 
 COMMENT ON VIEW spamhints.address_rollup IS
 'The rollups over all time, by address, AS and country, each with its roles: a row per month and address of the folded months (spamhints.address_month) and a row per day and address of the days not folded (spamhints.address_day); an address comes several times. What ip_census, client_as_top and client_cc_top count.';

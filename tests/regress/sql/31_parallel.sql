@@ -68,13 +68,26 @@ SELECT array_agg(n ORDER BY h)::text = (SELECT a FROM serial WHERE q = 'hourly')
 FROM (SELECT h, count(ts) AS n FROM generate_series(0, 23) AS h
       LEFT JOIN spamhints.smtp_sample ON extract(hour FROM ts) = h GROUP BY h) AS t;
 
+-- the rollups folded into months (spamhints.address_month): the parallel
+-- answers below, from the months, are compared with the serial ones above, from the days
+SELECT spamhints.rollup_fold(NULL) AS days_folded;
+ANALYZE spamhints.address_month;
 -- parallel plans: Partial Aggregate in the workers, Finalize in the leader
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-EXPLAIN (COSTS OFF) SELECT * FROM ip_census;
+-- ip_census: the months in parts in the workers (the plan of the days not
+-- folded, none here, is the planner's choice)
+CREATE FUNCTION pg_temp.plan_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP RETURN NEXT l; END LOOP;
+END $$;
+SELECT bool_or(l ~ 'Finalize Aggregate') AS finalize, bool_or(l ~ 'Partial Aggregate') AS partial,
+       bool_or(l ~ 'Parallel Seq Scan on address_month') AS months_in_parts
+FROM pg_temp.plan_lines('SELECT * FROM ip_census') AS l;
 EXPLAIN (COSTS OFF) SELECT smtp_census(ip, role) FROM endpoint;
 EXPLAIN (COSTS OFF) SELECT census_agg(src_ip, dst_ip, src_port, dst_port) FROM spamhints.smtp_sample;
 EXPLAIN (COSTS OFF) SELECT hourly(ts) FROM spamhints.smtp_sample;
