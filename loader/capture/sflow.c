@@ -392,8 +392,7 @@ decode_v5_flow_sample(reader *s, int expanded, sh_record *rec,
 		NEED(s, 8);
 		format = next32(s);
 		length = next32(s);
-		/* a record's body is XDR, whole 4-byte units: a length that is not one has no next record to find */
-		if (length > remaining(s) || (length & 3) != 0)
+		if (length > remaining(s))
 			return SH_ERR_BAD_LENGTH;
 		body.p = s->p;
 		body.end = s->p + length;
@@ -472,8 +471,7 @@ decode_v5_samples(reader *r, uint32_t num_samples, sh_record *rec,
 		NEED(r, 8);
 		format = next32(r);
 		length = next32(r);
-		/* as records, samples are XDR: whole 4-byte units */
-		if (length > remaining(r) || (length & 3) != 0)
+		if (length > remaining(r))
 			return SH_ERR_BAD_LENGTH;
 		sample.p = r->p;
 		sample.end = r->p + length;

@@ -496,46 +496,6 @@ test_record_length_past_sample(void **state)
 	assert_counts(&c, 1, 0, 0, 1, 0);
 }
 
-/*
- * Record and sample bodies are XDR, whole 4-byte units: a length that is not
- * a multiple of 4 (6 here, its 2 bytes of padding there or not) leaves no
- * telling where the next record starts: the datagram is bad_length, nothing
- * of it handed over.
- */
-static void
-test_length_not_multiple_of_4(void **state)
-{
-	static buf	b;
-	buf			pkt = {.len = 0};
-	sh_counts	c = {0};
-	size_t		sample = v5_one_flow_sample(&b, 2);
-	size_t		odd;
-
-	(void) state;
-	odd = b.len;
-	put32(&b, 1234);			/* an unknown record, 8 bytes */
-	put32(&b, 8);
-	put32(&b, 0);
-	put32(&b, 0);
-	smtp_frame(&pkt);
-	v5_raw_header_record(&b, 1, &pkt, 64, 4);
-	end_len(&b, sample);
-	assert_int_equal(decode(&b, b.len, &c), SH_OK);
-	assert_int_equal(ngot, 1);
-
-	/* the unknown record says 6 bytes (2 of padding after them) */
-	set32(&b, odd + 4, 6);
-	assert_int_equal(decode(&b, b.len, &c), SH_ERR_BAD_LENGTH);
-	assert_int_equal(ngot, 0);
-	set32(&b, odd + 4, 8);
-
-	/* the sample says 2 bytes more than its records, and the datagram holds them */
-	put16(&b, 0);
-	end_len(&b, sample);
-	assert_int_equal(decode(&b, b.len, &c), SH_ERR_BAD_LENGTH);
-	assert_int_equal(ngot, 0);
-}
-
 static void
 test_header_length_past_record(void **state)
 {
@@ -1189,7 +1149,6 @@ main(void)
 		cmocka_unit_test(test_absurd_sample_count),
 		cmocka_unit_test(test_sample_length_past_end),
 		cmocka_unit_test(test_record_length_past_sample),
-		cmocka_unit_test(test_length_not_multiple_of_4),
 		cmocka_unit_test(test_header_length_past_record),
 		cmocka_unit_test(test_bad_agent_address),
 		cmocka_unit_test(test_ipv6_agent),
