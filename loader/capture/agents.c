@@ -104,12 +104,23 @@ static void
 see_seq(sh_agent *a, uint32_t seq, int has_uptime, uint32_t uptime)
 {
 	/* only a sequence number going back can be a restart: a wrapped uptime is not one */
-	int			uptime_back = has_uptime && a->has_uptime && seq < a->last_seq &&
+	int			uptime_back = has_uptime && a->has_uptime &&
 		uptime < a->last_uptime && a->last_uptime - uptime > SH_UPTIME_SLACK_MS;
 
-	if (seq > a->last_seq)
+	/*
+	 * Sequence numbers are 32 bits and wrap after 2^32 datagrams: a step
+	 * across 2^32 of at most SH_SEQ_WRAP_GAP (2^32-1 to 0, 1, ...) is a step
+	 * forward, and a number at most SH_SEQ_WINDOW behind across it is late;
+	 * with the uptime gone back, either is a restart.
+	 */
+	uint32_t	fwd = seq - a->last_seq;
+	uint32_t	behind = a->last_seq - seq;
+	int			wrapped_forward = seq < a->last_seq && fwd <= SH_SEQ_WRAP_GAP && !uptime_back;
+	int			wrapped_late = seq > a->last_seq && behind <= SH_SEQ_WINDOW && !uptime_back;
+
+	if ((seq > a->last_seq && !wrapped_late) || wrapped_forward)
 	{
-		uint32_t	gap = seq - a->last_seq;
+		uint32_t	gap = fwd;
 
 		a->last_uptime = uptime;
 		a->has_uptime = (uint8_t) has_uptime;
@@ -124,9 +135,9 @@ see_seq(sh_agent *a, uint32_t seq, int has_uptime, uint32_t uptime)
 			a->seen = a->seen << gap | UINT64_C(1) << (gap - 1);
 		a->last_seq = seq;
 	}
-	else if (seq < a->last_seq)
+	else if (seq != a->last_seq)
 	{
-		uint32_t	back = a->last_seq - seq;
+		uint32_t	back = behind;
 
 		if (back <= SH_SEQ_WINDOW && !uptime_back)
 		{
@@ -250,6 +261,13 @@ sh_agent_flow_sample(sh_agent *a, uint64_t source, uint32_t seq, uint32_t rate, 
 	uint32_t	dseq,
 				dpool;
 
+	/*
+	 * A sampling rate of 0 (1 in 0) is no sampling an agent can do: such a
+	 * sample says nothing of the agent's rates (a configured_rate of 0 would
+	 * fail the load_agent row, and with it the whole load).
+	 */
+	if (rate == 0)
+		return 0;
 	if (a->nsrc > 0 && a->src[a->src_last].id == source)
 		s = &a->src[a->src_last];
 	else

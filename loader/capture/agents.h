@@ -27,6 +27,9 @@
 /* Sequence numbers behind the highest one that still count as late, not as a restart. */
 #define SH_SEQ_WINDOW	64
 
+/* The biggest step across 2^32 (2^32-1 to 0, ...) taken as a wrapped sequence number, not a restart. */
+#define SH_SEQ_WRAP_GAP	65536
+
 /*
  * A step back within the window is a late datagram, unless the agent's uptime
  * went back by more than this (a datagram is not that late): then a restart.

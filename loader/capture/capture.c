@@ -793,9 +793,22 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		}
 		/* the UDP header stands just before the payload the parser found */
 		udp_len = (uint16_t) (pkt.payload[-4] << 8 | pkt.payload[-3]);
-		if (udp_len < 8 || (size_t) (udp_len - 8) > pkt.payload_len)
+		if (udp_len < 8)
 		{
-			frame->status = hdr->caplen < hdr->len ? SH_FRAME_TRUNCATED : SH_FRAME_FRAGMENT;
+			frame->status = SH_FRAME_BAD_UDP_LENGTH;
+			return 1;
+		}
+		/*
+		 * A UDP length past the bytes: cut by the snapshot length, the first
+		 * fragment of the datagram (its UDP header tells the whole), or else
+		 * a UDP header that disagrees with its whole IP packet. One shorter
+		 * than the IP packet is taken at its word: the datagram is what UDP
+		 * says it is.
+		 */
+		if ((size_t) (udp_len - 8) > pkt.payload_len)
+		{
+			frame->status = hdr->caplen < hdr->len ? SH_FRAME_TRUNCATED :
+				pkt.first_fragment ? SH_FRAME_FRAGMENT : SH_FRAME_BAD_UDP_LENGTH;
 			return 1;
 		}
 		frame->payload = pkt.payload;
@@ -883,6 +896,8 @@ sh_frame_status_name(sh_frame_status status)
 			return "frame_filtered";
 		case SH_FRAME_LINK_TYPE:
 			return "frame_link_type";
+		case SH_FRAME_BAD_UDP_LENGTH:
+			return "frame_bad_udp_length";
 		default:
 			return "frame_unknown";
 	}

@@ -26,13 +26,14 @@ typedef enum sh_frame_status
 {
 	SH_FRAME_OK = 0,
 	SH_FRAME_NOT_UDP,			/* not IPv4/IPv6 UDP (the filter let it through) */
-	SH_FRAME_TRUNCATED,			/* cut by the snapshot length, or a UDP length past the frame */
+	SH_FRAME_TRUNCATED,			/* cut by the snapshot length (a UDP length past the bytes captured) */
 	SH_FRAME_FRAGMENT,			/* an IP fragment: the datagram is not whole */
 	SH_FRAME_BAD_TIME,			/* a capture time PostgreSQL cannot hold (pcapng allows any) */
 	SH_FRAME_EMPTY,				/* a UDP datagram with no payload at all */
 	SH_FRAME_NO_TIME,			/* pcapng without a time (simple packet block, or time 0) */
 	SH_FRAME_FILTERED,			/* the filter did not take it (counted, not malformed) */
 	SH_FRAME_LINK_TYPE,			/* a pcapng interface of a link type not read (802.11, USB...) */
+	SH_FRAME_BAD_UDP_LENGTH,	/* a UDP length below 8, or past its whole, unfragmented IP packet */
 	SH_FRAME_COUNT_
 } sh_frame_status;
 

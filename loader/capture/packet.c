@@ -240,6 +240,7 @@ parse_ipv4(const uint8_t *ip, size_t len, int depth, sh_packet *out)
 		out->fragment = 1;
 		return SH_PKT_OK;
 	}
+	out->first_fragment = (be16(ip + 6) & 0x2000) != 0;
 	if (len < header_len)
 		return SH_PKT_TRUNCATED;
 
@@ -335,6 +336,7 @@ parse_ipv6(const uint8_t *ip, size_t len, int depth, sh_packet *out)
 				out->fragment = 1;
 				return SH_PKT_OK;
 			}
+			out->first_fragment = (be16(ip + off + 2) & 1) != 0;
 			ext_len = 8;
 		}
 		else if (next == IP6_AH)
@@ -512,6 +514,7 @@ sh_packet_clear(sh_packet *pkt)
 	pkt->ip_len = -1;
 	pkt->ttl = -1;
 	pkt->fragment = 0;
+	pkt->first_fragment = 0;
 	pkt->l4_cut = 0;
 	pkt->has_ports = 0;
 	pkt->sport = 0;

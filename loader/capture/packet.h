@@ -44,6 +44,7 @@ typedef struct sh_packet
 								 * jumbogram's Jumbo Payload length + 40); -1 unknown */
 	int16_t		ttl;			/* TTL or hop limit, -1 unknown */
 	uint8_t		fragment;		/* 1: a non-first fragment (no L4 header follows) */
+	uint8_t		first_fragment;	/* 1: the first fragment of several (offset 0, more to come) */
 	uint8_t		l4_cut;			/* 1: the IP header was whole, the header stopped inside the TCP/UDP ports */
 
 	/* transport layer (TCP or UDP) */

@@ -142,7 +142,8 @@ sh_smtp_classify(const sh_ports *ports, const sh_record *rec, sh_smtp_sample *ou
 		return SH_SMTP_NOT_SMTP;
 	out->to_server = (role & SH_ROLE_CLIENT) != 0;
 	out->from_server = (role & SH_ROLE_SERVER) != 0;
-	if (rec->sampling_rate > INT32_MAX)
+	/* 0 is no sampling rate (1 in 0), and no integer column holds one past 2^31-1 */
+	if (rec->sampling_rate == 0 || rec->sampling_rate > INT32_MAX)
 		return SH_SMTP_RATE_RANGE;
 	out->ntoken = sh_smtp_token(pkt->payload, pkt->payload_len, out->to_server, out->from_server,
 								out->token);

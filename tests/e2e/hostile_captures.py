@@ -520,6 +520,228 @@ case("pcapng_frame_time_zero", "a pcapng frame stamped 0 (1970-01-01 00:00:00): 
                  [(f, 0) for f, _ in good_frames(4, GOOD - 2)]))
 
 
+# ---------------------------------------------------------------------------
+# More hostile and unusual captures (0.2): the collector's frames over IPv6, fragmented, with UDP
+# lengths that disagree with IP; pcap byte orders and nanosecond files; pcapng interfaces of other
+# link types, time resolutions, options and unknown blocks; sFlow agents over IPv6, samples of
+# other enterprises, counter samples, records not padded to 4, wrapping counters; sampled packets
+# with a whole IPv6 extension chain and TCP data offsets out of bounds.
+# ---------------------------------------------------------------------------
+
+def udp6_frame(payload, dport=6343):
+    udp = struct.pack(">HHHH", 50000, dport, 8 + len(payload), 0) + payload
+    return ethernet(0x86DD, ipv6_header(bytes.fromhex("20010db8000000000000000000000001"),
+                                        bytes.fromhex("20010db80000000000000000000000c8"), 17, len(udp)) + udp)
+
+
+def ip_packet(payload, udp_len=None, checksum=0):
+    """The collector's IPv4 packet (no link layer) of a UDP datagram to 6343."""
+    udp = struct.pack(">HHHH", 50000, 6343, 8 + len(payload) if udp_len is None else udp_len, checksum) + payload
+    return ipv4_header(AGENT, COLLECTOR, 17, len(udp)) + udp
+
+
+case("frame_ipv6_collector", "the collector reached over IPv6 (UDP/IPv6 to 6343): loaded",
+     around([(udp6_frame(good_datagram(3)), None)]), {}, extra_rows=SMTP_PER_GOOD, not_smtp=GOOD + 1,
+     check="count(*) FILTER (WHERE s.frame = 3) = 2")
+case("frame_ipv6_collector_8021q", "the collector over IPv6 behind an 802.1Q tag: loaded",
+     around([(tagged([(0x8100, 9)], 0x86DD, udp6_frame(good_datagram(3))[14:]), None)]), {},
+     extra_rows=SMTP_PER_GOOD, not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+
+whole_udp = ip_packet(good_datagram(3))
+later = ipv4_header(AGENT, COLLECTOR, 17, len(whole_udp) - 20 - 200, frag=25) + whole_udp[20 + 200:]
+first = ipv4_header(AGENT, COLLECTOR, 17, 200, mf=True) + whole_udp[20:20 + 200]
+case("frame_fragments_out_of_order",
+     "the collector's datagram in two IPv4 fragments, the later one first: neither loaded, both counted",
+     around([(ethernet(0x0800, later), None), (ethernet(0x0800, first), None)]),
+     {"frame_filtered": 1, "frame_fragment": 1}, malformed=1)
+case("frame_udp_length_past_ip", "a UDP length 40 bytes past the end of its (unfragmented) IP packet",
+     around([(ethernet(0x0800, ip_packet(good_datagram(3), udp_len=8 + len(good_datagram(3)) + 40)), None)]),
+     {"frame_bad_udp_length": 1}, malformed=1)
+case("frame_udp_length_below_8", "a UDP length of 4 (less than its own header)",
+     around([(ethernet(0x0800, ip_packet(good_datagram(3), udp_len=4)), None)]),
+     {"frame_bad_udp_length": 1}, malformed=1)
+case("frame_udp_length_short_of_ip",
+     "a UDP length 40 bytes short of its IP packet: the datagram is what UDP says, its last sample past its end",
+     around([(ethernet(0x0800, ip_packet(good_datagram(3), udp_len=8 + len(good_datagram(3)) - 40)), None)]),
+     {"bad_length": 1}, malformed=1)
+case("frame_udp_checksum_wrong",
+     "a UDP checksum that is wrong (as checksum offload leaves it in a capture): not checked, loaded",
+     around([(ethernet(0x0800, ip_packet(good_datagram(3), checksum=0xdead)), None)]), {},
+     extra_rows=SMTP_PER_GOOD, not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+case("frame_ethernet_padding", "an IPv4 packet followed by 20 bytes of Ethernet trailer: loaded",
+     around([(udp_frame(good_datagram(3)) + b"\xff" * 20, None)]), {},
+     extra_rows=SMTP_PER_GOOD, not_smtp=GOOD + 1, check="count(*) FILTER (WHERE s.frame = 3) = 2")
+
+
+def pcap_raw(frames, magic=0xa1b2c3d4, order="<", subsec=None, linktype=1):
+    out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for i, (data, _) in enumerate(frames):
+        out += struct.pack(order + "IIII", 1700000000 + i, 0 if subsec is None else subsec, len(data), len(data)) + data
+    return out
+
+
+case("pcap_nanosecond", "a pcap of nanosecond magic, frames at .123456789 s: loaded at .123456 (microseconds)",
+     None, {}, data=pcap_raw(good_frames(), magic=0xa1b23c4d, subsec=123456789),
+     check="bool_and(s.ts = to_timestamp(1700000000 + s.frame - 1) + interval '123456 microseconds')")
+case("pcap_big_endian", "a pcap written big-endian (the other byte order): loaded",
+     None, {}, data=pcap_raw(good_frames(), order=">", subsec=5),
+     check="bool_and(s.ts = to_timestamp(1700000000 + s.frame - 1) + interval '5 microseconds')")
+case("pcap_times_out_of_order", "pcap frames stamped late, early, between: loaded, first_ts/last_ts the extremes",
+     None, {}, data=pcap_at(good_frames(), [1700000900, 1700000000, 1700000500]),
+     check="bool_or(s.frame = 2 AND s.ts = to_timestamp(1700000000)) AND "
+           "(SELECT first_ts = to_timestamp(1700000000) AND last_ts = to_timestamp(1700000900) FROM spamhints.load)")
+
+
+def sll(ip):
+    return struct.pack(">HHH8sH", 0, 1, 6, b"\x00\x11\x22\x33\x44\x55\x00\x00", 0x0800) + ip
+
+
+def sll2(ip):
+    return struct.pack(">HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, b"\x00\x11\x22\x33\x44\x55\x00\x00") + ip
+
+
+def ng_option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\x00" * (-len(value) % 4)
+
+
+def ng_idb(linktype, options=b""):
+    return pcapng_block(1, struct.pack("<HHI", linktype, 0, 65535) + options +
+                        (struct.pack("<HH", 0, 0) if options else b""))
+
+
+def ng_epb(iface, ts, data, options=b""):
+    return pcapng_block(6, struct.pack("<IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) +
+                        data + b"\x00" * (-len(data) % 4) + options + (struct.pack("<HH", 0, 0) if options else b""))
+
+
+NG_SHB = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+ips = [ip_packet(good_datagram(s)) for s in range(1, 7)]
+case("pcapng_link_types", "a pcapng with interfaces Ethernet, Linux SLL, SLL2, raw IP, NULL, loopback: all loaded",
+     None, {}, fmt="pcapng", extra_rows=3 * SMTP_PER_GOOD, not_smtp=GOOD + 3,
+     data=NG_SHB + ng_idb(1) + ng_idb(113) + ng_idb(276) + ng_idb(101) + ng_idb(0) + ng_idb(108) +
+     ng_epb(0, 1700000000 * 10**6, ethernet(0x0800, ips[0])) +
+     ng_epb(1, 1700000001 * 10**6, sll(ips[1])) +
+     ng_epb(2, 1700000002 * 10**6, sll2(ips[2])) +
+     ng_epb(3, 1700000003 * 10**6, ips[3]) +
+     ng_epb(4, 1700000004 * 10**6, struct.pack("<I", 2) + ips[4]) +
+     ng_epb(5, 1700000005 * 10**6, struct.pack(">I", 2) + ips[5]),
+     check="count(DISTINCT s.frame) = 6 AND count(*) = 12")
+case("pcapng_tsresol", "pcapng interfaces with if_tsresol nanoseconds and 2^-10 s: the times read in those units",
+     None, {}, fmt="pcapng",
+     data=NG_SHB + ng_idb(1, ng_option(9, b"\x09")) + ng_idb(1, ng_option(9, b"\x8a")) + ng_idb(1) +
+     ng_epb(0, 1700000000 * 10**9 + 250000000, udp_frame(good_datagram(1))) +
+     ng_epb(1, 1700000001 * 1024 + 512, udp_frame(good_datagram(2))) +
+     ng_epb(2, 1700000002 * 10**6 + 7, udp_frame(good_datagram(3))),
+     check="bool_and(s.ts = CASE s.frame WHEN 1 THEN to_timestamp(1700000000.25) "
+           "WHEN 2 THEN to_timestamp(1700000001.5) ELSE to_timestamp(1700000002.000007) END)")
+case("pcapng_options_unknown_blocks",
+     "pcapng with options on every block, a comment, a name-resolution, a custom and an unknown block: loaded",
+     None, {}, fmt="pcapng",
+     data=pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + ng_option(1, b"a comment") +
+                       ng_option(2, b"hw") + struct.pack("<HH", 0, 0)) +
+     ng_idb(1, ng_option(2, b"eth0") + ng_option(1, b"x")) +
+     pcapng_block(0x0BAD, b"\x01\x02\x03") +
+     ng_epb(0, 1700000000 * 10**6, udp_frame(good_datagram(1)), ng_option(1, b"frame comment") + ng_option(2, b"\x01\x00\x00\x00")) +
+     pcapng_block(4, struct.pack("<HH4s", 1, 4 + 6, bytes(AGENT)) + b"agent\x00" + b"\x00" * 2 + struct.pack("<HH", 0, 0)) +
+     pcapng_block(0x00000BAD, struct.pack("<I", 32473) + b"custom data") +
+     ng_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
+     pcapng_block(0x40000BAD, struct.pack("<I", 32473) + b"custom, do not copy") +
+     pcapng_block(0x12345678, b"\x00" * 16) +
+     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))))
+
+
+def datagram_v5_agent6(samples, seq):
+    return struct.pack(">II", 5, 2) + bytes.fromhex("20010db8000000000000000000000001") + struct.pack(
+        ">IIII", 0, seq, 1000 * seq, len(samples)) + b"".join(samples)
+
+
+def counter_sample(seq=1):
+    generic = struct.pack(">IIQIIIIIIIIIIIIIIIII", 3, 6, 10**9, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    generic = generic[:88]
+    body = struct.pack(">III", seq, 3, 1) + struct.pack(">II", 1, len(generic)) + generic
+    return struct.pack(">II", 2, len(body)) + body
+
+
+case("agent_ipv6", "a datagram from an agent with an IPv6 address: loaded under that agent",
+     around([(udp_frame(datagram_v5_agent6([flow_sample_v5([raw_header_record(smtp_v4(40700))], seq=400)], 1)), None)]),
+     {}, extra_rows=1,
+     check="bool_or(s.src_port = 40700 AND host(s.agent) = '2001:db8::1') AND "
+           "(SELECT count(*) = 2 AND bool_or(host(agent) = '2001:db8::1') FROM spamhints.load_agent)")
+case("sample_other_enterprise", "a sample of enterprise 9 format 1 beside a flow sample: the flow sample loaded",
+     around([(udp_frame(datagram_v5([struct.pack(">II", 9 << 12 | 1, 12) + b"\x00\x00\x00\x01" * 3,
+                                     flow_sample_v5([raw_header_record(smtp_v4(40701))], seq=401)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40701)")
+case("record_other_enterprise", "a flow record of enterprise 9 before the raw header: the header loaded",
+     around([(udp_frame(datagram_v5([flow_sample_v5([struct.pack(">II", 9 << 12 | 1, 8) + b"\x00" * 8,
+                                                     raw_header_record(smtp_v4(40702))], seq=402)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40702)")
+case("counter_samples_mixed", "counter samples before and after a flow sample: counted, the flow sample loaded",
+     around([(udp_frame(datagram_v5([counter_sample(1), flow_sample_v5([raw_header_record(smtp_v4(40703))], seq=403),
+                                     counter_sample(2)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40703) AND (SELECT counter_samples = 2 FROM spamhints.load)")
+odd = struct.pack(">II", 1234, 6) + b"\x00" * 6   # an unknown record, 6 bytes, not padded
+case("record_length_not_multiple_of_4",
+     "a flow record 6 bytes long, the next right after it (unpadded, as goflow2's drop sample is): skipped by its length, "
+     "the raw header after it loaded",
+     around([(udp_frame(datagram_v5([flow_sample_v5([odd, raw_header_record(smtp_v4(40704))], seq=404)], 3)), None)]),
+     {}, extra_rows=1, check="bool_or(s.src_port = 40704)")
+
+ext_full = [(0, b"\x00\x00" + b"\x00" * 6), (43, b"\x00\x00\x00\x00" + b"\x00" * 4),
+            (44, b"\x00\x00\x00\x01\x00\x00\x00\x07"), (60, b"\x00\x00" + b"\x00" * 6)]
+case("packet_ipv6_chain_with_first_fragment",
+     "IPv6: hop-by-hop, routing, fragment (offset 0, more to come), destination options, then TCP: loaded",
+     around([(udp_frame(one_sample(smtp_v6(ext_full, sport=40800), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40800 AND s.dst_port = 25 AND s.smtp = 'MAIL' AND s.ip_len = 40 + 32 + 20 + 17)")
+
+
+def smtp_v4_doff(doff, payload=b"EHLO x\r\n", sport=40900):
+    tcp = struct.pack(">HHIIBBHHH", sport, 25, 1, 1, doff << 4, 0x18, 65535, 0, 0) + payload
+    return ethernet(0x0800, ipv4_header(V4_CLIENT, V4_SERVER, 6, len(tcp)) + tcp)
+
+
+case("packet_tcp_data_offset_below_5", "TCP data offset 4 (16 bytes, less than a TCP header): ports and flags, no verb",
+     around([(udp_frame(one_sample(smtp_v4_doff(4), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40900 AND s.tcp_flags = 24 AND s.smtp IS NULL)")
+case("packet_tcp_data_offset_past_header", "TCP data offset 15 (60 bytes) in a 28-byte TCP segment: no verb",
+     around([(udp_frame(one_sample(smtp_v4_doff(15, sport=40901), 3)), None)]), {}, extra_rows=1,
+     check="bool_or(s.src_port = 40901 AND s.tcp_flags = 24 AND s.smtp IS NULL)")
+
+WRAP_SEQS = [0xFFFFFFFE, 0xFFFFFFFF, 0, 1]
+
+
+def wrap_datagram(i):
+    """The i-th of four datagrams whose sequence numbers, sample sequence numbers and sample pools wrap."""
+    seq = WRAP_SEQS[i]
+    body = struct.pack(">IIIIIIII", seq, 3, 1000, (0xFFFFF000 + 1000 * i) & 0xffffffff,
+                       (0xFFFFFFFE + i) & 0xffffffff, 3, 4, 1) + raw_header_record(smtp_v4(41200 + i))
+    sample = struct.pack(">II", 1, len(body)) + body
+    return struct.pack(">II", 5, 1) + bytes(AGENT) + struct.pack(">IIII", 0, seq, 5000000 + 1000 * i, 1) + sample
+
+
+pool_wrap = [udp_frame(wrap_datagram(i)) for i in range(4)]
+case("sequence_wraps", "datagram and sample sequence numbers (and sample pools) wrapping at 2^32: nothing lost",
+     None, {}, not_smtp=0, extra_rows=4 - GOOD * SMTP_PER_GOOD,
+     data=pcap([(f, None) for f in pool_wrap]),
+     check="count(*) = 4 AND (SELECT lost_datagrams = 0 FROM spamhints.load) AND "
+           "(SELECT lost = 0 AND resets = 0 FROM spamhints.load_agent)")
+case("sampling_rate_zero", "an SMTP sample with sampling rate 0 (no sFlow agent samples 1 in 0)",
+     around([(udp_frame(one_sample(full_v4, 3, rate=0)), None)]), {"sampling_rate_out_of_range": 1})
+
+
+def sub_agent_datagram(sub_agent, seq, samples):
+    return struct.pack(">II", 5, 1) + bytes(AGENT) + struct.pack(">IIII", sub_agent, seq, 1000 * seq, len(samples)) + \
+        b"".join(samples)
+
+
+case("sampling_rate_zero_whole_agent",
+     "a sub-agent whose every flow sample says sampling rate 0: its SMTP samples counted, its rates NULL, the load done",
+     around([(udp_frame(sub_agent_datagram(7, i + 1, [flow_sample_v5([raw_header_record(smtp_v4(41300 + i))],
+                                                                     seq=500 + i, rate=0)])), None) for i in range(3)]),
+     {"sampling_rate_out_of_range": 3},
+     check="count(*) > 0 AND (SELECT configured_rate IS NULL AND effective_rate IS NULL AND rate_samples = 0 "
+           "FROM spamhints.load_agent WHERE sub_agent = 7)")
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)

@@ -121,6 +121,55 @@ test_window_edge(void **state)
 	assert_int_equal(a.last_seq, 1000);
 }
 
+/*
+ * A sequence number wraps at 2^32 after 4 billion datagrams: 2^32-2, 2^32-1,
+ * then 1 (0 is missing) is no restart; 0 arriving late fills the gap, and
+ * 2^32-3 arriving late after the wrap is late too, not a jump of 4 billion.
+ * Near 2^32 a step to a small number with the uptime gone back is a restart.
+ */
+static void
+test_sequence_wrap(void **state)
+{
+	sh_agents	agents;
+	sh_addr		a = v4(10, 0, 0, 8);
+	const uint32_t feed[][2] = {
+		{UINT32_MAX - 1, 5000}, {UINT32_MAX, 6000}, {1, 8000}, {0, 7000}, {UINT32_MAX - 2, 4000}, {2, 9000}
+	};
+
+	(void) state;
+	memset(&agents, 0, sizeof(agents));
+	for (size_t i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+		assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, feed[i][0], feed[i][1], 0), 0);
+	assert_int_equal(agents.v[0].resets, 0);
+	assert_int_equal(agents.v[0].lost, 0);
+	assert_int_equal(agents.v[0].last_seq, 2);
+	sh_agents_free(&agents);
+
+	/* without uptimes, the same */
+	memset(&agents, 0, sizeof(agents));
+	for (size_t i = 0; i < sizeof(feed) / sizeof(feed[0]); i++)
+		assert_int_equal(sh_agents_see(&agents, &a, 0, 5, feed[i][0], 0), 0);
+	assert_int_equal(agents.v[0].resets, 0);
+	assert_int_equal(agents.v[0].lost, 0);
+	sh_agents_free(&agents);
+
+	/* a wrap with a gap: 2^32-1, then 5 (0 to 4 lost) */
+	memset(&agents, 0, sizeof(agents));
+	assert_int_equal(sh_agents_see(&agents, &a, 0, 5, UINT32_MAX, 0), 0);
+	assert_int_equal(sh_agents_see(&agents, &a, 0, 5, 5, 0), 0);
+	assert_int_equal(agents.v[0].resets, 0);
+	assert_int_equal(agents.v[0].lost, 5);
+	sh_agents_free(&agents);
+
+	/* near 2^32, back to 1 with the uptime back by a minute: a restart */
+	memset(&agents, 0, sizeof(agents));
+	assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, UINT32_MAX - 10, 70000, 0), 0);
+	assert_int_equal(sh_agents_see_uptime(&agents, &a, 0, 5, 1, 1000, 0), 0);
+	assert_int_equal(agents.v[0].resets, 1);
+	assert_int_equal(agents.v[0].lost, 0);
+	sh_agents_free(&agents);
+}
+
 /* a restart: back to 1 after a long run; then counting goes on from there */
 static void
 test_reset(void **state)
@@ -301,6 +350,16 @@ test_flow_sampling(void **state)
 	assert_int_equal(b.pool_steps, 2000);
 	free(b.src);
 
+	/* samples at rate 0 (1 in 0) say nothing of the rates: no step, no source (a configured rate of 0 failed the load) */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(sh_agent_flow_sample(&b, 9, 1, 0, 0, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 9, 2, 0, 1000, 0), 0);
+	assert_int_equal(sh_agent_flow_sample(&b, 9, 3, 0, 2000, 0), 0);
+	assert_int_equal(b.nsrc, 0);
+	assert_int_equal(b.seq_steps, 0);
+	assert_int_equal(b.rate_steps, 0);
+	free(b.src);
+
 	/* sources past SH_SOURCES_MAX are not followed */
 	memset(&b, 0, sizeof(b));
 	for (uint32_t i = 0; i < SH_SOURCES_MAX + 10; i++)
@@ -320,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_reordered),
 		cmocka_unit_test(test_window_edge),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_sequence_wrap),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_many_agents),
 		cmocka_unit_test(test_flow_sampling),

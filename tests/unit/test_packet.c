@@ -79,6 +79,7 @@ test_ethernet_ipv4_tcp(void **state)
 	assert_int_equal(p.ip_len, 46);
 	assert_int_equal(p.ttl, 64);
 	assert_int_equal(p.fragment, 0);
+	assert_int_equal(p.first_fragment, 0);
 	assert_int_equal(p.has_ports, 1);
 	assert_int_equal(p.sport, 40000);
 	assert_int_equal(p.dport, 25);
@@ -290,6 +291,7 @@ test_ipv6_hopbyhop_fragment(void **state)
 	assert_int_equal(p.ip_proto, 6);
 	assert_int_equal(p.ip_len, 79);
 	assert_int_equal(p.fragment, 0);
+	assert_int_equal(p.first_fragment, 1);	/* the M flag: more to come */
 	assert_int_equal(p.sport, 2525);
 	assert_int_equal(p.dport, 25);
 	assert_int_equal(p.tcp_flags, 0x02);
@@ -404,6 +406,7 @@ test_ipv4_fragments(void **state)
 	tcp_header(&b, 1, 2, 0x04, 5);
 	assert_int_equal(parse(SH_HEADER_ETHERNET, &b, b.len, &p), SH_PKT_OK);
 	assert_int_equal(p.fragment, 0);
+	assert_int_equal(p.first_fragment, 1);
 	assert_int_equal(p.has_ports, 1);
 	assert_int_equal(p.tcp_flags, 0x04);
 }
