@@ -145,11 +145,12 @@ BEGIN
     END IF;
     IF n > 100 THEN
         -- Wilson-Hilferty's cube-root approximation of the chi-square
-        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved:
+        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved, in
+        -- float8 (0.2: 2 n in bigint overflowed above 4.6e18):
         -- within 0.01% of the exact bounds here
-        k := 2 * n;
+        k := 2 * n::float8;
         lower := k * power(1 - 2 / (9 * k) - z * sqrt(2 / (9 * k)), 3) / 2;
-        k := 2 * n + 2;
+        k := 2 * n::float8 + 2;
         upper := k * power(1 - 2 / (9 * k) + z * sqrt(2 / (9 * k)), 3) / 2;
         RETURN;
     END IF;
@@ -216,14 +217,20 @@ COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
 'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
 
 CREATE FUNCTION spamhints.counted(n bigint, one text, many text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
-    SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'a count cannot be negative: %', n
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN n || ' ' || CASE WHEN n = 1 THEN one ELSE many END;
+END
 $$;
 
 COMMENT ON FUNCTION spamhints.counted(bigint, text, text) IS
-'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items.';
+'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items; a negative count is an error (22023).';
 
 CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
 RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
