@@ -2500,7 +2500,7 @@ AS $$
                count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
                count(*) AS items
         FROM spamhints.evidence e
-        WHERE e.ts <@ period
+        WHERE e.ts <@ coalesce(period, '(,)')   -- NULL: all time
         GROUP BY e.source_ip
     ), scoped AS (
         -- only addresses of ISPs that agreed, and in force at the time of the report
@@ -2542,7 +2542,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (NULL: all time; report() itself needs a bounded period) (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
 
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
@@ -2604,7 +2604,7 @@ BEGIN
                                           CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
                                       ORDER BY e.ts, e.ref) AS rn
             FROM spamhints.evidence e
-            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+            WHERE e.ts <@ coalesce(period, '(,)') AND e.source_ip IN (SELECT k.source_ip FROM cand k)
         ), lined AS (
             SELECT ev.*,
                    '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
@@ -2693,12 +2693,15 @@ BEGIN
                    e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
             FROM spamhints.mail_event e
             WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
-              AND e.client_ip = k.source_ip AND e.ts <@ period
+              AND e.client_ip = k.source_ip AND e.ts <@ coalesce(period, '(,)')
             ORDER BY e.ts LIMIT 1
         ) AS m ON true
         ORDER BY k.isp, k.source_ip;
 END
 $$;
+
+COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address (period NULL: all time, as report_candidates): the evidence listed per kind, up to the setting report_max_items each, and the one incident the machine-readable and headers parts describe (its first mail event, else its first sampled client packet). Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
 
 COMMENT ON TYPE spamhints.report_item IS
 'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est (the estimate of its server packets: sampling rates times their agents'' factors, evidence.est_rate), the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';

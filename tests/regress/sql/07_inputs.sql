@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
-SELECT plan(58);
+SELECT plan(60);
 
 -- est_low/est_high: counts cannot be negative (22023)
 SELECT throws_ok($$SELECT spamhints.est_high(5, -10)$$, '22023',
@@ -137,6 +137,15 @@ FROM spamhints.load l, (VALUES
   (3, 2110, '10.2.0.25', '10.1.0.1',  25, 40000, 200, 100, 'DE', 'NL'))
   AS v(n, m, src, dst, sp, dp, sa, da, sc, dc)
 WHERE l.file_name = 'inputs.pcap';
+-- report_candidates(NULL) and report_items(NULL): all time too (a spam
+-- verdict from 10.1.0.1, of an agreed ISP, on 2024-03-02)
+INSERT INTO spamhints.agreement (isp, abuse_address, networks, agreed_at) VALUES
+  ('Inputs ISP', 'abuse@inputs.example', '{10.1.0.0/16}', '2024-01-01 00:00+00');
+INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finished_at)
+  VALUES ('inputs.log', repeat('6', 64), 'exim', 'UTC', now());
+INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, verdict, reason)
+SELECT m.maillog_load_id, 1, '2024-03-02 10:00+00', '10.1.0.1', 40000, 'spam', 'spam'
+FROM spamhints.maillog_load m WHERE m.file_name = 'inputs.log';
 -- (the answers kept in psql variables: the tests run after the ROLLBACK,
 -- which would take pgTAP's results with it)
 SELECT (SELECT array_agg(t::text) FROM spamhints.ip_census(NULL) t) AS census_null,
@@ -146,7 +155,9 @@ SELECT (SELECT array_agg(t::text) FROM spamhints.ip_census(NULL) t) AS census_nu
        (SELECT array_agg(t::text ORDER BY t::text) FROM spamhints.client_cc_top(NULL) t) AS cc_null,
        (SELECT array_agg(t::text ORDER BY t::text) FROM spamhints.client_cc_top t) AS cc_view,
        (SELECT row(smtp_packets, est_packets)::text FROM spamhints.packet_stats(NULL)) AS stats_null,
-       (SELECT row(samples, as_source, as_destination)::text FROM spamhints.address('10.1.0.1', NULL)) AS address_null
+       (SELECT row(samples, as_source, as_destination)::text FROM spamhints.address('10.1.0.1', NULL)) AS address_null,
+       coalesce((SELECT array_agg(row(isp, source_ip, events)::text) FROM spamhints.report_candidates(NULL, '2024-03-10'))::text, 'no rows') AS cand_null,
+       coalesce((SELECT array_agg(row(isp, source_ip)::text) FROM spamhints.report_items(NULL, NULL, '2024-03-10'))::text, 'no rows') AS items_null
 \gset
 ROLLBACK;
 SELECT is(:'census_null'::text, :'census_view'::text, 'ip_census(NULL) = the view ip_census');
@@ -156,5 +167,7 @@ SELECT is(:'cc_null'::text, :'cc_view'::text, 'client_cc_top(NULL) = the view');
 SELECT is(:'cc_null'::text, '{"(1,NL,2,0,0,2)","(2,DE,0,1,0,1)"}'::text, 'client_cc_top(NULL): NL 2 clients, DE 1 server (by hand)');
 SELECT is(:'stats_null'::text, '(3,3000)'::text, 'packet_stats(NULL): all 3 samples');
 SELECT is(:'address_null'::text, '(2,1,1)'::text, 'address(ip, NULL): all time');
+SELECT is(:'cand_null'::text, '{"(\"Inputs ISP\",10.1.0.1,1)"}'::text, 'report_candidates(NULL): all time (was no rows)');
+SELECT is(:'items_null'::text, '{"(\"Inputs ISP\",10.1.0.1)"}'::text, 'report_items(NULL): all time (was no rows)');
 
 SELECT * FROM finish();
