@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
-SELECT plan(60);
+SELECT plan(62);
 
 -- est_low/est_high: counts cannot be negative (22023)
 SELECT throws_ok($$SELECT spamhints.est_high(5, -10)$$, '22023',
@@ -146,6 +146,8 @@ INSERT INTO spamhints.maillog_load (file_name, sha256, format, timezone, finishe
 INSERT INTO spamhints.mail_event (maillog_load_id, line, ts, client_ip, client_port, verdict, reason)
 SELECT m.maillog_load_id, 1, '2024-03-02 10:00+00', '10.1.0.1', 40000, 'spam', 'spam'
 FROM spamhints.maillog_load m WHERE m.file_name = 'inputs.log';
+INSERT INTO spamhints.ip_assignment (customer_id, network, during)
+  VALUES ('c1', '10.1.0.0/24', tstzrange('2024-01-01 00:00+00', NULL));
 -- (the answers kept in psql variables: the tests run after the ROLLBACK,
 -- which would take pgTAP's results with it)
 SELECT (SELECT array_agg(t::text) FROM spamhints.ip_census(NULL) t) AS census_null,
@@ -156,6 +158,9 @@ SELECT (SELECT array_agg(t::text) FROM spamhints.ip_census(NULL) t) AS census_nu
        (SELECT array_agg(t::text ORDER BY t::text) FROM spamhints.client_cc_top t) AS cc_view,
        (SELECT row(smtp_packets, est_packets)::text FROM spamhints.packet_stats(NULL)) AS stats_null,
        (SELECT row(samples, as_source, as_destination)::text FROM spamhints.address('10.1.0.1', NULL)) AS address_null,
+       coalesce((SELECT array_agg(t::text) FROM spamhints.customer_sender(NULL) t)::text, 'no rows') AS sender_null,
+       coalesce((SELECT array_agg(t::text) FROM spamhints.customer_sender t)::text, 'no rows') AS sender_view,
+       (SELECT array_agg(row(customer_id, samples, est_packets)::text) FROM spamhints.customer_sender(NULL))::text AS sender_hand,
        coalesce((SELECT array_agg(row(isp, source_ip, events)::text) FROM spamhints.report_candidates(NULL, '2024-03-10'))::text, 'no rows') AS cand_null,
        coalesce((SELECT array_agg(row(isp, source_ip)::text) FROM spamhints.report_items(NULL, NULL, '2024-03-10'))::text, 'no rows') AS items_null
 \gset
@@ -167,6 +172,8 @@ SELECT is(:'cc_null'::text, :'cc_view'::text, 'client_cc_top(NULL) = the view');
 SELECT is(:'cc_null'::text, '{"(1,NL,2,0,0,2)","(2,DE,0,1,0,1)"}'::text, 'client_cc_top(NULL): NL 2 clients, DE 1 server (by hand)');
 SELECT is(:'stats_null'::text, '(3,3000)'::text, 'packet_stats(NULL): all 3 samples');
 SELECT is(:'address_null'::text, '(2,1,1)'::text, 'address(ip, NULL): all time');
+SELECT is(:'sender_null'::text, :'sender_view'::text, 'customer_sender(NULL) = the view');
+SELECT is(:'sender_hand'::text, '{"(c1,2,2000)"}'::text, 'customer_sender(NULL): c1 sent 2 samples to port 25 (by hand)');
 SELECT is(:'cand_null'::text, '{"(\"Inputs ISP\",10.1.0.1,1)"}'::text, 'report_candidates(NULL): all time (was no rows)');
 SELECT is(:'items_null'::text, '{"(\"Inputs ISP\",10.1.0.1)"}'::text, 'report_items(NULL): all time (was no rows)');
 
