@@ -2555,6 +2555,10 @@ $$;
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
 'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (NULL: all time; report() itself needs a bounded period) (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
 
+-- report_period_text(): NULL for an empty or unbounded period, now in its COMMENT
+COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC. NULL for an empty period or one with an unbounded end, which no report has (report() refuses them, 22023).';
+
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
 FROM spamhints.report_candidates(spamhints.yesterday(now()), now()) AS c;

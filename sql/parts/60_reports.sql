@@ -370,7 +370,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
-'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC.';
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC. NULL for an empty period or one with an unbounded end, which no report has (report() refuses them, 22023).';
 
 CREATE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
                                        at timestamptz DEFAULT now())

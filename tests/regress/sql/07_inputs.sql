@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS spamhints;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
-SELECT plan(62);
+SELECT plan(64);
 
 -- est_low/est_high: counts cannot be negative (22023)
 SELECT throws_ok($$SELECT spamhints.est_high(5, -10)$$, '22023',
@@ -85,6 +85,11 @@ SELECT throws_ok($$SELECT spamhints.poisson_cdf(3, 'NaN')$$, '22023',
   'a Poisson mean must be zero or more, not NaN', 'poisson_cdf: NaN is an error');
 SELECT throws_ok($$SELECT spamhints.poisson_cdf(3, 800)$$, '22003',
   'poisson_cdf() cannot take a mean above 700 (exp(-mean) underflows), not 800', 'poisson_cdf: a mean above 700 is 22003, not 0');
+
+-- report_period_text: no text for a period no report has (documented NULL)
+SELECT is(spamhints.report_period_text('(,)'), NULL, 'report_period_text: an unbounded period is NULL');
+SELECT is(spamhints.report_period_text('[2007-03-14 00:00+00, 2007-03-15 00:00+00)'),
+  '2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC', 'report_period_text: a day');
 
 -- src_role/dst_role/smtp_census: a port is 0..65535 (22023), not a role
 SELECT throws_ok($$SELECT spamhints.src_role(70000, 25)$$, '22023',
