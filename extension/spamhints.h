@@ -60,9 +60,21 @@ extern const SmtpPortSet *smtp_port_set_from_array(FunctionCallInfo fcinfo, int 
  * shared/smtp_roles.h.  The destination's role is smtp_role_swap() of it.
  * ports == NULL is the default set, {SH_SMTP_DEFAULT_PORT}.
  */
+static inline void
+smtp_port_check(int32 port)
+{
+	if (unlikely(port < 0 || port > 65535))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a port must be from 0 to 65535, not %d", port)));
+}
+
+/* (0.2) a port outside 0..65535 is an error (22023), not a port of no role */
 static inline uint8
 smtp_src_role(const SmtpPortSet *ports, int32 src_port, int32 dst_port)
 {
+	smtp_port_check(src_port);
+	smtp_port_check(dst_port);
 	if (ports == NULL)
 		return (uint8) sh_smtp_src_role(dst_port == SH_SMTP_DEFAULT_PORT, src_port == SH_SMTP_DEFAULT_PORT);
 	return (uint8) sh_smtp_src_role(smtp_port_in_set(ports, dst_port), smtp_port_in_set(ports, src_port));

@@ -247,6 +247,10 @@ BEGIN
         RAISE EXCEPTION 'ensure_partitions() needs two finite times, not % and %', from_ts, to_ts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF to_ts < from_ts THEN
+        RAISE EXCEPTION 'ensure_partitions() needs from_ts no later than to_ts, not % and %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
     last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
     -- in days of dates: an interval between the widest timestamps overflows
@@ -290,7 +294,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz) IS
-'Creates the missing day partitions of spamhints.smtp_sample (smtp_sample_YYYYMMDD, one UTC day each) of the days from that of from_ts to that of to_ts (both included), moving rows of those days out of smtp_sample_default; returns how many it created. spamhints-load calls it before it sends the rows of a day. At most 400 days a call; times must be finite (22023). SECURITY DEFINER: the loader does not own the table.';
+'Creates the missing day partitions of spamhints.smtp_sample (smtp_sample_YYYYMMDD, one UTC day each) of the days from that of from_ts to that of to_ts (both included), moving rows of those days out of smtp_sample_default; returns how many it created. spamhints-load calls it before it sends the rows of a day. At most 400 days a call; times must be finite and from_ts no later than to_ts (22023). SECURITY DEFINER: the loader does not own the table.';
 
 CREATE FUNCTION spamhints.partitions()
 RETURNS TABLE (partition regclass, from_ts timestamptz, to_ts timestamptz, indexed boolean)
@@ -1033,6 +1037,17 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- src_role()/dst_role() (20_smtp_role.sql, in C): a port outside 0..65535 is
+-- an error (22023)
+COMMENT ON FUNCTION spamhints.src_role(integer, integer) IS
+'The role a sample gives its source address with SMTP port 25: client when dst_port is 25, server when src_port is 25, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
+COMMENT ON FUNCTION spamhints.src_role(integer, integer, integer[]) IS
+'The role a sample gives its source address for the SMTP port set ports (e.g. ''{25,465,587}''; NULL elements ignored): client when dst_port is in it, server when src_port is, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
+COMMENT ON FUNCTION spamhints.dst_role(integer, integer) IS
+'The role a sample gives its destination address with SMTP port 25: server when dst_port is 25, client when src_port is 25, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
+COMMENT ON FUNCTION spamhints.dst_role(integer, integer, integer[]) IS
+'The role a sample gives its destination address for the SMTP port set ports: server when dst_port is in it, client when src_port is, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
 
 -- ===========================================================================
 -- Rollups kept at load (sql/parts/29_rollups.sql, 31_periods.sql): the table
@@ -2046,12 +2061,14 @@ GRANT SELECT ON spamhints.shard TO spamhints_analyst;
 CREATE FUNCTION spamhints.rate_factor(configured float8, effective float8, samples float8)
 RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN configured > 0 AND effective > 0 AND samples > 0
+RETURN CASE WHEN NOT (abs(configured) < 'Infinity' AND abs(effective) < 'Infinity' AND abs(samples) < 'Infinity')
+                 THEN NULL
+            WHEN configured > 0 AND effective > 0 AND samples > 0
                  AND abs(effective / configured - 1) > greatest(1.96 / sqrt(samples), 0.05)
             THEN effective / configured ELSE 1 END;
 
 COMMENT ON FUNCTION spamhints.rate_factor(float8, float8, float8) IS
-'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
+'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive; NULL (no factor: the estimates then keep factor 1) when an argument is NaN or infinite. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
 
 CREATE VIEW spamhints.agent_rate AS
 SELECT a.load_id, a.agent,
@@ -2488,6 +2505,59 @@ $$;
 COMMENT ON FUNCTION spamhints.endpoint_text(inet, integer) IS
 'An address and port as reports write them: 192.0.2.7:40123, [2001:db8::7]:40123 (an IPv4-mapped one as [::ffff:192.0.2.7]:40123); without the port when it is NULL, NULL for a NULL address. A port outside 0..65535 or a network (192.0.2.0/24), not one address, is an error (22023).';
 
+-- poisson_bounds(): Wilson-Hilferty in float8 (2 n overflowed bigint above 4.6e18)
+CREATE OR REPLACE FUNCTION spamhints.poisson_bounds(n bigint, OUT lower float8, OUT upper float8)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    z   CONSTANT float8 := 1.959963984540054;   -- the 97.5% normal quantile
+    k   float8;
+    lo  float8;
+    hi  float8;
+    mid float8;
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'a count of sampled packets cannot be negative: %', n
+            USING ERRCODE = '22023';
+    END IF;
+    IF n > 100 THEN
+        -- Wilson-Hilferty's cube-root approximation of the chi-square
+        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved, in
+        -- float8 (0.2: 2 n in bigint overflowed above 4.6e18):
+        -- within 0.01% of the exact bounds here
+        k := 2 * n::float8;
+        lower := k * power(1 - 2 / (9 * k) - z * sqrt(2 / (9 * k)), 3) / 2;
+        k := 2 * n::float8 + 2;
+        upper := k * power(1 - 2 / (9 * k) + z * sqrt(2 / (9 * k)), 3) / 2;
+        RETURN;
+    END IF;
+    -- exact: lower is the mean at which P(X >= n) = 2.5%, upper the mean at
+    -- which P(X <= n) = 2.5%, found by bisection (P(X <= c) falls as the mean grows)
+    IF n = 0 THEN
+        lower := 0;
+    ELSE
+        lo := 0;
+        hi := n;
+        FOR i IN 1..60 LOOP
+            mid := (lo + hi) / 2;
+            IF spamhints.poisson_cdf(n - 1, mid) > 0.975 THEN lo := mid; ELSE hi := mid; END IF;
+        END LOOP;
+        lower := (lo + hi) / 2;
+    END IF;
+    lo := n;
+    hi := n + 10 + 10 * sqrt(n);
+    FOR i IN 1..60 LOOP
+        mid := (lo + hi) / 2;
+        IF spamhints.poisson_cdf(n, mid) > 0.025 THEN lo := mid; ELSE hi := mid; END IF;
+    END LOOP;
+    upper := (lo + hi) / 2;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.poisson_bounds(bigint) IS
+'The 95% confidence bounds of the mean of a Poisson count n (two-sided, 2.5% each side): exact (by bisection on spamhints.poisson_cdf) up to n = 100, Wilson-Hilferty''s approximation above, within 0.1%. n sampled packets at 1 in N: between lower * N and upper * N packets. E.g. poisson_bounds(3) = (0.619, 8.767).';
+
 -- poisson_cdf(): 0 below zero, an error for a mean that is negative, NaN or
 -- above 700, and no more terms than add to the sum
 CREATE OR REPLACE FUNCTION spamhints.poisson_cdf(c bigint, mean float8) RETURNS float8
@@ -2525,6 +2595,23 @@ $$;
 
 COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
 'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
+
+-- counted(): a negative count is an error (22023)
+CREATE OR REPLACE FUNCTION spamhints.counted(n bigint, one text, many text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, spamhints
+AS $$
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'a count cannot be negative: %', n
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN n || ' ' || CASE WHEN n = 1 THEN one ELSE many END;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.counted(bigint, text, text) IS
+'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items; a negative count is an error (22023).';
 
 DROP MATERIALIZED VIEW spamhints.report_queue;
 DROP FUNCTION spamhints.report_candidates(tstzrange, timestamptz);
@@ -2590,7 +2677,7 @@ AS $$
                count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
                count(*) AS items
         FROM spamhints.evidence e
-        WHERE e.ts <@ period
+        WHERE e.ts <@ coalesce(period, '(,)')   -- NULL: all time
         GROUP BY e.source_ip
     ), scoped AS (
         -- only addresses of ISPs that agreed, and in force at the time of the report
@@ -2632,7 +2719,11 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (NULL: all time; report() itself needs a bounded period) (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+
+-- report_period_text(): NULL for an empty or unbounded period, now in its COMMENT
+COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC. NULL for an empty period or one with an unbounded end, which no report has (report() refuses them, 22023).';
 
 CREATE MATERIALIZED VIEW spamhints.report_queue AS
 SELECT spamhints.yesterday(now()) AS period, now() AS as_of, c.*
@@ -2694,7 +2785,7 @@ BEGIN
                                           CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
                                       ORDER BY e.ts, e.ref) AS rn
             FROM spamhints.evidence e
-            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+            WHERE e.ts <@ coalesce(period, '(,)') AND e.source_ip IN (SELECT k.source_ip FROM cand k)
         ), lined AS (
             SELECT ev.*,
                    '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
@@ -2783,12 +2874,15 @@ BEGIN
                    e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
             FROM spamhints.mail_event e
             WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
-              AND e.client_ip = k.source_ip AND e.ts <@ period
+              AND e.client_ip = k.source_ip AND e.ts <@ coalesce(period, '(,)')
             ORDER BY e.ts LIMIT 1
         ) AS m ON true
         ORDER BY k.isp, k.source_ip;
 END
 $$;
+
+COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address (period NULL: all time, as report_candidates): the evidence listed per kind, up to the setting report_max_items each, and the one incident the machine-readable and headers parts describe (its first mail event, else its first sampled client packet). Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
 
 COMMENT ON TYPE spamhints.report_item IS
 'What a report says about one source address, as spamhints.report_items() gathers it: the agreed ISP (agreement_id, isp, abuse_address, reference, agreed_at, include_mail_addresses, suppression), the candidate''s evidence, new_evidence, diagnosis, est_packets, events and items (spamhints.report_candidates), the listed evidence lines per kind (traffic_lines, server_lines, mail_lines_full with the mail addresses, mail_lines_bare without them; up to the setting report_max_items each) with their counts (traffic_n, server_n, mail_n), the servers and clients it talked to, server_est (the estimate of its server packets: sampling rates times their agents'' factors, evidence.est_rate), the viruses and the mail logs'' time zones; m_*: the first mail event of its (time, host, client name, HELO, port, sender, recipients); the incident the machine-readable and headers parts describe, its first mail event or else its first sampled client packet: first_port and arrival (its port and time), incident_ref (where it is from) and, for a packet, incident_peer, incident_peer_port, incident_flags, incident_smtp, incident_rate; samples and traffic_minutes (its sampled client packets and the different minutes they fall in), the thresholds min_samples and min_minutes it was judged by, rate_min and rate_max (the sampling rates of its client packets), client_networks (the networks, /24 or /48, of the clients it answered as a server).';

@@ -263,12 +263,14 @@ COMMENT ON FUNCTION spamhints.tcp_flags_text(integer) IS
 CREATE FUNCTION spamhints.rate_factor(configured float8, effective float8, samples float8)
 RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN configured > 0 AND effective > 0 AND samples > 0
+RETURN CASE WHEN NOT (abs(configured) < 'Infinity' AND abs(effective) < 'Infinity' AND abs(samples) < 'Infinity')
+                 THEN NULL
+            WHEN configured > 0 AND effective > 0 AND samples > 0
                  AND abs(effective / configured - 1) > greatest(1.96 / sqrt(samples), 0.05)
             THEN effective / configured ELSE 1 END;
 
 COMMENT ON FUNCTION spamhints.rate_factor(float8, float8, float8) IS
-'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
+'The factor an agent''s estimates are scaled by (0.2): effective / configured when the effective sampling rate differs from the configured one beyond its own 95% uncertainty and by more than 5%, |effective / configured - 1| > greatest(1.96 / sqrt(samples), 0.05) (samples: the sample steps it was measured over), else 1; 1 too when either rate is unknown (NULL) or not positive; NULL (no factor: the estimates then keep factor 1) when an argument is NaN or infinite. Drops alone never switch: the effective rate, the sample pool over the samples delivered, is already the scale of the samples that arrived.';
 
 CREATE VIEW spamhints.agent_rate AS
 SELECT a.load_id, a.agent,

@@ -31,6 +31,10 @@ BEGIN
         RAISE EXCEPTION 'ensure_partitions() needs two finite times, not % and %', from_ts, to_ts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF to_ts < from_ts THEN
+        RAISE EXCEPTION 'ensure_partitions() needs from_ts no later than to_ts, not % and %', from_ts, to_ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     day := date_trunc('day', from_ts AT TIME ZONE 'UTC');
     last := date_trunc('day', to_ts AT TIME ZONE 'UTC');
     -- in days of dates: an interval between the widest timestamps overflows
@@ -74,7 +78,7 @@ END
 $$;
 
 COMMENT ON FUNCTION spamhints.ensure_partitions(timestamptz, timestamptz) IS
-'Creates the missing day partitions of spamhints.smtp_sample (smtp_sample_YYYYMMDD, one UTC day each) of the days from that of from_ts to that of to_ts (both included), moving rows of those days out of smtp_sample_default; returns how many it created. spamhints-load calls it before it sends the rows of a day. At most 400 days a call; times must be finite (22023). SECURITY DEFINER: the loader does not own the table.';
+'Creates the missing day partitions of spamhints.smtp_sample (smtp_sample_YYYYMMDD, one UTC day each) of the days from that of from_ts to that of to_ts (both included), moving rows of those days out of smtp_sample_default; returns how many it created. spamhints-load calls it before it sends the rows of a day. At most 400 days a call; times must be finite and from_ts no later than to_ts (22023). SECURITY DEFINER: the loader does not own the table.';
 
 CREATE FUNCTION spamhints.partitions()
 RETURNS TABLE (partition regclass, from_ts timestamptz, to_ts timestamptz, indexed boolean)

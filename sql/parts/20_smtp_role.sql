@@ -146,10 +146,10 @@ RETURNS spamhints.smtp_role
 AS 'MODULE_PATHNAME', 'smtp_role_dst' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION spamhints.src_role(integer, integer) IS
-'The role a sample gives its source address with SMTP port 25: client when dst_port is 25, server when src_port is 25, both when both are, NULL when neither is.';
+'The role a sample gives its source address with SMTP port 25: client when dst_port is 25, server when src_port is 25, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
 COMMENT ON FUNCTION spamhints.src_role(integer, integer, integer[]) IS
-'The role a sample gives its source address for the SMTP port set ports (e.g. ''{25,465,587}''; NULL elements ignored): client when dst_port is in it, server when src_port is, both when both are, NULL when neither is.';
+'The role a sample gives its source address for the SMTP port set ports (e.g. ''{25,465,587}''; NULL elements ignored): client when dst_port is in it, server when src_port is, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
 COMMENT ON FUNCTION spamhints.dst_role(integer, integer) IS
-'The role a sample gives its destination address with SMTP port 25: server when dst_port is 25, client when src_port is 25, both when both are, NULL when neither is.';
+'The role a sample gives its destination address with SMTP port 25: server when dst_port is 25, client when src_port is 25, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';
 COMMENT ON FUNCTION spamhints.dst_role(integer, integer, integer[]) IS
-'The role a sample gives its destination address for the SMTP port set ports: server when dst_port is in it, client when src_port is, both when both are, NULL when neither is.';
+'The role a sample gives its destination address for the SMTP port set ports: server when dst_port is in it, client when src_port is, both when both are, NULL when neither is. A port outside 0..65535 is an error (22023).';

@@ -145,11 +145,12 @@ BEGIN
     END IF;
     IF n > 100 THEN
         -- Wilson-Hilferty's cube-root approximation of the chi-square
-        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved:
+        -- quantiles (lower: 2n degrees of freedom, upper: 2n + 2), halved, in
+        -- float8 (0.2: 2 n in bigint overflowed above 4.6e18):
         -- within 0.01% of the exact bounds here
-        k := 2 * n;
+        k := 2 * n::float8;
         lower := k * power(1 - 2 / (9 * k) - z * sqrt(2 / (9 * k)), 3) / 2;
-        k := 2 * n + 2;
+        k := 2 * n::float8 + 2;
         upper := k * power(1 - 2 / (9 * k) + z * sqrt(2 / (9 * k)), 3) / 2;
         RETURN;
     END IF;
@@ -216,14 +217,20 @@ COMMENT ON FUNCTION spamhints.poisson_cdf(bigint, float8) IS
 'P(X <= c) for a Poisson count X of that mean: the sum of its first c + 1 terms, until they no longer add to it (for the small counts spamhints.poisson_bounds uses it for); 0 for a negative c. A negative or NaN mean is an error (22023); so is a mean above 700, where exp(-mean) underflows (22003).';
 
 CREATE FUNCTION spamhints.counted(n bigint, one text, many text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, spamhints
 AS $$
-    SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+BEGIN
+    IF n < 0 THEN
+        RAISE EXCEPTION 'a count cannot be negative: %', n
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN n || ' ' || CASE WHEN n = 1 THEN one ELSE many END;
+END
 $$;
 
 COMMENT ON FUNCTION spamhints.counted(bigint, text, text) IS
-'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items.';
+'A count as reports write it: counted(1, ''item'', ''items'') = 1 item, counted(3, ''item'', ''items'') = 3 items; a negative count is an error (22023).';
 
 CREATE FUNCTION spamhints.report_candidates(period tstzrange, at timestamptz DEFAULT now())
 RETURNS TABLE (agreement_id integer, isp text, abuse_address text, source_ip inet, asn bigint,
@@ -247,7 +254,7 @@ AS $$
                count(*) FILTER (WHERE e.kind IN ('spam', 'virus', 'rejected')) AS events,
                count(*) AS items
         FROM spamhints.evidence e
-        WHERE e.ts <@ period
+        WHERE e.ts <@ coalesce(period, '(,)')   -- NULL: all time
         GROUP BY e.source_ip
     ), scoped AS (
         -- only addresses of ISPs that agreed, and in force at the time of the report
@@ -289,7 +296,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_candidates(tstzrange, timestamptz) IS
-'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
+'What spamhints.report(period) would report at time at, without producing anything: per agreed ISP (in force at at) and source address of theirs with evidence in period (NULL: all time; report() itself needs a bounded period) (a mail-log verdict, or at least min_samples sampled client packets, agreement.min_samples or the setting report_min_samples, in at least min_minutes different minutes, the setting report_min_minutes): the kinds of evidence (traffic, server, spam, virus, rejected), new_evidence (kinds not reported to that ISP for that address within its suppression window before at), the diagnosis (virus, spam sender, open server), first and last evidence time, samples, est_packets (the sum of their sampling rates, each times its agent''s factor: evidence.est_rate, spamhints.agent_rate), mail events, items; suppressed when there is nothing new; minutes (the different minutes of its samples) and the thresholds it met; then (0.2) est_packets_low and est_packets_high, the 95% bounds of est_packets (spamhints.est_low/est_high; est_packets_high is NULL without sampled packets). Addresses of ISPs without an agreement never appear.';
 
 -- A report is built in parts that can each be called alone: report_items()
 -- gathers, per address to report, what the report says; report_human(),
@@ -363,7 +370,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION spamhints.report_period_text(tstzrange) IS
-'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC.';
+'A report period as reports write it: 2007-03-14 00:00:00 UTC to 2007-03-15 00:00:00 UTC. NULL for an empty period or one with an unbounded end, which no report has (report() refuses them, 22023).';
 
 CREATE FUNCTION spamhints.report_items(period tstzrange, for_isp text DEFAULT NULL,
                                        at timestamptz DEFAULT now())
@@ -391,7 +398,7 @@ BEGIN
                                           CASE WHEN e.kind IN ('traffic', 'server') THEN e.kind ELSE 'mail' END
                                       ORDER BY e.ts, e.ref) AS rn
             FROM spamhints.evidence e
-            WHERE e.ts <@ period AND e.source_ip IN (SELECT k.source_ip FROM cand k)
+            WHERE e.ts <@ coalesce(period, '(,)') AND e.source_ip IN (SELECT k.source_ip FROM cand k)
         ), lined AS (
             SELECT ev.*,
                    '  ' || spamhints.utc_text(ev.ts) || ' UTC  '
@@ -480,7 +487,7 @@ BEGIN
                    e.client_port AS m_port, e.sender AS m_sender, e.recipients AS m_recipients
             FROM spamhints.mail_event e
             WHERE 'mail log ' || e.maillog_load_id || ' line ' || e.line = a.first_mail_ref
-              AND e.client_ip = k.source_ip AND e.ts <@ period
+              AND e.client_ip = k.source_ip AND e.ts <@ coalesce(period, '(,)')
             ORDER BY e.ts LIMIT 1
         ) AS m ON true
         ORDER BY k.isp, k.source_ip;
@@ -492,7 +499,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) FROM PUBLIC;
 
 COMMENT ON FUNCTION spamhints.report_items(tstzrange, text, timestamptz) IS
-'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address: the evidence listed per kind, up to the setting report_max_items each, and the one incident the machine-readable and headers parts describe (its first mail event, else its first sampled client packet). Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
+'What spamhints.report(period, for_isp, at) reports, one spamhints.report_item per agreed ISP and source address with something new to report (spamhints.report_candidates, not suppressed), ordered by isp and source address (period NULL: all time, as report_candidates): the evidence listed per kind, up to the setting report_max_items each, and the one incident the machine-readable and headers parts describe (its first mail event, else its first sampled client packet). Reads the mail addresses (personal data): not executable by PUBLIC. E.g. SELECT * FROM spamhints.report_items(spamhints.yesterday());';
 
 CREATE FUNCTION spamhints.report_human(item spamhints.report_item, period tstzrange, message_id text)
 RETURNS text
