@@ -178,8 +178,6 @@ BEGIN
         IF first_load IS NULL THEN
             RETURN NULL;
         END IF;
-        -- a folded month these days fall in is read from address_day again
-        PERFORM spamhints.address_month_stale(first_day, last_day);
         IF first_load = last_load
            AND NOT EXISTS (SELECT FROM spamhints.address_day r WHERE r.day >= first_day AND r.day <= last_day) THEN
             SELECT l.smtp_ports INTO ports FROM spamhints.load l WHERE l.load_id = first_load;
@@ -225,6 +223,8 @@ BEGIN
                 last_seen = greatest(r.last_seen, EXCLUDED.last_seen),
                 hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly,
                 role_hours = r.role_hours | EXCLUDED.role_hours;
+        -- rows of folded days: an insert only adds roles, so their months merge them
+        PERFORM spamhints.address_month_merge(first_day, last_day);
     ELSIF TG_OP = 'DELETE' THEN
         FOR p IN SELECT DISTINCT (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
             PERFORM spamhints.address_day_roll(p.day);
@@ -259,11 +259,13 @@ CREATE TRIGGER address_day_truncate AFTER TRUNCATE ON spamhints.smtp_sample
 -- The rollups folded by UTC month, for the questions over all time (the
 -- census, the AS and country tops): an address seen on many days of a month
 -- is one row of spamhints.address_month rather than one a day. Folding is a
--- job (rollup_fold(), hourly by cron_jobs()), not part of a load: a load adds
--- its days to address_day only, and any change to the rollups of a folded day
--- (a load into it, a DELETE of a load, purge(), reenrich()) unfolds its whole
--- month again (address_month_stale()), so that spamhints.address_rollup, the
--- folded months and the days not folded, always answers what address_day does.
+-- job (rollup_fold(), hourly by cron_jobs()), not part of a load: a load into
+-- days not folded adds to address_day only; one into folded days merges their
+-- roles into their months too (address_month_merge(): roles only grow); a
+-- DELETE or UPDATE of samples of a folded day (DELETE of a load, purge(),
+-- reenrich()) unfolds its whole month again (address_month_stale()), so that
+-- spamhints.address_rollup, the folded months and the days not folded, always
+-- answers what address_day does.
 
 CREATE TABLE spamhints.address_month (
     month        date NOT NULL,
@@ -336,6 +338,28 @@ $$;
 
 COMMENT ON FUNCTION spamhints.address_month_stale(date, date) IS
 'Unfolds the whole UTC months (spamhints.address_month, spamhints.rollup_folded) that have a folded day in [from_day, to_day]: called when the rollups of those days change, so that address_rollup reads them from address_day until the next rollup_fold(). Returns the months unfolded. For the owner.';
+
+CREATE FUNCTION spamhints.address_month_merge(from_day date, to_day date) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, spamhints
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    INSERT INTO spamhints.address_month AS m
+    SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
+    FROM spamhints.address_day r
+    WHERE r.day IN (SELECT f.day FROM spamhints.rollup_folded f WHERE f.day >= from_day AND f.day <= to_day)
+    GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc
+    ON CONFLICT ON CONSTRAINT address_month_key DO UPDATE
+        SET role = m.role OPERATOR(spamhints.|) EXCLUDED.role;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION spamhints.address_month_merge(date, date) IS
+'Merges the rollups of the folded days in [from_day, to_day] into their months (spamhints.address_month): called after samples were inserted into folded days, whose roles can only grow, so that the months stay folded; returns the month rows written. For the owner.';
 
 CREATE FUNCTION spamhints.rollup_fold(before date DEFAULT (now() AT TIME ZONE 'UTC')::date) RETURNS integer
 LANGUAGE plpgsql

@@ -124,7 +124,8 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.agent_rate, spam
 -- the rollups are written by their triggers only (SECURITY DEFINER), and
 -- made again by hand only by the owner
 REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild(),
-    spamhints.rollup_fold(date), spamhints.address_month_stale(date, date) FROM PUBLIC;
+    spamhints.rollup_fold(date), spamhints.address_month_stale(date, date),
+    spamhints.address_month_merge(date, date) FROM PUBLIC;
 DO $$
 DECLARE
     rel text;

@@ -194,16 +194,19 @@ psql -X -d "dbname=$db user=sh_roll_loader" -v ON_ERROR_STOP=1 -qc "SELECT spamh
 grep -q 'permission denied' "$tmp/err"
 ok $? "nor fold the rollups: $(head -1 "$tmp/err")"
 
-# a load across February and March: March, folded, is unfolded; February is new
+# a load across February and March: March, folded, stays folded, the roles of
+# the new rows merged into it; February is new, not folded
 $LOADER -q -d "dbname=$db user=sh_roll_loader" --asn-db "$tmp/asn.mmdb" --country-db "$tmp/cc.mmdb" "$tmp/c.pcap" >"$tmp/out" 2>&1
 ok $? "a load of 2024-02-28 12:00 to 2024-03-01 06:00 $(head -1 "$tmp/out")"
-is "$(folded)" "none 0" "  it unfolds March (a day of it changed) and leaves February unfolded"
+is "$(folded)" "2024-03 9" "  March stays folded, February is not"
+is "$(q "$(per_month)")" 0 "  and March's fold is that of its days, the load's rows with them"
 check_all "a load across two months"
 
 # a second load over some of the same days, without enrichment (sFlow's AS)
 $LOADER -q -d "dbname=$db user=sh_roll_loader" "$tmp/b.pcap" >"$tmp/out" 2>&1
 ok $? "a second load over three of the days $(head -1 "$tmp/out")"
-is "$(folded)" "2024-02 2" "  it unfolds March only: February stays folded"
+is "$(folded)" "2024-02 2024-03 11" "  every day stays folded"
+is "$(q "$(per_month)")" 0 "  and each month's fold is that of its days"
 check_all "two loads"
 
 # samples inserted otherwise than by a load's COPY, so that rollups must be
@@ -221,8 +224,9 @@ ok $? "and put back by three INSERTs $(head -1 "$tmp/err")"
 q "DROP TABLE roll_moved" >/dev/null
 check_all "samples put back by INSERTs merging rollups"
 
-# DELETE of the first load
+# DELETE of the first load: the months of its days unfold (roles may shrink)
 q "DELETE FROM spamhints.load WHERE file_name LIKE '%a.pcap'" >/dev/null
+is "$(folded)" "2024-02 2" "deleting a load unfolds the month of its days (March), not February"
 is "$(q "SELECT count(*) FROM spamhints.address_day r WHERE NOT EXISTS (SELECT FROM spamhints.smtp_sample s WHERE s.ts >= r.day AND s.ts < r.day + 1)")" 0 \
    "deleting a load deletes the rollups of the days only it had"
 check_all "after DELETE of a load"
