@@ -73,7 +73,8 @@ struct sh_capture
 	char		where[96];		/* the current section, for messages: "" for the first */
 	char	   *user_filter;	/* --filter, or NULL: the link type's default */
 	uint64_t	bytes_read;		/* of the capture (decompressed) */
-	uint64_t	frames;
+	uint64_t	frames;			/* packets read */
+	uint64_t	other_frames;	/* pcapng blocks before them Wireshark numbers as frames */
 	uint64_t	matched;		/* of them, those the filter took */
 	uint64_t	sniffed;		/* of those, taken as sFlow on another port (no --filter) */
 	int			read_error;
@@ -149,6 +150,39 @@ fill_head(sh_capture *cap, size_t want)
 #define PCAPNG_PB	2u				/* the obsolete packet block */
 #define PCAPNG_SPB	3u
 #define PCAPNG_EPB	6u
+#define PCAPNG_JOURNAL 9u			/* systemd journal export block */
+#define PCAPNG_CB_COPY 0x00000BADu	/* custom blocks */
+#define PCAPNG_CB_NO_COPY 0x40000BADu
+
+/*
+ * In the ring of pending link types: not a packet, a block Wireshark numbers
+ * as a frame of its own (a custom block, a systemd journal entry, a sysdig
+ * event) and libpcap skips, so that frame numbers stay Wireshark's.
+ */
+#define NOT_A_PACKET (-2)
+
+/* Does Wireshark (tshark 4.0) number a block of this type as a frame? */
+static int
+numbered_block(uint32_t type, uint32_t length)
+{
+	switch (type)
+	{
+		case PCAPNG_CB_COPY:
+		case PCAPNG_CB_NO_COPY:
+			return length >= 16;	/* its private enterprise number; shorter, Wireshark stops */
+		case PCAPNG_JOURNAL:
+			return length >= 12 + 23;	/* a shorter entry Wireshark calls corrupt */
+		case 0x204:				/* sysdig events, with and without flags, v1, v2, large */
+		case 0x208:
+		case 0x216:
+		case 0x217:
+		case 0x221:
+		case 0x222:
+			return 1;
+		default:
+			return 0;
+	}
+}
 
 /*
  * A pcapng LINKTYPE_ value as libpcap's DLT_ value, for the link types read
@@ -314,6 +348,8 @@ next_block(sh_capture *cap)
 			return -1;
 	}
 	else if (type == PCAPNG_SPB && pending_push(cap, interface_dlt(cap, 0)) != 0)
+		return -1;
+	else if (cap->framing && numbered_block(type, length) && pending_push(cap, NOT_A_PACKET) != 0)
 		return -1;
 	cap->blocks++;
 	if (cap->framing && length > cap->head_len)
@@ -708,9 +744,14 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		}
 		cap->frames++;
 		dlt = cap->pcapng ? pending_pop(cap) : cap->linktype;
+		while (dlt == NOT_A_PACKET)
+		{
+			cap->other_frames++;	/* a frame number Wireshark gave a block before this packet */
+			dlt = pending_pop(cap);
+		}
 
 		memset(frame, 0, sizeof(*frame));
-		frame->number = cap->frames;
+		frame->number = cap->frames + cap->other_frames;
 		frame->ts_sec = hdr->ts.tv_sec;
 		frame->ts_usec = (int32_t) hdr->ts.tv_usec;
 		frame->status = SH_FRAME_NOT_UDP;

@@ -647,7 +647,21 @@ case("pcapng_options_unknown_blocks",
      ng_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
      pcapng_block(0x40000BAD, struct.pack("<I", 32473) + b"custom, do not copy") +
      pcapng_block(0x12345678, b"\x00" * 16) +
-     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))))
+     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))),
+     check="array_agg(DISTINCT s.frame ORDER BY s.frame) = '{2,4,6}'")
+case("pcapng_numbered_blocks",
+     "pcapng with a systemd journal entry, a sysdig event and a custom block between the packets: "
+     "loaded, frame numbers Wireshark's (it numbers those blocks as frames; libpcap skips them)",
+     None, {}, fmt="pcapng",
+     data=NG_SHB + ng_idb(1) +
+     pcapng_block(9, b"__CURSOR=s=abc\n__REALTIME_TIMESTAMP=1700000000500000\nMESSAGE=hello\n\n") +
+     ng_epb(0, 1700000000 * 10**6, udp_frame(good_datagram(1))) +
+     pcapng_block(0x204, b"\x00" * 32) + pcapng_block(0x204, b"\x00" * 32) +
+     ng_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
+     pcapng_block(0x40000BAD, struct.pack("<I", 32473) + b"x") +
+     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))) +
+     pcapng_block(0x0BAD, struct.pack("<I", 32473)),
+     check="array_agg(DISTINCT s.frame ORDER BY s.frame) = '{2,5,7}'")
 
 
 def datagram_v5_agent6(samples, seq):
