@@ -87,7 +87,7 @@ struct sh_capture
 	int			sections;		/* sections opened so far */
 	uint64_t	section_offset; /* where the current section starts in the file */
 	uint64_t	blocks;			/* blocks begun in the current section */
-	uint8_t		head[16];		/* the start of the current block, as libpcap gets it */
+	uint8_t		head[24];		/* the start of the current block (pcap: the file header), as libpcap gets it */
 	size_t		head_len;
 	size_t		head_pos;
 	uint64_t	block_left;		/* the current block's bytes after head */
@@ -551,6 +551,14 @@ link_filter_for(sh_capture *cap, int dlt, char *err, size_t errlen)
 	return &f->prog;
 }
 
+/* The magic of a pcap file (microseconds or nanoseconds, either byte order)? */
+static int
+is_pcap_magic(const uint8_t *p)
+{
+	return memcmp(p, "\xD4\xC3\xB2\xA1", 4) == 0 || memcmp(p, "\xA1\xB2\xC3\xD4", 4) == 0 ||
+		memcmp(p, "\x4D\x3C\xB2\xA1", 4) == 0 || memcmp(p, "\xA1\xB2\x3C\x4D", 4) == 0;
+}
+
 sh_capture *
 sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 {
@@ -579,7 +587,23 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		goto fail;
 	}
 	cap->cut_in_block = 0;
-	if (cap->head_len == 4 && memcmp(cap->head, "\x0A\x0D\x0D\x0A", 4) == 0)
+	if (cap->head_len == 4 && is_pcap_magic(cap->head))
+	{
+		/*
+		 * A pcap file header: its snapshot length passed as 0 (none), for
+		 * libpcap cuts a record longer than it to it, which Wireshark reads
+		 * whole (a file whose header says less than its records hold).
+		 */
+		if (fill_head(cap, 24) < 0)
+		{
+			snprintf(err, errlen, "%s", sh_input_error(cap->in));
+			goto fail;
+		}
+		cap->cut_in_block = 0;
+		if (cap->head_len == 24)
+			memset(cap->head + 16, 0, 4);
+	}
+	else if (cap->head_len == 4 && memcmp(cap->head, "\x0A\x0D\x0D\x0A", 4) == 0)
 	{
 		cap->pcapng = 1;
 		if (next_block(cap) < 0)

@@ -27,7 +27,8 @@ TSHARK_CASES="frame_ipv6_collector frame_ipv6_collector_8021q frame_udp_checksum
   pcap_nanosecond pcap_big_endian pcap_times_out_of_order pcapng_link_types pcapng_tsresol
   agent_ipv6 record_other_enterprise counter_samples_mixed packet_ipv4_first_fragment
   packet_ipv6_chain_with_first_fragment packet_tcp_data_offset_past_header sequence_wraps
-  pcapng_options_unknown_blocks pcapng_numbered_blocks"
+  pcapng_options_unknown_blocks pcapng_numbered_blocks pcapng_section_other_byte_order
+  pcap_caplen_past_snaplen sample_pool_wraps"
 TSHARK_CASES=$(echo $TSHARK_CASES)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 db=spamhints_e2e_hostile
