@@ -17,7 +17,10 @@
  * new section header: every section is opened with libpcap on its own,
  * frame numbers counting on across them as Wireshark counts. It also
  * passes each interface's snapshot length as 0 (none): libpcap refuses a
- * packet longer than its interface's, which Wireshark reads.
+ * packet longer than its interface's, which Wireshark reads (and a pcap
+ * file's, which libpcap would cut a longer record to). Blocks Wireshark
+ * numbers as frames and libpcap skips (custom blocks, systemd journal
+ * entries, sysdig events) count in the frame numbers.
  *
  * Interfaces of several link types in one section (mergecap of a raw-IP
  * spool file and an Ethernet capture) libpcap refuses too: the stream gives
