@@ -17,7 +17,10 @@
  * new section header: every section is opened with libpcap on its own,
  * frame numbers counting on across them as Wireshark counts. It also
  * passes each interface's snapshot length as 0 (none): libpcap refuses a
- * packet longer than its interface's, which Wireshark reads.
+ * packet longer than its interface's, which Wireshark reads (and a pcap
+ * file's, which libpcap would cut a longer record to). Blocks Wireshark
+ * numbers as frames and libpcap skips (custom blocks, systemd journal
+ * entries, sysdig events) count in the frame numbers.
  *
  * Interfaces of several link types in one section (mergecap of a raw-IP
  * spool file and an Ethernet capture) libpcap refuses too: the stream gives
@@ -73,7 +76,8 @@ struct sh_capture
 	char		where[96];		/* the current section, for messages: "" for the first */
 	char	   *user_filter;	/* --filter, or NULL: the link type's default */
 	uint64_t	bytes_read;		/* of the capture (decompressed) */
-	uint64_t	frames;
+	uint64_t	frames;			/* packets read */
+	uint64_t	other_frames;	/* pcapng blocks before them Wireshark numbers as frames */
 	uint64_t	matched;		/* of them, those the filter took */
 	uint64_t	sniffed;		/* of those, taken as sFlow on another port (no --filter) */
 	int			read_error;
@@ -86,7 +90,7 @@ struct sh_capture
 	int			sections;		/* sections opened so far */
 	uint64_t	section_offset; /* where the current section starts in the file */
 	uint64_t	blocks;			/* blocks begun in the current section */
-	uint8_t		head[16];		/* the start of the current block, as libpcap gets it */
+	uint8_t		head[24];		/* the start of the current block (pcap: the file header), as libpcap gets it */
 	size_t		head_len;
 	size_t		head_pos;
 	uint64_t	block_left;		/* the current block's bytes after head */
@@ -149,6 +153,39 @@ fill_head(sh_capture *cap, size_t want)
 #define PCAPNG_PB	2u				/* the obsolete packet block */
 #define PCAPNG_SPB	3u
 #define PCAPNG_EPB	6u
+#define PCAPNG_JOURNAL 9u			/* systemd journal export block */
+#define PCAPNG_CB_COPY 0x00000BADu	/* custom blocks */
+#define PCAPNG_CB_NO_COPY 0x40000BADu
+
+/*
+ * In the ring of pending link types: not a packet, a block Wireshark numbers
+ * as a frame of its own (a custom block, a systemd journal entry, a sysdig
+ * event) and libpcap skips, so that frame numbers stay Wireshark's.
+ */
+#define NOT_A_PACKET (-2)
+
+/* Does Wireshark (tshark 4.0) number a block of this type as a frame? */
+static int
+numbered_block(uint32_t type, uint32_t length)
+{
+	switch (type)
+	{
+		case PCAPNG_CB_COPY:
+		case PCAPNG_CB_NO_COPY:
+			return length >= 16;	/* its private enterprise number; shorter, Wireshark stops */
+		case PCAPNG_JOURNAL:
+			return length >= 12 + 23;	/* a shorter entry Wireshark calls corrupt */
+		case 0x204:				/* sysdig events, with and without flags, v1, v2, large */
+		case 0x208:
+		case 0x216:
+		case 0x217:
+		case 0x221:
+		case 0x222:
+			return 1;
+		default:
+			return 0;
+	}
+}
 
 /*
  * A pcapng LINKTYPE_ value as libpcap's DLT_ value, for the link types read
@@ -314,6 +351,8 @@ next_block(sh_capture *cap)
 			return -1;
 	}
 	else if (type == PCAPNG_SPB && pending_push(cap, interface_dlt(cap, 0)) != 0)
+		return -1;
+	else if (cap->framing && numbered_block(type, length) && pending_push(cap, NOT_A_PACKET) != 0)
 		return -1;
 	cap->blocks++;
 	if (cap->framing && length > cap->head_len)
@@ -515,6 +554,14 @@ link_filter_for(sh_capture *cap, int dlt, char *err, size_t errlen)
 	return &f->prog;
 }
 
+/* The magic of a pcap file (microseconds or nanoseconds, either byte order)? */
+static int
+is_pcap_magic(const uint8_t *p)
+{
+	return memcmp(p, "\xD4\xC3\xB2\xA1", 4) == 0 || memcmp(p, "\xA1\xB2\xC3\xD4", 4) == 0 ||
+		memcmp(p, "\x4D\x3C\xB2\xA1", 4) == 0 || memcmp(p, "\xA1\xB2\x3C\x4D", 4) == 0;
+}
+
 sh_capture *
 sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 {
@@ -543,7 +590,23 @@ sh_capture_open(const char *path, const char *filter, char *err, size_t errlen)
 		goto fail;
 	}
 	cap->cut_in_block = 0;
-	if (cap->head_len == 4 && memcmp(cap->head, "\x0A\x0D\x0D\x0A", 4) == 0)
+	if (cap->head_len == 4 && is_pcap_magic(cap->head))
+	{
+		/*
+		 * A pcap file header: its snapshot length passed as 0 (none), for
+		 * libpcap cuts a record longer than it to it, which Wireshark reads
+		 * whole (a file whose header says less than its records hold).
+		 */
+		if (fill_head(cap, 24) < 0)
+		{
+			snprintf(err, errlen, "%s", sh_input_error(cap->in));
+			goto fail;
+		}
+		cap->cut_in_block = 0;
+		if (cap->head_len == 24)
+			memset(cap->head + 16, 0, 4);
+	}
+	else if (cap->head_len == 4 && memcmp(cap->head, "\x0A\x0D\x0D\x0A", 4) == 0)
 	{
 		cap->pcapng = 1;
 		if (next_block(cap) < 0)
@@ -708,9 +771,14 @@ sh_capture_next(sh_capture *cap, sh_frame *frame, char *err, size_t errlen)
 		}
 		cap->frames++;
 		dlt = cap->pcapng ? pending_pop(cap) : cap->linktype;
+		while (dlt == NOT_A_PACKET)
+		{
+			cap->other_frames++;	/* a frame number Wireshark gave a block before this packet */
+			dlt = pending_pop(cap);
+		}
 
 		memset(frame, 0, sizeof(*frame));
-		frame->number = cap->frames;
+		frame->number = cap->frames + cap->other_frames;
 		frame->ts_sec = hdr->ts.tv_sec;
 		frame->ts_usec = (int32_t) hdr->ts.tv_usec;
 		frame->status = SH_FRAME_NOT_UDP;

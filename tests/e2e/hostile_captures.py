@@ -647,7 +647,45 @@ case("pcapng_options_unknown_blocks",
      ng_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
      pcapng_block(0x40000BAD, struct.pack("<I", 32473) + b"custom, do not copy") +
      pcapng_block(0x12345678, b"\x00" * 16) +
-     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))))
+     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))),
+     check="array_agg(DISTINCT s.frame ORDER BY s.frame) = '{2,4,6}'")
+case("pcapng_numbered_blocks",
+     "pcapng with a systemd journal entry, a sysdig event and a custom block between the packets: "
+     "loaded, frame numbers Wireshark's (it numbers those blocks as frames; libpcap skips them)",
+     None, {}, fmt="pcapng",
+     data=NG_SHB + ng_idb(1) +
+     pcapng_block(9, b"__CURSOR=s=abc\n__REALTIME_TIMESTAMP=1700000000500000\nMESSAGE=hello\n\n") +
+     ng_epb(0, 1700000000 * 10**6, udp_frame(good_datagram(1))) +
+     pcapng_block(0x204, b"\x00" * 32) + pcapng_block(0x204, b"\x00" * 32) +
+     ng_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
+     pcapng_block(0x40000BAD, struct.pack("<I", 32473) + b"x") +
+     ng_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))) +
+     pcapng_block(0x0BAD, struct.pack("<I", 32473)),
+     check="array_agg(DISTINCT s.frame ORDER BY s.frame) = '{2,5,7}'")
+
+
+def be_block(kind, body):
+    body += b"\x00" * (-len(body) % 4)
+    return struct.pack(">II", kind, 12 + len(body)) + body + struct.pack(">I", 12 + len(body))
+
+
+def be_epb(iface, ts, data):
+    return be_block(6, struct.pack(">IIIII", iface, ts >> 32, ts & 0xffffffff, len(data), len(data)) + data)
+
+
+case("pcapng_section_other_byte_order",
+     "a little-endian pcapng section, then mid-file a big-endian one (with a custom block): all loaded, "
+     "frame numbers counting on across the sections as Wireshark's",
+     None, {}, fmt="pcapng",
+     data=NG_SHB + ng_idb(1) + ng_epb(0, 1700000000 * 10**6, udp_frame(good_datagram(1))) +
+     be_block(0x0A0D0D0A, struct.pack(">IHHq", 0x1A2B3C4D, 1, 0, -1)) + be_block(1, struct.pack(">HHI", 1, 0, 65535)) +
+     be_epb(0, 1700000001 * 10**6, udp_frame(good_datagram(2))) +
+     be_block(0x00000BAD, struct.pack(">I", 32473) + b"be") +
+     be_epb(0, 1700000002 * 10**6, udp_frame(good_datagram(3))),
+     check="array_agg(DISTINCT s.frame ORDER BY s.frame) = '{1,2,4}'")
+case("pcap_caplen_past_snaplen",
+     "pcap records whose caplen is longer than the file's snaplen of 64 (Wireshark reads them whole): loaded",
+     None, {}, data=pcap(good_frames(), snaplen=64))
 
 
 def datagram_v5_agent6(samples, seq):
@@ -724,6 +762,25 @@ case("sequence_wraps", "datagram and sample sequence numbers (and sample pools) 
      data=pcap([(f, None) for f in pool_wrap]),
      check="count(*) = 4 AND (SELECT lost_datagrams = 0 FROM spamhints.load) AND "
            "(SELECT lost = 0 AND resets = 0 FROM spamhints.load_agent)")
+
+
+def pool_wrap_datagram(i):
+    """The i-th of four datagrams of one source whose sample pool (and drops) wrap at 2^32."""
+    body = struct.pack(">IIIIIIII", 10 + i, 3, 1000, POOL_WRAP[i], DROPS_WRAP[i], 3, 4, 1) + \
+        raw_header_record(smtp_v4(41300 + i))
+    sample = struct.pack(">II", 1, len(body)) + body
+    return struct.pack(">II", 5, 1) + bytes(AGENT) + struct.pack(">IIII", 0, 1 + i, 6000000 + 1000 * i, 1) + sample
+
+
+# pool steps of 1100 (2^32-2000, 2^32-900, 200, 1300: it wraps after the second), 3 sample steps:
+# effective rate 3300 / 3 = 1100 against 1000 configured; drops 2^32-1, 2^32-1, 1, 4: steps 0 + 2 + 3 = 5
+POOL_WRAP = [2**32 - 2000, 2**32 - 900, 200, 1300]
+DROPS_WRAP = [2**32 - 1, 2**32 - 1, 1, 4]
+case("sample_pool_wraps", "a sample pool and drops counter wrapping at 2^32: the rates and drops across the wrap",
+     None, {}, not_smtp=0, extra_rows=4 - GOOD * SMTP_PER_GOOD,
+     data=pcap([(udp_frame(pool_wrap_datagram(i)), None) for i in range(4)]),
+     check="count(*) = 4 AND (SELECT configured_rate = 1000 AND effective_rate = 1100 AND rate_samples = 3 "
+           "AND sample_drops = 5 AND lost = 0 AND resets = 0 FROM spamhints.load_agent)")
 case("sampling_rate_zero", "an SMTP sample with sampling rate 0 (no sFlow agent samples 1 in 0)",
      around([(udp_frame(one_sample(full_v4, 3, rate=0)), None)]), {"sampling_rate_out_of_range": 1})
 
