@@ -224,7 +224,8 @@ BEGIN
                 hourly = r.hourly OPERATOR(spamhints.+) EXCLUDED.hourly,
                 role_hours = r.role_hours | EXCLUDED.role_hours;
         -- rows of folded days: an insert only adds roles, so their months merge them
-        PERFORM spamhints.address_month_merge(first_day, last_day);
+        PERFORM spamhints.address_month_merge(ARRAY(SELECT f.day FROM spamhints.rollup_folded f
+                                                    WHERE f.day >= first_day AND f.day <= last_day));
     ELSIF TG_OP = 'DELETE' THEN
         FOR p IN SELECT DISTINCT (o.ts AT TIME ZONE 'UTC')::date AS day FROM old_rows o LOOP
             PERFORM spamhints.address_day_roll(p.day);
@@ -339,7 +340,7 @@ $$;
 COMMENT ON FUNCTION spamhints.address_month_stale(date, date) IS
 'Unfolds the whole UTC months (spamhints.address_month, spamhints.rollup_folded) that have a folded day in [from_day, to_day]: called when the rollups of those days change, so that address_rollup reads them from address_day until the next rollup_fold(). Returns the months unfolded. For the owner.';
 
-CREATE FUNCTION spamhints.address_month_merge(from_day date, to_day date) RETURNS bigint
+CREATE FUNCTION spamhints.address_month_merge(days date[]) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, spamhints
 AS $$
@@ -349,7 +350,7 @@ BEGIN
     INSERT INTO spamhints.address_month AS m
     SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
     FROM spamhints.address_day r
-    WHERE r.day IN (SELECT f.day FROM spamhints.rollup_folded f WHERE f.day >= from_day AND f.day <= to_day)
+    WHERE r.day = ANY (days)
     GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc
     ON CONFLICT ON CONSTRAINT address_month_key DO UPDATE
         SET role = m.role OPERATOR(spamhints.|) EXCLUDED.role;
@@ -358,8 +359,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION spamhints.address_month_merge(date, date) IS
-'Merges the rollups of the folded days in [from_day, to_day] into their months (spamhints.address_month): called after samples were inserted into folded days, whose roles can only grow, so that the months stay folded; returns the month rows written. For the owner.';
+COMMENT ON FUNCTION spamhints.address_month_merge(date[]) IS
+'Merges the rollups of days into their months (spamhints.address_month), OR-ing the roles of rows already there; returns the month rows written. rollup_fold() folds with it into months that already have folded days, and the trigger on spamhints.smtp_sample calls it for the folded days samples were inserted into (an insert only adds roles, so those months stay folded). For the owner.';
 
 CREATE FUNCTION spamhints.rollup_fold(before date DEFAULT (now() AT TIME ZONE 'UTC')::date) RETURNS integer
 LANGUAGE plpgsql
@@ -389,13 +390,7 @@ BEGIN
         WHERE r.day = ANY (days)
         GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc;
     ELSE
-        INSERT INTO spamhints.address_month AS m
-        SELECT date_trunc('month', r.day)::date, r.ip, r.asn, r.gw_as, r.cc, spamhints.role_or(r.role)
-        FROM spamhints.address_day r
-        WHERE r.day = ANY (days)
-        GROUP BY 1, r.ip, r.asn, r.gw_as, r.cc
-        ON CONFLICT ON CONSTRAINT address_month_key DO UPDATE
-            SET role = m.role OPERATOR(spamhints.|) EXCLUDED.role;
+        PERFORM spamhints.address_month_merge(days);
     END IF;
     INSERT INTO spamhints.rollup_folded SELECT unnest(days);
     RETURN cardinality(days);

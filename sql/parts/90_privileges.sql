@@ -125,7 +125,7 @@ GRANT SELECT ON spamhints.load, spamhints.load_agent, spamhints.agent_rate, spam
 -- made again by hand only by the owner
 REVOKE EXECUTE ON FUNCTION spamhints.address_day_roll(date), spamhints.address_day_rebuild(),
     spamhints.rollup_fold(date), spamhints.address_month_stale(date, date),
-    spamhints.address_month_merge(date, date) FROM PUBLIC;
+    spamhints.address_month_merge(date[]) FROM PUBLIC;
 DO $$
 DECLARE
     rel text;
