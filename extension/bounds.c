@@ -52,12 +52,9 @@ est_bound(FunctionCallInfo fcinfo, bool upper)
 {
 	int64		samples = PG_GETARG_INT64(0);
 	int64		est = PG_GETARG_INT64(1);
+	double		mean_bound = midp_bound(samples, upper);	/* refuses samples < 0 */
 	double		bound;
 
-	if (samples < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a count of sampled packets cannot be negative: " INT64_FORMAT, samples)));
 	if (est < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -68,7 +65,7 @@ est_bound(FunctionCallInfo fcinfo, bool upper)
 			PG_RETURN_NULL();
 		PG_RETURN_INT64(0);
 	}
-	bound = rint((double) est * bounds_poisson(samples, upper, true) / (double) samples);
+	bound = rint((double) est * mean_bound / (double) samples);
 	/* 2^63 is exactly representable; every double below it fits in int64 */
 	if (!(bound >= 0.0 && bound < 9223372036854775808.0))
 		ereport(ERROR,
